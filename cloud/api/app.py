@@ -1,0 +1,55 @@
+"""The application factory: ``create_app(settings)``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from cloud.api.keys import AUTHENTICATOR, DEPS, SETTINGS
+from cloud.api.middleware import (
+    error_middleware,
+    request_log_middleware,
+    terminal_auth_middleware,
+)
+from cloud.api.routes import setup_routes
+from cloud.clock import Clock
+from cloud.db.database import open_database
+from cloud.notify import SmsProvider
+from cloud.services.deps import Deps
+from cloud.services.merchants import TerminalAuthenticator
+from cloud.settings import Settings
+
+MAX_BODY_BYTES = 1024 * 1024
+
+
+def create_app(
+    settings: Settings,
+    *,
+    sms: SmsProvider | None = None,
+    clock: Clock | None = None,
+    deps: Deps | None = None,
+) -> web.Application:
+    """Build the service. ``deps`` may be given by a caller that already opened the
+    database (tests, the demo loader); otherwise the database opens on start-up."""
+    app = web.Application(
+        middlewares=[request_log_middleware, error_middleware, terminal_auth_middleware],
+        client_max_size=MAX_BODY_BYTES,
+    )
+    app[SETTINGS] = settings
+
+    async def database_ctx(app: web.Application) -> AsyncIterator[None]:
+        own = deps is None
+        built = deps
+        if built is None:
+            db = await open_database(settings.database_url, settings.pg_pool_size)
+            built = Deps.build(settings, db, sms=sms, clock=clock)
+        app[DEPS] = built
+        app[AUTHENTICATOR] = TerminalAuthenticator(built.db, settings.terminal_cache_seconds)
+        yield
+        if own:
+            await built.db.close()
+
+    app.cleanup_ctx.append(database_ctx)
+    setup_routes(app)
+    return app

@@ -1,0 +1,261 @@
+"""Customer and SMS-code endpoints of the native API v1.
+
+Every handler works inside the merchant the terminal's credential resolves to; a
+customer of another merchant is indistinguishable from one that does not exist (404).
+Instants go out in the calling store's time zone, amounts as numbers with two places.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+from pydantic import BaseModel
+
+from cloud.api.keys import deps_of, terminal_of
+from cloud.api.wire import dumps, json_response, parse_model, read_json, read_model
+from cloud.errors import BadRequest
+from cloud.services import customers as service
+from cloud.services.idempotency import run_idempotent
+from cloud.services.sms_codes import send_code, verify_code
+from schemas.customers import (
+    AttachCard,
+    BalanceInfo,
+    CardInfo,
+    CodeSent,
+    CodeVerified,
+    CustomerConsents,
+    CustomerLookup,
+    CustomerProfile,
+    HistoryEntry,
+    HistoryPage,
+    PurchaseStats,
+    RegisterCustomer,
+    SendCodeRequest,
+    TierInfo,
+    VerifyCodeRequest,
+)
+from schemas.money import to_roubles
+
+REGISTER_SCOPE = "customers.register"
+_ID = r"{customer_id:\d{1,19}}"
+
+
+def _local(seconds: int | None, zone: ZoneInfo) -> datetime | None:
+    return None if seconds is None else datetime.fromtimestamp(seconds, zone)
+
+
+def profile_wire(profile: service.CustomerProfileData, zone: ZoneInfo) -> CustomerProfile:
+    registered_at = _local(profile.created_at, zone)
+    assert registered_at is not None
+    return CustomerProfile(
+        id=profile.id,
+        phone=service.mask_phone(profile.phone),
+        name=profile.name,
+        email=profile.email,
+        birthday=profile.birthday,
+        tier=None
+        if profile.tier_code is None
+        else TierInfo(code=profile.tier_code, name=profile.tier_name),
+        cards=[
+            CardInfo(
+                id=card.id,
+                kind=card.kind,  # type: ignore[arg-type]  # the table only holds these
+                number=service.mask_phone(card.number) if card.kind == "phone" else card.number,
+            )
+            for card in profile.cards
+        ],
+        balance=BalanceInfo(
+            available=to_roubles(profile.balance.available),
+            held=to_roubles(profile.balance.held),
+            pending=to_roubles(profile.balance.pending),
+        ),
+        purchases=PurchaseStats(
+            count=profile.purchase_count,
+            total=to_roubles(profile.lifetime_purchases),
+            last_at=_local(profile.last_purchase_at, zone),
+        ),
+        consents=CustomerConsents(
+            personal_data_at=_local(profile.consent_personal_data_at, zone),
+            messages_at=_local(profile.consent_messages_at, zone),
+        ),
+        registered_at=registered_at,
+    )
+
+
+def _customer_id(request: web.Request) -> int:
+    value = int(request.match_info["customer_id"])
+    if value >= 2**63:  # beyond BIGINT: no such customer, and no driver error either
+        raise service.not_found()
+    return value
+
+
+async def post_sms_code(request: web.Request) -> web.Response:
+    """Send a one-time code to the customer's phone."""
+    terminal = terminal_of(request)
+    body = await read_model(request, SendCodeRequest)
+    sent = await send_code(deps_of(request), terminal.merchant_id, body.phone, body.purpose)
+    return json_response(CodeSent(sent=True, expires_in=sent.expires_in))
+
+
+async def post_sms_code_verify(request: web.Request) -> web.Response:
+    """Check a code without using it up: the operation it authorises (registration,
+    a redemption) consumes it. A wrong code still costs an attempt."""
+    terminal = terminal_of(request)
+    body = await read_model(request, VerifyCodeRequest)
+    await verify_code(
+        deps_of(request), terminal.merchant_id, body.phone, body.purpose, body.code, consume=False
+    )
+    return json_response(CodeVerified(verified=True))
+
+
+async def post_customer(request: web.Request) -> web.Response:
+    """Register a customer; idempotent when a key is given (body or header)."""
+    terminal = terminal_of(request)
+    deps = deps_of(request)
+    raw = await request.read()
+    data = parse_model(RegisterCustomer, await read_json(request))
+    header_key = request.headers.get("Idempotency-Key")
+    if header_key is not None and not 0 < len(header_key) <= 200:
+        raise BadRequest("invalid_idempotency_key", "Ключ идемпотентности: от 1 до 200 символов")
+    if header_key and data.idempotency_key and header_key != data.idempotency_key:
+        raise BadRequest(
+            "idempotency_key_mismatch",
+            "Ключи идемпотентности в заголовке и в теле запроса различаются",
+        )
+    key = data.idempotency_key or header_key
+
+    async def register() -> tuple[int, bytes]:
+        customer_id = await service.register_customer(
+            deps,
+            terminal.merchant_id,
+            data,
+            store_id=terminal.store_id,
+            channel="terminal",
+            sms_code=data.sms_code,
+        )
+        profile = await service.customer_profile(deps, terminal.merchant_id, customer_id)
+        return 201, dumps(profile_wire(profile, terminal.timezone).model_dump(mode="python"))
+
+    status, body = await run_idempotent(
+        deps, terminal.merchant_id, REGISTER_SCOPE, key, raw, register
+    )
+    return web.Response(body=body, status=status, content_type="application/json")
+
+
+async def get_lookup(request: web.Request) -> web.Response:
+    """Find a customer by ``?phone=`` or ``?card=`` (a physical or virtual card)."""
+    terminal = terminal_of(request)
+    deps = deps_of(request)
+    phone = request.query.get("phone")
+    card = request.query.get("card")
+    if (phone is None) == (card is None):
+        raise BadRequest("customer_ref_required", "Укажите ровно один параметр: phone или card")
+    customer_id = await service.find_customer(deps, terminal.merchant_id, phone=phone, card=card)
+    if customer_id is None:
+        raise service.not_found()
+    summary = await service.customer_summary(deps, terminal.merchant_id, customer_id)
+    return json_response(
+        CustomerLookup(
+            id=summary.id,
+            name=summary.name,
+            tier=summary.tier_code,
+            tier_name=summary.tier_name,
+            balance=to_roubles(summary.available),
+        )
+    )
+
+
+async def get_customer(request: web.Request) -> web.Response:
+    terminal = terminal_of(request)
+    profile = await service.customer_profile(
+        deps_of(request), terminal.merchant_id, _customer_id(request)
+    )
+    return json_response(profile_wire(profile, terminal.timezone))
+
+
+def _int_query(request: web.Request, name: str, default: int | None) -> int | None:
+    text = request.query.get(name)
+    if text is None or text == "":
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise BadRequest("invalid_query", f"Параметр {name} должен быть целым числом") from None
+    if not 0 < value < 2**63:
+        raise BadRequest("invalid_query", f"Параметр {name} должен быть положительным")
+    return value
+
+
+async def get_history(request: web.Request) -> web.Response:
+    """Bonus movements, newest first; ``?before=`` takes the ``next`` of a page."""
+    terminal = terminal_of(request)
+    limit = _int_query(request, "limit", 20)
+    assert limit is not None
+    page = await service.customer_history(
+        deps_of(request),
+        terminal.merchant_id,
+        _customer_id(request),
+        limit=limit,
+        before_id=_int_query(request, "before", None),
+    )
+    return json_response(
+        HistoryPage(
+            entries=[
+                HistoryEntry(
+                    id=entry.id,
+                    kind=entry.kind,
+                    amount=to_roubles(entry.amount),
+                    created_at=datetime.fromtimestamp(entry.created_at, terminal.timezone),
+                    receipt_id=entry.receipt_external_id,
+                )
+                for entry in page.entries
+            ],
+            next=page.next_before,
+        )
+    )
+
+
+async def post_card(request: web.Request) -> web.Response:
+    """Bind a physical card; 201 when bound now, 200 when it already was."""
+    terminal = terminal_of(request)
+    body = await read_model(request, AttachCard)
+    card, created = await service.attach_card(
+        deps_of(request), terminal.merchant_id, _customer_id(request), body.number
+    )
+    return json_response(
+        CardInfo(id=card.id, kind="physical", number=card.number), status=201 if created else 200
+    )
+
+
+def customer_routes() -> list[web.RouteDef]:
+    return [
+        web.post("/api/v1/sms-codes", post_sms_code),
+        web.post("/api/v1/sms-codes/verify", post_sms_code_verify),
+        web.post("/api/v1/customers", post_customer),
+        web.get("/api/v1/customers/lookup", get_lookup),
+        web.get(f"/api/v1/customers/{_ID}", get_customer),
+        web.get(f"/api/v1/customers/{_ID}/history", get_history),
+        web.post(f"/api/v1/customers/{_ID}/cards", post_card),
+    ]
+
+
+OpenApiEntry = tuple[str, str, str, type[BaseModel] | None, type[BaseModel] | None]
+
+CUSTOMER_OPENAPI: list[OpenApiEntry] = [
+    ("post", "/api/v1/sms-codes", "Отправить клиенту код подтверждения по SMS",
+     SendCodeRequest, CodeSent),
+    ("post", "/api/v1/sms-codes/verify", "Проверить код из SMS (не расходуя его)",
+     VerifyCodeRequest, CodeVerified),
+    ("post", "/api/v1/customers", "Зарегистрировать клиента (с кодом из SMS и согласием)",
+     RegisterCustomer, CustomerProfile),
+    ("get", "/api/v1/customers/lookup", "Найти клиента по телефону (?phone=) или карте (?card=)",
+     None, CustomerLookup),
+    ("get", "/api/v1/customers/{customer_id}", "Профиль клиента: уровень, баланс, покупки",
+     None, CustomerProfile),
+    ("get", "/api/v1/customers/{customer_id}/history",
+     "История движений бонусов (?limit=, ?before=)", None, HistoryPage),
+    ("post", "/api/v1/customers/{customer_id}/cards", "Привязать физическую карту",
+     AttachCard, CardInfo),
+]  # fmt: skip

@@ -1,0 +1,27 @@
+"""Every route of the service, set up in one place."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from cloud.api import checkout
+from cloud.api.openapi import Operation, build_openapi
+from cloud.api.wire import json_response
+
+
+async def health(request: web.Request) -> web.Response:
+    return json_response({"status": "ok"})
+
+
+def setup_routes(app: web.Application) -> None:
+    operations: list[Operation] = []
+    for method, path, handler, summary, request_model, response_model in checkout.ROUTES:
+        app.router.add_route(method, path, handler)
+        operations.append((method, path, summary, request_model, response_model))
+    document = build_openapi(operations)
+
+    async def openapi(request: web.Request) -> web.Response:
+        return json_response(document)
+
+    app.router.add_get("/api/v1/openapi.json", openapi)
+    app.router.add_get("/health", health)

@@ -1,0 +1,325 @@
+"""The relational model (SQLAlchemy 2 declarative), the source of the Alembic migrations.
+
+Conventions, chosen so the hot path can use the drivers directly with the same SQL on
+SQLite and PostgreSQL:
+- every row carries ``merchant_id`` and every query filters by it;
+- amounts are BIGINT kopecks, quantities BIGINT thousandths (``*_milli``);
+- instants are BIGINT Unix seconds in UTC (``*_at``); local days are derived with the
+  store's time zone in code, never by the database;
+- JSON documents are TEXT (one encoding on both databases);
+- personal data is AES-GCM ciphertext (``*_enc``), found through keyed blind indexes.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# SQLite only autoincrements an INTEGER PRIMARY KEY; PostgreSQL gets BIGINT identity.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+def _pk() -> Mapped[int]:
+    return mapped_column(Id, primary_key=True, autoincrement=True)
+
+
+def _merchant() -> Mapped[int]:
+    return mapped_column(ForeignKey("merchants.id", ondelete="CASCADE"), nullable=False)
+
+
+class Merchant(Base):
+    __tablename__ = "merchants"
+    id: Mapped[int] = _pk()
+    name: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    timezone: Mapped[str] = mapped_column(String(64), default="Europe/Moscow")
+    active_program_version_id: Mapped[int | None] = mapped_column(Id, nullable=True)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class Store(Base):
+    __tablename__ = "stores"
+    id: Mapped[int] = _pk()
+    merchant_id: Mapped[int] = _merchant()
+    name: Mapped[str] = mapped_column(String(200))
+    timezone: Mapped[str] = mapped_column(String(64))
+    external_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    __table_args__ = (Index("ix_stores_merchant", "merchant_id"),)
+
+
+class Terminal(Base):
+    __tablename__ = "terminals"
+    id: Mapped[int] = _pk()
+    merchant_id: Mapped[int] = _merchant()
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    external_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    __table_args__ = (Index("ix_terminals_merchant_store", "merchant_id", "store_id"),)
+
+
+class TerminalCredential(Base):
+    """A token we issued to a terminal; only its SHA-256 is stored."""
+
+    __tablename__ = "terminal_credentials"
+    id: Mapped[int] = _pk()
+    merchant_id: Mapped[int] = _merchant()
+    terminal_id: Mapped[int] = mapped_column(ForeignKey("terminals.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    revoked_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+class ProgramVersion(Base):
+    __tablename__ = "program_versions"
+    id: Mapped[int] = _pk()
+    merchant_id: Mapped[int] = _merchant()
+    version: Mapped[int] = mapped_column(Integer)
+    document: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    activated_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    __table_args__ = (UniqueConstraint("merchant_id", "version"),)
+
+
+class Customer(Base):
+    """The loyalty member; its row is also the account that balance changes lock."""
+
+    __tablename__ = "customers"
+    id: Mapped[int] = _pk()
+    merchant_id: Mapped[int] = _merchant()
+    phone_index: Mapped[str] = mapped_column(String(64))
+    phone_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    name_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    email_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    birthday_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    tier_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    lifetime_purchases: Mapped[int] = mapped_column(BigInteger, default=0)
+    purchase_count: Mapped[int] = mapped_column(Integer, default=0)
+    last_purchase_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    registration_channel: Mapped[str] = mapped_column(String(32))
+    registered_store_id: Mapped[int | None] = mapped_column(Id, nullable=True)
+    consent_messages_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    consent_personal_data_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    __table_args__ = (UniqueConstraint("merchant_id", "phone_index"),)
+
+
+class Card(Base):
+    """A way to find a customer: the phone itself, a physical card or a virtual card."""
+
+    __tablename__ = "cards"
+    id: Mapped[int] = _pk()
+    merchant_id: Mapped[int] = _merchant()
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    lookup_index: Mapped[str] = mapped_column(String(64))
+    number_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    __table_args__ = (
+        UniqueConstraint("merchant_id", "lookup_index"),
+        Index("ix_cards_customer", "customer_id"),
+    )
+
+
+class TierChange(Base):
+    __tablename__ = "tier_changes"
+    id: Mapped[int] = _pk()
+    merchant_id: Mapped[int] = _merchant()
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    from_tier: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    to_tier: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(200))
+    receipt_id: Mapped[int | None] = mapped_column(Id, nullable=True)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    __table_args__ = (Index("ix_tier_changes_customer", "customer_id"),)
+
+
+class Receipt(Base):
+    """A confirmed sale or refund, with the program version that priced it and the
+    response we gave, so a repeat of the same call returns the same body."""
+
+    __tablename__ = "receipts"
+    id: Mapped[int] = _pk()
+    merchant_id: Mapped[int] = _merchant()
+    store_id: Mapped[int | None] = mapped_column(Id, nullable=True)
+    terminal_id: Mapped[int | None] = mapped_column(Id, nullable=True)
+    customer_id: Mapped[int | None] = mapped_column(Id, nullable=True)
+    source: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(128))
+    original_receipt_id: Mapped[int | None] = mapped_column(Id, nullable=True)
+    program_version_id: Mapped[int | None] = mapped_column(Id, nullable=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    discount: Mapped[int] = mapped_column(BigInteger)
+    redeemed: Mapped[int] = mapped_column(BigInteger)
+    accrued: Mapped[int] = mapped_column(BigInteger)
+    local_date: Mapped[str] = mapped_column(String(10))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    response: Mapped[str] = mapped_column(Text)
+    __table_args__ = (
+        UniqueConstraint("merchant_id", "source", "kind", "external_id"),
+        Index("ix_receipts_customer", "merchant_id", "customer_id"),
+    )
+
+
+class ReceiptLine(Base):
+    __tablename__ = "receipt_lines"
+    id: Mapped[int] = _pk()
+    merchant_id: Mapped[int] = _merchant()
+    receipt_id: Mapped[int] = mapped_column(ForeignKey("receipts.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    line_id: Mapped[str] = mapped_column(String(128))
+    sku: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    name: Mapped[str] = mapped_column(String(256))
+    category: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    price: Mapped[int] = mapped_column(BigInteger)
+    quantity_milli: Mapped[int] = mapped_column(BigInteger)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    discount: Mapped[int] = mapped_column(BigInteger)
+    redeemed: Mapped[int] = mapped_column(BigInteger)
+    accrual: Mapped[int] = mapped_column(BigInteger)
+    returned_quantity_milli: Mapped[int] = mapped_column(BigInteger, default=0)
+    returned_redeemed: Mapped[int] = mapped_column(BigInteger, default=0)
+    reversed_accrual: Mapped[int] = mapped_column(BigInteger, default=0)
+    __table_args__ = (Index("ix_receipt_lines_receipt", "receipt_id"),)
+
+
+class BonusLot(Base):
+    """One accrual of bonuses; ``remaining`` is what is left of it."""
+
+    __tablename__ = "bonus_lots"
+    id: Mapped[int] = _pk()
+    merchant_id: Mapped[int] = _merchant()
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    remaining: Mapped[int] = mapped_column(BigInteger)
+    available_from: Mapped[int] = mapped_column(BigInteger)
+    expires_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    receipt_id: Mapped[int | None] = mapped_column(Id, nullable=True)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    __table_args__ = (Index("ix_bonus_lots_customer", "customer_id", "remaining"),)
+
+
+class LedgerEntry(Base):
+    """Signed journal row per movement of bonuses; the journal sums to the lots'
+    remainders. Holds are not movements: they live in ``holds``."""
+
+    __tablename__ = "ledger_entries"
+    id: Mapped[int] = _pk()
+    merchant_id: Mapped[int] = _merchant()
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    lot_id: Mapped[int | None] = mapped_column(Id, nullable=True)
+    receipt_id: Mapped[int | None] = mapped_column(Id, nullable=True)
+    idempotency_key: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    __table_args__ = (
+        UniqueConstraint("merchant_id", "idempotency_key"),
+        Index("ix_ledger_entries_customer", "customer_id", "id"),
+    )
+
+
+class RedemptionAllocation(Base):
+    """Which lots one redemption consumed, so a refund gives them back to the same lots."""
+
+    __tablename__ = "redemption_allocations"
+    id: Mapped[int] = _pk()
+    merchant_id: Mapped[int] = _merchant()
+    receipt_id: Mapped[int] = mapped_column(ForeignKey("receipts.id", ondelete="CASCADE"))
+    lot_id: Mapped[int] = mapped_column(ForeignKey("bonus_lots.id", ondelete="CASCADE"))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    returned: Mapped[int] = mapped_column(BigInteger, default=0)
+    __table_args__ = (Index("ix_redemption_allocations_receipt", "receipt_id"),)
+
+
+class Hold(Base):
+    """Bonuses reserved for an open receipt until ``expires_at``."""
+
+    __tablename__ = "holds"
+    id: Mapped[int] = _pk()
+    merchant_id: Mapped[int] = _merchant()
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    source: Mapped[str] = mapped_column(String(32))
+    receipt_external_id: Mapped[str] = mapped_column(String(128))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16))
+    expires_at: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    __table_args__ = (
+        Index("ix_holds_customer_status", "customer_id", "status"),
+        Index("ix_holds_receipt", "merchant_id", "source", "receipt_external_id"),
+    )
+
+
+class IdempotencyRecord(Base):
+    """The stored answer to an API call made with an idempotency key."""
+
+    __tablename__ = "idempotency_records"
+    id: Mapped[int] = _pk()
+    merchant_id: Mapped[int] = _merchant()
+    scope: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(200))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    response: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    __table_args__ = (UniqueConstraint("merchant_id", "scope", "key"),)
+
+
+class SmsCode(Base):
+    __tablename__ = "sms_codes"
+    id: Mapped[int] = _pk()
+    merchant_id: Mapped[int] = _merchant()
+    phone_index: Mapped[str] = mapped_column(String(64))
+    purpose: Mapped[str] = mapped_column(String(32))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[int] = mapped_column(BigInteger)
+    attempts_left: Mapped[int] = mapped_column(Integer)
+    consumed_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    __table_args__ = (Index("ix_sms_codes_phone", "merchant_id", "phone_index", "purpose"),)
+
+
+class Notification(Base):
+    """Outbox of messages to customers, drained by a provider; the cost is kept for
+    reports that weigh SMS spend against revenue."""
+
+    __tablename__ = "notifications"
+    id: Mapped[int] = _pk()
+    merchant_id: Mapped[int] = _merchant()
+    customer_id: Mapped[int | None] = mapped_column(Id, nullable=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    recipient_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    cost: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    sent_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    __table_args__ = (Index("ix_notifications_status", "status", "id"),)

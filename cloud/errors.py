@@ -1,0 +1,50 @@
+"""Domain errors: each carries a stable code, a Russian message and an HTTP status.
+
+Services raise them; the API middleware turns them into ``{"code", "message"}`` bodies
+and vendor adapters into their own error shapes.
+"""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    status = 400
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class BadRequest(DomainError):
+    status = 400
+
+
+class Unauthorized(DomainError):
+    status = 401
+
+
+class Forbidden(DomainError):
+    status = 403
+
+
+class NotFound(DomainError):
+    status = 404
+
+
+class Conflict(DomainError):
+    status = 409
+
+
+class Unprocessable(DomainError):
+    """Well-formed but impossible: insufficient bonuses, an expired hold."""
+
+    status = 422
+
+
+class PaymentRequired(DomainError):
+    status = 402
+
+
+class TooManyRequests(DomainError):
+    status = 429

@@ -1,0 +1,48 @@
+"""Balance reads: what a customer may spend now, and what is still waiting to activate."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cloud.db.database import Executor
+
+# Available = active, activated, unexpired lots minus active holds. Both sums are
+# correlated subqueries so the statement can be embedded in the checkout snapshot.
+LOTS_AVAILABLE_SQL = (
+    "SELECT COALESCE(SUM(remaining), 0) FROM bonus_lots "
+    "WHERE customer_id = {customer} AND remaining > 0 AND available_from <= :now "
+    "AND (expires_at IS NULL OR expires_at > :now)"
+)
+HOLDS_ACTIVE_SQL = (
+    "SELECT COALESCE(SUM(amount), 0) FROM holds "
+    "WHERE customer_id = {customer} AND status = 'active' AND expires_at > :now"
+)
+LOTS_PENDING_SQL = (
+    "SELECT COALESCE(SUM(remaining), 0) FROM bonus_lots "
+    "WHERE customer_id = {customer} AND remaining > 0 AND available_from > :now "
+    "AND (expires_at IS NULL OR expires_at > :now)"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Balance:
+    """Kopecks. ``available`` excludes held bonuses; ``pending`` waits for activation."""
+
+    lots: int
+    held: int
+    pending: int
+
+    @property
+    def available(self) -> int:
+        return max(self.lots - self.held, 0)
+
+
+async def read_balance(executor: Executor, customer_id: int, now: int) -> Balance:
+    row = await executor.fetch_one(
+        f"SELECT ({LOTS_AVAILABLE_SQL.format(customer=':c')}) AS lots, "
+        f"({HOLDS_ACTIVE_SQL.format(customer=':c')}) AS held, "
+        f"({LOTS_PENDING_SQL.format(customer=':c')}) AS pending",
+        {"c": customer_id, "now": now},
+    )
+    assert row is not None
+    return Balance(lots=int(row["lots"]), held=int(row["held"]), pending=int(row["pending"]))

@@ -1,0 +1,116 @@
+"""Accruals as lots, and their expiry. Callers hold the customer's account lock."""
+
+from __future__ import annotations
+
+from cloud.db.database import Transaction
+
+
+async def accrue(
+    tx: Transaction,
+    *,
+    merchant_id: int,
+    customer_id: int,
+    kind: str,
+    amount: int,
+    available_from: int,
+    expires_at: int | None,
+    receipt_id: int | None,
+    key: str,
+    now: int,
+) -> int:
+    """Credit ``amount`` bonus units as a new lot with its journal entry; returns the lot."""
+    if amount <= 0:
+        raise ValueError("an accrual must be positive")
+    lot_id = await tx.insert(
+        "INSERT INTO bonus_lots (merchant_id, customer_id, kind, amount, remaining, "
+        "available_from, expires_at, receipt_id, created_at) "
+        "VALUES (:m, :c, :kind, :amount, :amount, :af, :exp, :r, :now) RETURNING id",
+        {"m": merchant_id, "c": customer_id, "kind": kind, "amount": amount,
+         "af": available_from, "exp": expires_at, "r": receipt_id, "now": now},
+    )  # fmt: skip
+    await journal(tx, merchant_id, customer_id, "accrue", amount, lot_id, receipt_id, key, now)
+    return lot_id
+
+
+async def journal(
+    tx: Transaction,
+    merchant_id: int,
+    customer_id: int,
+    kind: str,
+    amount: int,
+    lot_id: int | None,
+    receipt_id: int | None,
+    key: str,
+    now: int,
+) -> None:
+    await tx.execute(
+        "INSERT INTO ledger_entries (merchant_id, customer_id, kind, amount, lot_id, "
+        "receipt_id, idempotency_key, created_at) "
+        "VALUES (:m, :c, :kind, :amount, :lot, :r, :key, :now)",
+        {"m": merchant_id, "c": customer_id, "kind": kind, "amount": amount, "lot": lot_id,
+         "r": receipt_id, "key": key, "now": now},
+    )  # fmt: skip
+
+
+async def take_from_lot(
+    tx: Transaction,
+    *,
+    merchant_id: int,
+    customer_id: int,
+    lot_id: int,
+    amount: int,
+    kind: str,
+    receipt_id: int | None,
+    key: str,
+    now: int,
+) -> None:
+    """Lower one lot's remainder with a matching negative journal entry."""
+    await tx.execute(
+        "UPDATE bonus_lots SET remaining = remaining - :a WHERE id = :lot AND remaining >= :a",
+        {"a": amount, "lot": lot_id},
+    )
+    await journal(tx, merchant_id, customer_id, kind, -amount, lot_id, receipt_id, key, now)
+
+
+async def give_to_lot(
+    tx: Transaction,
+    *,
+    merchant_id: int,
+    customer_id: int,
+    lot_id: int,
+    amount: int,
+    kind: str,
+    receipt_id: int | None,
+    key: str,
+    now: int,
+) -> None:
+    await tx.execute(
+        "UPDATE bonus_lots SET remaining = remaining + :a WHERE id = :lot",
+        {"a": amount, "lot": lot_id},
+    )
+    await journal(tx, merchant_id, customer_id, kind, amount, lot_id, receipt_id, key, now)
+
+
+async def expire_customer_lots(
+    tx: Transaction, merchant_id: int, customer_id: int, now: int
+) -> int:
+    """Expire every lapsed lot of one customer; returns the bonus units expired."""
+    rows = await tx.fetch_all(
+        "SELECT id, remaining FROM bonus_lots WHERE merchant_id = :m AND customer_id = :c "
+        "AND remaining > 0 AND expires_at IS NOT NULL AND expires_at <= :now",
+        {"m": merchant_id, "c": customer_id, "now": now},
+    )
+    total = 0
+    for row in rows:
+        # A lot can lapse again after a refund gave bonuses back to it: number the keys.
+        earlier = await tx.fetch_value(
+            "SELECT COUNT(*) FROM ledger_entries WHERE lot_id = :lot AND kind = 'expire'",
+            {"lot": row["id"]},
+        )
+        await take_from_lot(
+            tx, merchant_id=merchant_id, customer_id=customer_id, lot_id=row["id"],
+            amount=row["remaining"], kind="expire", receipt_id=None,
+            key=f"expire:{row['id']}:{earlier}", now=now,
+        )  # fmt: skip
+        total += int(row["remaining"])
+    return total

@@ -1,0 +1,48 @@
+"""Outbound messages to customers. Providers are pluggable; the default one only logs.
+
+Every message is written to the ``notifications`` outbox first (with its cost), then
+handed to the provider; a real SMS gateway over httpx slots in behind ``SmsProvider``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import structlog
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    phone: str
+    text: str
+
+
+class SmsProvider(Protocol):
+    cost_kopecks: int
+
+    async def send(self, phone: str, text: str) -> None: ...
+
+
+@dataclass
+class LogSmsProvider:
+    """Writes the SMS to the log instead of a gateway; remembers the last messages so
+    the demo and tests can read a code the way a customer would read their phone."""
+
+    cost_kopecks: int = 0
+    sent: list[SentMessage] = field(default_factory=list)
+    keep: int = 1000
+
+    async def send(self, phone: str, text: str) -> None:
+        masked = phone[:-4] + "****" if len(phone) > 4 else "****"
+        log.info("sms.sent", provider="log", phone=masked, text=text)
+        self.sent.append(SentMessage(phone, text))
+        del self.sent[: -self.keep]
+
+    def last_to(self, phone: str) -> str | None:
+        for message in reversed(self.sent):
+            if message.phone == phone:
+                return message.text
+        return None

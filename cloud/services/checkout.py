@@ -1,0 +1,686 @@
+"""The canonical checkout protocol: calculate, hold, confirm, cancel, refund.
+
+Every terminal adapter ends up here. The hot path (``calculate``) reads one customer
+snapshot in one query, takes the program from the in-process cache and runs the pure
+engine; ``confirm`` does all its writes in one transaction under the customer's lock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo
+
+from cloud import engine
+from cloud.clock import to_epoch
+from cloud.db.database import Executor, Row, Transaction, is_unique_violation
+from cloud.engine import types as et
+from cloud.errors import BadRequest, Conflict, NotFound, Unprocessable
+from cloud.ledger.balance import HOLDS_ACTIVE_SQL, LOTS_AVAILABLE_SQL, read_balance
+from cloud.ledger.holds import active_hold, place_hold, release_holds
+from cloud.ledger.lots import accrue
+from cloud.ledger.redemption import give_back, redeem, reverse_accrual
+from cloud.phones import normalize_card, normalize_phone
+from cloud.services.deps import Deps
+from cloud.services.merchants import TerminalContext
+from cloud.services.programs import LoadedProgram
+from schemas import checkout as wire
+from schemas.money import line_amount, to_kopecks, to_roubles
+from schemas.program import Program
+
+MILLI = Decimal(1000)
+
+_SNAPSHOT_COLUMNS = (
+    "SELECT m.active_program_version_id AS program_id, c.id AS customer_id, c.tier_code, "
+    "c.lifetime_purchases, c.purchase_count, "
+    f"({LOTS_AVAILABLE_SQL.format(customer='c.id')}) AS lots, "
+    f"({HOLDS_ACTIVE_SQL.format(customer='c.id')} "
+    "AND NOT (source = :src AND receipt_external_id = :rid)) AS held "
+)
+SNAPSHOT_BY_CARD_SQL = (
+    _SNAPSHOT_COLUMNS + "FROM merchants m "
+    "LEFT JOIN cards k ON k.merchant_id = m.id AND k.lookup_index = :idx "
+    "LEFT JOIN customers c ON c.id = k.customer_id AND c.merchant_id = m.id "
+    "WHERE m.id = :m"
+)
+SNAPSHOT_BY_ID_SQL = (
+    _SNAPSHOT_COLUMNS + "FROM merchants m "
+    "LEFT JOIN customers c ON c.id = :cid AND c.merchant_id = m.id "
+    "WHERE m.id = :m"
+)
+PROGRAM_ONLY_SQL = "SELECT active_program_version_id AS program_id FROM merchants WHERE id = :m"
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    program: LoadedProgram
+    customer: et.CustomerSnapshot | None
+
+
+# ---- conversions ----------------------------------------------------------------------
+
+
+def engine_lines(receipt: wire.Receipt) -> list[et.Line]:
+    lines = []
+    for line in receipt.lines:
+        price = to_kopecks(line.price)
+        amount = (
+            to_kopecks(line.amount)
+            if line.amount is not None
+            else line_amount(price, line.quantity)
+        )
+        floor = 0
+        if line.minimum_price is not None:
+            floor = min(line_amount(to_kopecks(line.minimum_price), line.quantity), amount)
+        lines.append(
+            et.Line(
+                id=line.id, price=price, quantity=line.quantity, amount=amount,
+                category=line.category, floor=floor,
+            )  # fmt: skip
+        )
+    return lines
+
+
+def purchase_time(receipt_time: datetime | None, now: datetime, tz: ZoneInfo) -> datetime:
+    """The terminal's local time when it sent one (a naive time is the store's zone)."""
+    if receipt_time is None:
+        return now
+    if receipt_time.tzinfo is None:
+        receipt_time = receipt_time.replace(tzinfo=tz)
+    return receipt_time.astimezone(UTC)
+
+
+def customer_lookup_index(deps: Deps, merchant_id: int, ref: wire.CustomerRef) -> str | None:
+    if ref.card is not None:
+        return deps.index.of(merchant_id, "card", normalize_card(ref.card))
+    if ref.phone is not None:
+        return deps.index.of(merchant_id, "phone", normalize_phone(ref.phone))
+    return None
+
+
+def _quote_lines(lines: tuple[et.QuoteLine, ...]) -> list[wire.QuoteLine]:
+    return [
+        wire.QuoteLine(
+            id=line.id,
+            amount=to_roubles(line.amount),
+            discount=to_roubles(line.discount),
+            amount_after_discount=to_roubles(line.amount_after_discount),
+            unit_price_after_discount=(
+                None
+                if line.unit_price_after_discount is None
+                else to_roubles(line.unit_price_after_discount)
+            ),
+            max_redeem=to_roubles(line.max_redeem),
+            redeem=to_roubles(line.redeem),
+            accrual=to_roubles(line.accrual),
+        )
+        for line in lines
+    ]
+
+
+def _customer_summary(
+    program: Program, customer_id: int, tier_code: str | None, balance: int
+) -> wire.CustomerSummary:
+    tier = program.tier(tier_code)
+    return wire.CustomerSummary(
+        id=customer_id,
+        tier=tier_code,
+        tier_name=tier.name if tier else None,
+        balance=to_roubles(balance),
+    )
+
+
+# ---- snapshot -------------------------------------------------------------------------
+
+
+async def read_snapshot(
+    deps: Deps,
+    executor: Executor,
+    terminal: TerminalContext,
+    receipt: wire.Receipt,
+    source: str,
+    now: int,
+) -> Snapshot:
+    """Program and customer in one query (the hot path's only database read)."""
+    params: dict[str, object] = {
+        "m": terminal.merchant_id, "now": now, "src": source, "rid": receipt.id,
+    }  # fmt: skip
+    ref = receipt.customer
+    if ref is None:
+        row = await executor.fetch_one(PROGRAM_ONLY_SQL, {"m": terminal.merchant_id})
+    elif ref.customer_id is not None and ref.phone is None and ref.card is None:
+        row = await executor.fetch_one(SNAPSHOT_BY_ID_SQL, {**params, "cid": ref.customer_id})
+    else:
+        params["idx"] = customer_lookup_index(deps, terminal.merchant_id, ref)
+        row = await executor.fetch_one(SNAPSHOT_BY_CARD_SQL, params)
+    if row is None or row["program_id"] is None:
+        raise Conflict("no_program", "У компании нет активной программы лояльности")
+    program = await deps.programs.get(int(row["program_id"]))
+    customer = None
+    if ref is not None:
+        if row["customer_id"] is None:
+            raise NotFound("customer_not_found", "Клиент не найден")
+        customer = _snapshot_from_row(row)
+    return Snapshot(program=program, customer=customer)
+
+
+def _snapshot_from_row(row: Row) -> et.CustomerSnapshot:
+    return et.CustomerSnapshot(
+        customer_id=int(row["customer_id"]),
+        tier_code=row["tier_code"],
+        lifetime_purchases=int(row["lifetime_purchases"]),
+        available_bonuses=max(int(row["lots"]) - int(row["held"]), 0),
+        purchase_count=int(row["purchase_count"]),
+    )
+
+
+# ---- calculate ------------------------------------------------------------------------
+
+
+async def calculate(
+    deps: Deps, terminal: TerminalContext, request: wire.CalculateRequest, source: str = "api"
+) -> wire.Quote:
+    """A pure quote: per-line discounts, what may be spent, what will accrue."""
+    now = deps.clock()
+    snapshot = await read_snapshot(deps, deps.db, terminal, request.receipt, source, to_epoch(now))
+    quote = engine.calculate(
+        snapshot.program.program,
+        snapshot.customer,
+        engine_lines(request.receipt),
+        purchase_time(request.receipt.created_at, now, terminal.timezone),
+        terminal.timezone,
+        redeem=to_kopecks(request.redeem),
+        unit_price_exact=request.unit_price_exact,
+    )
+    return _wire_quote(request.receipt.id, snapshot, quote)
+
+
+def _wire_quote(receipt_id: str, snapshot: Snapshot, quote: et.Quote) -> wire.Quote:
+    customer = snapshot.customer
+    return wire.Quote(
+        receipt_id=receipt_id,
+        program_version=snapshot.program.version,
+        customer=None
+        if customer is None
+        else _customer_summary(
+            snapshot.program.program,
+            customer.customer_id,
+            quote.tier_code,
+            customer.available_bonuses,
+        ),
+        lines=_quote_lines(quote.lines),
+        amount=to_roubles(quote.amount),
+        discount=to_roubles(quote.discount),
+        amount_after_discount=to_roubles(quote.amount_after_discount),
+        max_redeem=to_roubles(quote.max_redeem),
+        redeem=to_roubles(quote.redeem),
+        accrual=to_roubles(quote.accrual),
+        messages=list(quote.messages),
+        slip=list(quote.slip),
+    )
+
+
+# ---- hold / cancel --------------------------------------------------------------------
+
+
+def _require_customer(receipt: wire.Receipt) -> None:
+    if receipt.customer is None:
+        raise BadRequest("customer_required", "Для оплаты бонусами укажите клиента")
+
+
+async def hold(
+    deps: Deps, terminal: TerminalContext, request: wire.HoldRequest, source: str = "api"
+) -> wire.HoldResult:
+    """Reserve bonuses for the open receipt and spread the bonus payment over lines."""
+    _require_customer(request.receipt)
+    now = deps.clock()
+    epoch = to_epoch(now)
+    await _refuse_if_closed(deps.db, terminal.merchant_id, source, request.receipt.id)
+    async with deps.db.transaction() as tx:
+        snapshot = await _locked_snapshot(deps, tx, terminal, request.receipt, source, epoch)
+        assert snapshot.customer is not None
+        quote = engine.calculate(
+            snapshot.program.program,
+            snapshot.customer,
+            engine_lines(request.receipt),
+            purchase_time(request.receipt.created_at, now, terminal.timezone),
+            terminal.timezone,
+            redeem=to_kopecks(request.amount),
+            unit_price_exact=request.unit_price_exact,
+        )
+        expires = now + timedelta(seconds=deps.settings.hold_ttl_seconds)
+        hold_id = await place_hold(
+            tx,
+            merchant_id=terminal.merchant_id,
+            customer_id=snapshot.customer.customer_id,
+            source=source,
+            receipt_external_id=request.receipt.id,
+            amount=quote.redeem,
+            now=epoch,
+            expires_at=to_epoch(expires),
+        )
+    balance = snapshot.customer.available_bonuses - quote.redeem
+    return wire.HoldResult(
+        hold_id=hold_id,
+        receipt_id=request.receipt.id,
+        amount=to_roubles(quote.redeem),
+        expires_at=expires,
+        lines=_quote_lines(quote.lines),
+        balance=to_roubles(balance),
+        slip=[f"Оплата бонусами: {engine.format_roubles(quote.redeem)}"],
+    )
+
+
+async def _locked_snapshot(
+    deps: Deps,
+    tx: Transaction,
+    terminal: TerminalContext,
+    receipt: wire.Receipt,
+    source: str,
+    now: int,
+) -> Snapshot:
+    """Resolve the customer, lock the account, then read the snapshot under the lock."""
+    first = await read_snapshot(deps, tx, terminal, receipt, source, now)
+    if first.customer is None:
+        return first
+    await tx.lock_customer(terminal.merchant_id, first.customer.customer_id)
+    ref = wire.CustomerRef(customer_id=first.customer.customer_id)
+    locked = receipt.model_copy(update={"customer": ref})
+    return await read_snapshot(deps, tx, terminal, locked, source, now)
+
+
+async def cancel(
+    deps: Deps, terminal: TerminalContext, request: wire.CancelRequest, source: str = "api"
+) -> wire.CancelResult:
+    """Release the receipt's hold. Cancelling twice, or with no hold, releases nothing."""
+    await _refuse_if_closed(deps.db, terminal.merchant_id, source, request.receipt_id)
+    async with deps.db.transaction() as tx:
+        released = await release_holds(
+            tx, terminal.merchant_id, source, request.receipt_id, "released"
+        )
+    return wire.CancelResult(receipt_id=request.receipt_id, released=to_roubles(released))
+
+
+async def _refuse_if_closed(executor: Executor, merchant_id: int, source: str, rid: str) -> None:
+    if await _stored_response(executor, merchant_id, source, "sale", rid) is not None:
+        raise Conflict("receipt_closed", "Чек уже закрыт: изменить его нельзя, только вернуть")
+
+
+async def _stored_response(
+    executor: Executor, merchant_id: int, source: str, kind: str, external_id: str
+) -> str | None:
+    value = await executor.fetch_value(
+        "SELECT response FROM receipts WHERE merchant_id = :m AND source = :s "
+        "AND kind = :k AND external_id = :e",
+        {"m": merchant_id, "s": source, "k": kind, "e": external_id},
+    )
+    return None if value is None else str(value)
+
+
+# ---- confirm --------------------------------------------------------------------------
+
+
+async def confirm(
+    deps: Deps, terminal: TerminalContext, request: wire.ConfirmRequest, source: str = "api"
+) -> wire.ConfirmResult:
+    """Commit the closed receipt. Idempotent on (merchant, source, receipt id): a repeat
+    returns the stored result and writes nothing."""
+    stored = await _stored_response(deps.db, terminal.merchant_id, source, "sale", request.receipt.id)
+    if stored is not None:
+        return wire.ConfirmResult.model_validate_json(stored)
+    try:
+        return await _confirm(deps, terminal, request, source)
+    except Exception as exc:
+        # Another request confirmed the same receipt between our check and our insert.
+        if not (isinstance(exc, _AlreadyStored) or is_unique_violation(exc)):
+            raise
+        stored = await _stored_response(
+            deps.db, terminal.merchant_id, source, "sale", request.receipt.id
+        )
+        if stored is None:
+            raise
+        return wire.ConfirmResult.model_validate_json(stored)
+
+
+async def _confirm(
+    deps: Deps, terminal: TerminalContext, request: wire.ConfirmRequest, source: str
+) -> wire.ConfirmResult:
+    receipt = request.receipt
+    now = deps.clock()
+    epoch = to_epoch(now)
+    bought_at = purchase_time(receipt.created_at, now, terminal.timezone)
+    redeemed = to_kopecks(request.redeemed)
+    if redeemed and receipt.customer is None:
+        raise BadRequest("customer_required", "Для оплаты бонусами укажите клиента")
+    lines = engine_lines(receipt)
+    async with deps.db.transaction() as tx:
+        if await _stored_response(tx, terminal.merchant_id, source, "sale", receipt.id):
+            raise _AlreadyStored()
+        snapshot = await _locked_snapshot(deps, tx, terminal, receipt, source, epoch)
+        program = snapshot.program.program
+        customer = snapshot.customer
+        own_hold = await active_hold(tx, terminal.merchant_id, source, receipt.id, epoch)
+        if customer is not None and redeemed > customer.available_bonuses:
+            had_expired_hold = await tx.fetch_value(
+                "SELECT COUNT(*) FROM holds WHERE merchant_id = :m AND source = :s "
+                "AND receipt_external_id = :r AND status = 'active' AND expires_at <= :now",
+                {"m": terminal.merchant_id, "s": source, "r": receipt.id, "now": epoch},
+            )
+            if had_expired_hold:
+                raise Unprocessable(
+                    "hold_expired", "Резерв бонусов истёк, а свободных бонусов не хватает"
+                )
+            raise Unprocessable("insufficient_bonuses", "Недостаточно бонусов на счёте")
+        settled = engine.settle(program, customer, lines, redeemed, bought_at, terminal.timezone)
+        customer_id = customer.customer_id if customer else None
+        receipt_id = await tx.insert(
+            "INSERT INTO receipts (merchant_id, store_id, terminal_id, customer_id, source, "
+            "kind, external_id, program_version_id, amount, discount, redeemed, accrued, "
+            "local_date, created_at, response) VALUES (:m, :s, :t, :c, :src, 'sale', :e, :pv, "
+            ":amount, :discount, :redeemed, :accrued, :day, :now, '') RETURNING id",
+            {
+                "m": terminal.merchant_id, "s": terminal.store_id, "t": terminal.terminal_id,
+                "c": customer_id, "src": source, "e": receipt.id, "pv": snapshot.program.id,
+                "amount": settled.amount_after_discount,
+                "discount": sum(_line_discount(line) for line in lines),
+                "redeemed": settled.redeem, "accrued": settled.accrual,
+                "day": bought_at.astimezone(terminal.timezone).date().isoformat(),
+                "now": to_epoch(bought_at),
+            },
+        )  # fmt: skip
+        await tx.execute_many(
+            "INSERT INTO receipt_lines (merchant_id, receipt_id, position, line_id, sku, name, "
+            "category, price, quantity_milli, amount, discount, redeemed, accrual, "
+            "returned_quantity_milli, returned_redeemed, reversed_accrual) VALUES (:m, :r, :pos, "
+            ":lid, :sku, :name, :cat, :price, :qty, :amount, :discount, :redeemed, :accrual, "
+            "0, 0, 0)",
+            [
+                {
+                    "m": terminal.merchant_id, "r": receipt_id, "pos": position,
+                    "lid": source_line.id, "sku": source_line.sku, "name": source_line.name,
+                    "cat": source_line.category, "price": line.price,
+                    "qty": int(line.quantity * MILLI), "amount": quoted.amount_after_discount,
+                    "discount": _line_discount(line), "redeemed": quoted.redeem,
+                    "accrual": quoted.accrual,
+                }
+                for position, (source_line, line, quoted) in enumerate(
+                    zip(receipt.lines, lines, settled.lines, strict=True)
+                )
+            ],
+        )  # fmt: skip
+        messages = list(settled.messages)
+        tier_code = settled.tier_code
+        balance = 0
+        if customer is not None:
+            await release_holds(
+                tx, terminal.merchant_id, source, receipt.id,
+                "consumed" if own_hold else "released",
+            )  # fmt: skip
+            await redeem(
+                tx, merchant_id=terminal.merchant_id, customer_id=customer.customer_id,
+                amount=settled.redeem, receipt_id=receipt_id, now=epoch,
+            )  # fmt: skip
+            if settled.accrual > 0:
+                assert settled.accrual_available_from is not None
+                await accrue(
+                    tx, merchant_id=terminal.merchant_id, customer_id=customer.customer_id,
+                    kind="purchase", amount=settled.accrual,
+                    available_from=to_epoch(settled.accrual_available_from),
+                    expires_at=None if settled.accrual_expires_at is None
+                    else to_epoch(settled.accrual_expires_at),
+                    receipt_id=receipt_id, key=f"accrue:{receipt_id}", now=epoch,
+                )  # fmt: skip
+            tier_code = await _after_purchase(
+                tx, terminal.merchant_id, program, customer, settled, receipt_id, bought_at, epoch
+            )
+            if tier_code != customer.tier_code and customer.tier_code is not None:
+                tier = program.tier(tier_code)
+                messages.append(f"Новый уровень карты: {tier.name if tier else tier_code}")
+            balance = (await read_balance(tx, customer.customer_id, epoch)).available
+        result = wire.ConfirmResult(
+            receipt_id=receipt.id,
+            status="confirmed",
+            program_version=snapshot.program.version,
+            customer=None
+            if customer is None
+            else _customer_summary(program, customer.customer_id, tier_code, balance),
+            lines=_quote_lines(settled.lines),
+            amount=to_roubles(settled.amount_after_discount),
+            redeemed=to_roubles(settled.redeem),
+            accrued=to_roubles(settled.accrual),
+            accrual_available_from=settled.accrual_available_from,
+            accrual_expires_at=settled.accrual_expires_at,
+            messages=messages,
+            slip=_confirm_slip(settled, balance, customer is not None),
+        )
+        await tx.execute(
+            "UPDATE receipts SET response = :body WHERE id = :id",
+            {"body": result.model_dump_json(), "id": receipt_id},
+        )
+    return result
+
+
+class _AlreadyStored(Exception):
+    """Raised inside the transaction to roll back and answer with the stored result."""
+
+
+def _line_discount(line: et.Line) -> int:
+    return max(line_amount(line.price, line.quantity) - line.amount, 0)
+
+
+def _confirm_slip(settled: et.Quote, balance: int, has_customer: bool) -> list[str]:
+    if not has_customer:
+        return []
+    slip = []
+    if settled.redeem:
+        slip.append(f"Оплачено бонусами: {engine.format_roubles(settled.redeem)}")
+    if settled.accrual:
+        slip.append(f"Начислено бонусов: {engine.format_roubles(settled.accrual)}")
+    slip.append(f"Баланс бонусов: {engine.format_roubles(balance)}")
+    return slip
+
+
+async def _after_purchase(
+    tx: Transaction,
+    merchant_id: int,
+    program: Program,
+    customer: et.CustomerSnapshot,
+    settled: et.Quote,
+    receipt_id: int,
+    bought_at: datetime,
+    now: int,
+) -> str:
+    """Purchase statistics and the tier the purchase earns (tiers only go up here)."""
+    lifetime = customer.lifetime_purchases + settled.amount_after_discount
+    current = customer.tier_code or engine.effective_tier(program, customer).code
+    tier_code = engine.tier_after_purchase(program, current, lifetime)
+    await tx.execute(
+        "UPDATE customers SET lifetime_purchases = :life, purchase_count = purchase_count + 1, "
+        "last_purchase_at = :at, tier_code = :tier WHERE id = :c AND merchant_id = :m",
+        {"life": lifetime, "at": to_epoch(bought_at), "tier": tier_code,
+         "c": customer.customer_id, "m": merchant_id},
+    )  # fmt: skip
+    if tier_code != customer.tier_code:
+        reason = "first_purchase" if customer.tier_code is None else "lifetime_purchases"
+        await tx.execute(
+            "INSERT INTO tier_changes (merchant_id, customer_id, from_tier, to_tier, reason, "
+            "receipt_id, created_at) VALUES (:m, :c, :f, :t, :reason, :r, :now)",
+            {"m": merchant_id, "c": customer.customer_id, "f": customer.tier_code,
+             "t": tier_code, "reason": reason, "r": receipt_id, "now": now},
+        )  # fmt: skip
+    return tier_code
+
+
+# ---- refund ---------------------------------------------------------------------------
+
+
+def _share(total: int, part_milli: int, whole_milli: int) -> int:
+    """``total x part / whole`` rounded half-up, computed on cumulative quantities so a
+    series of partial returns adds up to exactly the whole."""
+    value = Decimal(total) * part_milli / whole_milli
+    return int(value.to_integral_value(rounding=ROUND_HALF_UP))
+
+
+async def refund(
+    deps: Deps, terminal: TerminalContext, request: wire.RefundRequest, source: str = "api"
+) -> wire.RefundResult:
+    """Return lines of a confirmed receipt: reverse their share of the accrual and give
+    back their share of the spent bonuses to the lots they came from. Idempotent on the
+    refund's own id."""
+    stored = await _stored_response(deps.db, terminal.merchant_id, source, "refund", request.id)
+    if stored is not None:
+        return wire.RefundResult.model_validate_json(stored)
+    try:
+        return await _refund(deps, terminal, request, source)
+    except Exception as exc:
+        if not (isinstance(exc, _AlreadyStored) or is_unique_violation(exc)):
+            raise
+        stored = await _stored_response(
+            deps.db, terminal.merchant_id, source, "refund", request.id
+        )
+        if stored is None:
+            raise
+        return wire.RefundResult.model_validate_json(stored)
+
+
+async def _refund(
+    deps: Deps, terminal: TerminalContext, request: wire.RefundRequest, source: str
+) -> wire.RefundResult:
+    now = deps.clock()
+    epoch = to_epoch(now)
+    async with deps.db.transaction() as tx:
+        if await _stored_response(tx, terminal.merchant_id, source, "refund", request.id):
+            raise _AlreadyStored()
+        sale = await tx.fetch_one(
+            "SELECT id, customer_id, program_version_id FROM receipts WHERE merchant_id = :m "
+            "AND source = :s AND kind = 'sale' AND external_id = :e",
+            {"m": terminal.merchant_id, "s": source, "e": request.receipt_id},
+        )
+        if sale is None:
+            raise NotFound("receipt_not_found", f"Чек продажи «{request.receipt_id}» не найден")
+        customer_id = sale["customer_id"]
+        if customer_id is not None:
+            await tx.lock_customer(terminal.merchant_id, customer_id)
+        stored_lines = await tx.fetch_all(
+            "SELECT id, line_id, quantity_milli, amount, redeemed, accrual, "
+            "returned_quantity_milli, returned_redeemed, reversed_accrual FROM receipt_lines "
+            "WHERE merchant_id = :m AND receipt_id = :r ORDER BY position",
+            {"m": terminal.merchant_id, "r": sale["id"]},
+        )
+        by_id = {row["line_id"]: row for row in stored_lines}
+        wanted = _refund_quantities(request, stored_lines, by_id)
+        refund_id = await tx.insert(
+            "INSERT INTO receipts (merchant_id, store_id, terminal_id, customer_id, source, "
+            "kind, external_id, original_receipt_id, program_version_id, amount, discount, "
+            "redeemed, accrued, local_date, created_at, response) VALUES (:m, :s, :t, :c, :src, "
+            "'refund', :e, :orig, :pv, 0, 0, 0, 0, :day, :now, '') RETURNING id",
+            {
+                "m": terminal.merchant_id, "s": terminal.store_id, "t": terminal.terminal_id,
+                "c": customer_id, "src": source, "e": request.id, "orig": sale["id"],
+                "pv": sale["program_version_id"],
+                "day": now.astimezone(terminal.timezone).date().isoformat(), "now": epoch,
+            },
+        )  # fmt: skip
+        result_lines = []
+        returned_total = reversed_total = amount_total = 0
+        for line_id, quantity_milli in wanted:
+            row = by_id[line_id]
+            whole = int(row["quantity_milli"])
+            cumulative = int(row["returned_quantity_milli"]) + quantity_milli
+            give = _share(int(row["redeemed"]), cumulative, whole) - int(row["returned_redeemed"])
+            take = _share(int(row["accrual"]), cumulative, whole) - int(row["reversed_accrual"])
+            amount_total += _share(int(row["amount"]), quantity_milli, whole)
+            await tx.execute(
+                "UPDATE receipt_lines SET returned_quantity_milli = :q, "
+                "returned_redeemed = returned_redeemed + :g, "
+                "reversed_accrual = reversed_accrual + :t WHERE id = :id",
+                {"q": cumulative, "g": give, "t": take, "id": row["id"]},
+            )
+            returned_total += give
+            reversed_total += take
+            result_lines.append((line_id, quantity_milli, give, take))
+        given = recovered = 0
+        balance = 0
+        if customer_id is not None:
+            given = await give_back(
+                tx, merchant_id=terminal.merchant_id, customer_id=customer_id,
+                sale_receipt_id=sale["id"], refund_receipt_id=refund_id,
+                amount=returned_total, now=epoch,
+            )  # fmt: skip
+            recovered = await reverse_accrual(
+                tx, merchant_id=terminal.merchant_id, customer_id=customer_id,
+                sale_receipt_id=sale["id"], refund_receipt_id=refund_id,
+                amount=reversed_total, now=epoch,
+            )  # fmt: skip
+            await tx.execute(
+                "UPDATE customers SET lifetime_purchases = CASE WHEN lifetime_purchases > :a "
+                "THEN lifetime_purchases - :a ELSE 0 END WHERE id = :c AND merchant_id = :m",
+                {"a": amount_total, "c": customer_id, "m": terminal.merchant_id},
+            )
+            balance = (await read_balance(tx, customer_id, epoch)).available
+        unrecovered = reversed_total - recovered
+        messages = []
+        if unrecovered:
+            messages.append(
+                "Клиент уже потратил часть начисленных бонусов: не удалось списать "
+                f"{engine.format_roubles(unrecovered)}"
+            )
+        result = wire.RefundResult(
+            refund_id=request.id,
+            receipt_id=request.receipt_id,
+            lines=[
+                wire.RefundResultLine(
+                    id=line_id,
+                    quantity=Decimal(quantity) / MILLI,
+                    returned_bonuses=to_roubles(give),
+                    reversed_accrual=to_roubles(take),
+                )
+                for line_id, quantity, give, take in result_lines
+            ],
+            returned_bonuses=to_roubles(given),
+            reversed_accrual=to_roubles(recovered),
+            unrecovered_accrual=to_roubles(unrecovered),
+            balance=to_roubles(balance),
+            messages=messages,
+        )
+        await tx.execute(
+            "UPDATE receipts SET amount = :a, redeemed = :g, accrued = :r, response = :body "
+            "WHERE id = :id",
+            {"a": amount_total, "g": given, "r": -recovered, "body": result.model_dump_json(),
+             "id": refund_id},
+        )  # fmt: skip
+    return result
+
+
+def _refund_quantities(
+    request: wire.RefundRequest, stored_lines: list[Row] | tuple[Row, ...], by_id: dict[str, Row]
+) -> list[tuple[str, int]]:
+    if request.lines is None:
+        wanted = [
+            (row["line_id"], int(row["quantity_milli"]) - int(row["returned_quantity_milli"]))
+            for row in stored_lines
+        ]
+        wanted = [(line_id, q) for line_id, q in wanted if q > 0]
+        if not wanted:
+            raise Conflict("already_refunded", "Чек уже возвращён полностью")
+        return wanted
+    seen: set[str] = set()
+    wanted = []
+    for line in request.lines:
+        row = by_id.get(line.id)
+        if row is None:
+            raise BadRequest("unknown_line", f"В чеке нет позиции «{line.id}»")
+        if line.id in seen:
+            raise BadRequest("duplicate_line", f"Позиция «{line.id}» указана дважды")
+        seen.add(line.id)
+        quantity = int(line.quantity * MILLI)
+        left = int(row["quantity_milli"]) - int(row["returned_quantity_milli"])
+        if quantity > left:
+            raise Unprocessable(
+                "refund_exceeds_sale",
+                f"По позиции «{line.id}» можно вернуть не больше {Decimal(left) / MILLI}",
+            )
+        wanted.append((line.id, quantity))
+    return wanted
+

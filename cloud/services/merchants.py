@@ -1,0 +1,145 @@
+"""Tenants: merchants, their stores and terminals, and terminal authentication."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from cloud.clock import to_epoch
+from cloud.crypto import hash_token, new_token
+from cloud.db.database import PostgresDatabase, SqliteDatabase
+from cloud.errors import BadRequest, PaymentRequired, Unauthorized
+
+Db = SqliteDatabase | PostgresDatabase
+
+
+@dataclass(frozen=True, slots=True)
+class TerminalContext:
+    """Who is calling: a credential resolves to exactly one merchant, store, terminal."""
+
+    merchant_id: int
+    store_id: int
+    terminal_id: int
+    timezone: ZoneInfo
+    merchant_status: str
+
+
+def zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise BadRequest("invalid_timezone", f"Неизвестный часовой пояс «{name}»") from exc
+
+
+async def create_merchant(db: Db, name: str, now: datetime, timezone: str = "Europe/Moscow") -> int:
+    zone(timezone)
+    async with db.transaction() as tx:
+        return await tx.insert(
+            "INSERT INTO merchants (name, status, timezone, created_at) "
+            "VALUES (:name, 'active', :tz, :now) RETURNING id",
+            {"name": name, "tz": timezone, "now": to_epoch(now)},
+        )
+
+
+async def create_store(
+    db: Db, merchant_id: int, name: str, now: datetime, timezone: str | None = None,
+    external_id: str | None = None,
+) -> int:  # fmt: skip
+    async with db.transaction() as tx:
+        if timezone is None:
+            timezone = await tx.fetch_value(
+                "SELECT timezone FROM merchants WHERE id = :m", {"m": merchant_id}
+            )
+        zone(str(timezone))
+        return await tx.insert(
+            "INSERT INTO stores (merchant_id, name, timezone, external_id, created_at) "
+            "VALUES (:m, :name, :tz, :ext, :now) RETURNING id",
+            {"m": merchant_id, "name": name, "tz": timezone, "ext": external_id,
+             "now": to_epoch(now)},
+        )  # fmt: skip
+
+
+async def create_terminal(
+    db: Db, merchant_id: int, store_id: int, name: str, now: datetime,
+    external_id: str | None = None,
+) -> int:  # fmt: skip
+    async with db.transaction() as tx:
+        owner = await tx.fetch_value(
+            "SELECT merchant_id FROM stores WHERE id = :s", {"s": store_id}
+        )
+        if owner != merchant_id:
+            raise BadRequest("unknown_store", "Магазин не найден")
+        return await tx.insert(
+            "INSERT INTO terminals (merchant_id, store_id, name, external_id, created_at) "
+            "VALUES (:m, :s, :name, :ext, :now) RETURNING id",
+            {"m": merchant_id, "s": store_id, "name": name, "ext": external_id,
+             "now": to_epoch(now)},
+        )  # fmt: skip
+
+
+async def issue_terminal_token(
+    db: Db, merchant_id: int, terminal_id: int, now: datetime, token: str | None = None,
+    label: str = "",
+) -> str:  # fmt: skip
+    """Issue a Bearer token for a terminal; only its hash is kept, so show it once."""
+    token = token or new_token()
+    async with db.transaction() as tx:
+        await tx.insert(
+            "INSERT INTO terminal_credentials "
+            "(merchant_id, terminal_id, token_hash, label, created_at) "
+            "VALUES (:m, :t, :h, :label, :now) RETURNING id",
+            {"m": merchant_id, "t": terminal_id, "h": hash_token(token), "label": label,
+             "now": to_epoch(now)},
+        )  # fmt: skip
+    return token
+
+
+_AUTH_SQL = (
+    "SELECT t.merchant_id, t.store_id, t.id AS terminal_id, s.timezone, m.status "
+    "FROM terminal_credentials c "
+    "JOIN terminals t ON t.id = c.terminal_id AND t.merchant_id = c.merchant_id "
+    "JOIN stores s ON s.id = t.store_id AND s.merchant_id = c.merchant_id "
+    "JOIN merchants m ON m.id = c.merchant_id "
+    "WHERE c.token_hash = :h AND c.revoked_at IS NULL"
+)
+
+
+class TerminalAuthenticator:
+    """Resolves Bearer tokens with a short in-process cache: a terminal calls several
+    times per receipt, and the credential lookup is a join we need not repeat."""
+
+    def __init__(self, db: Db, ttl_seconds: float) -> None:
+        self._db = db
+        self._ttl = ttl_seconds
+        self._cache: dict[str, tuple[float, TerminalContext]] = {}
+
+    def forget(self) -> None:
+        self._cache.clear()
+
+    async def authenticate(self, token: str) -> TerminalContext:
+        digest = hash_token(token)
+        cached = self._cache.get(digest)
+        now = time.monotonic()
+        if cached is not None and cached[0] > now:
+            context = cached[1]
+        else:
+            row = await self._db.fetch_one(_AUTH_SQL, {"h": digest})
+            if row is None:
+                raise Unauthorized("invalid_token", "Неверный токен терминала")
+            context = TerminalContext(
+                merchant_id=row["merchant_id"],
+                store_id=row["store_id"],
+                terminal_id=row["terminal_id"],
+                timezone=zone(row["timezone"]),
+                merchant_status=row["status"],
+            )
+            if len(self._cache) > 10_000:
+                self._cache.clear()
+            self._cache[digest] = (now + self._ttl, context)
+        if context.merchant_status != "active":
+            raise PaymentRequired(
+                "merchant_suspended", "Обслуживание программы лояльности приостановлено"
+            )
+        return context

@@ -1,0 +1,68 @@
+"""Service settings: one pydantic-settings class, environment prefix ``LOYALTY_``."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Development keys are public (they are in this file); production refuses to start
+# with any of them, so a forgotten variable can never encrypt real phone numbers.
+DEV_DATA_KEY = "ZGV2LWRhdGEta2V5LWRvLW5vdC11c2UtaW4tcHJvZCE="
+DEV_INDEX_KEY = "ZGV2LWluZGV4LWtleS1kby1ub3QtdXNlLWluLXByb2Q="
+DEV_SECRET_KEY = "dev-secret-key-do-not-use-in-production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LOYALTY_", extra="ignore")
+
+    env: Literal["development", "production", "test"] = "development"
+    database_url: str = "sqlite+aiosqlite:///./var/loyalty.sqlite3"
+    host: str = "127.0.0.1"
+    port: int = 8080
+    public_url: str | None = None
+
+    data_key: str = Field(DEV_DATA_KEY, description="AES-256-GCM key for personal data, base64")
+    index_key: str = Field(DEV_INDEX_KEY, description="HMAC key of the blind index, base64")
+    secret_key: str = Field(DEV_SECRET_KEY, description="signs sessions and one-time codes")
+
+    hold_ttl_seconds: int = Field(15 * 60, ge=30, le=24 * 3600)
+    sms_code_ttl_seconds: int = Field(5 * 60, ge=30, le=3600)
+    sms_code_attempts: int = Field(5, ge=1, le=20)
+    log_format: Literal["console", "json"] | None = None
+    log_level: str = "INFO"
+    load_demo: bool = True
+    terminal_cache_seconds: float = Field(30.0, ge=0)
+    pg_pool_size: int = Field(10, ge=1, le=200)
+
+    @model_validator(mode="after")
+    def _refuse_dev_keys_in_production(self) -> Settings:
+        if self.env == "production":
+            public = {
+                "LOYALTY_DATA_KEY": self.data_key == DEV_DATA_KEY,
+                "LOYALTY_INDEX_KEY": self.index_key == DEV_INDEX_KEY,
+                "LOYALTY_SECRET_KEY": self.secret_key == DEV_SECRET_KEY,
+            }
+            missing = [name for name, is_dev in public.items() if is_dev]
+            if missing:
+                raise ValueError(
+                    "production refuses the built-in development keys; set " + ", ".join(missing)
+                )
+        return self
+
+    @property
+    def effective_log_format(self) -> str:
+        if self.log_format:
+            return self.log_format
+        return "json" if self.env == "production" else "console"
+
+    @cached_property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def sqlite_path(self) -> Path:
+        """The database file of a ``sqlite+aiosqlite:///path`` URL."""
+        return Path(self.database_url.split(":///", 1)[1])
