@@ -19,11 +19,15 @@ Semantics the engine follows (documented here because merchants' settings map to
   its whole amount after discount (``whole_receipt``, "accrue on the part paid by
   bonuses too"). With ``no_accrual_when_redeeming`` nothing accrues on a receipt that
   spends bonuses. The receipt's accrual is rounded once with ``accrual_rounding`` and
-  spread over lines by largest remainder, so line accruals sum to the receipt's.
+  spread over lines by largest remainder, so line accruals sum to the receipt's. In a
+  "1 bonus per N roubles" tier, lines of a category with its own ``accrual_percent``
+  accrue by that percentage and the rest in whole bonuses; the two are added. An
+  anonymous receipt (no customer) accrues nothing.
 * Categories override per line: no accrual, no redemption, no discount, their own
   accrual percentage or maximum share payable by bonuses. A line's ``minimum_price``
   floor is never crossed by a discount or by a bonus payment.
-* Redemption: a line may be paid by bonuses up to its category's share, else the tier's
+* Redemption: a requested bonus payment must be a multiple of ``redeem_step``; a line
+  may be paid by bonuses up to its category's share, else the tier's
   ``max_redeem_percent``, of its amount after discount. The receipt total is capped by
   the customer's available balance and rounded down to ``redeem_step``.
 * Bonus lifecycle: an accrual becomes spendable ``activation_delay_days`` local days
@@ -34,7 +38,7 @@ Semantics the engine follows (documented here because merchants' settings map to
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -43,7 +47,7 @@ from schemas.money import Money
 Percent = Annotated[Decimal, Field(ge=0, le=100, max_digits=7, decimal_places=4)]
 Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")]
 
-PROGRAM_SCHEMA_VERSION = 1
+PROGRAM_SCHEMA_VERSION: Final = 1
 
 
 class _Document(BaseModel):
@@ -56,7 +60,9 @@ class Tier(_Document):
     code: Code
     name: str = Field(min_length=1, max_length=100)
     accrual_percent: Percent | None = None
-    accrual_roubles_per_bonus: Annotated[Decimal, Field(gt=0, le=100000)] | None = None
+    accrual_roubles_per_bonus: (
+        Annotated[Decimal, Field(gt=0, le=100000, max_digits=8, decimal_places=2)] | None
+    ) = None
     discount_percent: Percent = Decimal(0)
     max_redeem_percent: Percent = Decimal(100)
     purchases_over: Money | None = None

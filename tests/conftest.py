@@ -20,9 +20,7 @@ _counter = itertools.count()
 
 
 def _postgres_required() -> bool:
-    return os.environ.get("LOYALTY_TEST_POSTGRES", "") == "required" or bool(
-        os.environ.get("CI")
-    )
+    return os.environ.get("LOYALTY_TEST_POSTGRES", "") == "required" or bool(os.environ.get("CI"))
 
 
 @pytest.fixture(scope="session")

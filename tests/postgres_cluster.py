@@ -24,7 +24,16 @@ def find_bindir() -> Path | None:
         if Path(candidate, "initdb").exists():
             return Path(candidate)
     found = shutil.which("pg_ctl")
-    return Path(found).parent if found else None
+    if found:
+        return Path(found).parent
+    # The PyPI package ``pgserver`` (a test dependency) ships the server binaries, so a
+    # machine with nothing but Python still runs the PostgreSQL half of the suite.
+    try:
+        import pgserver  # type: ignore[import-untyped]
+    except ImportError:
+        return None
+    bundled = Path(pgserver.__file__).parent / "pginstall" / "bin"
+    return bundled if (bundled / "initdb").exists() else None
 
 
 def _free_port() -> int:

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from aiohttp import web
+from pydantic import BaseModel
 
 from cloud.api.keys import RECEIPT_ID, deps_of, terminal_of
 from cloud.api.wire import json_response, read_model
 from cloud.services import checkout
 from schemas import checkout as wire
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
 
 async def calculate(request: web.Request) -> web.Response:
     body = await read_model(request, wire.CalculateRequest)
@@ -39,7 +45,9 @@ async def refund(request: web.Request) -> web.Response:
     return json_response(await checkout.refund(deps_of(request), terminal_of(request), body))
 
 
-ROUTES = [
+ROUTES: list[
+    tuple[str, str, Handler, str, type[BaseModel] | None, type[BaseModel] | None]
+] = [
     ("POST", "/api/v1/checkout/calculate", calculate, "Рассчитать чек (скидки, бонусы)",
      wire.CalculateRequest, wire.Quote),
     ("POST", "/api/v1/checkout/hold", hold, "Зарезервировать бонусы для оплаты чека",

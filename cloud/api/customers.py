@@ -61,7 +61,7 @@ def profile_wire(profile: service.CustomerProfileData, zone: ZoneInfo) -> Custom
         cards=[
             CardInfo(
                 id=card.id,
-                kind=card.kind,  # type: ignore[arg-type]  # the table only holds these
+                kind=card.kind,
                 number=service.mask_phone(card.number) if card.kind == "phone" else card.number,
             )
             for card in profile.cards

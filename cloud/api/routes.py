@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from cloud.api import checkout
+from cloud.api import checkout, customers
 from cloud.api.openapi import Operation, build_openapi
 from cloud.api.wire import json_response
 
@@ -18,6 +18,8 @@ def setup_routes(app: web.Application) -> None:
     for method, path, handler, summary, request_model, response_model in checkout.ROUTES:
         app.router.add_route(method, path, handler)
         operations.append((method, path, summary, request_model, response_model))
+    app.router.add_routes(customers.customer_routes())
+    operations.extend(customers.CUSTOMER_OPENAPI)
     document = build_openapi(operations)
 
     async def openapi(request: web.Request) -> web.Response:

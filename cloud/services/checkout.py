@@ -7,6 +7,7 @@ engine; ``confirm`` does all its writes in one transaction under the customer's 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -75,9 +76,13 @@ def engine_lines(receipt: wire.Receipt) -> list[et.Line]:
             floor = min(line_amount(to_kopecks(line.minimum_price), line.quantity), amount)
         lines.append(
             et.Line(
-                id=line.id, price=price, quantity=line.quantity, amount=amount,
-                category=line.category, floor=floor,
-            )  # fmt: skip
+                id=line.id,
+                price=price,
+                quantity=line.quantity,
+                amount=amount,
+                category=line.category,
+                floor=floor,
+            )
         )
     return lines
 
@@ -185,7 +190,7 @@ async def calculate(
     now = deps.clock()
     snapshot = await read_snapshot(deps, deps.db, terminal, request.receipt, source, to_epoch(now))
     quote = engine.calculate(
-        snapshot.program.program,
+        snapshot.program.compiled,
         snapshot.customer,
         engine_lines(request.receipt),
         purchase_time(request.receipt.created_at, now, terminal.timezone),
@@ -240,8 +245,11 @@ async def hold(
     async with deps.db.transaction() as tx:
         snapshot = await _locked_snapshot(deps, tx, terminal, request.receipt, source, epoch)
         assert snapshot.customer is not None
+        if to_kopecks(request.amount) > snapshot.customer.available_bonuses:
+            # The engine would cap the payment at the balance and call it a program limit.
+            raise Unprocessable("insufficient_bonuses", "Недостаточно бонусов для резерва")
         quote = engine.calculate(
-            snapshot.program.program,
+            snapshot.program.compiled,
             snapshot.customer,
             engine_lines(request.receipt),
             purchase_time(request.receipt.created_at, now, terminal.timezone),
@@ -326,7 +334,9 @@ async def confirm(
 ) -> wire.ConfirmResult:
     """Commit the closed receipt. Idempotent on (merchant, source, receipt id): a repeat
     returns the stored result and writes nothing."""
-    stored = await _stored_response(deps.db, terminal.merchant_id, source, "sale", request.receipt.id)
+    stored = await _stored_response(
+        deps.db, terminal.merchant_id, source, "sale", request.receipt.id
+    )
     if stored is not None:
         return wire.ConfirmResult.model_validate_json(stored)
     try:
@@ -372,7 +382,9 @@ async def _confirm(
                     "hold_expired", "Резерв бонусов истёк, а свободных бонусов не хватает"
                 )
             raise Unprocessable("insufficient_bonuses", "Недостаточно бонусов на счёте")
-        settled = engine.settle(program, customer, lines, redeemed, bought_at, terminal.timezone)
+        settled = engine.settle(
+            snapshot.program.compiled, customer, lines, redeemed, bought_at, terminal.timezone
+        )
         customer_id = customer.customer_id if customer else None
         receipt_id = await tx.insert(
             "INSERT INTO receipts (merchant_id, store_id, terminal_id, customer_id, source, "
@@ -536,9 +548,7 @@ async def refund(
     except Exception as exc:
         if not (isinstance(exc, _AlreadyStored) or is_unique_violation(exc)):
             raise
-        stored = await _stored_response(
-            deps.db, terminal.merchant_id, source, "refund", request.id
-        )
+        stored = await _stored_response(deps.db, terminal.merchant_id, source, "refund", request.id)
         if stored is None:
             raise
         return wire.RefundResult.model_validate_json(stored)
@@ -590,7 +600,10 @@ async def _refund(
             cumulative = int(row["returned_quantity_milli"]) + quantity_milli
             give = _share(int(row["redeemed"]), cumulative, whole) - int(row["returned_redeemed"])
             take = _share(int(row["accrual"]), cumulative, whole) - int(row["reversed_accrual"])
-            amount_total += _share(int(row["amount"]), quantity_milli, whole)
+            previous = int(row["returned_quantity_milli"])
+            amount_total += _share(int(row["amount"]), cumulative, whole) - _share(
+                int(row["amount"]), previous, whole
+            )
             await tx.execute(
                 "UPDATE receipt_lines SET returned_quantity_milli = :q, "
                 "returned_redeemed = returned_redeemed + :g, "
@@ -654,7 +667,7 @@ async def _refund(
 
 
 def _refund_quantities(
-    request: wire.RefundRequest, stored_lines: list[Row] | tuple[Row, ...], by_id: dict[str, Row]
+    request: wire.RefundRequest, stored_lines: Sequence[Row], by_id: dict[str, Row]
 ) -> list[tuple[str, int]]:
     if request.lines is None:
         wanted = [
@@ -683,4 +696,3 @@ def _refund_quantities(
             )
         wanted.append((line.id, quantity))
     return wanted
-

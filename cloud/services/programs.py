@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from cloud.clock import to_epoch
 from cloud.db.database import Executor, PostgresDatabase, SqliteDatabase
+from cloud.engine import CompiledProgram, compile_program
 from cloud.errors import BadRequest, NotFound
 from schemas.program import Program
 
@@ -23,6 +24,8 @@ class LoadedProgram:
     id: int
     version: int
     program: Program
+    compiled: CompiledProgram
+    """The engine's integer form of the program, built once per version."""
 
 
 class ProgramCache:
@@ -39,10 +42,12 @@ class ProgramCache:
             )
             if row is None:
                 raise NotFound("program_not_found", "Программа лояльности не найдена")
+            program = Program.model_validate_json(row["document"])
             loaded = LoadedProgram(
                 id=row["id"],
                 version=row["version"],
-                program=Program.model_validate_json(row["document"]),
+                program=program,
+                compiled=compile_program(program),
             )
             self._by_id[version_id] = loaded
         return loaded
@@ -82,9 +87,16 @@ async def create_version(
         version_id = await tx.insert(
             "INSERT INTO program_versions (merchant_id, version, document, status, created_at) "
             "VALUES (:m, :v, :doc, 'draft', :now) RETURNING id",
-            {"m": merchant_id, "v": version, "doc": program.model_dump_json(), "now": to_epoch(now)},
+            {
+                "m": merchant_id,
+                "v": version,
+                "doc": program.model_dump_json(),
+                "now": to_epoch(now),
+            },
         )
-    return LoadedProgram(id=version_id, version=version, program=program)
+    return LoadedProgram(
+        id=version_id, version=version, program=program, compiled=compile_program(program)
+    )
 
 
 async def activate_version(

@@ -1,0 +1,140 @@
+"""Composition root and the ``loyalty`` command line.
+
+``serve`` migrates the database, loads the demo merchant on first start (not in
+production), prints how to call the service and runs it. This is the only module that
+mounts the vendor adapters (``webhooks``, ``terminal_bridge``) once they exist.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from aiohttp import web
+
+from cloud.api.app import create_app
+from cloud.clock import to_epoch
+from cloud.db import migrate
+from cloud.db.database import open_database
+from cloud.ledger.lots import expire_customer_lots
+from cloud.logging import configure_logging
+from cloud.services import demo
+from cloud.services.deps import Deps
+from cloud.settings import Settings
+
+
+def _curl(base: str, token: str) -> str:
+    body = (
+        '{"receipt": {"id": "try-1", "customer": {"phone": "+7 900 100-00-01"}, '
+        '"lines": [{"id": "1", "name": "Жидкость 30 мл", "price": 450.00, "quantity": 2}, '
+        '{"id": "2", "name": "Кальян классический", "price": 1200.00, "quantity": 1}]}}'
+    )
+    return (
+        f"curl -s -X POST {base}/api/v1/checkout/calculate \\\n"
+        f"  -H 'Authorization: Bearer {token}' -H 'Content-Type: application/json' \\\n"
+        f"  -d '{body}'"
+    )
+
+
+async def _prepare(settings: Settings) -> demo.DemoMerchant | None:
+    await migrate.upgrade_async(settings.database_url)
+    if not settings.load_demo or settings.env == "production":
+        return None
+    db = await open_database(settings.database_url, settings.pg_pool_size)
+    try:
+        deps = Deps.build(settings, db)
+        loaded = await demo.load_demo(deps)
+    finally:
+        await db.close()
+    return loaded
+
+
+def serve(settings: Settings) -> None:
+    loaded = asyncio.run(_prepare(settings))
+    base = settings.public_url or f"http://{settings.host}:{settings.port}"
+    print(f"Loyalty cloud is listening on {base}  (database: {settings.database_url})")
+    print(f"OpenAPI document: {base}/api/v1/openapi.json")
+    if loaded is not None:
+        print(f"Demo terminal token: {loaded.tokens[0]}")
+        print("Try a calculation:")
+        print(_curl(base, loaded.tokens[0]))
+    sys.stdout.flush()
+    web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None)
+
+
+async def _demo(settings: Settings) -> None:
+    await migrate.upgrade_async(settings.database_url)
+    db = await open_database(settings.database_url)
+    try:
+        loaded = await demo.load_demo(Deps.build(settings, db), refresh=True)
+    finally:
+        await db.close()
+    print(
+        f"Demo merchant #{loaded.merchant_id}: {loaded.customers} customers, "
+        f"{loaded.receipts} receipts; terminal tokens: {', '.join(loaded.tokens)}"
+    )
+
+
+async def run_expiry(settings: Settings) -> int:
+    """Expire lapsed lots, customer by customer, each under the customer's lock."""
+    db = await open_database(settings.database_url)
+    total = 0
+    try:
+        deps = Deps.build(settings, db)
+        now = to_epoch(deps.clock())
+        due = await db.fetch_all(
+            "SELECT DISTINCT merchant_id, customer_id FROM bonus_lots "
+            "WHERE remaining > 0 AND expires_at IS NOT NULL AND expires_at <= :now",
+            {"now": now},
+        )
+        for row in due:
+            async with db.transaction() as tx:
+                await tx.lock_customer(row["merchant_id"], row["customer_id"])
+                total += await expire_customer_lots(tx, row["merchant_id"], row["customer_id"], now)
+    finally:
+        await db.close()
+    return total
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="loyalty", description="Loyalty cloud")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve_cmd = commands.add_parser("serve", help="migrate, load the demo, run the service")
+    serve_cmd.add_argument("--host")
+    serve_cmd.add_argument("--port", type=int)
+    commands.add_parser("migrate", help="apply database migrations")
+    commands.add_parser("demo", help="load or refresh the demo merchant")
+    jobs = commands.add_parser("jobs", help="scheduled jobs")
+    jobs_commands = jobs.add_subparsers(dest="job_command", required=True)
+    run = jobs_commands.add_parser("run", help="run one job now")
+    run.add_argument("job", choices=["expiry"])
+    args = parser.parse_args(argv)
+
+    overrides: dict[str, Any] = {}
+    if getattr(args, "host", None):
+        overrides["host"] = args.host
+    if getattr(args, "port", None):
+        overrides["port"] = args.port
+    try:
+        settings = Settings(**overrides)
+    except ValueError as exc:
+        parser.exit(2, f"loyalty: invalid settings: {exc}\n")
+    configure_logging(settings.effective_log_format, settings.log_level)
+
+    if args.command == "serve":
+        serve(settings)
+    elif args.command == "migrate":
+        migrate.upgrade(settings.database_url)
+        print("Database is at the latest migration")
+    elif args.command == "demo":
+        asyncio.run(_demo(settings))
+    elif args.command == "jobs":
+        expired = asyncio.run(run_expiry(settings))
+        print(f"Expired {expired / 100:.2f} bonuses")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,153 @@
+"""The demo merchant: loaded through the same services a merchant and a terminal use.
+
+Terminal tokens of the demo are fixed (``fixtures/demo/merchant.json``) so the README's
+``curl`` works; the loader refuses to run in production.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import random
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from cloud.clock import ManualClock
+from cloud.errors import DomainError
+from cloud.services import checkout, customers, merchants, programs
+from cloud.services.deps import Deps
+from cloud.services.merchants import TerminalContext, zone
+from schemas import checkout as wire
+from schemas.customers import Consent, RegisterCustomer
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+DEMO_FILE = FIXTURES / "demo" / "merchant.json"
+
+
+@dataclass(frozen=True)
+class DemoMerchant:
+    merchant_id: int
+    tokens: list[str]
+    customers: int
+    receipts: int
+
+
+async def demo_merchant_id(deps: Deps) -> int | None:
+    spec = json.loads(DEMO_FILE.read_text())
+    value = await deps.db.fetch_value(
+        "SELECT id FROM merchants WHERE name = :n ORDER BY id LIMIT 1", {"n": spec["name"]}
+    )
+    return None if value is None else int(value)
+
+
+async def load_demo(deps: Deps, *, refresh: bool = False) -> DemoMerchant:
+    """Create the demo merchant with its history; with ``refresh`` drop it first."""
+    if deps.settings.env == "production":
+        raise RuntimeError("the demo merchant (with public tokens) is not loaded in production")
+    spec = json.loads(DEMO_FILE.read_text())
+    existing = await demo_merchant_id(deps)
+    if existing is not None:
+        if not refresh:
+            return DemoMerchant(existing, _tokens(spec), 0, 0)
+        async with deps.db.transaction() as tx:
+            # Deleting the merchant cascades to everything that carries its id.
+            await tx.execute("DELETE FROM merchants WHERE id = :m", {"m": existing})
+    now = deps.clock()
+    merchant_id = await merchants.create_merchant(deps.db, spec["name"], now, spec["timezone"])
+    document = (FIXTURES / spec["program"]).read_text()
+    await programs.publish(deps.db, merchant_id, document, now)
+    terminals: list[TerminalContext] = []
+    for store in spec["stores"]:
+        store_id = await merchants.create_store(
+            deps.db, merchant_id, store["name"], now, store["timezone"]
+        )
+        for terminal in store["terminals"]:
+            terminal_id = await merchants.create_terminal(
+                deps.db, merchant_id, store_id, terminal["name"], now
+            )
+            await merchants.issue_terminal_token(
+                deps.db, merchant_id, terminal_id, now, token=terminal["token"], label="demo"
+            )
+            terminals.append(
+                TerminalContext(merchant_id, store_id, terminal_id, zone(store["timezone"]),
+                                "active")
+            )  # fmt: skip
+    receipts = await _history(deps, spec, merchant_id, terminals)
+    return DemoMerchant(merchant_id, _tokens(spec), len(spec["customers"]), receipts)
+
+
+def _tokens(spec: dict[str, Any]) -> list[str]:
+    return [t["token"] for store in spec["stores"] for t in store["terminals"]]
+
+
+async def _history(
+    deps: Deps,
+    spec: dict,
+    merchant_id: int,
+    terminals: list[TerminalContext],
+) -> int:
+    """Sixty days of purchases, some paid partly with bonuses, one partial return."""
+    rng = random.Random(20261120)
+    today = deps.clock()
+    start = today - timedelta(days=60)
+    clock = ManualClock(start)
+    past = dataclasses.replace(deps, clock=clock)
+    ids = []
+    for person in spec["customers"]:
+        birthday = person.get("birthday")
+        data = RegisterCustomer(
+            phone=person["phone"], name=person.get("name"), card=person.get("card"),
+            birthday=date.fromisoformat(birthday) if birthday else None,
+            consent=Consent(personal_data=True, messages=True),
+        )  # fmt: skip
+        ids.append(
+            await customers.register_customer(
+                past,
+                merchant_id,
+                data,
+                store_id=terminals[0].store_id,
+                channel="import",
+                sms_code=None,
+            )
+        )
+    events = sorted(
+        (rng.uniform(0, 59), customer_id) for customer_id in ids for _ in range(rng.randint(1, 4))
+    )
+    count = 0
+    for day_offset, customer_id in events:
+        clock.now = start + timedelta(days=day_offset)
+        terminal = rng.choice(terminals)
+        lines = [
+            wire.ReceiptLine(
+                id=str(n),
+                name=item["name"],
+                sku=item["sku"],
+                category=item["category"],
+                price=Decimal(item["price"]),
+                quantity=Decimal(rng.randint(1, 3)),
+            )
+            for n, item in enumerate(rng.sample(spec["catalogue"], rng.randint(1, 3)), 1)
+        ]
+        receipt = wire.Receipt(
+            id=f"demo-{count + 1:05d}", customer=wire.CustomerRef(customer_id=customer_id),
+            lines=lines,
+        )  # fmt: skip
+        quote = await checkout.calculate(past, terminal, wire.CalculateRequest(receipt=receipt))
+        spend = quote.max_redeem if rng.random() < 0.3 else Decimal(0)
+        try:
+            await checkout.confirm(
+                past, terminal, wire.ConfirmRequest(receipt=receipt, redeemed=spend)
+            )
+        except DomainError:
+            continue
+        count += 1
+        if count == 7:
+            await checkout.refund(
+                past, terminal,
+                wire.RefundRequest(id="demo-return-1", receipt_id=receipt.id,
+                                   lines=[wire.RefundLine(id="1", quantity=Decimal(1))]),
+            )  # fmt: skip
+    return count

@@ -1,0 +1,234 @@
+"""One-time SMS codes: registration and confirmation of a bonus redemption.
+
+A code is six digits from ``secrets``; only its HMAC is stored (a leaked table does not
+reveal live codes, and a 6-digit space is too small for a plain hash). The HMAC binds
+the merchant, the phone's blind index and the purpose, so a code sent for one purpose
+or tenant is worthless for another.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from typing import Literal
+
+import structlog
+
+from cloud.clock import to_epoch
+from cloud.db.database import Executor
+from cloud.errors import DomainError, TooManyRequests, Unprocessable
+from cloud.phones import normalize_phone
+from cloud.services.deps import Deps
+
+log = structlog.get_logger(__name__)
+
+Purpose = Literal["registration", "redeem"]
+PURPOSES: frozenset[str] = frozenset({"registration", "redeem"})
+
+CODES_PER_HOUR = 5
+_HOUR = 3600
+
+
+class SmsDeliveryFailed(DomainError):
+    status = 502
+
+
+@dataclass(frozen=True, slots=True)
+class SentCode:
+    phone: str
+    """E.164."""
+    expires_at: int
+    expires_in: int
+
+
+def phone_key(deps: Deps, merchant_id: int, phone: str) -> tuple[str, str]:
+    """The E.164 form of a phone and its blind index."""
+    e164 = normalize_phone(phone)
+    return e164, deps.index.of(merchant_id, "phone", e164)
+
+
+def _code_hash(deps: Deps, merchant_id: int, phone_index: str, purpose: str, code: str) -> str:
+    message = f"{merchant_id}:{phone_index}:{purpose}:{code}".encode()
+    return hmac.new(deps.settings.secret_key.encode(), message, hashlib.sha256).hexdigest()
+
+
+def _check_purpose(purpose: str) -> None:
+    if purpose not in PURPOSES:
+        raise Unprocessable("invalid_purpose", f"Неизвестное назначение кода «{purpose}»")
+
+
+def code_text(code: str) -> str:
+    return f"Код подтверждения: {code}. Никому не сообщайте его."
+
+
+async def send_code(deps: Deps, merchant_id: int, phone: str, purpose: str) -> SentCode:
+    """Issue a fresh code for ``phone`` and send it by SMS; earlier unused codes for the
+    same phone and purpose stop working."""
+    _check_purpose(purpose)
+    e164, phone_index = phone_key(deps, merchant_id, phone)
+    now = to_epoch(deps.clock())
+    ttl = deps.settings.sms_code_ttl_seconds
+    code = f"{secrets.randbelow(1_000_000):06d}"
+    text = code_text(code)
+    async with deps.db.transaction() as tx:
+        # Counted across purposes: every code is an SMS the merchant pays for.
+        recent = await tx.fetch_all(
+            "SELECT created_at FROM sms_codes "
+            "WHERE merchant_id = :m AND phone_index = :p AND created_at > :since "
+            "ORDER BY created_at",
+            {"m": merchant_id, "p": phone_index, "since": now - _HOUR},
+        )
+        if len(recent) >= CODES_PER_HOUR:
+            wait_minutes = max(1, -(-(int(recent[0]["created_at"]) + _HOUR - now) // 60))
+            raise TooManyRequests(
+                "sms_rate_limited",
+                f"Слишком много кодов на этот номер за час. Повторите через {wait_minutes} мин.",
+            )
+        # Superseded codes are marked consumed rather than deleted so they still count
+        # towards the hourly limit.
+        await tx.execute(
+            "UPDATE sms_codes SET consumed_at = :now "
+            "WHERE merchant_id = :m AND phone_index = :p AND purpose = :purpose "
+            "AND consumed_at IS NULL",
+            {"m": merchant_id, "p": phone_index, "purpose": purpose, "now": now},
+        )
+        await tx.insert(
+            "INSERT INTO sms_codes (merchant_id, phone_index, purpose, code_hash, expires_at, "
+            "attempts_left, consumed_at, created_at) "
+            "VALUES (:m, :p, :purpose, :hash, :expires, :attempts, NULL, :now) RETURNING id",
+            {
+                "m": merchant_id,
+                "p": phone_index,
+                "purpose": purpose,
+                "hash": _code_hash(deps, merchant_id, phone_index, purpose, code),
+                "expires": now + ttl,
+                "attempts": deps.settings.sms_code_attempts,
+                "now": now,
+            },
+        )
+        customer_id = await tx.fetch_value(
+            "SELECT id FROM customers WHERE merchant_id = :m AND phone_index = :p",
+            {"m": merchant_id, "p": phone_index},
+        )
+        notification_id = await tx.insert(
+            "INSERT INTO notifications (merchant_id, customer_id, channel, recipient_enc, body, "
+            "status, cost, created_at, sent_at) "
+            "VALUES (:m, :c, 'sms', :recipient, :body, 'sending', :cost, :now, NULL) "
+            "RETURNING id",
+            {
+                "m": merchant_id,
+                "c": customer_id,
+                "recipient": deps.cipher.encrypt(merchant_id, e164),
+                "body": text,
+                "cost": deps.sms.cost_kopecks,
+                "now": now,
+            },
+        )
+    # Sent after the commit: a gateway call inside the transaction would hold SQLite's
+    # single writer (and a PostgreSQL connection) for the length of a network round trip.
+    try:
+        await deps.sms.send(e164, text)
+    except Exception as exc:
+        log.warning("sms.failed", merchant=merchant_id, notification=notification_id)
+        await _mark(deps, merchant_id, notification_id, "failed", None)
+        raise SmsDeliveryFailed(
+            "sms_delivery_failed", "Не удалось отправить SMS, повторите попытку позже"
+        ) from exc
+    await _mark(deps, merchant_id, notification_id, "sent", to_epoch(deps.clock()))
+    return SentCode(phone=e164, expires_at=now + ttl, expires_in=ttl)
+
+
+async def _mark(
+    deps: Deps, merchant_id: int, notification_id: int, status: str, sent_at: int | None
+) -> None:
+    async with deps.db.transaction() as tx:
+        await tx.execute(
+            "UPDATE notifications SET status = :status, sent_at = :sent_at "
+            "WHERE merchant_id = :m AND id = :id",
+            {"status": status, "sent_at": sent_at, "m": merchant_id, "id": notification_id},
+        )
+
+
+async def verify_code(
+    deps: Deps,
+    merchant_id: int,
+    phone: str,
+    purpose: str,
+    code: str,
+    *,
+    consume: bool = True,
+) -> int:
+    """Check the latest code sent to ``phone`` for ``purpose``; return its id.
+
+    With ``consume=False`` the code stays usable, so the operation it authorises can
+    consume it atomically with its own writes (``consume_code``). A wrong code costs an
+    attempt even though an error is raised: the decrement commits on its own."""
+    _check_purpose(purpose)
+    _, phone_index = phone_key(deps, merchant_id, phone)
+    now = to_epoch(deps.clock())
+    attempted = "".join(code.split())
+    failure: Unprocessable | None = None
+    async with deps.db.transaction() as tx:
+        lock = " FOR UPDATE" if tx.dialect == "postgresql" else ""
+        row = await tx.fetch_one(
+            "SELECT id, code_hash, expires_at, attempts_left FROM sms_codes "
+            "WHERE merchant_id = :m AND phone_index = :p AND purpose = :purpose "
+            "AND consumed_at IS NULL ORDER BY id DESC LIMIT 1" + lock,
+            {"m": merchant_id, "p": phone_index, "purpose": purpose},
+        )
+        if row is None:
+            raise Unprocessable(
+                "sms_code_not_found",
+                "Код не запрашивался или уже использован. Запросите новый код.",
+            )
+        if int(row["expires_at"]) <= now:
+            raise Unprocessable(
+                "sms_code_expired", "Срок действия кода истёк. Запросите новый код."
+            )
+        attempts_left = int(row["attempts_left"])
+        if attempts_left <= 0:
+            raise _attempts_exceeded()
+        expected = _code_hash(deps, merchant_id, phone_index, purpose, attempted)
+        if not hmac.compare_digest(expected, str(row["code_hash"])):
+            attempts_left -= 1
+            await tx.execute(
+                "UPDATE sms_codes SET attempts_left = :left WHERE id = :id",
+                {"left": attempts_left, "id": row["id"]},
+            )
+            failure = (
+                _attempts_exceeded()
+                if attempts_left == 0
+                else Unprocessable(
+                    "sms_code_invalid",
+                    f"Неверный код. Осталось попыток: {attempts_left}.",
+                )
+            )
+        elif consume:
+            await consume_code(tx, merchant_id, int(row["id"]), now)
+    # Raised outside the block so the spent attempt is committed, not rolled back.
+    if failure is not None:
+        raise failure
+    return int(row["id"])
+
+
+def _attempts_exceeded() -> Unprocessable:
+    return Unprocessable(
+        "sms_code_attempts_exceeded",
+        "Превышено число попыток ввода кода. Запросите новый код.",
+    )
+
+
+async def consume_code(tx: Executor, merchant_id: int, code_id: int, now: int) -> None:
+    """Use up a verified code inside the caller's transaction; fails if another request
+    used it first, so one code authorises one operation."""
+    used = await tx.fetch_value(
+        "UPDATE sms_codes SET consumed_at = :now "
+        "WHERE merchant_id = :m AND id = :id AND consumed_at IS NULL RETURNING id",
+        {"now": now, "m": merchant_id, "id": code_id},
+    )
+    if used is None:
+        raise Unprocessable(
+            "sms_code_not_found", "Код не запрашивался или уже использован. Запросите новый код."
+        )

@@ -1,0 +1,168 @@
+"""Customers and one-time SMS codes on the wire (native API v1).
+
+Amounts are roubles with two places (``Money``); instants are ISO-8601 with the store's
+UTC offset; birthdays are ``YYYY-MM-DD``. The phone leaves the service masked.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from schemas.money import Money
+
+Purpose = Literal["registration", "redeem"]
+PhoneText = Annotated[str, Field(min_length=5, max_length=32)]
+CardNumber = Annotated[str, Field(min_length=1, max_length=64)]
+SmsCode = Annotated[str, Field(min_length=1, max_length=16)]
+IdempotencyKey = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class WireModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# ---- SMS codes -------------------------------------------------------------------------
+
+
+class SendCodeRequest(WireModel):
+    phone: PhoneText
+    purpose: Purpose
+
+
+class CodeSent(WireModel):
+    sent: bool
+    expires_in: int = Field(description="seconds until the code lapses")
+
+
+class VerifyCodeRequest(WireModel):
+    phone: PhoneText
+    purpose: Purpose
+    code: SmsCode
+
+
+class CodeVerified(WireModel):
+    verified: bool
+
+
+# ---- registration ----------------------------------------------------------------------
+
+
+class Consent(WireModel):
+    """What the customer agreed to; processing of personal data is required."""
+
+    personal_data: bool
+    messages: bool = False
+
+
+class RegisterCustomer(WireModel):
+    """Registration at the terminal. ``sms_code`` is the code the customer received for
+    purpose ``registration``; ``card`` binds a physical card at once. 1C passes its
+    idempotency key here, other callers in the ``Idempotency-Key`` header."""
+
+    phone: PhoneText
+    sms_code: SmsCode | None = None
+    card: CardNumber | None = None
+    name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    email: Annotated[str, Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] | None = (
+        None
+    )
+    birthday: date | None = None
+    consent: Consent
+    idempotency_key: IdempotencyKey | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _strip_name(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip()
+        if not value:
+            raise ValueError("имя не может быть пустым")
+        return value
+
+    @field_validator("birthday")
+    @classmethod
+    def _plausible_birthday(cls, value: date | None) -> date | None:
+        if value is not None and not date(1900, 1, 1) <= value <= date.today():
+            raise ValueError("дата рождения вне допустимого диапазона")
+        return value
+
+
+class AttachCard(WireModel):
+    number: CardNumber
+
+
+# ---- responses -------------------------------------------------------------------------
+
+
+class TierInfo(WireModel):
+    code: str
+    name: str | None = Field(description="name in the live program; null if it has no such tier")
+
+
+class CardInfo(WireModel):
+    """A way to find the customer. The phone card's number is masked like the phone."""
+
+    id: int
+    kind: Literal["phone", "physical", "virtual"]
+    number: str
+
+
+class BalanceInfo(WireModel):
+    """Bonuses: ``available`` may be spent now (holds excluded), ``held`` is reserved by
+    open receipts, ``pending`` waits for activation."""
+
+    available: Money
+    held: Money
+    pending: Money
+
+
+class PurchaseStats(WireModel):
+    count: int
+    total: Money
+    last_at: datetime | None
+
+
+class CustomerConsents(WireModel):
+    personal_data_at: datetime | None
+    messages_at: datetime | None
+
+
+class CustomerProfile(WireModel):
+    id: int
+    phone: str = Field(description="masked, e.g. +7999***4567")
+    name: str | None
+    email: str | None
+    birthday: date | None
+    tier: TierInfo | None
+    cards: list[CardInfo]
+    balance: BalanceInfo
+    purchases: PurchaseStats
+    consents: CustomerConsents
+    registered_at: datetime
+
+
+class CustomerLookup(WireModel):
+    """What a terminal needs after scanning a card or typing a phone."""
+
+    id: int
+    name: str | None
+    tier: str | None
+    tier_name: str | None
+    balance: Money = Field(description="bonuses available now")
+
+
+class HistoryEntry(WireModel):
+    id: int
+    kind: str = Field(description="accrue, redeem, expire, reverse, adjust, ...")
+    amount: Money = Field(description="signed: positive credits, negative debits")
+    created_at: datetime
+    receipt_id: str | None = Field(description="the terminal's receipt id, if any")
+
+
+class HistoryPage(WireModel):
+    entries: list[HistoryEntry]
+    next: int | None = Field(description="pass as ?before= for the next (older) page")
