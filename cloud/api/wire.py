@@ -10,7 +10,7 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from cloud.errors import BadRequest
-from cloud.services.programs import describe_validation_error
+from cloud.validation import describe_validation_error
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 

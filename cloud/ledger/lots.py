@@ -5,6 +5,11 @@ from __future__ import annotations
 from cloud.db.database import Transaction
 
 
+class LotOverdrawn(RuntimeError):
+    """A debit found its lot with less left than the caller read: the transaction is
+    rolled back instead of letting the journal and the lots disagree."""
+
+
 async def accrue(
     tx: Transaction,
     *,
@@ -64,11 +69,16 @@ async def take_from_lot(
     key: str,
     now: int,
 ) -> None:
-    """Lower one lot's remainder with a matching negative journal entry."""
-    await tx.execute(
-        "UPDATE bonus_lots SET remaining = remaining - :a WHERE id = :lot AND remaining >= :a",
+    """Lower one lot's remainder with a matching negative journal entry. A lot that no
+    longer covers ``amount`` (possible only if the customer's lock was bypassed) raises
+    ``LotOverdrawn`` rather than journaling a debit no lot paid."""
+    left = await tx.fetch_value(
+        "UPDATE bonus_lots SET remaining = remaining - :a WHERE id = :lot AND remaining >= :a "
+        "RETURNING remaining",
         {"a": amount, "lot": lot_id},
     )
+    if left is None:
+        raise LotOverdrawn(f"bonus lot {lot_id} cannot cover {amount}")
     await journal(tx, merchant_id, customer_id, kind, -amount, lot_id, receipt_id, key, now)
 
 

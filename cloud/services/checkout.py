@@ -368,6 +368,11 @@ async def _confirm(
         if await _stored_response(tx, terminal.merchant_id, source, "sale", receipt.id):
             raise _AlreadyStored()
         snapshot = await _locked_snapshot(deps, tx, terminal, receipt, source, epoch)
+        # A twin of this call may have confirmed the receipt while we waited for the lock.
+        if snapshot.customer is not None and await _stored_response(
+            tx, terminal.merchant_id, source, "sale", receipt.id
+        ):
+            raise _AlreadyStored()
         program = snapshot.program.program
         customer = snapshot.customer
         own_hold = await active_hold(tx, terminal.merchant_id, source, receipt.id, epoch)
@@ -572,6 +577,9 @@ async def _refund(
         customer_id = sale["customer_id"]
         if customer_id is not None:
             await tx.lock_customer(terminal.merchant_id, customer_id)
+            # A twin of this call may have stored the refund while we waited for the lock.
+            if await _stored_response(tx, terminal.merchant_id, source, "refund", request.id):
+                raise _AlreadyStored()
         stored_lines = await tx.fetch_all(
             "SELECT id, line_id, quantity_milli, amount, redeemed, accrual, "
             "returned_quantity_milli, returned_redeemed, reversed_accrual FROM receipt_lines "

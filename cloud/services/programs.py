@@ -16,6 +16,7 @@ from cloud.clock import to_epoch
 from cloud.db.database import Executor, PostgresDatabase, SqliteDatabase
 from cloud.engine import CompiledProgram, compile_program
 from cloud.errors import BadRequest, NotFound
+from cloud.validation import describe_validation_error
 from schemas.program import Program
 
 
@@ -63,15 +64,6 @@ def parse_program(document: Any) -> Program:
         return Program.model_validate(document)
     except ValidationError as exc:
         raise BadRequest("invalid_program", describe_validation_error(exc)) from exc
-
-
-def describe_validation_error(exc: ValidationError) -> str:
-    parts = []
-    for error in exc.errors()[:5]:
-        where = ".".join(str(p) for p in error["loc"]) or "документ"
-        message = str(error["msg"]).removeprefix("Value error, ")
-        parts.append(f"{where}: {message}")
-    return "Ошибка в данных: " + "; ".join(parts)
 
 
 async def create_version(

@@ -3,56 +3,24 @@
 from __future__ import annotations
 
 import re
-from typing import Any, cast
+from typing import Any
 
 import orjson
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from cloud.api.app import create_app
 from cloud.api.customers import CUSTOMER_OPENAPI, customer_routes
 from cloud.clock import ManualClock, to_epoch
-from cloud.notify import LogSmsProvider
 from cloud.services.deps import Deps
+from tests import helpers
 from tests.conftest import Tenant
 
 PHONE = "+79991234567"
 
 
-# Until cloud/api/routes.py mounts customer_routes(), mount them here; once it does,
-# these fixtures are the shared ones plus nothing.
-def _with_customer_routes(app: web.Application) -> web.Application:
-    mounted = {getattr(r.resource, "canonical", None) for r in app.router.routes()}
-    if "/api/v1/customers" not in mounted:
-        app.add_routes(customer_routes())
-    return app
-
-
-async def _client(aiohttp_client: Any, deps: Deps, tenant: Tenant) -> TestClient:
-    app = _with_customer_routes(create_app(deps.settings, deps=deps))
-    client: TestClient = await aiohttp_client(
-        app, headers={"Authorization": f"Bearer {tenant.token}"}
-    )
-    return client
-
-
-@pytest.fixture
-async def client(aiohttp_client: Any, deps: Deps, demo_tenant: Tenant) -> TestClient:
-    return await _client(aiohttp_client, deps, demo_tenant)
-
-
-@pytest.fixture
-async def other_client(aiohttp_client: Any, deps: Deps, other_tenant: Tenant) -> TestClient:
-    return await _client(aiohttp_client, deps, other_tenant)
-
-
 def sms_code(deps: Deps, phone: str = PHONE) -> str:
-    text = cast(LogSmsProvider, deps.sms).last_to(phone)
-    assert text is not None
-    match = re.search(r"\b(\d{6})\b", text)
-    assert match is not None
-    return match.group(1)
+    return helpers.sms_code(deps, phone)
 
 
 async def send(client: TestClient, phone: str = PHONE, purpose: str = "registration") -> None:

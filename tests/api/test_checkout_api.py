@@ -1,0 +1,317 @@
+"""The checkout protocol over HTTP: a sale and its returns leave balances exactly as the
+program says; repeats are idempotent; bad input gets a clear 4xx and writes nothing.
+
+The demo tenant runs BreezeVape (fixtures/programs/03_breezevape.json): Стандартная 5 %,
+Серебряная 7 % over 5 000 ₽ of lifetime purchases, Золотая 10 % over 10 000 ₽; up to
+100 % payable by bonuses; accrual on the part paid in money, floored to the kopeck;
+bonuses active at once and valid 90 days.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+
+from cloud.clock import ManualClock
+from cloud.services.deps import Deps
+from tests.conftest import Tenant, make_tenant
+from tests.helpers import money, register_over_api
+
+PHONE = "+79161234567"
+
+
+def receipt(receipt_id: str, lines: list[dict[str, Any]], phone: str | None = PHONE) -> dict:
+    body: dict[str, Any] = {"id": receipt_id, "lines": lines}
+    if phone is not None:
+        body["customer"] = {"phone": phone}
+    return body
+
+
+FIRST = [
+    {"id": "1", "name": "Жидкость 30 мл", "price": 450.00, "quantity": 2},
+    {"id": "2", "name": "Кальян", "price": 1200.00, "quantity": 1},
+]
+SECOND = [
+    {"id": "a", "name": "Под-система", "price": 3000.00, "quantity": 1},
+    {"id": "b", "name": "Картридж", "price": 500.00, "quantity": 2},
+]
+
+
+async def post(client: TestClient, path: str, body: Any, status: int = 200) -> Any:
+    response = await client.post(path, json=body)
+    text = await response.text()
+    assert response.status == status, text
+    return await response.json()
+
+
+async def balance(client: TestClient, customer_id: int) -> Decimal:
+    response = await client.get(f"/api/v1/customers/{customer_id}")
+    assert response.status == 200
+    return money((await response.json())["balance"]["available"])
+
+
+async def test_sale_then_partial_returns_leave_exact_balances(
+    client: TestClient, deps: Deps
+) -> None:
+    """Sale 1 accrues 5 % of 2 100 = 105,00. Sale 2 (4 000,00) spends 100,00 spread 3:1
+    over its lines (75,00 / 25,00) and accrues 5 % of the 3 900,00 paid in money
+    (146,25 + 48,75 = 195,00): balance 200,00, and lifetime 6 100 makes the card
+    Серебряная. Returning one of the two cartridges gives back 12,50 and reverses
+    24,38 (half of 48,75, half-up): 188,12. Returning the other one settles the rest
+    exactly (12,50 and 24,37): 176,25 = 105 - 75 + 146,25."""
+    customer = await register_over_api(client, deps, PHONE)
+    customer_id = customer["id"]
+
+    first = await post(client, "/api/v1/checkout/confirm", {"receipt": receipt("s1", FIRST)})
+    assert money(first["accrued"]) == Decimal("105.00")
+    assert first["customer"]["tier"] == "standard"
+    assert await balance(client, customer_id) == Decimal("105.00")
+
+    quote = await post(client, "/api/v1/checkout/calculate", {"receipt": receipt("s2", SECOND)})
+    assert money(quote["max_redeem"]) == Decimal("105.00")
+    assert money(quote["accrual"]) == Decimal("200.00")
+    held = await post(
+        client, "/api/v1/checkout/hold", {"receipt": receipt("s2", SECOND), "amount": 100}
+    )
+    assert [money(line["redeem"]) for line in held["lines"]] == [Decimal(75), Decimal(25)]
+    assert await balance(client, customer_id) == Decimal("5.00")
+
+    second = await post(
+        client, "/api/v1/checkout/confirm", {"receipt": receipt("s2", SECOND), "redeemed": 100}
+    )
+    assert [money(line["accrual"]) for line in second["lines"]] == [
+        Decimal("146.25"),
+        Decimal("48.75"),
+    ]
+    assert money(second["redeemed"]) == Decimal(100)
+    assert second["customer"]["tier"] == "silver"
+    assert "Новый уровень карты: Серебряная" in second["messages"]
+    assert await balance(client, customer_id) == Decimal("200.00")
+
+    part = await post(
+        client,
+        "/api/v1/checkout/refund",
+        {"id": "r1", "receipt_id": "s2", "lines": [{"id": "b", "quantity": 1}]},
+    )
+    assert money(part["returned_bonuses"]) == Decimal("12.50")
+    assert money(part["reversed_accrual"]) == Decimal("24.38")
+    assert await balance(client, customer_id) == Decimal("188.12")
+
+    rest = await post(
+        client,
+        "/api/v1/checkout/refund",
+        {"id": "r2", "receipt_id": "s2", "lines": [{"id": "b", "quantity": 1}]},
+    )
+    assert money(rest["returned_bonuses"]) == Decimal("12.50")
+    assert money(rest["reversed_accrual"]) == Decimal("24.37")
+    assert await balance(client, customer_id) == Decimal("176.25")
+
+    too_much = await post(
+        client,
+        "/api/v1/checkout/refund",
+        {"id": "r3", "receipt_id": "s2", "lines": [{"id": "b", "quantity": 1}]},
+        status=422,
+    )
+    assert too_much["code"] == "refund_exceeds_sale"
+
+
+async def test_confirm_is_idempotent_and_needs_no_calculate(client: TestClient, deps: Deps) -> None:
+    """A confirm with no prior calculate works; its repeat returns the same body and
+    writes nothing more (one receipt, one accrual)."""
+    await register_over_api(client, deps, PHONE)
+    body = {"receipt": receipt("offline-1", FIRST)}
+    first = await client.post("/api/v1/checkout/confirm", json=body)
+    second = await client.post("/api/v1/checkout/confirm", json=body)
+    assert first.status == second.status == 200
+    assert await first.read() == await second.read()
+    receipts = await deps.db.fetch_value("SELECT COUNT(*) FROM receipts")
+    entries = await deps.db.fetch_value("SELECT COUNT(*) FROM ledger_entries")
+    assert (receipts, entries) == (1, 1)
+
+
+async def test_anonymous_receipt_is_priced_and_recorded_without_bonuses(
+    client: TestClient, deps: Deps
+) -> None:
+    """A receipt without a customer gets a quote with no accrual and confirms without
+    touching any balance."""
+    quote = await post(
+        client, "/api/v1/checkout/calculate", {"receipt": receipt("anon", FIRST, phone=None)}
+    )
+    assert money(quote["accrual"]) == 0 and quote["customer"] is None
+    done = await post(
+        client, "/api/v1/checkout/confirm", {"receipt": receipt("anon", FIRST, phone=None)}
+    )
+    assert money(done["accrued"]) == 0
+    assert await deps.db.fetch_value("SELECT COUNT(*) FROM bonus_lots") == 0
+
+
+async def test_spending_more_than_the_balance_is_refused_and_writes_nothing(
+    client: TestClient, deps: Deps
+) -> None:
+    """Holding more than the balance is a 422; a confirm that claims bonuses the
+    customer does not have is a 422 and leaves no receipt."""
+    await register_over_api(client, deps, PHONE)
+    await post(client, "/api/v1/checkout/confirm", {"receipt": receipt("s1", FIRST)})
+    refused = await post(
+        client, "/api/v1/checkout/hold", {"receipt": receipt("s2", SECOND), "amount": 106},
+        status=422,
+    )  # fmt: skip
+    assert refused["code"] == "insufficient_bonuses"
+    overdrawn = await post(
+        client, "/api/v1/checkout/confirm", {"receipt": receipt("s2", SECOND), "redeemed": 200},
+        status=422,
+    )  # fmt: skip
+    assert overdrawn["code"] == "insufficient_bonuses"
+    assert await deps.db.fetch_value("SELECT COUNT(*) FROM receipts") == 1
+    assert await deps.db.fetch_value("SELECT COUNT(*) FROM receipt_lines") == 2
+
+
+async def test_expired_hold_is_reported(client: TestClient, deps: Deps, clock: ManualClock) -> None:
+    """A hold lapses after its TTL; if the bonuses went elsewhere meanwhile, closing the
+    receipt with them says the hold expired."""
+    await register_over_api(client, deps, PHONE)
+    await post(client, "/api/v1/checkout/confirm", {"receipt": receipt("s1", FIRST)})
+    await post(client, "/api/v1/checkout/hold", {"receipt": receipt("s2", SECOND), "amount": 100})
+    clock.advance(seconds=deps.settings.hold_ttl_seconds + 1)
+    # s3 spends all 105,00 and accrues 5 % of 1 995,00 = 99,75: not enough for s2.
+    await post(
+        client, "/api/v1/checkout/confirm", {"receipt": receipt("s3", FIRST), "redeemed": 105}
+    )
+    expired = await post(
+        client, "/api/v1/checkout/confirm", {"receipt": receipt("s2", SECOND), "redeemed": 100},
+        status=422,
+    )  # fmt: skip
+    assert expired["code"] == "hold_expired"
+
+
+async def test_bad_input_gets_clear_errors(client: TestClient, deps: Deps) -> None:
+    """Malformed JSON, wrong types, a negative quantity, too many decimals, an unknown
+    customer and an unknown receipt each get a 4xx {code, message}, never a 500."""
+    cases: list[tuple[bytes | dict, int, str]] = [
+        (b"{not json", 400, "malformed_json"),
+        (b"[]", 400, "validation_error"),
+        ({"receipt": {"id": "x", "lines": [{"id": "1", "price": "abc", "quantity": 1}]}},
+         400, "validation_error"),
+        ({"receipt": {"id": "x", "lines": [{"id": "1", "price": 10, "quantity": -1}]}},
+         400, "validation_error"),
+        ({"receipt": {"id": "x", "lines": [{"id": "1", "price": 10.001, "quantity": 1}]}},
+         400, "validation_error"),
+        ({"receipt": {"id": "x", "lines": []}}, 400, "validation_error"),
+        ({"receipt": receipt("x", FIRST, phone="+79990000000")}, 404, "customer_not_found"),
+        ({"receipt": receipt("x", FIRST, phone="123456")}, 400, "invalid_phone"),
+    ]  # fmt: skip
+    for body, status, code in cases:
+        if isinstance(body, bytes):
+            response = await client.post("/api/v1/checkout/calculate", data=body)
+        else:
+            response = await client.post("/api/v1/checkout/calculate", json=body)
+        payload = await response.json()
+        assert (response.status, payload["code"]) == (status, code), payload
+        assert payload["message"] and not any("a" <= ch <= "z" for ch in payload["message"][:9])
+    missing = await post(
+        client, "/api/v1/checkout/refund", {"id": "r", "receipt_id": "nope"}, status=404
+    )
+    assert missing["code"] == "receipt_not_found"
+
+
+async def test_terminal_authentication(client: TestClient, deps: Deps) -> None:
+    """No token or a wrong token is a 401 in the API's error shape; Basic with the token
+    as the password works (1C)."""
+    body = {"receipt": receipt("x", FIRST, phone=None)}
+    bare = await client.post("/api/v1/checkout/calculate", json=body, headers={"Authorization": ""})
+    assert bare.status == 401 and (await bare.json())["code"] == "missing_token"
+    wrong = await client.post(
+        "/api/v1/checkout/calculate", json=body, headers={"Authorization": "Bearer nope"}
+    )
+    assert wrong.status == 401 and (await wrong.json())["code"] == "invalid_token"
+
+
+async def test_basic_auth_for_1c(aiohttp_client: Any, deps: Deps, demo_tenant: Tenant) -> None:
+    """1C's HTTP client sends Basic auth: the token as the password is accepted."""
+    import base64
+
+    from cloud.api.app import create_app
+
+    credentials = base64.b64encode(f"1c:{demo_tenant.token}".encode()).decode()
+    client = await aiohttp_client(
+        create_app(deps.settings, deps=deps), headers={"Authorization": f"Basic {credentials}"}
+    )
+    response = await client.post(
+        "/api/v1/checkout/calculate", json={"receipt": receipt("x", FIRST, phone=None)}
+    )
+    assert response.status == 200
+
+
+async def test_merchants_cannot_touch_each_others_customers_or_receipts(
+    client: TestClient, other_client: TestClient, deps: Deps
+) -> None:
+    """Another merchant's terminal can't find our customer by phone, can't read them by
+    id, and can't refund our receipt."""
+    customer = await register_over_api(client, deps, PHONE)
+    await post(client, "/api/v1/checkout/confirm", {"receipt": receipt("s1", FIRST)})
+    foreign = await post(
+        other_client, "/api/v1/checkout/calculate", {"receipt": receipt("s9", FIRST)}, status=404
+    )
+    assert foreign["code"] == "customer_not_found"
+    by_id = {"receipt": {"id": "s9", "customer": {"customer_id": customer["id"]}, "lines": FIRST}}
+    assert (await post(other_client, "/api/v1/checkout/calculate", by_id, status=404))[
+        "code"
+    ] == "customer_not_found"
+    response = await other_client.get(f"/api/v1/customers/{customer['id']}")
+    assert response.status == 404
+    refund = await post(
+        other_client, "/api/v1/checkout/refund", {"id": "x", "receipt_id": "s1"}, status=404
+    )
+    assert refund["code"] == "receipt_not_found"
+    assert await balance(client, customer["id"]) == Decimal("105.00")
+
+
+async def test_unit_price_exact_quote_reproduces_on_the_terminal(
+    aiohttp_client: Any, deps: Deps
+) -> None:
+    """A discount program quoted in unit-price-exact mode: every line's unit price x
+    quantity (half-up) equals its discounted amount, and the lines sum to the total."""
+    from cloud.api.app import create_app
+
+    program = {
+        "name": "Скидка 7 %",
+        "kind": "discount",
+        "tier_assignment": "registration",
+        "tiers": [{"code": "d7", "name": "Скидка 7 %", "discount_percent": "7"}],
+    }
+    tenant = await make_tenant(deps, "Клиника", program)
+    client = await aiohttp_client(
+        create_app(deps.settings, deps=deps), headers={"Authorization": f"Bearer {tenant.token}"}
+    )
+    lines = [
+        {"id": "1", "price": 333.33, "quantity": 3},
+        {"id": "2", "price": 99.99, "quantity": 0.455},
+        {"id": "3", "price": 1000.00, "quantity": 1},
+    ]
+    quote = await post(
+        client,
+        "/api/v1/checkout/calculate",
+        {"receipt": receipt("u1", lines, phone=None), "unit_price_exact": True},
+    )
+    total = Decimal(0)
+    for sent, line in zip(lines, quote["lines"], strict=True):
+        unit = money(line["unit_price_after_discount"])
+        recomputed = (unit * Decimal(str(sent["quantity"]))).quantize(
+            Decimal("0.01"), "ROUND_HALF_UP"
+        )
+        assert recomputed == money(line["amount_after_discount"])
+        total += recomputed
+    assert total == money(quote["amount_after_discount"])
+    assert money(quote["discount"]) > 0
+
+
+async def test_openapi_document_describes_the_checkout(client: TestClient) -> None:
+    """The OpenAPI document is public and lists every checkout operation with schemas."""
+    response = await client.get("/api/v1/openapi.json", headers={"Authorization": ""})
+    document = await response.json()
+    assert response.status == 200 and document["openapi"].startswith("3.")
+    for operation in ("calculate", "hold", "confirm", "cancel", "refund"):
+        assert f"/api/v1/checkout/{operation}" in document["paths"]
+    assert "Quote" in document["components"]["schemas"]
