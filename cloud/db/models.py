@@ -323,3 +323,9 @@ class Notification(Base):
     created_at: Mapped[int] = mapped_column(BigInteger)
     sent_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     __table_args__ = (Index("ix_notifications_status", "status", "id"),)
+
+
+# SQLite would otherwise reuse the id of a deleted last row; ids are cache keys (program
+# versions) and appear in other systems' records, so they are never reused.
+for _table in Base.metadata.tables.values():
+    _table.dialect_kwargs["sqlite_autoincrement"] = True

@@ -124,9 +124,7 @@ def confirm_request(
     return wire.ConfirmRequest(receipt=sale(receipt_id, member, lines), redeemed=roubles(redeemed))
 
 
-def hold_request(
-    receipt_id: str, member: Member, lines: Lines, amount: int
-) -> wire.HoldRequest:
+def hold_request(receipt_id: str, member: Member, lines: Lines, amount: int) -> wire.HoldRequest:
     return wire.HoldRequest(receipt=sale(receipt_id, member, lines), amount=roubles(amount))
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 21:27:25.105262
+Create Date: 2026-11-22
 """
 
 from collections.abc import Sequence
@@ -36,6 +36,7 @@ def upgrade() -> None:
         ),
         sa.Column("created_at", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_merchants")),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "customers",
@@ -74,6 +75,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_customers")),
         sa.UniqueConstraint("merchant_id", "phone_index", name=op.f("uq_customers_merchant_id")),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "idempotency_records",
@@ -102,6 +104,7 @@ def upgrade() -> None:
         sa.UniqueConstraint(
             "merchant_id", "scope", "key", name=op.f("uq_idempotency_records_merchant_id")
         ),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "notifications",
@@ -131,6 +134,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_notifications")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("notifications", schema=None) as batch_op:
         batch_op.create_index("ix_notifications_status", ["status", "id"], unique=False)
@@ -159,6 +163,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_program_versions")),
         sa.UniqueConstraint("merchant_id", "version", name=op.f("uq_program_versions_merchant_id")),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "receipts",
@@ -208,6 +213,7 @@ def upgrade() -> None:
         sa.UniqueConstraint(
             "merchant_id", "source", "kind", "external_id", name=op.f("uq_receipts_merchant_id")
         ),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("receipts", schema=None) as batch_op:
         batch_op.create_index("ix_receipts_customer", ["merchant_id", "customer_id"], unique=False)
@@ -237,6 +243,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sms_codes")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("sms_codes", schema=None) as batch_op:
         batch_op.create_index(
@@ -265,6 +272,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_stores")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("stores", schema=None) as batch_op:
         batch_op.create_index("ix_stores_merchant", ["merchant_id"], unique=False)
@@ -305,6 +313,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_bonus_lots")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("bonus_lots", schema=None) as batch_op:
         batch_op.create_index("ix_bonus_lots_customer", ["customer_id", "remaining"], unique=False)
@@ -341,6 +350,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_cards")),
         sa.UniqueConstraint("merchant_id", "lookup_index", name=op.f("uq_cards_merchant_id")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("cards", schema=None) as batch_op:
         batch_op.create_index("ix_cards_customer", ["customer_id"], unique=False)
@@ -378,6 +388,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_holds")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("holds", schema=None) as batch_op:
         batch_op.create_index("ix_holds_customer_status", ["customer_id", "status"], unique=False)
@@ -423,6 +434,7 @@ def upgrade() -> None:
         sa.UniqueConstraint(
             "merchant_id", "idempotency_key", name=op.f("uq_ledger_entries_merchant_id")
         ),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("ledger_entries", schema=None) as batch_op:
         batch_op.create_index("ix_ledger_entries_customer", ["customer_id", "id"], unique=False)
@@ -468,6 +480,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_receipt_lines")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("receipt_lines", schema=None) as batch_op:
         batch_op.create_index("ix_receipt_lines_receipt", ["receipt_id"], unique=False)
@@ -500,6 +513,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_terminals")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("terminals", schema=None) as batch_op:
         batch_op.create_index(
@@ -540,6 +554,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_tier_changes")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("tier_changes", schema=None) as batch_op:
         batch_op.create_index("ix_tier_changes_customer", ["customer_id"], unique=False)
@@ -580,6 +595,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_redemption_allocations")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("redemption_allocations", schema=None) as batch_op:
         batch_op.create_index("ix_redemption_allocations_receipt", ["receipt_id"], unique=False)
@@ -616,6 +632,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_terminal_credentials")),
         sa.UniqueConstraint("token_hash", name=op.f("uq_terminal_credentials_token_hash")),
+        sqlite_autoincrement=True,
     )
     # ### end Alembic commands ###
 
