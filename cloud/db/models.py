@@ -325,6 +325,22 @@ class Notification(Base):
     __table_args__ = (Index("ix_notifications_status", "status", "id"),)
 
 
+class JobRun(Base):
+    """One run of a scheduled job for one merchant and local date; the unique key makes
+    a second run of the same job on the same date a no-op, from any worker."""
+
+    __tablename__ = "job_runs"
+    __table_args__ = (UniqueConstraint("merchant_id", "job", "run_date"),)
+    id: Mapped[int] = _pk()
+    merchant_id: Mapped[int] = _merchant()
+    job: Mapped[str] = mapped_column(String(32))
+    run_date: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(16))
+    result: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    finished_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
 # SQLite would otherwise reuse the id of a deleted last row; ids are cache keys (program
 # versions) and appear in other systems' records, so they are never reused.
 for _table in Base.metadata.tables.values():
