@@ -10,20 +10,25 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import date
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
 from cloud.api.app import create_app
-from cloud.clock import to_epoch
 from cloud.db import migrate
 from cloud.db.database import open_database
-from cloud.ledger.lots import expire_customer_lots
+from cloud.errors import DomainError, NotFound
 from cloud.logging import configure_logging
-from cloud.services import demo
+from cloud.services import demo, jobs, programs
 from cloud.services.deps import Deps
 from cloud.settings import Settings
+
+JOBS: dict[str, Callable[[Deps, date | None], Awaitable[jobs.JobReport]]] = {
+    "expiry": jobs.run_expiry,
+}
 
 
 def _curl(base: str, token: str) -> str:
@@ -78,25 +83,31 @@ async def _demo(settings: Settings) -> None:
     )
 
 
-async def run_expiry(settings: Settings) -> int:
-    """Expire lapsed lots, customer by customer, each under the customer's lock."""
+async def run_job(settings: Settings, job: str, run_date: date | None) -> jobs.JobReport:
+    await migrate.upgrade_async(settings.database_url)
     db = await open_database(settings.database_url)
-    total = 0
     try:
         deps = Deps.build(settings, db)
-        now = to_epoch(deps.clock())
-        due = await db.fetch_all(
-            "SELECT DISTINCT merchant_id, customer_id FROM bonus_lots "
-            "WHERE remaining > 0 AND expires_at IS NOT NULL AND expires_at <= :now",
-            {"now": now},
-        )
-        for row in due:
-            async with db.transaction() as tx:
-                await tx.lock_customer(row["merchant_id"], row["customer_id"])
-                total += await expire_customer_lots(tx, row["merchant_id"], row["customer_id"], now)
+        return await JOBS[job](deps, run_date)
     finally:
         await db.close()
-    return total
+
+
+async def load_program(
+    settings: Settings, merchant_id: int, document: str, activate: bool
+) -> programs.LoadedProgram:
+    await migrate.upgrade_async(settings.database_url)
+    db = await open_database(settings.database_url)
+    try:
+        deps = Deps.build(settings, db)
+        if not await db.fetch_value("SELECT id FROM merchants WHERE id = :m", {"m": merchant_id}):
+            raise NotFound("merchant_not_found", f"Компания #{merchant_id} не найдена")
+        loaded = await programs.create_version(db, merchant_id, document, deps.clock())
+        if activate:
+            await programs.activate_version(db, merchant_id, loaded.version, deps.clock())
+        return loaded
+    finally:
+        await db.close()
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -110,7 +121,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     jobs = commands.add_parser("jobs", help="scheduled jobs")
     jobs_commands = jobs.add_subparsers(dest="job_command", required=True)
     run = jobs_commands.add_parser("run", help="run one job now")
-    run.add_argument("job", choices=["expiry"])
+    run.add_argument("job", choices=sorted(JOBS))
+    run.add_argument("--date", type=date.fromisoformat, help="run as of this local date")
+    programs_cmd = commands.add_parser("programs", help="program versions")
+    programs_commands = programs_cmd.add_subparsers(dest="programs_command", required=True)
+    load = programs_commands.add_parser("load", help="load a program document as a new version")
+    load.add_argument("file", type=Path, help="e.g. fixtures/programs/05_vintage.json")
+    load.add_argument("--merchant", type=int, required=True)
+    load.add_argument("--activate", action="store_true", help="make it the live version")
     args = parser.parse_args(argv)
 
     overrides: dict[str, Any] = {}
@@ -131,9 +149,23 @@ def main(argv: Sequence[str] | None = None) -> None:
         print("Database is at the latest migration")
     elif args.command == "demo":
         asyncio.run(_demo(settings))
+    elif args.command == "programs":
+        try:
+            loaded = asyncio.run(
+                load_program(settings, args.merchant, args.file.read_text(), args.activate)
+            )
+        except DomainError as exc:
+            parser.exit(1, f"loyalty: {exc.message}\n")
+        state = "active" if args.activate else "draft"
+        print(
+            f"Merchant #{args.merchant}: version {loaded.version} ({state}) «{loaded.program.name}»"
+        )
     elif args.command == "jobs":
-        expired = asyncio.run(run_expiry(settings))
-        print(f"Expired {expired / 100:.2f} bonuses")
+        report = asyncio.run(run_job(settings, args.job, args.date))
+        print(
+            f"{report.job}: {report.merchants} merchant(s) processed, "
+            f"{report.skipped} already done for that date; {report.details}"
+        )
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from cloud.services.deps import Deps
-from cloud.services.merchants import TerminalAuthenticator, TerminalContext
+from cloud.services.merchants import MerchantContext, TerminalAuthenticator, TerminalContext
 from cloud.settings import Settings
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -13,6 +13,7 @@ DEPS = web.AppKey("deps", Deps)
 AUTHENTICATOR = web.AppKey("authenticator", TerminalAuthenticator)
 
 TERMINAL = web.RequestKey("terminal", TerminalContext)
+MERCHANT = web.RequestKey("merchant", MerchantContext)
 RECEIPT_ID = web.RequestKey("receipt_id", str)
 
 

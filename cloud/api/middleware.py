@@ -11,16 +11,18 @@ from collections.abc import Awaitable, Callable
 import structlog
 from aiohttp import web
 
-from cloud.api.keys import AUTHENTICATOR, RECEIPT_ID, TERMINAL
+from cloud.api.keys import AUTHENTICATOR, DEPS, MERCHANT, RECEIPT_ID, TERMINAL
 from cloud.api.wire import json_response
 from cloud.engine.types import EngineError
 from cloud.errors import DomainError, Unauthorized
+from cloud.services.merchants import authenticate_merchant
 
 log = structlog.get_logger("loyalty.request")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 PUBLIC_PATHS = frozenset({"/api/v1/openapi.json", "/health"})
+MERCHANT_PATHS = ("/api/v1/programs",)
 
 
 def error_body(code: str, message: str, status: int) -> web.Response:
@@ -47,7 +49,7 @@ async def request_log_middleware(request: web.Request, handler: Handler) -> web.
             else request.path,
             method=request.method,
             status=status,
-            merchant=getattr(terminal, "merchant_id", None),
+            merchant=getattr(terminal or request.get(MERCHANT), "merchant_id", None),
             terminal=getattr(terminal, "terminal_id", None),
             receipt=request.get(RECEIPT_ID),
             duration_ms=round((time.perf_counter() - started) * 1000, 2),
@@ -100,5 +102,9 @@ async def terminal_auth_middleware(request: web.Request, handler: Handler) -> we
     if not request.path.startswith("/api/v1/") or request.path in PUBLIC_PATHS:
         return await handler(request)
     token = _token_from(request.headers.get("Authorization", ""))
-    request[TERMINAL] = await request.app[AUTHENTICATOR].authenticate(token)
+    if request.path.startswith(MERCHANT_PATHS):
+        # Program management takes the merchant's API key: a till must not change prices.
+        request[MERCHANT] = await authenticate_merchant(request.app[DEPS].db, token)
+    else:
+        request[TERMINAL] = await request.app[AUTHENTICATOR].authenticate(token)
     return await handler(request)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from cloud.api import checkout, customers
+from cloud.api import checkout, customers, programs
 from cloud.api.openapi import Operation, build_openapi
 from cloud.api.wire import json_response
 
@@ -15,7 +15,10 @@ async def health(request: web.Request) -> web.Response:
 
 def setup_routes(app: web.Application) -> None:
     operations: list[Operation] = []
-    for method, path, handler, summary, request_model, response_model in checkout.ROUTES:
+    for method, path, handler, summary, request_model, response_model in (
+        *checkout.ROUTES,
+        *programs.ROUTES,
+    ):
         app.router.add_route(method, path, handler)
         operations.append((method, path, summary, request_model, response_model))
     app.router.add_routes(customers.customer_routes())

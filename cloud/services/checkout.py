@@ -146,8 +146,10 @@ async def read_snapshot(
     receipt: wire.Receipt,
     source: str,
     now: int,
+    program: LoadedProgram | None = None,
 ) -> Snapshot:
-    """Program and customer in one query (the hot path's only database read)."""
+    """Program and customer in one query (the hot path's only database read).
+    ``program`` prices with a given version instead of the live one (preview)."""
     params: dict[str, object] = {
         "m": terminal.merchant_id, "now": now, "src": source, "rid": receipt.id,
     }  # fmt: skip
@@ -159,9 +161,12 @@ async def read_snapshot(
     else:
         params["idx"] = customer_lookup_index(deps, terminal.merchant_id, ref)
         row = await executor.fetch_one(SNAPSHOT_BY_CARD_SQL, params)
-    if row is None or row["program_id"] is None:
-        raise Conflict("no_program", "У компании нет активной программы лояльности")
-    program = await deps.programs.get(int(row["program_id"]))
+    if program is None:
+        if row is None or row["program_id"] is None:
+            raise Conflict("no_program", "У компании нет активной программы лояльности")
+        program = await deps.programs.get(int(row["program_id"]))
+    if row is None:
+        raise NotFound("merchant_not_found", "Компания не найдена")
     customer = None
     if ref is not None:
         if row["customer_id"] is None:
@@ -184,11 +189,18 @@ def _snapshot_from_row(row: Row) -> et.CustomerSnapshot:
 
 
 async def calculate(
-    deps: Deps, terminal: TerminalContext, request: wire.CalculateRequest, source: str = "api"
+    deps: Deps,
+    terminal: TerminalContext,
+    request: wire.CalculateRequest,
+    source: str = "api",
+    program: LoadedProgram | None = None,
 ) -> wire.Quote:
-    """A pure quote: per-line discounts, what may be spent, what will accrue."""
+    """A pure quote: per-line discounts, what may be spent, what will accrue. With
+    ``program`` the receipt is priced by that version (a draft's preview)."""
     now = deps.clock()
-    snapshot = await read_snapshot(deps, deps.db, terminal, request.receipt, source, to_epoch(now))
+    snapshot = await read_snapshot(
+        deps, deps.db, terminal, request.receipt, source, to_epoch(now), program
+    )
     quote = engine.calculate(
         snapshot.program.compiled,
         snapshot.customer,

@@ -143,3 +143,42 @@ class TerminalAuthenticator:
                 "merchant_suspended", "Обслуживание программы лояльности приостановлено"
             )
         return context
+
+
+@dataclass(frozen=True, slots=True)
+class MerchantContext:
+    """A merchant-level caller (the cabinet or the merchant's own systems): may change
+    the program, never acts as a till."""
+
+    merchant_id: int
+    timezone: ZoneInfo
+
+    def as_terminal(self) -> TerminalContext:
+        """For previews: price in the merchant's zone, with no store or terminal."""
+        return TerminalContext(self.merchant_id, 0, 0, self.timezone, "active")
+
+
+async def issue_merchant_key(
+    db: Db, merchant_id: int, now: datetime, token: str | None = None, label: str = ""
+) -> str:
+    """Issue a merchant API key (program management); only its hash is kept."""
+    token = token or new_token("lm")
+    async with db.transaction() as tx:
+        await tx.insert(
+            "INSERT INTO merchant_credentials (merchant_id, token_hash, label, created_at) "
+            "VALUES (:m, :h, :label, :now) RETURNING id",
+            {"m": merchant_id, "h": hash_token(token), "label": label, "now": to_epoch(now)},
+        )
+    return token
+
+
+async def authenticate_merchant(db: Db, token: str) -> MerchantContext:
+    row = await db.fetch_one(
+        "SELECT m.id, m.timezone FROM merchant_credentials c "
+        "JOIN merchants m ON m.id = c.merchant_id "
+        "WHERE c.token_hash = :h AND c.revoked_at IS NULL",
+        {"h": hash_token(token)},
+    )
+    if row is None:
+        raise Unauthorized("invalid_token", "Неверный ключ API компании")
+    return MerchantContext(merchant_id=int(row["id"]), timezone=zone(row["timezone"]))

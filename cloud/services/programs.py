@@ -124,3 +124,40 @@ async def publish(
     loaded = await create_version(db, merchant_id, document, now)
     await activate_version(db, merchant_id, loaded.version, now)
     return loaded
+
+
+@dataclass(frozen=True, slots=True)
+class VersionInfo:
+    id: int
+    version: int
+    status: str
+    created_at: int
+    activated_at: int | None
+
+
+async def list_versions(
+    db: SqliteDatabase | PostgresDatabase, merchant_id: int
+) -> list[VersionInfo]:
+    rows = await db.fetch_all(
+        "SELECT id, version, status, created_at, activated_at FROM program_versions "
+        "WHERE merchant_id = :m ORDER BY version DESC",
+        {"m": merchant_id},
+    )
+    return [VersionInfo(**dict(row)) for row in rows]
+
+
+async def get_version(
+    deps_programs: ProgramCache,
+    db: SqliteDatabase | PostgresDatabase,
+    merchant_id: int,
+    version: int,
+) -> tuple[VersionInfo, LoadedProgram]:
+    """A version of this merchant's program (never another merchant's)."""
+    row = await db.fetch_one(
+        "SELECT id, version, status, created_at, activated_at FROM program_versions "
+        "WHERE merchant_id = :m AND version = :v",
+        {"m": merchant_id, "v": version},
+    )
+    if row is None:
+        raise NotFound("program_not_found", f"Версия программы {version} не найдена")
+    return VersionInfo(**dict(row)), await deps_programs.get(int(row["id"]))
