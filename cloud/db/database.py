@@ -51,6 +51,10 @@ class Transaction(Executor, Protocol):
         """Lock the customer's account row for this transaction and return it."""
         ...
 
+    async def lock_receipt(self, merchant_id: int, receipt_id: int) -> None:
+        """Lock a receipt row (refunds of a sale without a customer)."""
+        ...
+
 
 class Database(Executor, Protocol):
     dialect: str
@@ -116,6 +120,9 @@ class _SqliteTransaction(_SqliteExecutor):
         return await self.fetch_one(
             _LOCK_CUSTOMER, {"merchant_id": merchant_id, "customer_id": customer_id}
         )
+
+    async def lock_receipt(self, merchant_id: int, receipt_id: int) -> None:
+        return None
 
 
 class SqliteDatabase(_SqliteExecutor):
@@ -207,6 +214,12 @@ class _PostgresTransaction(_PostgresExecutor):
         return await self.fetch_one(
             _LOCK_CUSTOMER + " FOR UPDATE",
             {"merchant_id": merchant_id, "customer_id": customer_id},
+        )
+
+    async def lock_receipt(self, merchant_id: int, receipt_id: int) -> None:
+        await self.execute(
+            "SELECT id FROM receipts WHERE merchant_id = :m AND id = :r FOR UPDATE",
+            {"m": merchant_id, "r": receipt_id},
         )
 
 

@@ -256,6 +256,8 @@ async def hold(
     await _refuse_if_closed(deps.db, terminal.merchant_id, source, request.receipt.id)
     async with deps.db.transaction() as tx:
         snapshot = await _locked_snapshot(deps, tx, terminal, request.receipt, source, epoch)
+        # The receipt may have been confirmed while we waited for the lock.
+        await _refuse_if_closed(tx, terminal.merchant_id, source, request.receipt.id)
         assert snapshot.customer is not None
         if to_kopecks(request.amount) > snapshot.customer.available_bonuses:
             # The engine would cap the payment at the balance and call it a program limit.
@@ -589,9 +591,11 @@ async def _refund(
         customer_id = sale["customer_id"]
         if customer_id is not None:
             await tx.lock_customer(terminal.merchant_id, customer_id)
-            # A twin of this call may have stored the refund while we waited for the lock.
-            if await _stored_response(tx, terminal.merchant_id, source, "refund", request.id):
-                raise _AlreadyStored()
+        # Two refunds of one sale must not both return the same quantity, customer or not.
+        await tx.lock_receipt(terminal.merchant_id, sale["id"])
+        # A twin of this call may have stored the refund while we waited for the locks.
+        if await _stored_response(tx, terminal.merchant_id, source, "refund", request.id):
+            raise _AlreadyStored()
         stored_lines = await tx.fetch_all(
             "SELECT id, line_id, quantity_milli, amount, redeemed, accrual, "
             "returned_quantity_milli, returned_redeemed, reversed_accrual FROM receipt_lines "

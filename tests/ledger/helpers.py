@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -97,7 +98,7 @@ async def give_lot(
         )
 
 
-Lines = list[tuple[str, int, Decimal | int]] | list[tuple[str, int, Decimal | int, int]]
+Lines = Sequence[tuple[str, int, Decimal | int] | tuple[str, int, Decimal | int, int]]
 
 
 def sale(receipt_id: str, member: Member | None, lines: Lines) -> wire.Receipt:
@@ -111,7 +112,7 @@ def sale(receipt_id: str, member: Member | None, lines: Lines) -> wire.Receipt:
                 name=line[0],
                 price=roubles(line[1]),
                 quantity=Decimal(line[2]),
-                amount=roubles(line[3]) if len(line) > 3 else None,  # type: ignore[misc]
+                amount=roubles(line[3]) if len(line) == 4 else None,
             )
             for line in lines
         ],

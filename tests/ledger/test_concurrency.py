@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import pytest
 
 from cloud.db.database import Row, SqliteDatabase, _PostgresTransaction
-from cloud.errors import Unprocessable
+from cloud.errors import Conflict, Unprocessable
 from cloud.ledger import holds as ledger_holds
 from cloud.ledger.lots import LotOverdrawn
 from cloud.services import checkout
@@ -384,4 +384,22 @@ async def test_without_lock_two_confirms_pass_the_balance_check(
     assert isinstance(failed[0], LotOverdrawn | Unprocessable), repr(failed[0])
     state = await ledger_state(deps, member.id)
     assert sum(amount for _, _, amount, _ in state.allocations) == BALANCE
+    assert_ledger_consistent(state)
+
+
+async def test_hold_racing_the_confirm_of_its_receipt_leaves_no_hold(
+    deps: Deps, demo_tenant: Tenant, member: Member, locked_race: Race
+) -> None:
+    """A hold that loses the race to the confirm of the same receipt must not reserve
+    bonuses for a receipt that is already closed: whichever comes first, no active hold
+    is left behind (the hold either is consumed or refused with ``receipt_closed``)."""
+    term = terminal(demo_tenant)
+    locked_race.arm()
+    _, failed = await _outcomes(
+        checkout.hold(deps, term, hold_request("A", member, LINES, 5_000)),
+        checkout.confirm(deps, term, confirm_request("A", member, LINES, 5_000)),
+    )
+    assert all(isinstance(e, Conflict) and e.code == "receipt_closed" for e in failed), failed
+    state = await ledger_state(deps, member.id)
+    assert [status for _, _, status in state.holds if status == "active"] == []
     assert_ledger_consistent(state)

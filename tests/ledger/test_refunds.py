@@ -12,6 +12,7 @@ from cloud.services import checkout
 from cloud.services.deps import Deps
 from tests.conftest import Tenant
 from tests.ledger.helpers import (
+    Lines,
     Member,
     allocations_of,
     assert_ledger_consistent,
@@ -97,7 +98,7 @@ async def test_partial_refunds_adding_up_to_the_whole_return_everything(
     member = await create_customer(deps, m)
     soon = await give_lot(deps, m, member.id, 700, expires_in=5 * DAY)
     later = await give_lot(deps, m, member.id, 50_000)
-    lines = [("odd", 3_333, 3, 10_000), ("even", 1_001, 1)]
+    lines: Lines = [("odd", 3_333, 3, 10_000), ("even", 1_001, 1)]
     done = await checkout.confirm(deps, term, confirm_request("S", member, lines, 1_001))
     sale_id = await sale_receipt_id(deps, m, "S")
     lots_after_sale = {soon: 0, later: 50_000 - 301}
