@@ -18,6 +18,7 @@ from typing import Any
 from aiohttp import web
 
 from cloud.api.app import create_app
+from cloud.api.keys import DEPS
 from cloud.db import migrate
 from cloud.db.database import open_database
 from cloud.errors import DomainError, NotFound
@@ -25,10 +26,23 @@ from cloud.logging import configure_logging
 from cloud.services import demo, jobs, programs
 from cloud.services.deps import Deps
 from cloud.settings import Settings
+from webhooks.evotor.app import create_app as create_evotor_app
 
 JOBS: dict[str, Callable[[Deps, date | None], Awaitable[jobs.JobReport]]] = {
     "expiry": jobs.run_expiry,
 }
+
+
+def mount_adapters(app: web.Application) -> web.Application:
+    """Mount the vendor adapters on the service: the Evotor sub-application at
+    ``/evotor`` (it reads the service's ``Deps`` from the parent application)."""
+    app.add_subapp("/evotor", create_evotor_app(lambda request: request.config_dict[DEPS]))
+    return app
+
+
+def build_app(settings: Settings, **kwargs: Any) -> web.Application:
+    """The service with every adapter mounted (``create_app`` arguments pass through)."""
+    return mount_adapters(create_app(settings, **kwargs))
 
 
 def _curl(base: str, token: str) -> str:
@@ -67,7 +81,7 @@ def serve(settings: Settings) -> None:
         print("Try a calculation:")
         print(_curl(base, loaded.tokens[0]))
     sys.stdout.flush()
-    web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None)
+    web.run_app(build_app(settings), host=settings.host, port=settings.port, print=None)
 
 
 async def _demo(settings: Settings) -> None:

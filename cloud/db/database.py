@@ -126,11 +126,20 @@ class _SqliteTransaction(_SqliteExecutor):
 
 
 class SqliteDatabase(_SqliteExecutor):
+    # Commits between two WAL checkpoints. SQLite's own automatic checkpoint would run
+    # inside a COMMIT, on the event loop, with an fsync: a stall of every request
+    # (bench/RESULTS.md). A passive checkpoint on a worker thread never blocks writers.
+    CHECKPOINT_EVERY = 200
+
     def __init__(self, path: str) -> None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         self._writer = _sqlite_connect(path)
+        self._writer.execute("PRAGMA wal_autocheckpoint=0")
         super().__init__(_sqlite_connect(path))
+        self._checkpointer = _sqlite_connect(path)
         self._write_lock = asyncio.Lock()
+        self._commits = 0
+        self._checkpoint: asyncio.Future[None] | None = None
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[_SqliteTransaction]:
@@ -143,10 +152,26 @@ class SqliteDatabase(_SqliteExecutor):
                 raise
             else:
                 self._writer.execute("COMMIT")
+                self._after_commit()
+
+    def _after_commit(self) -> None:
+        self._commits += 1
+        if self._commits < self.CHECKPOINT_EVERY:
+            return
+        if self._checkpoint is not None and not self._checkpoint.done():
+            return
+        self._commits = 0
+        self._checkpoint = asyncio.get_running_loop().run_in_executor(None, self._run_checkpoint)
+
+    def _run_checkpoint(self) -> None:
+        self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     async def close(self) -> None:
+        if self._checkpoint is not None:
+            await self._checkpoint
         self._connection.close()
         self._writer.close()
+        self._checkpointer.close()
 
 
 # ---- PostgreSQL -----------------------------------------------------------------------
