@@ -1,0 +1,479 @@
+"""Checkout benchmark: the service's calculate and complete sales against bare aiohttp.
+
+    python bench/checkout.py [--duration 10] [--customers 10000] [--connections 32]
+
+1. A fresh SQLite database in a temp dir, migrated to head; a merchant with one store,
+   terminal, token and the BreezeVape program; N customers registered through
+   ``register_customer`` (channel "import"), so phones are encrypted and blind-indexed
+   exactly as in production. Phones are ``+7900`` and a 7-digit number 1..N, which
+   lets the wrk scripts pick a random registered customer without a phone list.
+2. Two servers, each its own OS process: ``bench/bare_server.py`` (parse JSON, answer
+   JSON) and the real service (``python -m cloud.main serve``, logging at WARNING).
+3. wrk (-t1 -c<connections> --latency) runs, interleaved a, b, c, a, b, c, ...:
+   (a) bare, (b) POST /api/v1/checkout/calculate, (c) sales = calculate + confirm.
+   Interleaving spreads machine noise and database growth over all scenarios; the
+   medians of ``--runs`` rounds are reported, ratios taken within the same round.
+4. A table with req/s (sales/s for c), p50, p99 and the ratio to bare, checked against
+   the targets. A run with any non-2xx answer or socket error is invalid: the exit code
+   is 2 then, 1 when a target is missed, 0 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from cloud.db import migrate
+from cloud.db.database import open_database
+from cloud.services import merchants, programs
+from cloud.services.customers import register_customer
+from cloud.services.deps import Deps
+from cloud.settings import Settings
+from schemas.customers import Consent, RegisterCustomer
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+PROGRAM = ROOT / "fixtures" / "programs" / "03_breezevape.json"
+CALCULATE = "/api/v1/checkout/calculate"
+
+# Targets, as ratios to the bare server measured in the same round (absolute req/s
+# move +-20 % between runs on the same machine; ratios do not).
+TARGET_CALCULATE_RATIO = 0.20
+TARGET_SALES_RATIO = 0.04
+TARGET_CALCULATE_P99_MS = 25.0
+
+
+def phone(n: int) -> str:
+    """The n-th customer's phone (1-based); the wrk scripts build the same pattern."""
+    return f"+7900{n:07d}"
+
+
+# ---- setup ------------------------------------------------------------------------------
+
+
+async def seed(database_url: str, customers: int) -> str:
+    """Create the tenant and register the customers; return the terminal's token."""
+    settings = Settings(database_url=database_url, load_demo=False)
+    db = await open_database(database_url)
+    try:
+        deps = Deps.build(settings, db)
+        now = deps.clock()
+        merchant_id = await merchants.create_merchant(db, "BreezeVape (bench)", now)
+        store_id = await merchants.create_store(db, merchant_id, "Магазин на Ленина", now)
+        terminal_id = await merchants.create_terminal(db, merchant_id, store_id, "Касса 1", now)
+        token = await merchants.issue_terminal_token(db, merchant_id, terminal_id, now)
+        await programs.publish(db, merchant_id, PROGRAM.read_text(), now)
+        consent = Consent(personal_data=True)
+        for n in range(1, customers + 1):
+            # One transaction per customer, as an import through the service does; with
+            # WAL and synchronous=NORMAL a commit costs no fsync, so 10 000 take seconds.
+            await register_customer(
+                deps,
+                merchant_id,
+                RegisterCustomer(phone=phone(n), consent=consent),
+                store_id=store_id,
+                channel="import",
+                sms_code=None,
+            )
+    finally:
+        await db.close()
+    return token
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Server:
+    name: str
+    port: int
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def tail(self, lines: int = 30) -> str:
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def start_server(name: str, argv: list[str], env: dict[str, str], workdir: Path) -> Server:
+    port = free_port()
+    log = workdir / f"{name}.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [*argv, "--port", str(port)], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+    return Server(name, port, process, log)
+
+
+def wait_ready(server: Server, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise SystemExit(f"{server.name} exited on start:\n{server.tail()}")
+        try:
+            with urllib.request.urlopen(server.url + "/health", timeout=1) as answer:
+                if answer.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.1)
+    raise SystemExit(f"{server.name} did not answer within {timeout:.0f} s:\n{server.tail()}")
+
+
+def post(url: str, token: str, body: dict[str, Any]) -> dict[str, Any]:
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            result: dict[str, Any] = json.loads(answer.read())
+            return result
+    except urllib.error.HTTPError as exc:
+        raise SystemExit(f"POST {url}: {exc.code} {exc.read().decode(errors='replace')}") from exc
+
+
+def smoke_test(service: Server, token: str, lines: list[dict[str, Any]], customers: int) -> None:
+    """One sale by hand before measuring: the scenarios must measure success, not a
+    fast error path (a 404 for an unknown phone is much cheaper than a quote)."""
+    receipt = {"id": "smoke-1", "customer": {"phone": phone(customers)}, "lines": lines}
+    quote = post(service.url + CALCULATE, token, {"receipt": receipt})
+    if quote["customer"] is None or float(quote["accrual"]) <= 0:
+        raise SystemExit(f"calculate gave no customer or no accrual: {quote}")
+    sale = post(service.url + "/api/v1/checkout/confirm", token, {"receipt": receipt})
+    if sale["status"] != "confirmed" or float(sale["accrued"]) <= 0:
+        raise SystemExit(f"confirm did not accrue: {sale}")
+
+
+# ---- measuring --------------------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    scenario: str
+    rate: float
+    """Requests per second; completed sales per second for the sales scenario."""
+    requests_per_s: float
+    p50_ms: float
+    p99_ms: float
+    non2xx: int
+    socket_errors: int
+    sample: str
+
+
+def wrk(
+    scenario: str,
+    script: str,
+    url: str,
+    args: argparse.Namespace,
+    wrk_args: list[str],
+    duration: int | None = None,
+) -> Run:
+    command = [
+        "wrk", "-t1", f"-c{args.connections}", f"-d{duration or args.duration}s", "--latency",
+        "--timeout", "10s", "-s", str(BENCH / script), url, "--", *wrk_args,
+    ]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    summary = sample = None
+    for line in done.stdout.splitlines():
+        if line.startswith("BENCH_JSON "):
+            summary = json.loads(line.removeprefix("BENCH_JSON "))
+        elif line.startswith("BENCH_SAMPLE "):
+            sample = line.removeprefix("BENCH_SAMPLE ")
+    if done.returncode != 0 or summary is None:
+        raise SystemExit(f"wrk failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+    seconds = summary["duration_us"] / 1e6
+    requests_per_s = summary["requests"] / seconds
+    return Run(
+        scenario=scenario,
+        rate=summary["sales"] / seconds if script == "sale.lua" else requests_per_s,
+        requests_per_s=requests_per_s,
+        p50_ms=summary["p50_us"] / 1000,
+        p99_ms=summary["p99_us"] / 1000,
+        non2xx=summary["non2xx"],
+        socket_errors=summary["socket_errors"],
+        sample=sample or "",
+    )
+
+
+def profile(
+    name: str, service: Server, workdir: Path, load: Callable[[], Run], top: int = 25
+) -> None:
+    """Sample the service with py-spy while ``load()`` runs wrk; print the share of
+    samples each of our functions (and the HTTP stack) was on the stack for."""
+    py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    if not Path(py_spy).exists():
+        print("py-spy not found (pip install py-spy): skipping the profile")
+        return
+    raw = workdir / f"profile-{name}.txt"
+    # --nonblocking: the sampler does not stop the service to read its stack.
+    sampler = subprocess.Popen(
+        [py_spy, "record", "--nonblocking", "-r", "250", "-f", "raw", "-o", str(raw),
+         "--pid", str(service.process.pid)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    time.sleep(1.0)  # py-spy attaches before the load starts
+    run = load()
+    sampler.send_signal(signal.SIGINT)  # py-spy writes its output on SIGINT
+    sampler.wait(timeout=30)
+    inclusive: Counter[str] = Counter()
+    total = 0
+    for line in raw.read_text().splitlines():
+        stack, _, text = line.rpartition(" ")
+        samples = int(text)
+        total += samples
+        # "func (path/file.py:line)" -> "func (file.py)": one entry per function.
+        frames = {f.split(":")[0] + ")" if "(" in f else f for f in stack.split(";")}
+        for frame in frames:
+            inclusive[frame] += samples
+    print(f"\nProfile of ({name}) at {run.requests_per_s:.0f} req/s, {total} samples "
+          f"(inclusive share; raw stacks in {raw}):")  # fmt: skip
+    shown = 0
+    for frame, count in inclusive.most_common():
+        ours = ("cloud/" in frame and "cloud/main.py" not in frame) or "schemas/" in frame
+        if ours or "phonenumbers/" in frame or "RequestHandler._handle_request" in frame:
+            print(f"  {100 * count / max(total, 1):5.1f}%  {frame}")
+            shown += 1
+            if shown == top:
+                break
+
+
+SCENARIOS = {
+    "a": "bare: parse JSON, answer JSON",
+    "b": "calculate (10 lines, random customer)",
+    "c": "sale: calculate + confirm (sales/s)",
+}
+
+
+def describe_machine() -> dict[str, str]:
+    wrk_version = subprocess.run(["wrk", "-v"], capture_output=True, text=True, check=False)
+    return {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "cpus": str(os.cpu_count()),
+        "cpu": _cpu_model(),
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "aiohttp": aiohttp.__version__,
+        "wrk": (wrk_version.stdout or wrk_version.stderr).split("\n")[0].strip(),
+    }
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def report(runs: list[list[Run]], args: argparse.Namespace) -> tuple[dict[str, Any], bool]:
+    """Print per-round figures and the medians; return the summary and whether every
+    target was met."""
+    print("\nPer round (rate = req/s; sales/s for c):")
+    for number, round_runs in enumerate(runs, 1):
+        cells = "  ".join(
+            f"{r.scenario}: {r.rate:8.0f}/s p50 {r.p50_ms:6.2f} p99 {r.p99_ms:7.2f} ms"
+            for r in round_runs
+        )
+        print(f"  round {number}: {cells}")
+
+    by = {key: [next(r for r in rnd if r.scenario == key) for rnd in runs] for key in SCENARIOS}
+    ratio = {
+        key: statistics.median(r.rate / bare.rate for r, bare in zip(by[key], by["a"], strict=True))
+        for key in SCENARIOS
+    }
+    summary: dict[str, Any] = {"scenarios": {}}
+    print(f"\nMedians of {len(runs)} rounds, {args.duration} s each, -c{args.connections}:\n")
+    header = f"| {'scenario':<45} | {'rate':>9} | {'p50 ms':>7} | {'p99 ms':>7} | {'x bare':>7} |"
+    print(header)
+    print("|" + "|".join("-" * (len(cell) + 0) for cell in header.split("|")[1:-1]) + "|")
+    for key, title in SCENARIOS.items():
+        rate = statistics.median(r.rate for r in by[key])
+        p50 = statistics.median(r.p50_ms for r in by[key])
+        p99 = statistics.median(r.p99_ms for r in by[key])
+        unit = "sales/s" if key == "c" else "req/s"
+        print(
+            f"| ({key}) {title:<41} | {rate:>9.0f} | {p50:>7.2f} | {p99:>7.2f} "
+            f"| {ratio[key]:>7.3f} |"
+        )
+        summary["scenarios"][key] = {
+            "title": title, "unit": unit, "rate": round(rate, 1), "p50_ms": round(p50, 2),
+            "p99_ms": round(p99, 2), "ratio_to_bare": round(ratio[key], 4),
+            "requests_per_s": round(statistics.median(r.requests_per_s for r in by[key]), 1),
+        }  # fmt: skip
+    c_requests = summary["scenarios"]["c"]["requests_per_s"]
+    print(f"\n(c) carried {c_requests:.0f} req/s (calculate + confirm); its p50/p99 mix both.")
+
+    calc_p99 = summary["scenarios"]["b"]["p99_ms"]
+    checks = [
+        ("(b)/(a) calculate", ratio["b"], f">= {TARGET_CALCULATE_RATIO}",
+         ratio["b"] >= TARGET_CALCULATE_RATIO),
+        ("(c)/(a) sales", ratio["c"], f">= {TARGET_SALES_RATIO}",
+         ratio["c"] >= TARGET_SALES_RATIO),
+        ("p99 of calculate, ms", calc_p99, f"< {TARGET_CALCULATE_P99_MS}",
+         calc_p99 < TARGET_CALCULATE_P99_MS),
+    ]  # fmt: skip
+    print("\nTargets:")
+    for name, value, target, met in checks:
+        print(f"  {name:<22} {value:8.3f}  target {target:<6}  {'met' if met else 'MISSED'}")
+    summary["targets"] = {name: {"value": value, "target": target, "met": met}
+                          for name, value, target, met in checks}  # fmt: skip
+    return summary, all(met for *_, met in checks)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    parser.add_argument("--customers", type=int, default=10_000)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--runs", type=int, default=3, help="rounds of a, b, c")
+    parser.add_argument("--json", type=Path, help="also write the summary here")
+    parser.add_argument("--keep", action="store_true", help="keep the temp dir (DB, logs)")
+    parser.add_argument(
+        "--profile", action="store_true",
+        help="after the measured rounds, run (b) and (c) once more under py-spy",
+    )  # fmt: skip
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed (apt-get install -y wrk)")
+    if not 1 <= args.customers <= 9_999_999:
+        raise SystemExit("--customers must be 1..9 999 999 (phones are +7900 and 7 digits)")
+
+    machine = describe_machine()
+    print("  ".join(f"{key}: {value}" for key, value in machine.items()))
+    workdir = Path(tempfile.mkdtemp(prefix="loyalty-bench-"))
+    database_url = f"sqlite+aiosqlite:///{workdir / 'bench.sqlite3'}"
+    servers: list[Server] = []
+    try:
+        started = time.monotonic()
+        migrate.upgrade(database_url)
+        token = asyncio.run(seed(database_url, args.customers))
+        # With --keep, the token lets one rerun wrk or a profiler against the kept DB.
+        (workdir / "token.txt").write_text(token + "\n")
+        print(
+            f"Seeded {args.customers} customers in {time.monotonic() - started:.1f} s ({workdir})"
+        )
+
+        env = {
+            **os.environ,
+            "LOYALTY_DATABASE_URL": database_url,
+            "LOYALTY_LOAD_DEMO": "false",
+            # Logging at INFO writes a line per request and would dominate the profile.
+            "LOYALTY_LOG_LEVEL": "WARNING",
+        }
+        bare = start_server("bare", [sys.executable, str(BENCH / "bare_server.py")], env, workdir)
+        servers.append(bare)
+        service = start_server("service", [sys.executable, "-m", "cloud.main", "serve"], env,
+                               workdir)  # fmt: skip
+        servers.append(service)
+        wait_ready(bare)
+        wait_ready(service)
+
+        lines = json.loads((BENCH / "receipt.json").read_text())
+        smoke_test(service, token, lines, args.customers)
+        lines_json = json.dumps(lines, ensure_ascii=False, separators=(",", ":"))
+        stamp = datetime.now(UTC).strftime("%H%M%S")
+
+        def script_args(run: str) -> list[str]:
+            # A fresh receipt-id prefix per run keeps confirm ids unique across rounds.
+            return [token, str(args.customers), f"bench-{stamp}-{run}", lines_json]
+
+        # Warm-up, not counted: first requests fill the token and program caches and
+        # the page cache; without it round 1 reads lower than the others.
+        for name, url in (("a", bare.url + CALCULATE), ("b", service.url + CALCULATE)):
+            warm = wrk(name, "calculate.lua", url, args, script_args(f"warm{name}"), duration=2)
+            if warm.non2xx or warm.socket_errors:
+                raise SystemExit(f"warm-up of ({name}) failed: {warm.sample}")
+
+        runs: list[list[Run]] = []
+        for number in range(1, args.runs + 1):
+            round_runs = [
+                wrk("a", "calculate.lua", bare.url + CALCULATE, args, script_args(f"a{number}")),
+                wrk("b", "calculate.lua", service.url + CALCULATE, args,
+                    script_args(f"b{number}")),
+                wrk("c", "sale.lua", service.url + "/", args, script_args(f"c{number}")),
+            ]  # fmt: skip
+            runs.append(round_runs)
+            for run in round_runs:
+                print(
+                    f"  round {number} ({run.scenario}): {run.rate:.0f}/s, p99 {run.p99_ms:.2f} ms"
+                )
+        if args.profile:
+            # Separate runs, so the sampler never perturbs the measured figures.
+            for name, script, url in (
+                ("b", "calculate.lua", service.url + CALCULATE),
+                ("c", "sale.lua", service.url + "/"),
+            ):
+                load = partial(wrk, name, script, url, args, script_args(f"prof{name}"))
+                profile(name, service, workdir, load)
+    finally:
+        for server in servers:
+            server.stop()
+        if args.keep:
+            print(f"Kept {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    summary, targets_met = report(runs, args)
+    invalid = [r for rnd in runs for r in rnd if r.non2xx or r.socket_errors]
+    for run in invalid:
+        print(
+            f"INVALID ({run.scenario}): {run.non2xx} non-2xx, {run.socket_errors} socket errors;"
+            f" first: {run.sample[:300]}"
+        )
+    if not invalid:
+        print("\nEvery wrk run: 0 non-2xx responses, 0 socket errors.")
+    if args.json:
+        summary["machine"] = machine
+        summary["settings"] = {"duration": args.duration, "customers": args.customers,
+                               "connections": args.connections, "runs": args.runs}  # fmt: skip
+        summary["valid"] = not invalid
+        args.json.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+    if invalid:
+        return 2
+    return 0 if targets_met else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
