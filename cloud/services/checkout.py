@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 from cloud import engine
-from cloud.clock import to_epoch
+from cloud.clock import from_epoch, to_epoch
 from cloud.db.database import Executor, Row, Transaction, is_unique_violation
 from cloud.engine import types as et
 from cloud.errors import BadRequest, Conflict, NotFound, Unprocessable
@@ -34,7 +34,7 @@ MILLI = Decimal(1000)
 
 _SNAPSHOT_COLUMNS = (
     "SELECT m.active_program_version_id AS program_id, c.id AS customer_id, c.tier_code, "
-    "c.lifetime_purchases, c.purchase_count, "
+    "c.lifetime_purchases, c.purchase_count, c.last_purchase_at, c.birthday_enc, "
     f"({LOTS_AVAILABLE_SQL.format(customer='c.id')}) AS lots, "
     f"({HOLDS_ACTIVE_SQL.format(customer='c.id')} "
     "AND NOT (source = :src AND receipt_external_id = :rid)) AS held "
@@ -173,17 +173,49 @@ async def read_snapshot(
     if ref is not None:
         if row["customer_id"] is None:
             raise NotFound("customer_not_found", "Клиент не найден")
-        customer = _snapshot_from_row(row)
+        customer = await _snapshot_from_row(
+            deps, executor, terminal.merchant_id, program, row, now, terminal.timezone
+        )
     return Snapshot(program=program, customer=customer)
 
 
-def _snapshot_from_row(row: Row) -> et.CustomerSnapshot:
+PERIOD_PURCHASES_SQL = (
+    "SELECT COALESCE(SUM(CASE WHEN kind = 'sale' THEN amount ELSE -amount END), 0) "
+    "FROM receipts WHERE merchant_id = :m AND customer_id = :c "
+    "AND created_at >= :start AND created_at < :now"
+)
+
+
+async def _snapshot_from_row(
+    deps: Deps,
+    executor: Executor,
+    merchant_id: int,
+    program: LoadedProgram,
+    row: Row,
+    now: int,
+    tz: ZoneInfo,
+) -> et.CustomerSnapshot:
+    customer_id = int(row["customer_id"])
+    birthday = deps.cipher.decrypt_optional(merchant_id, row["birthday_enc"])
+    period_purchases = 0
+    # Only programs with a "spend over a period" rule pay for this second query.
+    start = engine.spend_window_start(program.compiled, datetime.fromtimestamp(now, UTC), tz)
+    if start is not None:
+        period_purchases = int(
+            await executor.fetch_value(
+                PERIOD_PURCHASES_SQL,
+                {"m": merchant_id, "c": customer_id, "start": to_epoch(start), "now": now},
+            )
+        )
     return et.CustomerSnapshot(
-        customer_id=int(row["customer_id"]),
+        customer_id=customer_id,
         tier_code=row["tier_code"],
         lifetime_purchases=int(row["lifetime_purchases"]),
         available_bonuses=max(int(row["lots"]) - int(row["held"]), 0),
         purchase_count=int(row["purchase_count"]),
+        birthday=None if birthday is None else date.fromisoformat(birthday),
+        last_purchase_at=from_epoch(row["last_purchase_at"]),
+        period_purchases=period_purchases,
     )
 
 
@@ -526,18 +558,22 @@ async def _after_purchase(
     bought_at: datetime,
     now: int,
 ) -> str:
-    """Purchase statistics and the tier the purchase earns (tiers only go up here)."""
+    """Purchase statistics and the tier the purchase earns (tiers only go up here: by
+    lifetime purchases, or by this receipt alone for single-receipt thresholds)."""
     lifetime = customer.lifetime_purchases + settled.amount_after_discount
-    current = customer.tier_code or engine.effective_tier(program, customer).code
-    tier_code = engine.tier_after_purchase(program, current, lifetime)
+    tier_code, reason = engine.tier_change_after_purchase(
+        program, customer.tier_code, lifetime, settled.amount_after_discount
+    )
+    # A late upload of an older sale must not move the last purchase back in time.
     await tx.execute(
         "UPDATE customers SET lifetime_purchases = :life, purchase_count = purchase_count + 1, "
-        "last_purchase_at = :at, tier_code = :tier WHERE id = :c AND merchant_id = :m",
+        "last_purchase_at = CASE WHEN last_purchase_at IS NULL OR last_purchase_at < :at "
+        "THEN :at ELSE last_purchase_at END, tier_code = :tier "
+        "WHERE id = :c AND merchant_id = :m",
         {"life": lifetime, "at": to_epoch(bought_at), "tier": tier_code,
          "c": customer.customer_id, "m": merchant_id},
     )  # fmt: skip
     if tier_code != customer.tier_code:
-        reason = "first_purchase" if customer.tier_code is None else "lifetime_purchases"
         await tx.execute(
             "INSERT INTO tier_changes (merchant_id, customer_id, from_tier, to_tier, reason, "
             "receipt_id, created_at) VALUES (:m, :c, :f, :t, :reason, :r, :now)",
