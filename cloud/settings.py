@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEV_DATA_KEY = "ZGV2LWRhdGEta2V5LWRvLW5vdC11c2UtaW4tcHJvZCE="
 DEV_INDEX_KEY = "ZGV2LWluZGV4LWtleS1kby1ub3QtdXNlLWluLXByb2Q="
 DEV_SECRET_KEY = "dev-secret-key-do-not-use-in-production"
+DEV_EVOTOR_APP_TOKEN = "dev-evotor-app-token-do-not-use-in-production"
 
 
 class Settings(BaseSettings):
@@ -28,6 +29,15 @@ class Settings(BaseSettings):
     data_key: str = Field(DEV_DATA_KEY, description="AES-256-GCM key for personal data, base64")
     index_key: str = Field(DEV_INDEX_KEY, description="HMAC key of the blind index, base64")
     secret_key: str = Field(DEV_SECRET_KEY, description="signs sessions and one-time codes")
+
+    evotor_app_token: str = Field(
+        DEV_EVOTOR_APP_TOKEN,
+        description="the app token Evotor sends us (Bearer, or Basic with it as the password)",
+    )
+    evotor_app_id: str | None = Field(
+        None, description="our application's uuid on the Evotor market (payments of our app)"
+    )
+    evotor_api_url: str = Field("https://api.evotor.ru", description="Evotor cloud REST API")
 
     hold_ttl_seconds: int = Field(15 * 60, ge=30, le=24 * 3600)
     sms_code_ttl_seconds: int = Field(5 * 60, ge=30, le=3600)
@@ -45,6 +55,7 @@ class Settings(BaseSettings):
                 "LOYALTY_DATA_KEY": self.data_key == DEV_DATA_KEY,
                 "LOYALTY_INDEX_KEY": self.index_key == DEV_INDEX_KEY,
                 "LOYALTY_SECRET_KEY": self.secret_key == DEV_SECRET_KEY,
+                "LOYALTY_EVOTOR_APP_TOKEN": self.evotor_app_token == DEV_EVOTOR_APP_TOKEN,
             }
             missing = [name for name, is_dev in public.items() if is_dev]
             if missing:

@@ -16,11 +16,13 @@ def test_production_refuses_the_development_keys() -> None:
     with pytest.raises(ValidationError) as raised:
         Settings(env="production")
     assert "LOYALTY_DATA_KEY" in str(raised.value)
+    assert "LOYALTY_EVOTOR_APP_TOKEN" in str(raised.value)
     ok = Settings(
         env="production",
         data_key="cHJvZC1kYXRhLWtleS0zMi1ieXRlcy1leGFjdGx5ISE=",
         index_key="cHJvZC1pbmRleC1rZXktMzItYnl0ZXMtZXhhY3RseSE=",
         secret_key="a-real-secret",
+        evotor_app_token="a-real-evotor-app-token",
     )
     assert ok.effective_log_format == "json"
 

@@ -341,6 +341,124 @@ class JobRun(Base):
     finished_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
+# ---- Evotor (webhooks/evotor) ----------------------------------------------------------
+
+
+class EvotorAccount(Base):
+    """A merchant installed from the Evotor market: the Evotor user it belongs to, the user
+    token we issued (SHA-256 to authenticate; AES-GCM ciphertext so a repeated
+    ``/user/create`` answers the same token), the Evotor cloud token (ciphertext) and the
+    state of the Evotor subscription."""
+
+    __tablename__ = "evotor_accounts"
+    id: Mapped[int] = _pk()
+    merchant_id: Mapped[int] = mapped_column(
+        ForeignKey("merchants.id", ondelete="CASCADE"), unique=True
+    )
+    evotor_user_id: Mapped[str] = mapped_column(String(32), unique=True)
+    user_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_token_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    origin: Mapped[str] = mapped_column(String(16))
+    cloud_token_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    cloud_token_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    subscription_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    subscription_status: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    plan_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    device_limit: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    suspended_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    installed_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    uninstalled_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    synced_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class EvotorSubscriptionEvent(Base):
+    """A billing event; applied strictly in ``sequence_number`` order per subscription
+    (``pending`` until its predecessors arrive), once."""
+
+    __tablename__ = "evotor_subscription_events"
+    id: Mapped[int] = _pk()
+    merchant_id: Mapped[int] = _merchant()
+    subscription_id: Mapped[str] = mapped_column(String(64))
+    sequence_number: Mapped[int] = mapped_column(Integer)
+    type: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    state_after: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    received_at: Mapped[int] = mapped_column(BigInteger)
+    applied_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    __table_args__ = (UniqueConstraint("merchant_id", "subscription_id", "sequence_number"),)
+
+
+class EvotorInstallationEvent(Base):
+    """``ApplicationInstalled``/``Uninstalled``, deduplicated by the event id. It may come
+    before the account exists, so ``merchant_id`` is filled in when the user is linked."""
+
+    __tablename__ = "evotor_installation_events"
+    id: Mapped[int] = _pk()
+    event_id: Mapped[str] = mapped_column(String(64), unique=True)
+    evotor_user_id: Mapped[str] = mapped_column(String(32))
+    merchant_id: Mapped[int | None] = mapped_column(
+        ForeignKey("merchants.id", ondelete="CASCADE"), nullable=True
+    )
+    type: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[int] = mapped_column(BigInteger)
+    __table_args__ = (Index("ix_evotor_installation_events_user", "evotor_user_id"),)
+
+
+class Cashier(Base):
+    """An employee of the merchant as the vendor knows them (Evotor employees)."""
+
+    __tablename__ = "cashiers"
+    id: Mapped[int] = _pk()
+    merchant_id: Mapped[int] = _merchant()
+    store_id: Mapped[int | None] = mapped_column(
+        ForeignKey("stores.id", ondelete="SET NULL"), nullable=True
+    )
+    external_id: Mapped[str] = mapped_column(String(128))
+    name: Mapped[str] = mapped_column(String(300))
+    role: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    phone_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    store_external_ids: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[int] = mapped_column(BigInteger)
+    __table_args__ = (UniqueConstraint("merchant_id", "external_id"),)
+
+
+class EvotorReceipt(Base):
+    """What the terminal hooks and the document webhook learnt about one Evotor receipt:
+    the terminal's ``receiptUuid`` (our idempotency key of the sale), the cloud document
+    id once seen, the customer and the bonuses held for it."""
+
+    __tablename__ = "evotor_receipts"
+    id: Mapped[int] = _pk()
+    merchant_id: Mapped[int] = _merchant()
+    receipt_uuid: Mapped[str] = mapped_column(String(128))
+    store_external_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    document_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    terminal_id: Mapped[int | None] = mapped_column(Id, nullable=True)
+    customer_id: Mapped[int | None] = mapped_column(Id, nullable=True)
+    positions_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    held: Mapped[int] = mapped_column(BigInteger, default=0)
+    hold_id: Mapped[int | None] = mapped_column(Id, nullable=True)
+    state: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[int] = mapped_column(BigInteger)
+    __table_args__ = (
+        UniqueConstraint("merchant_id", "receipt_uuid", name="uq_evotor_receipts_receipt"),
+        UniqueConstraint(
+            "merchant_id", "store_external_id", "document_id", name="uq_evotor_receipts_document"
+        ),
+        Index("ix_evotor_receipts_positions", "merchant_id", "positions_key"),
+    )
+
+
+# Vendor ids of stores and terminals are looked up on every Evotor call.
+Index("ix_stores_merchant_external", Store.merchant_id, Store.external_id)
+Index("ix_terminals_merchant_external", Terminal.merchant_id, Terminal.external_id)
+
+
 # SQLite would otherwise reuse the id of a deleted last row; ids are cache keys (program
 # versions) and appear in other systems' records, so they are never reused.
 for _table in Base.metadata.tables.values():

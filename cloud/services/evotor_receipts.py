@@ -1,0 +1,443 @@
+"""Evotor receipts: the terminal hooks and the document webhook onto one sale.
+
+Two channels report the same sale: the loyalty app on the terminal (quote, bonus payment,
+close) and the Evotor cloud's SELL document. Both must land on **one** idempotency key
+of ``checkout.confirm``, whichever comes first, whether or not the other ever comes.
+
+The key is the terminal's ``receiptUuid``. The contract does not say whether a cloud
+document's ``id`` equals it, so the document is mapped to a receipt in this order:
+
+1. ``extras`` of the document: our app puts ``{"receiptUuid": ...}`` into the receipt with
+   ``SetExtra`` and Evotor returns it in the document (``extras`` of our app);
+2. a receipt the hooks reported under ``receiptUuid == document id``;
+3. a receipt the hooks reported with exactly the same set of position uuids (the
+   position ``uuid`` of a document is the one the terminal app saw);
+4. otherwise the document id itself (a sale no hook saw: offline, or the card given only
+   as ``customer_phone``).
+
+``evotor_receipts`` keeps the mapping (``receipt_uuid`` <-> ``document_id``), the customer
+the hooks identified and the bonuses held, so a document confirms the receipt with the
+right customer and bonus payment even when the close hook never ran; a duplicate
+document (same store id + document id) changes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import structlog
+
+from cloud.clock import to_epoch
+from cloud.db.database import is_unique_violation
+from cloud.errors import BadRequest, NotFound
+from cloud.services import checkout, customers
+from cloud.services.deps import Deps
+from cloud.services.merchants import TerminalContext
+from schemas import checkout as wire
+from schemas.money import to_kopecks, to_roubles
+
+log = structlog.get_logger("loyalty.evotor")
+
+SOURCE = "evotor"
+MILLI = Decimal(1000)
+_COLUMNS = frozenset(
+    {"store_external_id", "document_id", "terminal_id", "customer_id", "positions_key",
+     "held", "hold_id", "state"}
+)  # fmt: skip
+
+
+def positions_key(uuids: Iterable[str]) -> str | None:
+    """A fingerprint of the receipt's set of position uuids."""
+    ordered = sorted(u for u in uuids if u)
+    if not ordered:
+        return None
+    return hashlib.sha256("\n".join(ordered).encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptRecord:
+    receipt_uuid: str
+    document_id: str | None
+    customer_id: int | None
+    held: int
+    state: str
+
+
+@dataclass(frozen=True, slots=True)
+class QuoteOutcome:
+    quote: wire.Quote
+    customer_found: bool
+
+
+# ---- the record ---------------------------------------------------------------------------
+
+
+_SELECT = (
+    "SELECT receipt_uuid, document_id, customer_id, held, state FROM evotor_receipts "
+    "WHERE merchant_id = :m AND "
+)
+
+
+def _record(row: Any) -> ReceiptRecord | None:
+    if row is None:
+        return None
+    return ReceiptRecord(
+        receipt_uuid=str(row["receipt_uuid"]),
+        document_id=row["document_id"],
+        customer_id=None if row["customer_id"] is None else int(row["customer_id"]),
+        held=int(row["held"]),
+        state=str(row["state"]),
+    )
+
+
+async def find_record(deps: Deps, merchant_id: int, receipt_uuid: str) -> ReceiptRecord | None:
+    row = await deps.db.fetch_one(
+        _SELECT + "receipt_uuid = :r", {"m": merchant_id, "r": receipt_uuid}
+    )
+    return _record(row)
+
+
+async def _remember(deps: Deps, merchant_id: int, receipt_uuid: str, **fields: Any) -> None:
+    """Insert or update the receipt's record. A confirmed receipt stays confirmed."""
+    unknown = set(fields) - _COLUMNS
+    assert not unknown, unknown
+    now = to_epoch(deps.clock())
+    for attempt in range(2):
+        try:
+            async with deps.db.transaction() as tx:
+                state = await tx.fetch_value(
+                    "SELECT state FROM evotor_receipts WHERE merchant_id = :m "
+                    "AND receipt_uuid = :r",
+                    {"m": merchant_id, "r": receipt_uuid},
+                )
+                values = dict(fields)
+                if state == "confirmed":
+                    values.pop("state", None)
+                    values.pop("held", None)
+                    values.pop("hold_id", None)
+                if state is None:
+                    values.setdefault("held", 0)
+                    values.setdefault("state", "quoted")
+                    columns = ", ".join(values)
+                    marks = ", ".join(f":{name}" for name in values)
+                    await tx.insert(
+                        f"INSERT INTO evotor_receipts (merchant_id, receipt_uuid, {columns}, "
+                        f"created_at, updated_at) VALUES (:m, :r, {marks}, :now, :now) "
+                        "RETURNING id",
+                        {"m": merchant_id, "r": receipt_uuid, "now": now, **values},
+                    )
+                else:
+                    sets = "".join(f"{name} = :{name}, " for name in values)
+                    await tx.execute(
+                        f"UPDATE evotor_receipts SET {sets}updated_at = :now "
+                        "WHERE merchant_id = :m AND receipt_uuid = :r",
+                        {"m": merchant_id, "r": receipt_uuid, "now": now, **values},
+                    )
+            return
+        except Exception as exc:
+            if attempt or not is_unique_violation(exc):
+                raise
+
+
+# ---- customers ----------------------------------------------------------------------------
+
+
+async def resolve_customer(
+    deps: Deps, merchant_id: int, ref: wire.CustomerRef | None
+) -> int | None:
+    """Our customer for a phone, card or id; ``None`` when nobody has it."""
+    if ref is None:
+        return None
+    return await customers.find_customer(
+        deps, merchant_id, phone=ref.phone, card=ref.card, customer_id=ref.customer_id
+    )
+
+
+def _held(record: ReceiptRecord | None) -> Decimal:
+    """The bonus payment the hooks reserved for a receipt still holding it."""
+    if record is None or record.state != "held":
+        return Decimal(0)
+    return to_roubles(record.held)
+
+
+def _by_id(customer_id: int | None) -> wire.CustomerRef | None:
+    return None if customer_id is None else wire.CustomerRef(customer_id=customer_id)
+
+
+# ---- terminal hooks -----------------------------------------------------------------------
+
+
+async def quote(
+    deps: Deps, terminal: TerminalContext, store_external_id: str | None,
+    request: wire.CalculateRequest,
+) -> QuoteOutcome:  # fmt: skip
+    """Price the open receipt. An unknown phone or card still prices it (without the
+    customer) and says so; the customer found is remembered for the close."""
+    receipt = request.receipt
+    customer_id = await resolve_customer(deps, terminal.merchant_id, receipt.customer)
+    found = receipt.customer is None or customer_id is not None
+    priced = request.model_copy(
+        update={"receipt": receipt.model_copy(update={"customer": _by_id(customer_id)})}
+    )
+    result = await checkout.calculate(deps, terminal, priced, SOURCE)
+    await _remember(
+        deps, terminal.merchant_id, receipt.id,
+        store_external_id=store_external_id, terminal_id=terminal.terminal_id,
+        customer_id=customer_id, positions_key=positions_key(line.id for line in receipt.lines),
+    )  # fmt: skip
+    return QuoteOutcome(quote=result, customer_found=found)
+
+
+async def hold(
+    deps: Deps, terminal: TerminalContext, store_external_id: str | None,
+    request: wire.HoldRequest,
+) -> wire.HoldResult:  # fmt: skip
+    """The bonus payment: reserve it; our hold id is the payment's ``rrn``."""
+    receipt = request.receipt
+    customer_id = await resolve_customer(deps, terminal.merchant_id, receipt.customer)
+    if customer_id is None:
+        raise customers.not_found()
+    held = request.model_copy(
+        update={"receipt": receipt.model_copy(update={"customer": _by_id(customer_id)})}
+    )
+    result = await checkout.hold(deps, terminal, held, SOURCE)
+    await _remember(
+        deps, terminal.merchant_id, receipt.id,
+        store_external_id=store_external_id, terminal_id=terminal.terminal_id,
+        customer_id=customer_id, positions_key=positions_key(line.id for line in receipt.lines),
+        held=to_kopecks(result.amount), hold_id=result.hold_id, state="held",
+    )  # fmt: skip
+    return result
+
+
+async def release(
+    deps: Deps, terminal: TerminalContext, receipt_uuid: str, *, receipt_cancelled: bool
+) -> wire.CancelResult:
+    """The bonus payment was removed (``receipt_cancelled=False``) or the whole receipt
+    was dropped: release the hold."""
+    result = await checkout.cancel(
+        deps, terminal, wire.CancelRequest(receipt_id=receipt_uuid), SOURCE
+    )
+    await _remember(
+        deps, terminal.merchant_id, receipt_uuid, held=0, hold_id=None,
+        state="cancelled" if receipt_cancelled else "quoted",
+    )  # fmt: skip
+    return result
+
+
+async def close(
+    deps: Deps, terminal: TerminalContext, store_external_id: str | None,
+    receipt: wire.Receipt, redeemed: Decimal | None, document_id: str | None,
+) -> wire.ConfirmResult:  # fmt: skip
+    """The terminal closed the receipt: confirm it under its ``receiptUuid`` (or under
+    the receipt a document with the same positions already confirmed)."""
+    key = receipt.id
+    record = await find_record(deps, terminal.merchant_id, key)
+    if record is None:
+        twin = await _by_positions(deps, terminal.merchant_id, receipt.lines)
+        if twin is not None:
+            key, record = twin.receipt_uuid, twin
+    customer_id = await resolve_customer(deps, terminal.merchant_id, receipt.customer)
+    if customer_id is None and record is not None:
+        customer_id = record.customer_id
+    paid = redeemed if redeemed is not None else _held(record)
+    if paid and customer_id is None:
+        raise BadRequest("customer_required", "Для оплаты бонусами укажите клиента")
+    request = wire.ConfirmRequest(
+        receipt=receipt.model_copy(update={"id": key, "customer": _by_id(customer_id)}),
+        redeemed=paid,
+    )
+    result = await checkout.confirm(deps, terminal, request, SOURCE)
+    fields: dict[str, Any] = {
+        "state": "confirmed", "customer_id": customer_id, "terminal_id": terminal.terminal_id,
+        "positions_key": positions_key(line.id for line in receipt.lines),
+    }  # fmt: skip
+    if store_external_id is not None:
+        fields["store_external_id"] = store_external_id
+    if document_id:
+        fields["document_id"] = document_id
+    await _remember(deps, terminal.merchant_id, key, **fields)
+    return result
+
+
+async def _by_positions(
+    deps: Deps, merchant_id: int, lines: Iterable[wire.ReceiptLine]
+) -> ReceiptRecord | None:
+    fingerprint = positions_key(line.id for line in lines)
+    if fingerprint is None:
+        return None
+    row = await deps.db.fetch_one(
+        _SELECT + "positions_key = :k ORDER BY id DESC LIMIT 1",
+        {"m": merchant_id, "k": fingerprint},
+    )
+    return _record(row)
+
+
+# ---- documents ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SellDocument:
+    document_id: str
+    store_external_id: str | None
+    receipt_uuid_hint: str | None
+    """``receiptUuid`` our app put into the receipt's extras."""
+    customer_id_hint: int | None
+    customer_phone: str | None
+    lines: list[wire.ReceiptLine]
+    bonus_paid: Decimal | None
+    """Payments our app took (by its app id); ``None`` when the document cannot tell."""
+    closed_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class PaybackLine:
+    uuid: str | None
+    sku: str | None
+    name: str
+    price: int
+    quantity: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class PaybackDocument:
+    document_id: str
+    store_external_id: str | None
+    base_document_id: str | None
+    lines: list[PaybackLine]
+    closed_at: datetime | None
+
+
+async def confirm_document(
+    deps: Deps, terminal: TerminalContext, document: SellDocument
+) -> wire.ConfirmResult | None:
+    """Confirm the sale a SELL document reports; ``None`` for a duplicate document."""
+    merchant_id = terminal.merchant_id
+    seen = await deps.db.fetch_one(
+        _SELECT + "store_external_id = :s AND document_id = :d",
+        {"m": merchant_id, "s": document.store_external_id, "d": document.document_id},
+    )
+    if seen is not None and seen["state"] == "confirmed":
+        return None
+    record = await _record_for_document(deps, merchant_id, document)
+    key = record.receipt_uuid if record is not None else (
+        document.receipt_uuid_hint or document.document_id
+    )  # fmt: skip
+    customer_id = record.customer_id if record is not None else None
+    if customer_id is None and document.customer_id_hint is not None:
+        customer_id = await customers.find_customer(
+            deps, merchant_id, customer_id=document.customer_id_hint
+        )
+    if customer_id is None and document.customer_phone:
+        try:
+            customer_id = await customers.find_customer(
+                deps, merchant_id, phone=document.customer_phone
+            )
+        except BadRequest:
+            log.warning("evotor_document_bad_phone", merchant=merchant_id)
+    paid = document.bonus_paid if document.bonus_paid is not None else _held(record)
+    if paid and customer_id is None:
+        log.warning("evotor_bonus_payment_without_customer", merchant=merchant_id, receipt=key)
+        paid = Decimal(0)
+    request = wire.ConfirmRequest(
+        receipt=wire.Receipt(
+            id=key, customer=_by_id(customer_id), lines=document.lines,
+            created_at=document.closed_at,
+        ),
+        redeemed=paid,
+    )  # fmt: skip
+    result = await checkout.confirm(deps, terminal, request, SOURCE)
+    await _remember(
+        deps, merchant_id, key, state="confirmed", customer_id=customer_id,
+        store_external_id=document.store_external_id, document_id=document.document_id,
+        terminal_id=terminal.terminal_id,
+        positions_key=positions_key(line.id for line in document.lines),
+    )  # fmt: skip
+    return result
+
+
+async def _record_for_document(
+    deps: Deps, merchant_id: int, document: SellDocument
+) -> ReceiptRecord | None:
+    for candidate in (document.receipt_uuid_hint, document.document_id):
+        if candidate:
+            record = await find_record(deps, merchant_id, candidate)
+            if record is not None:
+                return record
+    twin = await _by_positions(deps, merchant_id, document.lines)
+    if twin is not None and twin.document_id in (None, document.document_id):
+        return twin
+    return None
+
+
+async def refund_document(
+    deps: Deps, terminal: TerminalContext, document: PaybackDocument
+) -> wire.RefundResult | None:
+    """Refund the lines of a PAYBACK against its base sale; ``None`` when the base sale
+    is not ours (a sale from before the installation) or no line matches it."""
+    merchant_id = terminal.merchant_id
+    base = document.base_document_id
+    if not base:
+        log.warning("evotor_payback_without_base", merchant=merchant_id)
+        return None
+    row = await deps.db.fetch_one(
+        _SELECT + "document_id = :d ORDER BY id LIMIT 1", {"m": merchant_id, "d": base}
+    )
+    sale_key = str(row["receipt_uuid"]) if row is not None else base
+    sale_lines = await deps.db.fetch_all(
+        "SELECT l.line_id, l.sku, l.name, l.price, l.quantity_milli FROM receipt_lines l "
+        "JOIN receipts r ON r.id = l.receipt_id AND r.merchant_id = l.merchant_id "
+        "WHERE r.merchant_id = :m AND r.source = :src AND r.kind = 'sale' "
+        "AND r.external_id = :e ORDER BY l.position",
+        {"m": merchant_id, "src": SOURCE, "e": sale_key},
+    )
+    if not sale_lines:
+        log.warning("evotor_payback_unknown_sale", merchant=merchant_id, base=base)
+        return None
+    wanted = match_payback_lines(document.lines, sale_lines)
+    if not wanted:
+        log.warning("evotor_payback_no_lines_matched", merchant=merchant_id, base=base)
+        return None
+    request = wire.RefundRequest(
+        id=document.document_id,
+        receipt_id=sale_key,
+        lines=[wire.RefundLine(id=line_id, quantity=quantity) for line_id, quantity in wanted],
+        created_at=document.closed_at,
+    )
+    try:
+        return await checkout.refund(deps, terminal, request, SOURCE)
+    except NotFound:
+        return None
+
+
+def match_payback_lines(lines: list[PaybackLine], sale_lines: Any) -> list[tuple[str, Decimal]]:
+    """Sale line and quantity for each returned position: the same position uuid, else
+    the same product at the same price, else the same product, else the same name and
+    price; a line's quantity is never matched beyond what was sold."""
+    left = {str(s["line_id"]): Decimal(int(s["quantity_milli"])) / MILLI for s in sale_lines}
+    chosen: dict[str, Decimal] = {}
+    tests = (
+        lambda p, s: p.uuid is not None and p.uuid == s["line_id"],
+        lambda p, s: p.sku is not None and p.sku == s["sku"] and p.price == int(s["price"]),
+        lambda p, s: p.sku is not None and p.sku == s["sku"],
+        lambda p, s: bool(p.name) and p.name == s["name"] and p.price == int(s["price"]),
+    )
+    for position in lines:
+        quantity = position.quantity
+        for test in tests:
+            for sale in sale_lines:
+                line_id = str(sale["line_id"])
+                if quantity <= 0 or left[line_id] <= 0 or not test(position, sale):
+                    continue
+                take = min(quantity, left[line_id])
+                left[line_id] -= take
+                chosen[line_id] = chosen.get(line_id, Decimal(0)) + take
+                quantity -= take
+        if quantity > 0:
+            log.warning("evotor_payback_line_unmatched", name=position.name)
+    return [(line_id, quantity) for line_id, quantity in chosen.items() if quantity > 0]

@@ -1,0 +1,385 @@
+"""The Evotor adapter as an aiohttp sub-application (mounted at ``/evotor`` by
+``cloud.main.mount_adapters``).
+
+Routes (relative to the mount point; each also answers with a trailing slash):
+
+Marketplace webhook-requests and notifications (contract sections 2-3):
+    POST /api/v1/user/create            app token  -> create merchant, answer {userId, token}
+    POST /api/v1/user/verify            app token  -> link an existing merchant
+    POST /api/v1/user/token             app token  -> store the Evotor cloud token, pull
+    POST /api/v1/subscription/event     app token or the user's token (S1/S2 disagree)
+    POST /api/v2/installation/event     app token  -> dedupe by id, pull on install
+    PUT  /api/v1/inventories/stores     user token -> stores
+    PUT  /api/v1/inventories/devices    user token -> terminals
+    PUT  /api/v1/inventories/employees  user token -> cashiers
+Document webhook (section 3.4), user token; POST is accepted too:
+    PUT  /api/v2/documents              one V2 document (the 2024 capture), or an array
+    PUT  /api/v1/inventories/stores/{storeUuid}/documents   legacy V1 array (or V2)
+Terminal receipt hooks (our contract, ``openapi.py``), user token + X-Evotor-* headers:
+    POST /terminal/v1/receipts/calculate | bonus-payment | bonus-payment/cancel | close
+         | cancel;  GET /terminal/v1/openapi.json (public)
+
+Choices where the contract is uncertain (``shared/contracts/evotor.md``, last section):
+- Authorization: ``Bearer <t>``, a bare ``<t>`` and Basic are all accepted (``auth.py``).
+- ``/subscription/event``: the app token or the token of the user the event names.
+- Documents: a single object or an array on both document paths, V1 (``uuid`` +
+  ``transactions``) or V2 (``id`` + ``body``) by shape; ``X-Evotor-User-Id`` optional but,
+  when present (header or ``user_id``), it must be the token's owner.
+- A document's ``id`` is not assumed to equal the terminal's ``receiptUuid``: see
+  ``cloud.services.evotor_receipts`` for how both land on one confirm.
+- ``timezoneOffset`` of devices: milliseconds, seconds or minutes by magnitude.
+- ``installation/event`` ``timestamp``: number or string; we keep our own receive time.
+- Terminal calls of a merchant whose subscription was terminated get 402/1004; its
+  documents are still applied when the receipt closed before the termination.
+- An unknown ``X-Evotor-Device-UUID`` on a terminal hook gets 402/1005 (we serve only the
+  devices Evotor synced); a document from an unknown device creates it (Evotor is master).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Any, TypeVar
+
+import orjson
+import structlog
+from aiohttp import web
+from pydantic import BaseModel
+
+from cloud.errors import BadRequest, DomainError, PaymentRequired, Unauthorized
+from cloud.services import evotor_accounts, evotor_receipts
+from cloud.services.deps import Deps
+from cloud.services.evotor_accounts import Account
+from cloud.services.merchants import TerminalContext
+from schemas import checkout as wire
+from schemas import evotor as ev
+from webhooks.evotor import translate
+from webhooks.evotor.auth import has_app_token, require_app_token, require_user
+from webhooks.evotor.errors import INCORRECT, EvotorFailure, evotor_error_middleware
+from webhooks.evotor.openapi import terminal_openapi
+from webhooks.evotor.sync import Syncer, pull_for_merchant
+from webhooks.evotor.wire import json_response
+
+log = structlog.get_logger("loyalty.evotor")
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+DepsGetter = Callable[[web.Request], Deps]
+
+GET_DEPS: web.AppKey[DepsGetter] = web.AppKey("evotor_get_deps")
+SYNCER = web.AppKey("evotor_syncer", Syncer)
+
+
+def _deps(request: web.Request) -> Deps:
+    return request.app[GET_DEPS](request)
+
+
+async def _json(request: web.Request) -> Any:
+    raw = await request.read()
+    if not raw:
+        raise BadRequest("malformed_json", "Пустое тело запроса: ожидается JSON")
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest("malformed_json", f"Некорректный JSON: {exc}") from exc
+
+
+async def _read(request: web.Request, model: type[ModelT]) -> ModelT:
+    return model.model_validate(await _json(request))
+
+
+def _ok(body: BaseModel | dict[str, Any]) -> web.Response:
+    return json_response(body)
+
+
+# ---- marketplace --------------------------------------------------------------------------
+
+
+async def user_create(request: web.Request) -> web.Response:
+    deps = _deps(request)
+    require_app_token(request, deps.settings.evotor_app_token)
+    body = await _read(request, ev.UserCreateRequest)
+    linked = await evotor_accounts.create_account(deps, body.userId, body.companyName)
+    return _ok(ev.UserCreateResponse(userId=linked.user_id, token=linked.token))
+
+
+async def user_verify(request: web.Request) -> web.Response:
+    deps = _deps(request)
+    require_app_token(request, deps.settings.evotor_app_token)
+    body = await _read(request, ev.UserVerifyRequest)
+    linked = await evotor_accounts.verify_account(deps, body.userId, body.username, body.password)
+    # Evotor bills the user (we have no billing of our own for Evotor merchants).
+    return _ok(ev.UserVerifyResponse(userId=linked.user_id, hasBilling=False, token=linked.token))
+
+
+async def user_token(request: web.Request) -> web.Response:
+    deps = _deps(request)
+    require_app_token(request, deps.settings.evotor_app_token)
+    body = await _read(request, ev.UserTokenRequest)
+    merchant_id = await evotor_accounts.store_cloud_token(deps, body.userId, body.token)
+    request.app[SYNCER].spawn(merchant_id, pull_for_merchant(deps, merchant_id))
+    return _ok({})
+
+
+async def subscription_event(request: web.Request) -> web.Response:
+    deps = _deps(request)
+    account: Account | None = None
+    if not has_app_token(request, deps.settings.evotor_app_token):
+        try:
+            account = await require_user(request, deps)
+        except DomainError:
+            require_app_token(request, deps.settings.evotor_app_token)  # answers 1001
+            raise
+    raw = await _json(request)
+    body = ev.SubscriptionEvent.model_validate(raw)
+    if account is not None and account.evotor_user_id != body.userId:
+        raise Unauthorized("evotor_bad_user_token", "Токен выдан другому пользователю Эвотор")
+    applied = await evotor_accounts.receive_subscription_event(
+        deps, user_id=body.userId, subscription_id=body.subscriptionId,
+        sequence_number=body.sequenceNumber, event_type=body.type, payload=raw,
+    )  # fmt: skip
+    return _ok(ev.SubscriptionAck(applied=applied))
+
+
+async def installation_event(request: web.Request) -> web.Response:
+    deps = _deps(request)
+    require_app_token(request, deps.settings.evotor_app_token)
+    raw = await _json(request)
+    body = ev.InstallationEvent.model_validate(raw)
+    new, merchant_id = await evotor_accounts.record_installation_event(
+        deps, body.id, body.type, body.data.userId,
+        orjson.dumps(raw).decode(),
+    )  # fmt: skip
+    if new and merchant_id is not None and body.type == "ApplicationInstalled":
+        request.app[SYNCER].spawn(merchant_id, pull_for_merchant(deps, merchant_id))
+    return _ok({})
+
+
+# ---- entity notifications -----------------------------------------------------------------
+
+
+def _items(data: Any) -> list[Any]:
+    return data if isinstance(data, list) else [data]
+
+
+async def _notified(request: web.Request) -> tuple[Deps, Account, list[Any]]:
+    deps = _deps(request)
+    account = await require_user(request, deps)
+    return deps, account, _items(await _json(request))
+
+
+async def put_stores(request: web.Request) -> web.Response:
+    deps, account, items = await _notified(request)
+    records = [translate.store_record(ev.StoreNotification.model_validate(i)) for i in items]
+    counts = await evotor_accounts.sync_stores(deps, account.merchant_id, records)
+    return _ok(ev.SyncAck(created=counts.created, updated=counts.updated))
+
+
+async def put_devices(request: web.Request) -> web.Response:
+    deps, account, items = await _notified(request)
+    records = [translate.device_record(ev.DeviceNotification.model_validate(i)) for i in items]
+    counts = await evotor_accounts.sync_devices(deps, account.merchant_id, records)
+    return _ok(ev.SyncAck(created=counts.created, updated=counts.updated))
+
+
+async def put_employees(request: web.Request) -> web.Response:
+    deps, account, items = await _notified(request)
+    records = [translate.employee_record(ev.EmployeeNotification.model_validate(i)) for i in items]
+    counts = await evotor_accounts.sync_employees(deps, account.merchant_id, records)
+    return _ok(ev.SyncAck(created=counts.created, updated=counts.updated))
+
+
+# ---- documents ----------------------------------------------------------------------------
+
+
+def _is_v1(raw: Any) -> bool:
+    return isinstance(raw, dict) and (
+        raw.get("version") == "V1" or ("transactions" in raw and "body" not in raw)
+    )
+
+
+async def documents(request: web.Request) -> web.Response:
+    deps = _deps(request)
+    account = await require_user(request, deps)
+    store_hint = request.match_info.get("store_uuid")
+    items = _items(await _json(request))
+    results = []
+    for raw in items:
+        if not isinstance(raw, dict):
+            raise EvotorFailure(
+                400, ev.EvotorErrorItem(code=INCORRECT, reason="incorrect", subject="document")
+            )
+        results.append(await _document(deps, account, raw, store_hint))
+    return _ok(ev.DocumentsAck(results=results))
+
+
+async def _document(
+    deps: Deps, account: Account, raw: dict[str, Any], store_hint: str | None
+) -> ev.DocumentResult:
+    app_id = deps.settings.evotor_app_id
+    if _is_v1(raw):
+        v1 = ev.V1Document.model_validate(raw)
+        kind, doc_id = v1.type, v1.uuid
+        if kind not in ("SELL", "PAYBACK"):
+            return ev.DocumentResult(id=doc_id, type=kind, status="ignored")
+        store, device, offset = store_hint or v1.storeUuid, v1.deviceUuid, None
+        closed = translate.epoch_of(v1.closeDate)
+        sell = translate.v1_sell_document(v1, store) if kind == "SELL" else None
+        payback = translate.v1_payback_document(v1, store) if kind == "PAYBACK" else None
+    else:
+        v2 = ev.Document.model_validate(raw)
+        kind, doc_id = v2.type, v2.id
+        if kind not in ("SELL", "PAYBACK"):
+            return ev.DocumentResult(id=doc_id, type=kind, status="ignored")
+        if v2.user_id and v2.user_id != account.evotor_user_id:
+            raise EvotorFailure(400, ev.EvotorErrorItem(
+                code=INCORRECT, reason="incorrect", subject="user_id", value=v2.user_id,
+                message="Документ другого пользователя Эвотор",
+            ))  # fmt: skip
+        body = ev.DocumentBody.model_validate(v2.body or {})
+        if v2.store_id is None and store_hint is not None:
+            v2 = v2.model_copy(update={"store_id": store_hint})
+        store, device = v2.store_id, v2.device_id
+        offset = None if v2.time_zone_offset is None else v2.time_zone_offset // 1000
+        closed = translate.epoch_of(v2.close_date)
+        sell = translate.sell_document(v2, body, app_id) if kind == "SELL" else None
+        payback = translate.payback_document(v2, body) if kind == "PAYBACK" else None
+    evotor_accounts.ensure_serving(account, closed)
+    terminal = await evotor_accounts.terminal_for_document(deps, account, store, device, offset)
+    try:
+        if sell is not None:
+            if not sell.lines:
+                return ev.DocumentResult(id=doc_id, type=kind, status="ignored")
+            confirmed = await evotor_receipts.confirm_document(deps, terminal, sell)
+            status = "duplicate" if confirmed is None else "confirmed"
+            return ev.DocumentResult(id=doc_id, type=kind, status=status)
+        assert payback is not None
+        refunded = await evotor_receipts.refund_document(deps, terminal, payback)
+        return ev.DocumentResult(
+            id=doc_id, type=kind, status="ignored" if refunded is None else "refunded"
+        )
+    except DomainError as exc:
+        if isinstance(exc, PaymentRequired) or exc.status >= 500:
+            raise
+        # The fiscal document is the truth: a re-send cannot fix it, so it is logged and
+        # acknowledged rather than refused forever.
+        log.warning("evotor_document_not_applied", merchant=account.merchant_id,
+                    document=doc_id, type=kind, code=exc.code, reason=exc.message)  # fmt: skip
+        return ev.DocumentResult(id=doc_id, type=kind, status="ignored")
+
+
+# ---- terminal hooks -----------------------------------------------------------------------
+
+
+async def _terminal(request: web.Request) -> tuple[Deps, TerminalContext, str | None]:
+    deps = _deps(request)
+    account = await require_user(request, deps)
+    evotor_accounts.ensure_serving(account)
+    terminal, store = await evotor_accounts.terminal_for_device(
+        deps, account, request.headers.get("X-Evotor-Device-UUID")
+    )
+    return deps, terminal, request.headers.get("X-Evotor-Store-Uuid") or store
+
+
+async def hook_calculate(request: web.Request) -> web.Response:
+    deps, terminal, store = await _terminal(request)
+    body = await _read(request, ev.CalculateHookRequest)
+    outcome = await evotor_receipts.quote(
+        deps, terminal, store,
+        wire.CalculateRequest(receipt=translate.hook_receipt(body), unit_price_exact=True),
+    )  # fmt: skip
+    return _ok(translate.quote_response(body, outcome.quote, outcome.customer_found))
+
+
+async def hook_bonus_payment(request: web.Request) -> web.Response:
+    deps, terminal, store = await _terminal(request)
+    body = await _read(request, ev.BonusPaymentRequest)
+    held = await evotor_receipts.hold(
+        deps, terminal, store,
+        wire.HoldRequest(receipt=translate.hook_receipt(body), amount=body.sum,
+                         unit_price_exact=True),
+    )  # fmt: skip
+    return _ok(translate.payment_response(body.receiptUuid, held))
+
+
+async def hook_bonus_payment_cancel(request: web.Request) -> web.Response:
+    deps, terminal, _ = await _terminal(request)
+    body = await _read(request, ev.BonusPaymentCancelRequest)
+    result = await evotor_receipts.release(
+        deps, terminal, body.receiptUuid, receipt_cancelled=False
+    )
+    return _ok(
+        ev.BonusPaymentCancelResponse(
+            receiptUuid=body.receiptUuid, released=result.released,
+            slip=[f"Отмена оплаты бонусами: {result.released} ₽"],
+        )
+    )  # fmt: skip
+
+
+async def hook_close(request: web.Request) -> web.Response:
+    deps, terminal, store = await _terminal(request)
+    body = await _read(request, ev.ReceiptClosedRequest)
+    result = await evotor_receipts.close(
+        deps, terminal, store, translate.closed_receipt(body), body.bonusPayment,
+        body.documentId,
+    )  # fmt: skip
+    return _ok(translate.closed_response(body.receiptUuid, result))
+
+
+async def hook_cancel(request: web.Request) -> web.Response:
+    deps, terminal, _ = await _terminal(request)
+    body = await _read(request, ev.ReceiptCancelledRequest)
+    result = await evotor_receipts.release(deps, terminal, body.receiptUuid, receipt_cancelled=True)
+    return _ok(ev.ReceiptCancelledResponse(receiptUuid=body.receiptUuid, released=result.released))
+
+
+# ---- the application ----------------------------------------------------------------------
+
+TERMINAL_ROUTES = [
+    ("/terminal/v1/receipts/calculate", hook_calculate),
+    ("/terminal/v1/receipts/bonus-payment", hook_bonus_payment),
+    ("/terminal/v1/receipts/bonus-payment/cancel", hook_bonus_payment_cancel),
+    ("/terminal/v1/receipts/close", hook_close),
+    ("/terminal/v1/receipts/cancel", hook_cancel),
+]
+
+
+def create_app(get_deps: DepsGetter) -> web.Application:
+    """The Evotor sub-application; ``get_deps`` finds the service's ``Deps`` for a
+    request (the composition root passes the parent application's)."""
+    app = web.Application(middlewares=[evotor_error_middleware])
+    app[GET_DEPS] = get_deps
+    app[SYNCER] = Syncer()
+
+    async def syncer_ctx(app: web.Application) -> AsyncIterator[None]:
+        yield
+        await app[SYNCER].close()
+
+    app.cleanup_ctx.append(syncer_ctx)
+
+    def route(method: str, path: str, handler: Any) -> None:
+        app.router.add_route(method, path, handler)
+        app.router.add_route(method, path + "/", handler)
+
+    route("POST", "/api/v1/user/create", user_create)
+    route("POST", "/api/v1/user/verify", user_verify)
+    route("POST", "/api/v1/user/token", user_token)
+    route("POST", "/api/v1/subscription/event", subscription_event)
+    route("POST", "/api/v2/installation/event", installation_event)
+    route("PUT", "/api/v1/inventories/stores", put_stores)
+    route("PUT", "/api/v1/inventories/devices", put_devices)
+    route("PUT", "/api/v1/inventories/employees", put_employees)
+    for method in ("PUT", "POST"):
+        route(method, "/api/v2/documents", documents)
+        route(method, "/api/v1/inventories/stores/{store_uuid}/documents", documents)
+    for path, handler in TERMINAL_ROUTES:
+        route("POST", path, handler)
+    document = terminal_openapi()
+
+    async def openapi(request: web.Request) -> web.Response:
+        return json_response(document)
+
+    app.router.add_get("/terminal/v1/openapi.json", openapi)
+    return app
+
+
+def syncer_of(app: web.Application) -> Syncer:
+    return app[SYNCER]
