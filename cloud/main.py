@@ -79,6 +79,7 @@ def serve(settings: Settings) -> None:
     print(f"OpenAPI document: {base}/api/v1/openapi.json")
     if loaded is not None:
         print(f"Demo terminal token: {loaded.tokens[0]}")
+        print(f"Demo merchant API key (program versions): {loaded.merchant_key}")
         print("Try a calculation:")
         print(_curl(base, loaded.tokens[0]))
     sys.stdout.flush()

@@ -459,6 +459,18 @@ Index("ix_stores_merchant_external", Store.merchant_id, Store.external_id)
 Index("ix_terminals_merchant_external", Terminal.merchant_id, Terminal.external_id)
 
 
+class MerchantCredential(Base):
+    """A merchant-level API key (program management); only its SHA-256 is stored."""
+
+    __tablename__ = "merchant_credentials"
+    id: Mapped[int] = _pk()
+    merchant_id: Mapped[int] = _merchant()
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    revoked_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
 # SQLite would otherwise reuse the id of a deleted last row; ids are cache keys (program
 # versions) and appear in other systems' records, so they are never reused.
 for _table in Base.metadata.tables.values():

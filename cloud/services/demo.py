@@ -31,6 +31,7 @@ DEMO_FILE = FIXTURES / "demo" / "merchant.json"
 class DemoMerchant:
     merchant_id: int
     tokens: list[str]
+    merchant_key: str
     customers: int
     receipts: int
 
@@ -51,7 +52,7 @@ async def load_demo(deps: Deps, *, refresh: bool = False) -> DemoMerchant:
     existing = await demo_merchant_id(deps)
     if existing is not None:
         if not refresh:
-            return DemoMerchant(existing, _tokens(spec), 0, 0)
+            return DemoMerchant(existing, _tokens(spec), spec["merchant_key"], 0, 0)
         async with deps.db.transaction() as tx:
             # Deleting the merchant cascades to everything that carries its id.
             await tx.execute("DELETE FROM merchants WHERE id = :m", {"m": existing})
@@ -59,6 +60,9 @@ async def load_demo(deps: Deps, *, refresh: bool = False) -> DemoMerchant:
     merchant_id = await merchants.create_merchant(deps.db, spec["name"], now, spec["timezone"])
     document = (FIXTURES / spec["program"]).read_text()
     await programs.publish(deps.db, merchant_id, document, now)
+    await merchants.issue_merchant_key(
+        deps.db, merchant_id, now, token=spec["merchant_key"], label="demo"
+    )
     terminals: list[TerminalContext] = []
     for store in spec["stores"]:
         store_id = await merchants.create_store(
@@ -76,7 +80,9 @@ async def load_demo(deps: Deps, *, refresh: bool = False) -> DemoMerchant:
                                 "active")
             )  # fmt: skip
     receipts = await _history(deps, spec, merchant_id, terminals)
-    return DemoMerchant(merchant_id, _tokens(spec), len(spec["customers"]), receipts)
+    return DemoMerchant(
+        merchant_id, _tokens(spec), spec["merchant_key"], len(spec["customers"]), receipts
+    )
 
 
 def _tokens(spec: dict[str, Any]) -> list[str]:
