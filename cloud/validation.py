@@ -45,7 +45,8 @@ _MESSAGES: dict[str, str] = {
 }
 
 
-def _message(error: Any) -> str:
+def error_message(error: Any) -> str:
+    """One pydantic error entry in Russian."""
     template = _MESSAGES.get(error["type"])
     if template is None:
         # Our own validators already speak Russian ("Value error, ...").
@@ -60,5 +61,5 @@ def describe_validation_error(exc: ValidationError, limit: int = 5) -> str:
     parts = []
     for error in exc.errors()[:limit]:
         where = ".".join(str(p) for p in error["loc"]) or "тело запроса"
-        parts.append(f"{where}: {_message(error)}")
+        parts.append(f"{where}: {error_message(error)}")
     return "Ошибка в данных: " + "; ".join(parts)

@@ -24,6 +24,7 @@ from pydantic import ValidationError
 
 from cloud.engine.types import EngineError
 from cloud.errors import DomainError
+from cloud.validation import error_message
 from schemas.evotor import EvotorErrorBody, EvotorErrorItem
 
 log = structlog.get_logger("loyalty.evotor")
@@ -102,7 +103,7 @@ def from_validation(exc: ValidationError, prefix: str = "") -> web.Response:
                 reason="missing" if missing else "incorrect",
                 subject=subject,
                 value=None if missing or isinstance(value, dict | list) else str(value)[:200],
-                message=str(error["msg"]).removeprefix("Value error, "),
+                message=error_message(error),
             )
         )
     return error_response(400, *items)

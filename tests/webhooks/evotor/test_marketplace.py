@@ -116,7 +116,7 @@ async def test_marketplace_errors_use_evotor_codes(
             "code": 2002,
             "reason": "missing",
             "subject": "userId",
-            "message": "Field required",
+            "message": "обязательное поле",
         }
 
 
