@@ -69,6 +69,8 @@ class Account:
     evotor_user_id: str
     merchant_status: str
     suspended_at: int | None
+    device_limit: int | None = None
+    """Devices the subscription pays for (``deviceNumber``); None while unknown."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,7 +287,7 @@ async def merchant_of_user(deps: Deps, user_id: str) -> int | None:
 
 
 _ACCOUNT_BY_TOKEN = (
-    "SELECT a.merchant_id, a.evotor_user_id, a.suspended_at, m.status "
+    "SELECT a.merchant_id, a.evotor_user_id, a.suspended_at, a.device_limit, m.status "
     "FROM evotor_accounts a JOIN merchants m ON m.id = a.merchant_id "
     "WHERE a.user_token_hash = :h"
 )
@@ -301,6 +303,7 @@ async def authenticate(deps: Deps, token: str) -> Account:
         evotor_user_id=str(row["evotor_user_id"]),
         merchant_status=str(row["status"]),
         suspended_at=row["suspended_at"],
+        device_limit=row["device_limit"],
     )
 
 
@@ -336,6 +339,19 @@ async def terminal_for_device(
         )
     if row is None:
         raise unknown_device(device_external_id)
+    if account.device_limit is not None:
+        # The tariff pays for N devices: the first N synced (by our id) are served.
+        rank = await deps.db.fetch_value(
+            "SELECT COUNT(*) FROM terminals WHERE merchant_id = :m "
+            "AND external_id IS NOT NULL AND id < :t",
+            {"m": account.merchant_id, "t": row["terminal_id"]},
+        )
+        if int(rank) >= account.device_limit:
+            raise PaymentRequired(
+                "evotor_device_limit",
+                f"Тариф оплачен на {account.device_limit} смарт-терминал(а): "
+                "этот терминал сверх лимита",
+            )
     return _context(account, row), row["store_external_id"]
 
 

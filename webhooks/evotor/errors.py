@@ -54,6 +54,7 @@ _BY_DOMAIN_CODE: dict[str, tuple[int, str | None, str | None]] = {
     "evotor_payment_required": (PAYMENT_REQUIRED, "payment required", "userUuid"),
     "merchant_suspended": (PAYMENT_REQUIRED, "payment required", "userUuid"),
     "evotor_unknown_device": (DEVICE_NOT_LICENSED, "not allowed", "deviceUuid"),
+    "evotor_device_limit": (DEVICE_LIMIT, "license overhead", "deviceUuid"),
     "evotor_wrong_credentials": (WRONG_CREDENTIALS, "unauthorized", None),
     "evotor_already_linked": (ALREADY_LINKED, "already linked", "userId"),
     "evotor_account_exists": (ACCOUNT_EXISTS, "already exists", "userId"),
@@ -127,7 +128,7 @@ async def evotor_error_middleware(request: web.Request, handler: Handler) -> web
             log.error("evotor_domain_error", code=exc.code, path=request.path)
         user = request.get(EVOTOR_USER) or request.headers.get("X-Evotor-User-Id")
         value = user if exc.code in ("evotor_payment_required", "merchant_suspended") else None
-        if exc.code == "evotor_unknown_device":
+        if exc.code in ("evotor_unknown_device", "evotor_device_limit"):
             value = request.headers.get("X-Evotor-Device-UUID")
         return from_domain(exc, value)
     except EngineError as exc:

@@ -22,9 +22,13 @@ from schemas.customers import Consent, RegisterCustomer
 from schemas.money import line_amount
 from tests.helpers import money
 from tests.webhooks.evotor.conftest import (
+    DEVICE,
+    DEVICE2,
     USER,
+    app_auth,
     call,
     error_codes,
+    fixture,
     install,
     user_auth,
 )
@@ -273,3 +277,19 @@ async def test_one_merchant_cannot_reach_anothers_customers(
             "SELECT id FROM customers WHERE merchant_id = :m", {"m": first}))
     )  # fmt: skip
     assert summary.available == 10000
+
+
+async def test_devices_over_the_tariff_limit_get_1007(evotor: TestClient, token: str) -> None:
+    """A subscription paid for one device serves the first synced device and answers the
+    second with 402/1007 ("license overhead") in Evotor's error shape."""
+    event = fixture("install/04_subscription_created.json")
+    event["deviceNumber"] = 1
+    await call(evotor, "POST", "/api/v1/subscription/event", event, app_auth())
+    body = {"receiptUuid": "r-limit", "positions": [{"uuid": "p", "price": 100, "quantity": 1}]}
+    await call(evotor, "POST", "/terminal/v1/receipts/calculate", body, user_auth(token, DEVICE))
+    refused = await call(
+        evotor, "POST", "/terminal/v1/receipts/calculate", body, user_auth(token, DEVICE2),
+        status=402,
+    )  # fmt: skip
+    assert error_codes(refused) == [1007]
+    assert refused["errors"][0]["reason"] == "license overhead"
