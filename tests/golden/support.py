@@ -1,0 +1,134 @@
+"""Golden receipts go through the public API exactly as a till would: a merchant runs a
+fixture program, customers register by phone, receipts are priced, held, confirmed and
+returned over HTTP. Expected figures are written from the program's rules by hand."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+
+from cloud.api.app import create_app
+from cloud.clock import to_epoch
+from cloud.services import customers, jobs
+from cloud.services.deps import Deps
+from schemas.customers import Consent, RegisterCustomer
+from tests.conftest import Tenant, make_tenant
+from tests.helpers import money
+
+PROGRAMS = Path(__file__).resolve().parents[2] / "fixtures" / "programs"
+
+
+@dataclass
+class Till:
+    """A merchant running one fixture program, and a terminal's HTTP client."""
+
+    deps: Deps
+    tenant: Tenant
+    client: TestClient
+
+    async def register(
+        self, phone: str, *, birthday: date | None = None, card: str | None = None
+    ) -> int:
+        """A customer the cashier registers (the SMS step is covered elsewhere)."""
+        data = RegisterCustomer(
+            phone=phone, birthday=birthday, card=card, consent=Consent(personal_data=True)
+        )
+        return await customers.register_customer(
+            self.deps, self.tenant.merchant_id, data, store_id=self.tenant.store_id,
+            channel="import", sms_code=None,
+        )  # fmt: skip
+
+    async def post(self, path: str, body: Any, status: int = 200) -> Any:
+        response = await self.client.post(path, json=body)
+        text = await response.text()
+        assert response.status == status, text
+        return await response.json()
+
+    async def calculate(self, receipt: dict[str, Any], **extra: Any) -> Any:
+        return await self.post("/api/v1/checkout/calculate", {"receipt": receipt, **extra})
+
+    async def hold(self, receipt: dict[str, Any], amount: Decimal | str | int) -> Any:
+        return await self.post(
+            "/api/v1/checkout/hold", {"receipt": receipt, "amount": float(Decimal(amount))}
+        )
+
+    async def confirm(self, receipt: dict[str, Any], redeemed: Decimal | str | int = 0) -> Any:
+        return await self.post(
+            "/api/v1/checkout/confirm", {"receipt": receipt, "redeemed": float(Decimal(redeemed))}
+        )
+
+    async def refund(
+        self, refund_id: str, receipt_id: str, lines: list[tuple[str, int | str]] | None = None
+    ) -> Any:
+        body: dict[str, Any] = {"id": refund_id, "receipt_id": receipt_id}
+        if lines is not None:
+            body["lines"] = [{"id": i, "quantity": float(Decimal(q))} for i, q in lines]
+        return await self.post("/api/v1/checkout/refund", body)
+
+    async def balance(self, customer_id: int) -> dict[str, Decimal]:
+        """available / held / pending, as the customer's card shows them."""
+        response = await self.client.get(f"/api/v1/customers/{customer_id}")
+        assert response.status == 200, await response.text()
+        body = (await response.json())["balance"]
+        return {key: money(value) for key, value in body.items()}
+
+    async def profile(self, customer_id: int) -> Any:
+        response = await self.client.get(f"/api/v1/customers/{customer_id}")
+        assert response.status == 200, await response.text()
+        return await response.json()
+
+    async def expire(self) -> None:
+        """The nightly expiry job, as of the (moved) clock."""
+        await jobs.run_expiry(self.deps, self.deps.clock().date())
+
+    async def lots(self, customer_id: int) -> list[dict[str, Any]]:
+        rows = await self.deps.db.fetch_all(
+            "SELECT kind, amount, remaining, available_from, expires_at FROM bonus_lots "
+            "WHERE customer_id = :c ORDER BY id",
+            {"c": customer_id},
+        )
+        return [dict(row) for row in rows]
+
+
+async def open_till(
+    aiohttp_client: Any, deps: Deps, program_file: str, timezone: str = "Europe/Moscow"
+) -> Till:
+    """A merchant with ``fixtures/programs/<program_file>`` live, and its till."""
+    document = (PROGRAMS / program_file).read_text()
+    tenant = await make_tenant(deps, program_file, document, timezone)
+    client = await aiohttp_client(
+        create_app(deps.settings, deps=deps), headers={"Authorization": f"Bearer {tenant.token}"}
+    )
+    return Till(deps, tenant, client)
+
+
+def receipt(
+    receipt_id: str, lines: list[dict[str, Any]], *, phone: str | None = None,
+    card: str | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """A receipt body; each line: {"id", "price", "quantity", optional "category"}."""
+    body: dict[str, Any] = {"id": receipt_id, "lines": lines}
+    if phone is not None or card is not None:
+        body["customer"] = {k: v for k, v in (("phone", phone), ("card", card)) if v}
+    return body
+
+
+def line(
+    line_id: str, price: str, quantity: str = "1", category: str | None = None, **extra: Any
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": line_id, "name": f"Позиция {line_id}", "price": float(Decimal(price)),
+        "quantity": float(Decimal(quantity)), **extra,
+    }  # fmt: skip
+    if category is not None:
+        body["category"] = category
+    return body
+
+
+def epoch(moment: Any) -> int:
+    return to_epoch(moment)
