@@ -5,22 +5,39 @@ terminal actually charged. Both are pure and deterministic (same input, same out
 work in integer kopecks: every percentage is an exact scaled integer (see
 ``cloud.engine.compiled``), so the "exact Decimal" sums of the program's semantics are
 computed as exact integer fractions and rounded once, with the program's mode.
+
+Order of work in ``calculate``: the receipt's conditions (``rules.facts``), quantity
+promotions, the percentage discount (tier and modifiers, per-line rates), the line caps
+of the bonus payment, the payment itself, then accrual on what is left. The rules of
+``schemas.program`` decide every rate; this module only adds them up.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta, tzinfo
+from decimal import Decimal
 
 from cloud.engine.compiled import (
+    MULTIPLIER_SCALE,
     PERCENT_DENOMINATOR,
+    RATE_DENOMINATOR,
+    RATE_SCALE,
     CompiledCategory,
+    CompiledModifier,
     CompiledProgram,
     CompiledTier,
     as_compiled,
 )
 from cloud.engine.distribution import distribute, fit_unit_prices
 from cloud.engine.lifecycle import accrual_dates
+from cloud.engine.rules import (
+    Facts,
+    RateTable,
+    facts,
+    holds,
+    quantity_discounts,
+)
 from cloud.engine.text import format_date, format_percent, format_roubles
 from cloud.engine.tiers import compiled_tier
 from cloud.engine.types import CustomerSnapshot, EngineError, Line, Quote, QuoteLine
@@ -28,7 +45,7 @@ from schemas.program import Program
 
 _BONUS = 100
 """Kopecks in one whole bonus."""
-_HALF_KOPECK = PERCENT_DENOMINATOR // 2
+_HALF_RATE = RATE_DENOMINATOR // 2
 
 
 def calculate(
@@ -43,42 +60,62 @@ def calculate(
 ) -> Quote:
     """Quote an open receipt.
 
-    The tier's discount is one receipt-level amount, ``floor(eligible total x percent /
-    100)``, spread over the eligible lines by largest remainder and never below a line's
-    floor. With ``unit_price_exact`` the line discounts are adjusted so a terminal that
-    takes a unit price reproduces every line total (see ``fit_unit_prices``; the total
-    discount may shrink by a few kopecks that fit nowhere). ``max_redeem`` is the sum of
-    the line caps, capped by the customer's balance (0 without a customer) and rounded
-    down to the program's redeem step. ``redeem`` — the bonus payment asked for — must
-    not exceed it and must be a multiple of the step (``EngineError`` otherwise); it is
-    spread over the lines in proportion to their caps.
+    Quantity promotions discount their units first. The percentage discount is one
+    receipt-level amount, ``floor(sum of eligible line amount x line rate)`` (the tier's
+    rate, changed by modifiers), spread over the eligible lines in proportion to amount x
+    rate by largest remainder and never below a line's floor. With ``unit_price_exact``
+    the line discounts are adjusted so a terminal that takes a unit price reproduces
+    every line total (see ``fit_unit_prices``; the total discount may shrink by a few
+    kopecks that fit nowhere). ``max_redeem`` is the sum of the line caps, capped by the
+    customer's balance (0 without a customer) and rounded down to the program's redeem
+    step. ``redeem`` — the bonus payment asked for — must not exceed it and must be a
+    multiple of the step (``EngineError`` otherwise); it is spread over the lines in
+    proportion to their caps.
     """
     _require_aware(now)
     compiled = as_compiled(program)
     tier = compiled_tier(compiled, customer)
     amounts, floors, categories = _prepare(compiled, lines)
     count = len(lines)
+    applied: set[int] = set()
+    fact, matched = _match(compiled, tier, customer, now, tz)
+    before = sum(amounts)
 
-    discount_caps = [amounts[i] - floors[i] if categories[i].discount else 0 for i in range(count)]
-    discounts = [0] * count
-    if compiled.gives_discount and tier.discount_percent:
-        weights = [amounts[i] if categories[i].discount else 0 for i in range(count)]
-        total = sum(weights) * tier.discount_percent // PERCENT_DENOMINATOR
-        # Floors can make the percentage unreachable; the floor wins.
-        total = min(total, sum(discount_caps))
-        discounts = distribute(total, weights, discount_caps)
+    promo: list[int] | None = None
+    combinable: list[bool] | None = None
+    if compiled.promotions:
+        assert fact is not None
+        promo, combinable = quantity_discounts(
+            compiled, fact, lines, amounts, floors, categories, before, applied
+        )
+        if not any(promo):
+            promo = combinable = None
+
+    discounts, percent_caps, uniform = _discounts(
+        compiled, tier, lines, categories, amounts, floors, promo, combinable, matched, before,
+        applied,
+    )  # fmt: skip
     unit_prices: list[int | None] = [None] * count
     if unit_price_exact:
+        caps = percent_caps
+        if promo is not None:
+            # A line's quantity discount may shrink by a kopeck but only grows when the
+            # line also takes the percentage discount.
+            caps = [caps[i] if caps[i] else promo[i] for i in range(count)]
         discounts, unit_prices = fit_unit_prices(
             [line.price for line in lines],
             [line.quantity for line in lines],
             amounts,
             discounts,
-            discount_caps,
+            caps,
         )
     after = [amounts[i] - discounts[i] for i in range(count)]
+    paid_total = sum(after)
+    redemption_mods = _for_receipt(compiled.redemption_modifiers, matched, paid_total)
 
-    line_caps = _redeem_caps(compiled, tier, categories, after, floors)
+    line_caps = _redeem_caps(
+        compiled, tier, lines, categories, after, floors, redemption_mods, applied
+    )
     available = max(customer.available_bonuses, 0) if customer is not None else 0
     max_redeem = min(sum(line_caps), available)
     max_redeem -= max_redeem % compiled.redeem_step
@@ -112,6 +149,9 @@ def calculate(
         redeem,
         now,
         tz,
+        _for_receipt(compiled.accrual_modifiers, matched, paid_total),
+        applied,
+        uniform if promo is None else None,
         settled=False,
     )
 
@@ -127,12 +167,14 @@ def settle(
     """Price a closed receipt from what the terminal charged.
 
     Line amounts are final (no discount of ours is applied: ``discount`` is 0 and
-    ``amount_after_discount`` equals ``amount``). ``redeemed`` is the bonus payment the
-    terminal actually took; the fiscal receipt is the truth, so it is not refused for
-    exceeding the program's share. It is spread by largest remainder in proportion to
-    the line caps; what exceeds their sum goes over the lines' remaining room above the
-    floor, then down to zero. Only a payment above the receipt total is an
-    ``EngineError``. ``max_redeem`` is the sum of line caps (no balance or step).
+    ``amount_after_discount`` equals ``amount``; quantity promotions were the terminal's
+    to charge). ``redeemed`` is the bonus payment the terminal actually took; the fiscal
+    receipt is the truth, so it is not refused for exceeding the program's share. It is
+    spread by largest remainder in proportion to the line caps; what exceeds their sum
+    goes over the lines' remaining room above the floor, then down to zero. Only a
+    payment above the receipt total is an ``EngineError``. ``max_redeem`` is the sum of
+    line caps (no balance or step). Modifiers of accrual and of the payable share apply
+    as in ``calculate`` (the receipt sum is the charged total).
     """
     _require_aware(now)
     compiled = as_compiled(program)
@@ -141,13 +183,25 @@ def settle(
     count = len(lines)
     if redeemed < 0:
         raise EngineError("redeem_negative", "Сумма списания не может быть отрицательной")
-    if redeemed > sum(amounts):
+    total = sum(amounts)
+    if redeemed > total:
         raise EngineError(
             "redeem_exceeds_receipt",
-            f"Списано бонусов больше суммы чека ({format_roubles(sum(amounts))})",
+            f"Списано бонусов больше суммы чека ({format_roubles(total)})",
         )
+    applied: set[int] = set()
+    _, matched = _match(compiled, tier, customer, now, tz)
 
-    line_caps = _redeem_caps(compiled, tier, categories, amounts, floors)
+    line_caps = _redeem_caps(
+        compiled,
+        tier,
+        lines,
+        categories,
+        amounts,
+        floors,
+        _for_receipt(compiled.redemption_modifiers, matched, total),
+        applied,
+    )
     within = min(redeemed, sum(line_caps))
     redeems = distribute(within, line_caps, line_caps)
     excess = redeemed - within
@@ -178,6 +232,9 @@ def settle(
         redeemed,
         now,
         tz,
+        _for_receipt(compiled.accrual_modifiers, matched, total),
+        applied,
+        None,
         settled=True,
     )
 
@@ -194,6 +251,7 @@ def _prepare(
     amounts: list[int] = []
     floors: list[int] = []
     categories: list[CompiledCategory] = []
+    category = compiled.category
     for line in lines:
         amount = line.amount
         if amount < 0:
@@ -202,52 +260,168 @@ def _prepare(
             )
         amounts.append(amount)
         # A floor above the amount (a price already below the minimum) just blocks the line.
-        floors.append(min(max(line.floor, 0), amount))
-        categories.append(compiled.category(line.category))
+        floor = line.floor
+        floors.append(0 if floor <= 0 else floor if floor < amount else amount)
+        categories.append(category(line.category))
     return amounts, floors, categories
+
+
+def _match(
+    compiled: CompiledProgram,
+    tier: CompiledTier,
+    customer: CustomerSnapshot | None,
+    now: datetime,
+    tz: tzinfo,
+) -> tuple[Facts | None, list[bool] | None]:
+    """The receipt's facts and, per modifier index, whether its conditions (but the
+    receipt sum) hold; ``None`` for a program without modifiers or promotions."""
+    if not compiled.modifiers and not compiled.promotions:
+        return None, None
+    fact = facts(tier, customer, now, tz)
+    return fact, [holds(modifier.when, fact) for modifier in compiled.modifiers]
+
+
+def _for_receipt(
+    modifiers: tuple[CompiledModifier, ...], matched: list[bool] | None, receipt_amount: int
+) -> list[CompiledModifier]:
+    """Those of ``modifiers`` that apply to this receipt (conditions and receipt sum)."""
+    if matched is None or not modifiers:
+        return []
+    found = []
+    for modifier in modifiers:
+        if not matched[modifier.index]:
+            continue
+        bounds = modifier.when.receipt
+        if bounds is not None and (
+            receipt_amount < bounds[0] or (bounds[1] is not None and receipt_amount > bounds[1])
+        ):
+            continue
+        found.append(modifier)
+    return found
+
+
+def _discounts(
+    compiled: CompiledProgram,
+    tier: CompiledTier,
+    lines: Sequence[Line],
+    categories: list[CompiledCategory],
+    amounts: list[int],
+    floors: list[int],
+    promo: list[int] | None,
+    combinable: list[bool] | None,
+    matched: list[bool] | None,
+    receipt_amount: int,
+    applied: set[int],
+) -> tuple[list[int], list[int], Decimal | None]:
+    """Line discounts (quantity promotions included), the caps of the percentage
+    discount, and the single percentage when every discounted line had the same one."""
+    count = len(amounts)
+    bases = amounts if promo is None else [amounts[i] - promo[i] for i in range(count)]
+    caps = [
+        bases[i] - floors[i]
+        if categories[i].discount and (combinable is None or combinable[i])
+        else 0
+        for i in range(count)
+    ]
+    discounts = [0] * count if promo is None else list(promo)
+    if not compiled.gives_discount:
+        return discounts, [0] * count, None
+    modifiers = _for_receipt(compiled.discount_modifiers, matched, receipt_amount)
+    if not modifiers:
+        rate = tier.discount_percent
+        if not rate:
+            return discounts, caps, None
+        weights = [
+            bases[i] if categories[i].discount and (combinable is None or combinable[i]) else 0
+            for i in range(count)
+        ]
+        total = sum(weights) * rate // PERCENT_DENOMINATOR
+        uniform: Decimal | None = tier.tier.discount_percent
+    else:
+        base = tier.discount_percent * MULTIPLIER_SCALE
+        table = RateTable(modifiers, "discount", compiled.stacking, applied)
+        weights = [0] * count
+        rates: set[int] = set()
+        for i in range(count):
+            if not categories[i].discount or (combinable is not None and not combinable[i]):
+                continue
+            rate = table.rate(base, lines[i])
+            if rate and bases[i]:
+                rates.add(rate)
+            weights[i] = bases[i] * rate
+        total = sum(weights) // RATE_DENOMINATOR
+        uniform = Decimal(rates.pop()) / RATE_SCALE if len(rates) == 1 else None
+    # Floors can make the percentage unreachable; the floor wins.
+    total = min(total, sum(caps))
+    if total:
+        for i, share in enumerate(distribute(total, weights, caps)):
+            discounts[i] += share
+    return discounts, caps, uniform
 
 
 def _redeem_caps(
     compiled: CompiledProgram,
     tier: CompiledTier,
+    lines: Sequence[Line],
     categories: list[CompiledCategory],
     after: list[int],
     floors: list[int],
+    modifiers: list[CompiledModifier],
+    applied: set[int],
 ) -> list[int]:
     """Per line: floor(amount after discount x share / 100), never past the floor."""
     if not compiled.accrues_bonuses:
         return [0] * len(after)
     caps: list[int] = []
     tier_share = tier.max_redeem_percent
-    for category, amount, floor in zip(categories, after, floors, strict=True):
-        if not category.redemption:
+    redeemable = compiled.redeemable
+    table = RateTable(modifiers, "redemption", compiled.stacking, applied) if modifiers else None
+    for line, category, amount, floor in zip(lines, categories, after, floors, strict=True):
+        if not category.redemption or (
+            redeemable is not None and not redeemable.selects(line.category, line.sku)
+        ):
             caps.append(0)
             continue
         share = category.max_redeem_percent
         if share is None:
             share = tier_share
-        caps.append(min(amount * share // PERCENT_DENOMINATOR, amount - floor))
+        if table is None:
+            cap = amount * share // PERCENT_DENOMINATOR
+        else:
+            cap = amount * table.rate(share * MULTIPLIER_SCALE, line) // RATE_DENOMINATOR
+        caps.append(min(cap, amount - floor))
     return caps
 
 
 def _accruals(
     compiled: CompiledProgram,
     tier: CompiledTier,
+    lines: Sequence[Line],
     categories: list[CompiledCategory],
     after: list[int],
     redeems: list[int],
+    modifiers: list[CompiledModifier],
+    applied: set[int],
 ) -> list[int]:
     """Line accruals summing to the receipt's accrual, rounded once."""
     count = len(after)
     per_bonus = tier.roubles_per_bonus
     # One bonus per N roubles with N = roubles_num / roubles_den: a line's exact accrual
-    # is base * roubles_den / roubles_num kopecks; a percentage line's is
-    # base * pct / 10**6. Weights bring both to one integer scale (x 10**6 x roubles_num).
+    # is base * factor * roubles_den / (roubles_num * RATE_DENOMINATOR) kopecks (factor =
+    # RATE_DENOMINATOR unless a multiplier applies); a percentage line's is base * rate /
+    # RATE_DENOMINATOR. Weights bring both to one integer scale (x RATE_DENOMINATOR x
+    # roubles_num).
     roubles_num, roubles_den = per_bonus if per_bonus is not None else (1, 1)
     money_paid = compiled.accrue_on_money_paid
     tier_percent = tier.accrual_percent
+    table = RateTable(modifiers, "accrual", compiled.stacking, applied) if modifiers else None
+    factors = (
+        RateTable(modifiers, "accrual", compiled.stacking, applied, limit=None)
+        if modifiers and per_bonus is not None
+        else None
+    )
     percent_sum = 0
-    per_bonus_base = 0
+    per_bonus_sum = 0
     weights = [0] * count
     for i in range(count):
         category = categories[i]
@@ -260,21 +434,28 @@ def _accruals(
         if percent is None:
             percent = tier_percent
         if percent is not None:
-            percent_sum += base * percent
-            weights[i] = base * percent * roubles_num
+            rate = percent * MULTIPLIER_SCALE
+            if table is not None:
+                rate = table.rate(rate, lines[i])
+            percent_sum += base * rate
+            weights[i] = base * rate * roubles_num
         elif per_bonus is not None:
-            per_bonus_base += base
-            weights[i] = base * roubles_den * PERCENT_DENOMINATOR
+            factor = RATE_DENOMINATOR
+            if factors is not None:
+                factor = factors.rate(factor, lines[i])
+            per_bonus_sum += base * factor
+            weights[i] = base * factor * roubles_den
 
     rounding = compiled.accrual_rounding
     if rounding == "floor_kopeck":
-        total = percent_sum // PERCENT_DENOMINATOR
+        total = percent_sum // RATE_DENOMINATOR
     elif rounding == "half_up_kopeck":
-        total = (percent_sum + _HALF_KOPECK) // PERCENT_DENOMINATOR
+        total = (percent_sum + _HALF_RATE) // RATE_DENOMINATOR
     else:
-        total = percent_sum // (PERCENT_DENOMINATOR * _BONUS) * _BONUS
+        total = percent_sum // (RATE_DENOMINATOR * _BONUS) * _BONUS
     # Whole bonuses already: adding them after rounding equals rounding the sum.
-    total += per_bonus_base * roubles_den // (roubles_num * _BONUS) * _BONUS
+    if per_bonus_sum:
+        total += per_bonus_sum * roubles_den // (roubles_num * RATE_DENOMINATOR * _BONUS) * _BONUS
     if not total:
         return [0] * count
     return distribute(total, weights, [total if weight else 0 for weight in weights])
@@ -296,13 +477,18 @@ def _quote(
     redeem: int,
     now: datetime,
     tz: tzinfo,
+    accrual_modifiers: list[CompiledModifier],
+    applied: set[int],
+    discount_percent: Decimal | None,
     *,
     settled: bool,
 ) -> Quote:
     suppressed = compiled.no_accrual_when_redeeming and redeem > 0
     # Bonuses accrue to a customer: an anonymous receipt earns nothing.
     if compiled.accrues_bonuses and not suppressed and customer is not None:
-        accruals = _accruals(compiled, tier, categories, after, redeems)
+        accruals = _accruals(
+            compiled, tier, lines, categories, after, redeems, accrual_modifiers, applied
+        )
     else:
         accruals = [0] * len(amounts)
     accrual = sum(accruals)
@@ -312,31 +498,34 @@ def _quote(
         available_from, expires_at = accrual_dates(compiled, now, tz)
 
     quote_lines = tuple(
-        QuoteLine(
-            id=line.id,
-            amount=amounts[i],
-            discount=discounts[i],
-            amount_after_discount=after[i],
-            unit_price_after_discount=unit_prices[i],
-            max_redeem=line_caps[i],
-            redeem=redeems[i],
-            accrual=accruals[i],
+        _quote_line(
+            line.id,
+            amounts[i],
+            discounts[i],
+            after[i],
+            unit_prices[i],
+            line_caps[i],
+            redeems[i],
+            accruals[i],
         )
         for i, line in enumerate(lines)
     )
     amount = sum(amounts)
     discount = sum(discounts)
+    applied_rules = _applied_names(compiled, applied) if applied else ()
     messages, slip = _texts(
         compiled,
         tier,
         customer,
         discount=discount,
+        discount_percent=discount_percent,
         max_redeem=max_redeem,
         redeem=redeem,
         accrual=accrual,
         suppressed=suppressed,
         available_from=available_from,
         expires_at=expires_at,
+        applied_rules=applied_rules,
         now=now,
         tz=tz,
         settled=settled,
@@ -354,7 +543,64 @@ def _quote(
         accrual_expires_at=expires_at,
         messages=messages,
         slip=slip,
+        applied_rules=applied_rules,
     )
+
+
+_QUOTE_LINE_FIELDS = (
+    "id",
+    "amount",
+    "discount",
+    "amount_after_discount",
+    "unit_price_after_discount",
+    "max_redeem",
+    "redeem",
+    "accrual",
+)
+assert QuoteLine.__slots__ == _QUOTE_LINE_FIELDS, "update _quote_line with QuoteLine"
+_new = object.__new__
+(
+    _set_id,
+    _set_amount,
+    _set_discount,
+    _set_after,
+    _set_unit,
+    _set_cap,
+    _set_redeem,
+    _set_accrual,
+) = (getattr(QuoteLine, name).__set__ for name in _QUOTE_LINE_FIELDS)
+
+
+def _quote_line(
+    line_id: str,
+    amount: int,
+    discount: int,
+    after: int,
+    unit_price: int | None,
+    max_redeem: int,
+    redeem: int,
+    accrual: int,
+) -> QuoteLine:
+    """``QuoteLine(...)`` without the frozen dataclass ``__init__``: it sets each slot
+    through ``object.__setattr__`` and costs a fifth of a receipt's pricing; the slot
+    descriptors do the same work in half the time. The result is an ordinary, equal,
+    frozen ``QuoteLine``."""
+    quote_line = _new(QuoteLine)
+    _set_id(quote_line, line_id)
+    _set_amount(quote_line, amount)
+    _set_discount(quote_line, discount)
+    _set_after(quote_line, after)
+    _set_unit(quote_line, unit_price)
+    _set_cap(quote_line, max_redeem)
+    _set_redeem(quote_line, redeem)
+    _set_accrual(quote_line, accrual)
+    return quote_line
+
+
+def _applied_names(compiled: CompiledProgram, applied: set[int]) -> tuple[str, ...]:
+    names = [modifier.name for modifier in compiled.modifiers if modifier.index in applied]
+    names.extend(promotion.name for promotion in compiled.promotions if promotion.index in applied)
+    return tuple(names)
 
 
 def _texts(
@@ -363,12 +609,14 @@ def _texts(
     customer: CustomerSnapshot | None,
     *,
     discount: int,
+    discount_percent: Decimal | None,
     max_redeem: int,
     redeem: int,
     accrual: int,
     suppressed: bool,
     available_from: datetime | None,
     expires_at: datetime | None,
+    applied_rules: tuple[str, ...],
     now: datetime,
     tz: tzinfo,
     settled: bool,
@@ -377,9 +625,16 @@ def _texts(
     level = f"Уровень: {tier.tier.name}"
     messages = [level]
     slip = [level]
+    if applied_rules:
+        rules = f"{'Акции' if len(applied_rules) > 1 else 'Акция'}: {', '.join(applied_rules)}"
+        messages.append(rules)
+        slip.append(rules)
     if discount:
-        percent = format_percent(tier.tier.discount_percent)
-        messages.append(f"Скидка {percent} %: {format_roubles(discount)} ₽")
+        if discount_percent is not None:
+            percent = format_percent(discount_percent)
+            messages.append(f"Скидка {percent} %: {format_roubles(discount)} ₽")
+        else:
+            messages.append(f"Скидка: {format_roubles(discount)} ₽")
         slip.append(f"Скидка по карте: {format_roubles(discount)} ₽")
     if compiled.accrues_bonuses:
         if customer is None:

@@ -2,7 +2,10 @@
 
 Percentages in a program have at most four decimal places, so ``percent x 10 000`` is an
 exact integer and every rate becomes integer arithmetic: ``amount * scaled // 1 000 000``
-is exactly ``floor(amount * percent / 100)``. Compiling costs a few microseconds per tier;
+is exactly ``floor(amount * percent / 100)``. Rates that modifiers may change (a
+multiplier has two decimal places) are carried one step finer: ``RATE_SCALE`` per percent,
+so ``amount * rate // RATE_DENOMINATOR`` is exact too. Compiling costs a few microseconds
+per tier;
 the service keeps one compiled program per program version (a live version never changes)
 and passes it to ``calculate`` / ``settle``, which also accept the plain document.
 """
@@ -11,16 +14,32 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import time
 from decimal import Decimal
 from typing import Literal
 
 from schemas.money import to_kopecks
-from schemas.program import CategoryRule, Program, Tier
+from schemas.program import (
+    AmountRange,
+    CategoryRule,
+    Conditions,
+    GoodsSelector,
+    Modifier,
+    Program,
+    QuantityPromotion,
+    Tier,
+)
 
 PERCENT_SCALE = 10_000
 """Percent x this is an exact integer (``Percent`` has at most four decimal places)."""
 PERCENT_DENOMINATOR = 100 * PERCENT_SCALE
 """``amount * scaled_percent // PERCENT_DENOMINATOR`` == floor(amount * percent / 100)."""
+MULTIPLIER_SCALE = 100
+"""An accrual multiplier x this is an exact integer (two decimal places)."""
+RATE_SCALE = PERCENT_SCALE * MULTIPLIER_SCALE
+"""A line's effective rate: percent x this (exact after any multiplier)."""
+RATE_DENOMINATOR = 100 * RATE_SCALE
+"""``amount * rate // RATE_DENOMINATOR`` == floor(amount * percent / 100); also 100 %."""
 
 
 def scale_percent(percent: Decimal) -> int:
@@ -42,6 +61,8 @@ class CompiledTier:
     max_redeem_percent: int
     threshold: int | None
     """``purchases_over`` in kopecks."""
+    single_receipt: int | None = None
+    """``single_receipt_at_least`` in kopecks."""
 
     @property
     def code(self) -> str:
@@ -62,6 +83,85 @@ NO_CATEGORY = CompiledCategory()
 
 
 @dataclass(frozen=True, slots=True)
+class CompiledGoods:
+    categories: frozenset[str]
+    skus: frozenset[str]
+
+    def selects(self, category: str | None, sku: str | None) -> bool:
+        return (category is not None and category in self.categories) or (
+            sku is not None and sku in self.skus
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledConditions:
+    """``Conditions`` with sums in kopecks (inclusive bounds) and times in seconds."""
+
+    tiers: frozenset[str] | None = None
+    weekdays: frozenset[int] | None = None
+    hours: tuple[int, int] | None = None
+    """Seconds since local midnight: start inclusive, end exclusive."""
+    birthday: tuple[int, int] | None = None
+    """Days before, days after."""
+    days_since: tuple[int, int | None] | None = None
+    """Whole local days since the previous purchase, inclusive bounds (the follow-up
+    offer's 1 ... days is folded in here)."""
+    period: tuple[int, int | None] | None = None
+    receipt: tuple[int, int | None] | None = None
+
+    @property
+    def unconditional(self) -> bool:
+        return self == ALWAYS
+
+
+ALWAYS = CompiledConditions()
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledEffect:
+    """A modifier's effect on one rate: the candidate is ``(rate or base + extra) x
+    multiplier / MULTIPLIER_SCALE``, everything in ``RATE_SCALE`` units."""
+
+    rate: int | None = None
+    extra: int = 0
+    multiplier: int = MULTIPLIER_SCALE
+
+    def candidate(self, base: int) -> int:
+        value = base + self.extra if self.rate is None else self.rate
+        if self.multiplier != MULTIPLIER_SCALE:
+            # Base and rates are multiples of MULTIPLIER_SCALE, so this is exact.
+            value = value * self.multiplier // MULTIPLIER_SCALE
+        return value
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledModifier:
+    index: int
+    code: str
+    name: str
+    when: CompiledConditions
+    goods: CompiledGoods | None
+    accrual: CompiledEffect | None
+    discount: CompiledEffect | None
+    redemption: CompiledEffect | None
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledPromotion:
+    index: int
+    code: str
+    name: str
+    when: CompiledConditions
+    goods: CompiledGoods | None
+    by_sku: bool
+    group_size: int
+    discounted_units: int
+    discount_percent: int
+    """Scaled by ``PERCENT_SCALE``."""
+    combine_with_discount: bool
+
+
+@dataclass(frozen=True, slots=True)
 class CompiledProgram:
     program: Program
     tiers: tuple[CompiledTier, ...]
@@ -76,6 +176,17 @@ class CompiledProgram:
     """Kopecks."""
     activation_delay_days: int
     lifetime_days: int | None
+    modifiers: tuple[CompiledModifier, ...] = ()
+    promotions: tuple[CompiledPromotion, ...] = ()
+    stacking: Literal["best", "sum", "priority"] = "best"
+    redeemable: CompiledGoods | None = None
+    """Only these lines may be paid by bonuses; all when ``None``."""
+    per_bonus: bool = False
+    """Some tier accrues "1 bonus per N roubles"."""
+    accrual_modifiers: tuple[CompiledModifier, ...] = ()
+    discount_modifiers: tuple[CompiledModifier, ...] = ()
+    redemption_modifiers: tuple[CompiledModifier, ...] = ()
+    """The modifiers with an effect on each rate, in list order."""
 
     def category(self, code: str | None) -> CompiledCategory:
         if code is None:
@@ -95,6 +206,11 @@ def _compile_tier(tier: Tier, rank: int) -> CompiledTier:
         discount_percent=scale_percent(tier.discount_percent),
         max_redeem_percent=scale_percent(tier.max_redeem_percent),
         threshold=None if tier.purchases_over is None else to_kopecks(tier.purchases_over),
+        single_receipt=(
+            None
+            if tier.single_receipt_at_least is None
+            else to_kopecks(tier.single_receipt_at_least)
+        ),
     )
 
 
@@ -112,10 +228,115 @@ def _compile_category(rule: CategoryRule) -> CompiledCategory:
     )
 
 
+def _goods(selector: GoodsSelector | None) -> CompiledGoods | None:
+    if selector is None:
+        return None
+    return CompiledGoods(frozenset(selector.categories), frozenset(selector.skus))
+
+
+def _range(amounts: AmountRange | None) -> tuple[int, int | None] | None:
+    if amounts is None:
+        return None
+    low = 0
+    if amounts.at_least is not None:
+        low = to_kopecks(amounts.at_least)
+    elif amounts.over is not None:
+        low = to_kopecks(amounts.over) + 1
+    high = None
+    if amounts.at_most is not None:
+        high = to_kopecks(amounts.at_most)
+    elif amounts.below is not None:
+        high = to_kopecks(amounts.below) - 1
+    return low, high
+
+
+def _seconds(moment: time) -> int:
+    return moment.hour * 3600 + moment.minute * 60 + moment.second
+
+
+def _conditions(when: Conditions, follow_up_days: int | None) -> CompiledConditions:
+    days_since: tuple[int, int | None] | None = None
+    if when.days_since_last_purchase is not None:
+        days_since = (when.days_since_last_purchase.at_least, when.days_since_last_purchase.at_most)
+    if when.follow_up_offer and follow_up_days is not None:
+        # Active from the local day after the purchase through the days-th day after it.
+        low, high = days_since if days_since is not None else (0, None)
+        high = follow_up_days if high is None else min(high, follow_up_days)
+        days_since = (max(low, 1), high)
+    return CompiledConditions(
+        tiers=None if when.tiers is None else frozenset(when.tiers),
+        weekdays=None if when.weekdays is None else frozenset(when.weekdays),
+        hours=(
+            None if when.hours is None else (_seconds(when.hours.start), _seconds(when.hours.end))
+        ),
+        birthday=(
+            None if when.birthday is None else (when.birthday.days_before, when.birthday.days_after)
+        ),
+        days_since=days_since,
+        period=_range(when.period_purchases),
+        receipt=_range(when.receipt_amount),
+    )
+
+
+def _effect(
+    rate: Decimal | None, extra: Decimal | None, multiplier: Decimal | None
+) -> CompiledEffect | None:
+    if rate is None and extra is None and multiplier is None:
+        return None
+    return CompiledEffect(
+        rate=None if rate is None else scale_percent(rate) * MULTIPLIER_SCALE,
+        extra=0 if extra is None else scale_percent(extra) * MULTIPLIER_SCALE,
+        multiplier=(MULTIPLIER_SCALE if multiplier is None else int(multiplier * MULTIPLIER_SCALE)),
+    )
+
+
+def _compile_modifier(
+    index: int, modifier: Modifier, follow_up_days: int | None
+) -> CompiledModifier:
+    return CompiledModifier(
+        index=index,
+        code=modifier.code,
+        name=modifier.name,
+        when=_conditions(modifier.when, follow_up_days),
+        goods=_goods(modifier.goods),
+        accrual=_effect(
+            modifier.accrual_percent, modifier.extra_accrual_percent, modifier.accrual_multiplier
+        ),
+        discount=_effect(modifier.discount_percent, modifier.extra_discount_percent, None),
+        redemption=_effect(modifier.max_redeem_percent, modifier.extra_max_redeem_percent, None),
+    )
+
+
+def _compile_promotion(
+    index: int, promotion: QuantityPromotion, follow_up_days: int | None
+) -> CompiledPromotion:
+    return CompiledPromotion(
+        index=index,
+        code=promotion.code,
+        name=promotion.name,
+        when=_conditions(promotion.when, follow_up_days),
+        goods=_goods(promotion.goods),
+        by_sku=promotion.group_by == "sku",
+        group_size=promotion.group_size,
+        discounted_units=promotion.discounted_units,
+        discount_percent=scale_percent(promotion.discount_percent),
+        combine_with_discount=promotion.combine_with_discount,
+    )
+
+
 def compile_program(program: Program) -> CompiledProgram:
     """Precompute a program's rates as integers; cache the result per program version."""
     tiers = tuple(_compile_tier(tier, rank) for rank, tier in enumerate(program.tiers))
     step = to_kopecks(program.redeem_step)
+    follow_up = program.follow_up_offer.days if program.follow_up_offer is not None else None
+    modifiers = tuple(
+        _compile_modifier(index, modifier, follow_up)
+        for index, modifier in enumerate(program.modifiers)
+    )
+    promotions = tuple(
+        _compile_promotion(len(modifiers) + index, promotion, follow_up)
+        for index, promotion in enumerate(program.quantity_promotions)
+    )
     return CompiledProgram(
         program=program,
         tiers=tiers,
@@ -129,6 +350,14 @@ def compile_program(program: Program) -> CompiledProgram:
         redeem_step=max(step, 1),
         activation_delay_days=program.activation_delay_days,
         lifetime_days=program.lifetime_days,
+        modifiers=modifiers,
+        promotions=promotions,
+        stacking=program.stacking,
+        redeemable=_goods(program.redeemable_goods),
+        per_bonus=any(tier.roubles_per_bonus is not None for tier in tiers),
+        accrual_modifiers=tuple(m for m in modifiers if m.accrual is not None),
+        discount_modifiers=tuple(m for m in modifiers if m.discount is not None),
+        redemption_modifiers=tuple(m for m in modifiers if m.redemption is not None),
     )
 
 

@@ -60,9 +60,16 @@ def _fill(
     total: int, weights: Sequence[int], room: Sequence[int], active: list[int], shares: list[int]
 ) -> int:
     """Add to ``shares`` up to ``total`` over ``active``; return what did not fit."""
-    while active and total:
-        weight_sum = sum(weights[i] for i in active)
-        saturated = [i for i in active if total * weights[i] >= room[i] * weight_sum]
+    if not active or not total:
+        return total
+    while True:
+        active_weights = [weights[i] for i in active]
+        weight_sum = sum(active_weights)
+        saturated = [
+            i
+            for i, weight in zip(active, active_weights, strict=True)
+            if total * weight >= room[i] * weight_sum
+        ]
         if not saturated:
             break
         # Saturated rooms sum to at most total, so fixing them never overshoots.
@@ -71,21 +78,24 @@ def _fill(
             total -= room[i]
         fixed = set(saturated)
         active = [i for i in active if i not in fixed]
-    if not active or not total:
-        return total
-    weight_sum = sum(weights[i] for i in active)
+        if not active or not total:
+            return total
     remainders: list[tuple[int, int]] = []
     placed = 0
-    for i in active:
-        quotient, remainder = divmod(total * weights[i], weight_sum)
+    for i, weight in zip(active, active_weights, strict=True):
+        quotient, remainder = divmod(total * weight, weight_sum)
         shares[i] += quotient
         placed += quotient
-        remainders.append((-remainder, i))
-    # The lines here are unsaturated, so floor + 1 still fits under the cap for every
-    # line with a non-zero remainder, and only such lines receive a kopeck.
-    remainders.sort()
-    for _, i in remainders[: total - placed]:
-        shares[i] += 1
+        if remainder:
+            remainders.append((-remainder, i))
+    left = total - placed
+    if left:
+        # The lines here are unsaturated, so floor + 1 still fits under the cap for every
+        # line with a non-zero remainder, and only such lines receive a kopeck (the
+        # remainders add up to ``left`` whole kopecks, each below one).
+        remainders.sort()
+        for _, i in remainders[:left]:
+            shares[i] += 1
     return 0
 
 

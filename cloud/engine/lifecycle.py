@@ -46,3 +46,30 @@ def accrual_dates(
     if compiled.lifetime_days is not None:
         expires_at = local_midnight(activation_day + timedelta(days=compiled.lifetime_days), tz)
     return available_from, expires_at
+
+
+def follow_up_offer_window(
+    program: Program | CompiledProgram, purchase_at: datetime, tz: tzinfo
+) -> tuple[date, date] | None:
+    """``(first, last)`` local days, inclusive, of the personal follow-up offer that a
+    purchase at ``purchase_at`` opens (from the next local day through the ``days``-th
+    day after it), or ``None`` when the program has no such offer."""
+    offer = as_compiled(program).program.follow_up_offer
+    if offer is None:
+        return None
+    if purchase_at.tzinfo is None or purchase_at.utcoffset() is None:
+        raise ValueError("purchase_at must be an aware datetime")
+    day = purchase_at.astimezone(tz).date()
+    return day + timedelta(days=1), day + timedelta(days=offer.days)
+
+
+def follow_up_reminder_date(
+    program: Program | CompiledProgram, purchase_at: datetime, tz: tzinfo
+) -> date | None:
+    """The local day the reminder about the follow-up offer goes out
+    (``reminder_days_before`` days before its last day), or ``None``."""
+    window = follow_up_offer_window(program, purchase_at, tz)
+    offer = as_compiled(program).program.follow_up_offer
+    if window is None or offer is None or offer.reminder_days_before is None:
+        return None
+    return window[1] - timedelta(days=offer.reminder_days_before)

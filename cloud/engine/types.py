@@ -7,7 +7,7 @@ All amounts are ``int`` kopecks (bonus units are the same minor units); quantiti
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 
@@ -24,17 +24,30 @@ class Line:
     category: str | None = None
     floor: int = 0
     """Lowest total the line may reach: minimum price x quantity, kopecks."""
+    sku: str | None = None
+    """The product's code: quantity promotions group units of one SKU across lines, and
+    goods selectors may name SKUs."""
 
 
 @dataclass(frozen=True, slots=True)
 class CustomerSnapshot:
-    """What the engine needs to know about a customer, read in one query."""
+    """What the engine needs to know about a customer, read in one query.
+
+    Facts are as they were before the receipt being priced (a confirm reads them before
+    recording the purchase).
+    """
 
     customer_id: int
     tier_code: str | None
     lifetime_purchases: int
     available_bonuses: int
     purchase_count: int = 0
+    birthday: date | None = None
+    last_purchase_at: datetime | None = None
+    """The previous purchase, an aware instant (UTC); ``None`` before the first one."""
+    period_purchases: int = 0
+    """Kopecks spent over the program's spend window (``spend_window_days``: the local
+    days ending with now, this receipt excluded); 0 when the program has no such rule."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +82,9 @@ class Quote:
     accrual_expires_at: datetime | None
     messages: tuple[str, ...] = field(default=())
     slip: tuple[str, ...] = field(default=())
+    applied_rules: tuple[str, ...] = field(default=())
+    """Names (Russian, as in the program) of the modifiers and quantity promotions that
+    changed this receipt's prices, in program order."""
 
 
 class EngineError(ValueError):

@@ -82,6 +82,7 @@ def engine_lines(receipt: wire.Receipt) -> list[et.Line]:
                 amount=amount,
                 category=line.category,
                 floor=floor,
+                sku=line.sku,
             )
         )
     return lines
