@@ -74,7 +74,7 @@ def phone(n: int) -> str:
 # ---- setup ------------------------------------------------------------------------------
 
 
-async def seed(database_url: str, customers: int) -> str:
+async def seed(database_url: str, customers: int, document: str) -> str:
     """Create the tenant and register the customers; return the terminal's token."""
     settings = Settings(database_url=database_url, load_demo=False)
     db = await open_database(database_url)
@@ -85,7 +85,7 @@ async def seed(database_url: str, customers: int) -> str:
         store_id = await merchants.create_store(db, merchant_id, "Магазин на Ленина", now)
         terminal_id = await merchants.create_terminal(db, merchant_id, store_id, "Касса 1", now)
         token = await merchants.issue_terminal_token(db, merchant_id, terminal_id, now)
-        await programs.publish(db, merchant_id, PROGRAM.read_text(), now)
+        await programs.publish(db, merchant_id, document, now)
         consent = Consent(personal_data=True)
         for n in range(1, customers + 1):
             # One transaction per customer, as an import through the service does; with
@@ -366,6 +366,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     parser.add_argument("--customers", type=int, default=10_000)
+    parser.add_argument(
+        "--program", type=Path, default=PROGRAM,
+        help="program document to price with (bench/richest_program.json: every rule)",
+    )  # fmt: skip
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--runs", type=int, default=3, help="rounds of a, b, c")
     parser.add_argument("--json", type=Path, help="also write the summary here")
@@ -388,7 +392,7 @@ def main() -> int:
     try:
         started = time.monotonic()
         migrate.upgrade(database_url)
-        token = asyncio.run(seed(database_url, args.customers))
+        token = asyncio.run(seed(database_url, args.customers, args.program.read_text()))
         # With --keep, the token lets one rerun wrk or a profiler against the kept DB.
         (workdir / "token.txt").write_text(token + "\n")
         print(

@@ -236,16 +236,29 @@ async def calculate(
     snapshot = await read_snapshot(
         deps, deps.db, terminal, request.receipt, source, to_epoch(now), program
     )
-    quote = engine.calculate(
-        snapshot.program.compiled,
-        snapshot.customer,
-        engine_lines(request.receipt),
-        purchase_time(request.receipt.created_at, now, terminal.timezone),
-        terminal.timezone,
-        redeem=to_kopecks(request.redeem),
-        unit_price_exact=request.unit_price_exact,
+    quote = _price(
+        snapshot, request.receipt, now, terminal, request.redeem, request.unit_price_exact
     )
     return _wire_quote(request.receipt.id, snapshot, quote)
+
+
+def _price(
+    snapshot: Snapshot,
+    receipt: wire.Receipt,
+    now: datetime,
+    terminal: TerminalContext,
+    redeem: Decimal,
+    unit_price_exact: bool,
+) -> et.Quote:
+    return engine.calculate(
+        snapshot.program.compiled,
+        snapshot.customer,
+        engine_lines(receipt),
+        purchase_time(receipt.created_at, now, terminal.timezone),
+        terminal.timezone,
+        redeem=to_kopecks(redeem),
+        unit_price_exact=unit_price_exact,
+    )
 
 
 def _wire_quote(receipt_id: str, snapshot: Snapshot, quote: et.Quote) -> wire.Quote:
@@ -297,14 +310,8 @@ async def hold(
         if to_kopecks(request.amount) > snapshot.customer.available_bonuses:
             # The engine would cap the payment at the balance and call it a program limit.
             raise Unprocessable("insufficient_bonuses", "Недостаточно бонусов для резерва")
-        quote = engine.calculate(
-            snapshot.program.compiled,
-            snapshot.customer,
-            engine_lines(request.receipt),
-            purchase_time(request.receipt.created_at, now, terminal.timezone),
-            terminal.timezone,
-            redeem=to_kopecks(request.amount),
-            unit_price_exact=request.unit_price_exact,
+        quote = _price(
+            snapshot, request.receipt, now, terminal, request.amount, request.unit_price_exact
         )
         expires = now + timedelta(seconds=deps.settings.hold_ttl_seconds)
         hold_id = await place_hold(

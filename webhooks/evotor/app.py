@@ -45,11 +45,12 @@ import structlog
 from aiohttp import web
 from pydantic import BaseModel
 
-from cloud.errors import BadRequest, DomainError, PaymentRequired, Unauthorized
+from cloud.errors import DomainError, PaymentRequired, Unauthorized
 from cloud.services import evotor_accounts, evotor_receipts
 from cloud.services.deps import Deps
 from cloud.services.evotor_accounts import Account
 from cloud.services.merchants import TerminalContext
+from cloud.web_json import json_response, read_json
 from schemas import checkout as wire
 from schemas import evotor as ev
 from webhooks.evotor import translate
@@ -57,7 +58,6 @@ from webhooks.evotor.auth import has_app_token, require_app_token, require_user
 from webhooks.evotor.errors import INCORRECT, EvotorFailure, evotor_error_middleware
 from webhooks.evotor.openapi import terminal_openapi
 from webhooks.evotor.sync import Syncer, pull_for_merchant
-from webhooks.evotor.wire import json_response
 
 log = structlog.get_logger("loyalty.evotor")
 
@@ -72,18 +72,10 @@ def _deps(request: web.Request) -> Deps:
     return request.app[GET_DEPS](request)
 
 
-async def _json(request: web.Request) -> Any:
-    raw = await request.read()
-    if not raw:
-        raise BadRequest("malformed_json", "Пустое тело запроса: ожидается JSON")
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise BadRequest("malformed_json", f"Некорректный JSON: {exc}") from exc
-
-
 async def _read(request: web.Request, model: type[ModelT]) -> ModelT:
-    return model.model_validate(await _json(request))
+    # Validation errors propagate as pydantic's own: the Evotor middleware turns them
+    # into 2002/2003 items that name the field.
+    return model.model_validate(await read_json(request))
 
 
 def _ok(body: BaseModel | dict[str, Any]) -> web.Response:
@@ -128,7 +120,7 @@ async def subscription_event(request: web.Request) -> web.Response:
         except DomainError:
             require_app_token(request, deps.settings.evotor_app_token)  # answers 1001
             raise
-    raw = await _json(request)
+    raw = await read_json(request)
     body = ev.SubscriptionEvent.model_validate(raw)
     if account is not None and account.evotor_user_id != body.userId:
         raise Unauthorized("evotor_bad_user_token", "Токен выдан другому пользователю Эвотор")
@@ -142,7 +134,7 @@ async def subscription_event(request: web.Request) -> web.Response:
 async def installation_event(request: web.Request) -> web.Response:
     deps = _deps(request)
     require_app_token(request, deps.settings.evotor_app_token)
-    raw = await _json(request)
+    raw = await read_json(request)
     body = ev.InstallationEvent.model_validate(raw)
     new, merchant_id = await evotor_accounts.record_installation_event(
         deps, body.id, body.type, body.data.userId,
@@ -163,7 +155,7 @@ def _items(data: Any) -> list[Any]:
 async def _notified(request: web.Request) -> tuple[Deps, Account, list[Any]]:
     deps = _deps(request)
     account = await require_user(request, deps)
-    return deps, account, _items(await _json(request))
+    return deps, account, _items(await read_json(request))
 
 
 async def put_stores(request: web.Request) -> web.Response:
@@ -200,7 +192,7 @@ async def documents(request: web.Request) -> web.Response:
     deps = _deps(request)
     account = await require_user(request, deps)
     store_hint = request.match_info.get("store_uuid")
-    items = _items(await _json(request))
+    items = _items(await read_json(request))
     results = []
     for raw in items:
         if not isinstance(raw, dict):
