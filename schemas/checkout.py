@@ -77,9 +77,13 @@ class CalculateRequest(WireModel):
 
 
 class HoldRequest(WireModel):
+    """``sms_code``: the code the customer received (``POST /api/v1/sms-codes`` with
+    purpose ``redeem``), required when the program asks for one to spend bonuses."""
+
     receipt: Receipt
     amount: Annotated[Money, Field(gt=0)]
     unit_price_exact: bool = False
+    sms_code: Annotated[str, Field(min_length=4, max_length=12)] | None = None
 
 
 class ConfirmRequest(WireModel):

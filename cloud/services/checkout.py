@@ -26,6 +26,7 @@ from cloud.phones import normalize_card, normalize_phone
 from cloud.services.deps import Deps
 from cloud.services.merchants import TerminalContext
 from cloud.services.programs import LoadedProgram
+from cloud.services.sms_codes import consume_code, verify_code
 from schemas import checkout as wire
 from schemas.money import line_amount, to_kopecks, to_roubles
 from schemas.program import Program
@@ -302,11 +303,15 @@ async def hold(
     now = deps.clock()
     epoch = to_epoch(now)
     await _refuse_if_closed(deps.db, terminal.merchant_id, source, request.receipt.id)
+    code_id = await _check_redeem_code(deps, terminal, request, source, epoch)
     async with deps.db.transaction() as tx:
         snapshot = await _locked_snapshot(deps, tx, terminal, request.receipt, source, epoch)
         # The receipt may have been confirmed while we waited for the lock.
         await _refuse_if_closed(tx, terminal.merchant_id, source, request.receipt.id)
         assert snapshot.customer is not None
+        if code_id is not None:
+            # Used up with the hold it authorises: a refused hold leaves it usable.
+            await consume_code(tx, terminal.merchant_id, code_id, epoch)
         if to_kopecks(request.amount) > snapshot.customer.available_bonuses:
             # The engine would cap the payment at the balance and call it a program limit.
             raise Unprocessable("insufficient_bonuses", "Недостаточно бонусов для резерва")
@@ -333,6 +338,29 @@ async def hold(
         lines=_quote_lines(quote.lines),
         balance=to_roubles(balance),
         slip=[f"Оплата бонусами: {engine.format_roubles(quote.redeem)}"],
+    )
+
+
+async def _check_redeem_code(
+    deps: Deps, terminal: TerminalContext, request: wire.HoldRequest, source: str, now: int
+) -> int | None:
+    """For programs that want the customer's SMS code to spend bonuses: check it (not
+    yet used up) and return its id; None when the program does not ask for one."""
+    snapshot = await read_snapshot(deps, deps.db, terminal, request.receipt, source, now)
+    if not snapshot.program.program.redeem_requires_sms_code:
+        return None
+    if request.sms_code is None:
+        raise Unprocessable(
+            "sms_code_required", "Для оплаты бонусами нужен код из SMS, отправленного клиенту"
+        )
+    assert snapshot.customer is not None
+    phone_enc = await deps.db.fetch_value(
+        "SELECT phone_enc FROM customers WHERE merchant_id = :m AND id = :c",
+        {"m": terminal.merchant_id, "c": snapshot.customer.customer_id},
+    )
+    phone = deps.cipher.decrypt(terminal.merchant_id, bytes(phone_enc))
+    return await verify_code(
+        deps, terminal.merchant_id, phone, "redeem", request.sms_code, consume=False
     )
 
 

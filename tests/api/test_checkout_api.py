@@ -315,3 +315,39 @@ async def test_openapi_document_describes_the_checkout(client: TestClient) -> No
     for operation in ("calculate", "hold", "confirm", "cancel", "refund"):
         assert f"/api/v1/checkout/{operation}" in document["paths"]
     assert "Quote" in document["components"]["schemas"]
+
+
+async def test_program_can_require_the_customers_sms_code_to_spend(
+    aiohttp_client: Any, deps: Deps
+) -> None:
+    """With redeem_requires_sms_code a hold needs the code the customer received; a
+    wrong code is refused, the right one works once (it is used up by the hold)."""
+    import json
+
+    from cloud.api.app import create_app
+    from tests.conftest import DEMO_PROGRAM
+    from tests.helpers import sms_code
+
+    document = json.loads(DEMO_PROGRAM.read_text())
+    document["redeem_requires_sms_code"] = True
+    tenant = await make_tenant(deps, "С кодом", document)
+    till = await aiohttp_client(
+        create_app(deps.settings, deps=deps), headers={"Authorization": f"Bearer {tenant.token}"}
+    )
+    await register_over_api(till, deps, PHONE)
+    await post(till, "/api/v1/checkout/confirm", {"receipt": receipt("s1", FIRST)})
+    body: dict[str, Any] = {"receipt": receipt("s2", SECOND), "amount": 50}
+    assert (await post(till, "/api/v1/checkout/hold", body, status=422))["code"] == (
+        "sms_code_required"
+    )
+    await post(till, "/api/v1/sms-codes", {"phone": PHONE, "purpose": "redeem"})
+    code = sms_code(deps, PHONE)
+    wrong = "000000" if code != "000000" else "111111"
+    refused = await post(till, "/api/v1/checkout/hold", {**body, "sms_code": wrong}, status=422)
+    assert refused["code"] == "sms_code_invalid"
+    held = await post(till, "/api/v1/checkout/hold", {**body, "sms_code": code})
+    assert money(held["amount"]) == Decimal(50)
+    again = {"receipt": receipt("s3", SECOND), "amount": 10, "sms_code": code}
+    assert (await post(till, "/api/v1/checkout/hold", again, status=422))["code"] == (
+        "sms_code_not_found"
+    )
