@@ -10,6 +10,7 @@ from cloud.engine.lifecycle import (
     accrual_dates,
     follow_up_offer_window,
     follow_up_reminder_date,
+    lot_dates,
 )
 from cloud.engine.rules import in_birthday_window
 from cloud.engine.text import format_roubles
@@ -42,6 +43,7 @@ __all__ = [
     "follow_up_reminder_date",
     "format_roubles",
     "in_birthday_window",
+    "lot_dates",
     "rolling_window",
     "settle",
     "spend_window_days",

@@ -31,11 +31,19 @@ def accrual_dates(
     that starts the Nth local day after the purchase. It lapses at the local midnight
     ``lifetime_days`` days after the activation day, or never (``None``).
     """
+    compiled = as_compiled(program)
+    return lot_dates(now, tz, compiled.activation_delay_days, compiled.lifetime_days)
+
+
+def lot_dates(
+    now: datetime, tz: tzinfo, delay: int, lifetime_days: int | None
+) -> tuple[datetime, datetime | None]:
+    """``(available_from, expires_at)`` of bonuses credited at ``now`` that activate
+    ``delay`` local days later (0: at once) and live ``lifetime_days`` (None: forever):
+    the rule of ``accrual_dates``, shared by gifts with their own delay and validity."""
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("now must be an aware datetime")
-    compiled = as_compiled(program)
     local_day = now.astimezone(tz).date()
-    delay = compiled.activation_delay_days
     if delay:
         activation_day = local_day + timedelta(days=delay)
         available_from = local_midnight(activation_day, tz)
@@ -43,8 +51,8 @@ def accrual_dates(
         activation_day = local_day
         available_from = now.astimezone(UTC)
     expires_at = None
-    if compiled.lifetime_days is not None:
-        expires_at = local_midnight(activation_day + timedelta(days=compiled.lifetime_days), tz)
+    if lifetime_days is not None:
+        expires_at = local_midnight(activation_day + timedelta(days=lifetime_days), tz)
     return available_from, expires_at
 
 

@@ -13,15 +13,19 @@ import secrets
 from dataclasses import dataclass
 from datetime import date
 
+from cloud import engine
 from cloud.clock import to_epoch
-from cloud.db.database import Executor, is_unique_violation
+from cloud.db.database import Executor, Transaction, is_unique_violation
 from cloud.errors import BadRequest, Conflict, NotFound
 from cloud.ledger.balance import Balance, read_balance
+from cloud.ledger.lots import accrue
 from cloud.phones import normalize_card, normalize_phone
 from cloud.services.deps import Deps
+from cloud.services.merchants import zone
 from cloud.services.programs import LoadedProgram
 from cloud.services.sms_codes import consume_code, verify_code
 from schemas.customers import RegisterCustomer
+from schemas.money import to_kopecks
 
 CHANNELS = frozenset({"terminal", "api", "self_service", "cabinet", "import"})
 MAX_HISTORY_PAGE = 100
@@ -217,6 +221,8 @@ async def register_customer(
                     tx, deps, merchant_id, customer_id, "physical", card_index, card_number, now
                 )
             await _insert_virtual_card(tx, deps, merchant_id, customer_id, now)
+            if program is not None:
+                await _welcome_gift(tx, deps, merchant_id, customer_id, program, channel, store_id)
             if tier_code is not None:
                 await tx.insert(
                     "INSERT INTO tier_changes (merchant_id, customer_id, from_tier, to_tier, "
@@ -231,6 +237,41 @@ async def register_customer(
         await _ensure_free(deps.db, merchant_id, phone_index, card_index)
         raise _customer_exists() from exc
     return customer_id
+
+
+async def _welcome_gift(
+    tx: Transaction,
+    deps: Deps,
+    merchant_id: int,
+    customer_id: int,
+    program: LoadedProgram,
+    channel: str,
+    store_id: int | None,
+) -> None:
+    """The program's welcome bonuses, credited with the registration. An imported base
+    brings its own balances, so imports get none; self-registration only when the
+    program says so."""
+    gift = program.program.gifts.welcome
+    if gift is None or channel == "import":
+        return
+    if channel == "self_service" and not gift.on_self_registration:
+        return
+    timezone = await tx.fetch_value(
+        "SELECT COALESCE(s.timezone, m.timezone) FROM merchants m "
+        "LEFT JOIN stores s ON s.id = :s AND s.merchant_id = m.id WHERE m.id = :m",
+        {"m": merchant_id, "s": store_id},
+    )
+    now = deps.clock()
+    lifetime = gift.valid_days if gift.valid_days is not None else program.program.lifetime_days
+    available_from, expires_at = engine.lot_dates(
+        now, zone(str(timezone)), gift.activation_delay_days, lifetime
+    )
+    await accrue(
+        tx, merchant_id=merchant_id, customer_id=customer_id, kind="welcome",
+        amount=to_kopecks(gift.amount), available_from=to_epoch(available_from),
+        expires_at=None if expires_at is None else to_epoch(expires_at), receipt_id=None,
+        key=f"welcome:{customer_id}", now=to_epoch(now),
+    )  # fmt: skip
 
 
 async def _ensure_free(

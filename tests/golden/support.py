@@ -18,7 +18,7 @@ from cloud.services import customers, jobs
 from cloud.services.deps import Deps
 from schemas.customers import Consent, RegisterCustomer
 from tests.conftest import Tenant, make_tenant
-from tests.helpers import money
+from tests.helpers import money, register_over_api
 
 PROGRAMS = Path(__file__).resolve().parents[2] / "fixtures" / "programs"
 
@@ -32,9 +32,21 @@ class Till:
     client: TestClient
 
     async def register(
-        self, phone: str, *, birthday: date | None = None, card: str | None = None
+        self,
+        phone: str,
+        *,
+        birthday: date | None = None,
+        card: str | None = None,
+        at_till: bool = False,
     ) -> int:
-        """A customer the cashier registers (the SMS step is covered elsewhere)."""
+        """A new customer: registered at the till with the SMS code (``at_till``), or
+        brought in by an import of the merchant's base (no SMS step, no welcome gift)."""
+        if at_till:
+            extra = {"card": card} if card else {}
+            if birthday is not None:
+                extra["birthday"] = birthday.isoformat()
+            body = await register_over_api(self.client, self.deps, phone, **extra)
+            return int(body["id"])
         data = RegisterCustomer(
             phone=phone, birthday=birthday, card=card, consent=Consent(personal_data=True)
         )
