@@ -34,7 +34,9 @@ Semantics the engine follows (documented here because merchants' settings map to
   its whole amount after discount (``whole_receipt``, "accrue on the part paid by
   bonuses too"). With ``no_accrual_when_redeeming`` nothing accrues on a receipt that
   spends bonuses. The receipt's accrual is rounded once with ``accrual_rounding`` and
-  spread over lines by largest remainder, so line accruals sum to the receipt's. In a
+  spread over lines by largest remainder: each line keeps its own exact accrual floored
+  and the kopecks left go to the largest fractions, so line accruals sum to the
+  receipt's and a line refund reverses what that line earned. In a
   "1 bonus per N roubles" tier, lines of a category with its own ``accrual_percent``
   accrue by that percentage and the rest in whole bonuses; the two are added. An
   anonymous receipt (no customer) accrues nothing.

@@ -29,7 +29,7 @@ from cloud.engine.compiled import (
     CompiledTier,
     as_compiled,
 )
-from cloud.engine.distribution import distribute, fit_unit_prices
+from cloud.engine.distribution import apportion, distribute, fit_unit_prices
 from cloud.engine.lifecycle import accrual_dates
 from cloud.engine.rules import (
     Facts,
@@ -458,7 +458,9 @@ def _accruals(
         total += per_bonus_sum * roubles_den // (roubles_num * RATE_DENOMINATOR * _BONUS) * _BONUS
     if not total:
         return [0] * count
-    return distribute(total, weights, [total if weight else 0 for weight in weights])
+    # weights are exact line accruals in units of 1 / (RATE_DENOMINATOR x roubles_num)
+    # kopecks: each line keeps at least its own exact accrual floored.
+    return apportion(total, weights, RATE_DENOMINATOR * roubles_num)
 
 
 def _quote(

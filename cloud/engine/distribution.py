@@ -56,6 +56,26 @@ def distribute(total: int, weights: Sequence[int], caps: Sequence[int]) -> list[
     return shares
 
 
+def apportion(total: int, numerators: Sequence[int], denominator: int) -> list[int]:
+    """Split ``total`` kopecks over lines whose exact shares are
+    ``numerators[i] / denominator`` kopecks (their sum rounded is ``total``).
+
+    Every line first gets the floor of its own exact share, and the kopecks the rounding
+    of the sum left over go one each to the largest fractions (ties: the lower index), so
+    no line gets less than its exact share floored, nor a kopeck more than its exact
+    share rounded up. When the total was rounded below the sum of the floors (whole-bonus
+    rounding), it falls back to shares proportional to the exact amounts."""
+    floors = [numerator // denominator for numerator in numerators]
+    left = total - sum(floors)
+    fractional = [i for i, numerator in enumerate(numerators) if numerator % denominator]
+    if left < 0 or left > len(fractional):
+        return distribute(total, numerators, [total if n > 0 else 0 for n in numerators])
+    fractional.sort(key=lambda i: (-(numerators[i] % denominator), i))
+    for i in fractional[:left]:
+        floors[i] += 1
+    return floors
+
+
 def _fill(
     total: int, weights: Sequence[int], room: Sequence[int], active: list[int], shares: list[int]
 ) -> int:

@@ -10,6 +10,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from cloud.engine import EngineError, distribute, fit_unit_prices
+from cloud.engine.distribution import apportion
 from schemas.money import line_amount
 
 weights_and_caps = st.lists(
@@ -149,3 +150,28 @@ def test_fit_unit_prices_properties(
         unit = units[i]
         assert unit is not None and unit >= 0
         assert line_amount(unit, qty[i]) == amounts[i] - discounts[i]
+
+
+def test_apportion_keeps_each_lines_own_floor() -> None:
+    """4 % of 2 990,00 / 449,70 / 399,00 is 119,60 / 17,988 / 15,96; the receipt's
+    153,54 goes 119,60 / 17,98 / 15,96: no line gets less than its own exact floor."""
+    exact = [2_990_00 * 4, 449_70 * 4, 399_00 * 4]  # kopecks x 100
+    assert apportion(153_54, exact, 100) == [119_60, 17_98, 15_96]
+
+
+@given(
+    st.lists(st.integers(min_value=0, max_value=10**9), min_size=1, max_size=12),
+    st.integers(min_value=1, max_value=10**6),
+    st.sampled_from(["floor", "half_up"]),
+)
+def test_apportion_stays_within_a_kopeck_of_each_exact_share(
+    numerators: list[int], denominator: int, mode: str
+) -> None:
+    """Rounded once (floor or half-up), the total is split so the shares sum to it and
+    each lies between its exact share floored and its exact share rounded up."""
+    exact_total = Fraction(sum(numerators), denominator)
+    total = int(exact_total) if mode == "floor" else int(exact_total + Fraction(1, 2))
+    shares = apportion(total, numerators, denominator)
+    assert sum(shares) == total
+    for share, numerator in zip(shares, numerators, strict=True):
+        assert numerator // denominator <= share <= -(-numerator // denominator)

@@ -67,12 +67,10 @@ async def test_first_purchase_accrues_4_percent_spread_by_largest_remainder(
 
     Receipt i1: protein 2 990,00; bars 149,90 x 3 = 449,70; shaker 399,00 (3 838,70).
     * caps 100 %: 2 990,00 / 449,70 / 399,00; max_redeem min(3 838,70, balance 0) = 0.
-    * accrual 4 % of 3 838,70 = 153,548 → floored once to 153,54, spread in proportion
-      to 2 990,00 : 449,70 : 399,00: 15 354 kop x 2 990 / 3 838,70 = 11 959,38;
-      x 449,70 / 3 838,70 = 1 798,71; x 399 / 3 838,70 = 1 595,92 → floors 11 959 +
-      1 798 + 1 595 = 15 352, the two kopecks to the largest remainders (.92, .71):
-      119,59 / 17,99 / 15,96. (The rule spreads the rounded total; it does not floor
-      each line's own 4 %.)
+    * accrual 4 % of 3 838,70 = 153,548 → floored once to 153,54. Each line keeps its
+      own exact 4 % floored: 119,60 (of 2 990,00) + 17,988 → 17,98 (of 449,70) + 15,96
+      (of 399,00) = 153,54, so no kopeck is left to hand out by largest fraction:
+      119,60 / 17,98 / 15,96.
     * lapses 2026-11-20 + 90 days = 2027-02-18 00:00 MSK (2027-02-17 21:00 UTC).
     """
     till = await open_till(aiohttp_client, deps, PROGRAM)
@@ -87,12 +85,12 @@ async def test_first_purchase_accrues_4_percent_spread_by_largest_remainder(
     assert column(quote["lines"], "discount") == [d("0.00")] * 3
     assert column(quote["lines"], "max_redeem") == [d("2990.00"), d("449.70"), d("399.00")]
     assert money(quote["max_redeem"]) == d("0.00")
-    assert column(quote["lines"], "accrual") == [d("119.59"), d("17.99"), d("15.96")]
+    assert column(quote["lines"], "accrual") == [d("119.60"), d("17.98"), d("15.96")]
     assert money(quote["accrual"]) == d("153.54")
 
     done = await till.confirm(body)
     assert money(done["accrued"]) == d("153.54")
-    assert column(done["lines"], "accrual") == [d("119.59"), d("17.99"), d("15.96")]
+    assert column(done["lines"], "accrual") == [d("119.60"), d("17.98"), d("15.96")]
     assert done["customer"]["tier"] == "base"
     assert instant(done["accrual_available_from"]) == clock.now
     assert instant(done["accrual_expires_at"]) == datetime(2027, 2, 18, tzinfo=MSK)
