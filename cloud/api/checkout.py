@@ -8,6 +8,7 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from cloud.api.keys import RECEIPT_ID, deps_of, terminal_of
+from cloud.api.quote_json import quote_document
 from cloud.api.wire import json_response, read_model
 from cloud.services import checkout
 from schemas import checkout as wire
@@ -18,7 +19,8 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 async def calculate(request: web.Request) -> web.Response:
     body = await read_model(request, wire.CalculateRequest)
     request[RECEIPT_ID] = body.receipt.id
-    return json_response(await checkout.calculate(deps_of(request), terminal_of(request), body))
+    priced = await checkout.price_receipt(deps_of(request), terminal_of(request), body)
+    return json_response(quote_document(priced))
 
 
 async def hold(request: web.Request) -> web.Response:

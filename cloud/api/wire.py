@@ -24,6 +24,14 @@ def parse_model(model: type[ModelT], data: Any) -> ModelT:
 
 
 async def read_model(request: web.Request, model: type[ModelT]) -> ModelT:
-    # orjson yields floats for JSON numbers; the Money/Quantity validators take a float
-    # through its shortest repr, which is the text the terminal sent.
-    return parse_model(model, await read_json(request))
+    """The body validated straight from its JSON text: pydantic reads JSON numbers into
+    Decimal exactly as sent, with no float in between."""
+    raw = await request.read()
+    if not raw:
+        raise BadRequest("malformed_json", "Пустое тело запроса: ожидается JSON")
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as exc:
+        if any(error["type"] == "json_invalid" for error in exc.errors()):
+            raise BadRequest("malformed_json", "Некорректный JSON в теле запроса") from exc
+        raise BadRequest("validation_error", describe_validation_error(exc)) from exc

@@ -187,6 +187,8 @@ class CompiledProgram:
     discount_modifiers: tuple[CompiledModifier, ...] = ()
     redemption_modifiers: tuple[CompiledModifier, ...] = ()
     """The modifiers with an effect on each rate, in list order."""
+    uses_birthday: bool = False
+    """A rule looks at the customer's birthday (the service decrypts it only then)."""
 
     def category(self, code: str | None) -> CompiledCategory:
         if code is None:
@@ -358,6 +360,8 @@ def compile_program(program: Program) -> CompiledProgram:
         accrual_modifiers=tuple(m for m in modifiers if m.accrual is not None),
         discount_modifiers=tuple(m for m in modifiers if m.discount is not None),
         redemption_modifiers=tuple(m for m in modifiers if m.redemption is not None),
+        uses_birthday=any(m.when.birthday is not None for m in modifiers)
+        or any(p.when.birthday is not None for p in promotions),
     )
 
 

@@ -198,7 +198,9 @@ async def _snapshot_from_row(
     tz: ZoneInfo,
 ) -> et.CustomerSnapshot:
     customer_id = int(row["customer_id"])
-    birthday = deps.cipher.decrypt_optional(merchant_id, row["birthday_enc"])
+    birthday = None
+    if program.compiled.uses_birthday:
+        birthday = deps.cipher.decrypt_optional(merchant_id, row["birthday_enc"])
     period_purchases = 0
     # Only programs with a "spend over a period" rule pay for this second query.
     start = engine.spend_window_start(program.compiled, datetime.fromtimestamp(now, UTC), tz)
@@ -224,13 +226,22 @@ async def _snapshot_from_row(
 # ---- calculate ------------------------------------------------------------------------
 
 
-async def calculate(
+@dataclass(frozen=True, slots=True)
+class PricedReceipt:
+    """A calculation's result before it is rendered for a particular wire."""
+
+    receipt_id: str
+    snapshot: Snapshot
+    quote: et.Quote
+
+
+async def price_receipt(
     deps: Deps,
     terminal: TerminalContext,
     request: wire.CalculateRequest,
     source: str = "api",
     program: LoadedProgram | None = None,
-) -> wire.Quote:
+) -> PricedReceipt:
     """A pure quote: per-line discounts, what may be spent, what will accrue. With
     ``program`` the receipt is priced by that version (a draft's preview)."""
     now = deps.clock()
@@ -240,7 +251,19 @@ async def calculate(
     quote = _price(
         snapshot, request.receipt, now, terminal, request.redeem, request.unit_price_exact
     )
-    return _wire_quote(request.receipt.id, snapshot, quote)
+    return PricedReceipt(request.receipt.id, snapshot, quote)
+
+
+async def calculate(
+    deps: Deps,
+    terminal: TerminalContext,
+    request: wire.CalculateRequest,
+    source: str = "api",
+    program: LoadedProgram | None = None,
+) -> wire.Quote:
+    """``price_receipt`` as the canonical wire model (adapters translate from it)."""
+    priced = await price_receipt(deps, terminal, request, source, program)
+    return _wire_quote(priced.receipt_id, priced.snapshot, priced.quote)
 
 
 def _price(

@@ -351,3 +351,22 @@ async def test_program_can_require_the_customers_sms_code_to_spend(
     assert (await post(till, "/api/v1/checkout/hold", again, status=422))["code"] == (
         "sms_code_not_found"
     )
+
+
+async def test_calculate_answers_exactly_the_documented_quote(
+    client: TestClient, deps: Deps
+) -> None:
+    """The hot path renders its JSON by hand; it must stay the OpenAPI's Quote document
+    field for field, with amounts as numbers with two places."""
+    from schemas import checkout as wire
+
+    await register_over_api(client, deps, PHONE)
+    await post(client, "/api/v1/checkout/confirm", {"receipt": receipt("s1", FIRST)})
+    response = await client.post(
+        "/api/v1/checkout/calculate",
+        json={"receipt": receipt("s2", SECOND), "redeem": 10, "unit_price_exact": True},
+    )
+    text = await response.text()
+    quote = wire.Quote.model_validate_json(text)
+    assert quote.customer is not None and quote.customer.balance == Decimal("105.00")
+    assert '"redeem":10.00' in text and '"balance":105.00' in text
