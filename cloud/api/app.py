@@ -7,11 +7,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from cloud.api.keys import AUTHENTICATOR, DEPS, SETTINGS
-from cloud.api.middleware import (
-    error_middleware,
-    request_log_middleware,
-    terminal_auth_middleware,
-)
+from cloud.api.middleware import api_middleware
 from cloud.api.routes import setup_routes
 from cloud.clock import Clock
 from cloud.db.database import open_database
@@ -33,7 +29,7 @@ def create_app(
     """Build the service. ``deps`` may be given by a caller that already opened the
     database (tests, the demo loader); otherwise the database opens on start-up."""
     app = web.Application(
-        middlewares=[request_log_middleware, error_middleware, terminal_auth_middleware],
+        middlewares=[api_middleware],
         client_max_size=MAX_BODY_BYTES,
     )
     app[SETTINGS] = settings

@@ -82,6 +82,10 @@ def _sqlite_connect(path: str) -> sqlite3.Connection:
     connection.execute("PRAGMA synchronous=NORMAL")
     connection.execute("PRAGMA foreign_keys=ON")
     connection.execute("PRAGMA busy_timeout=5000")
+    # Reads straight from a memory map and a larger page cache: the hot path's snapshot
+    # query then costs no read() system calls once the customer tables are warm.
+    connection.execute("PRAGMA mmap_size=268435456")
+    connection.execute("PRAGMA cache_size=-32768")
     return connection
 
 
