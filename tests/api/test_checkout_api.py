@@ -370,3 +370,41 @@ async def test_calculate_answers_exactly_the_documented_quote(
     quote = wire.Quote.model_validate_json(text)
     assert quote.customer is not None and quote.customer.balance == Decimal("105.00")
     assert '"redeem":10.00' in text and '"balance":105.00' in text
+
+
+async def test_spend_over_a_period_is_read_from_the_customers_receipts(
+    aiohttp_client: Any, deps: Deps, clock: ManualClock
+) -> None:
+    """ "More than 3 000 ₽ over the last 30 days -> 15 % instead of 5 %": the first
+    2 100 ₽ sale accrues 5 % (105,00); after a second sale of 4 000 ₽ (200,00) the
+    customer has 6 100 ₽ in the window and the next quote accrues 15 % (150,00 of
+    1 000 ₽); 31 days later the window is empty again (50,00)."""
+    from cloud.api.app import create_app
+
+    program = {
+        "name": "Постоянным клиентам",
+        "kind": "bonus",
+        "spend_window_days": 30,
+        "tiers": [{"code": "std", "name": "Стандартная", "accrual_percent": "5"}],
+        "modifiers": [
+            {"code": "regular", "name": "Постоянный клиент",
+             "when": {"period_purchases": {"over": "3000"}}, "accrual_percent": "15"}
+        ],
+    }  # fmt: skip
+    tenant = await make_tenant(deps, "Период", program)
+    till = await aiohttp_client(
+        create_app(deps.settings, deps=deps), headers={"Authorization": f"Bearer {tenant.token}"}
+    )
+    await register_over_api(till, deps, PHONE)
+    one = [{"id": "1", "name": "Товар", "price": 1000.00, "quantity": 1}]
+    first = await post(till, "/api/v1/checkout/confirm", {"receipt": receipt("p1", FIRST)})
+    assert money(first["accrued"]) == Decimal("105.00")
+    clock.advance(days=1)
+    second = await post(till, "/api/v1/checkout/confirm", {"receipt": receipt("p2", SECOND)})
+    assert money(second["accrued"]) == Decimal("200.00")
+    clock.advance(days=1)
+    quote = await post(till, "/api/v1/checkout/calculate", {"receipt": receipt("p3", one)})
+    assert money(quote["accrual"]) == Decimal("150.00")
+    clock.advance(days=31)
+    later = await post(till, "/api/v1/checkout/calculate", {"receipt": receipt("p4", one)})
+    assert money(later["accrual"]) == Decimal("50.00")
