@@ -33,24 +33,37 @@ from schemas.program import Program
 
 MILLI = Decimal(1000)
 
-_SNAPSHOT_COLUMNS = (
-    "SELECT m.active_program_version_id AS program_id, c.id AS customer_id, c.tier_code, "
-    "c.lifetime_purchases, c.purchase_count, c.last_purchase_at, c.birthday_enc, "
-    f"({LOTS_AVAILABLE_SQL.format(customer='c.id')}) AS lots, "
-    f"({HOLDS_ACTIVE_SQL.format(customer='c.id')} "
-    "AND NOT (source = :src AND receipt_external_id = :rid)) AS held "
+PERIOD_PURCHASES_SQL = (
+    "SELECT COALESCE(SUM(CASE WHEN kind = 'sale' THEN amount ELSE -amount END), 0) "
+    "FROM receipts WHERE merchant_id = :m AND customer_id = {customer} "
+    "AND created_at >= :start AND created_at < :now"
 )
-SNAPSHOT_BY_CARD_SQL = (
-    _SNAPSHOT_COLUMNS + "FROM merchants m "
-    "LEFT JOIN cards k ON k.merchant_id = m.id AND k.lookup_index = :idx "
-    "LEFT JOIN customers c ON c.id = k.customer_id AND c.merchant_id = m.id "
-    "WHERE m.id = :m"
-)
-SNAPSHOT_BY_ID_SQL = (
-    _SNAPSHOT_COLUMNS + "FROM merchants m "
-    "LEFT JOIN customers c ON c.id = :cid AND c.merchant_id = m.id "
-    "WHERE m.id = :m"
-)
+
+
+def _snapshot_sql(by: str, with_period: bool) -> str:
+    columns = (
+        "SELECT m.active_program_version_id AS program_id, c.id AS customer_id, c.tier_code, "
+        "c.lifetime_purchases, c.purchase_count, c.last_purchase_at, c.birthday_enc, "
+        f"({LOTS_AVAILABLE_SQL.format(customer='c.id')}) AS lots, "
+        f"({HOLDS_ACTIVE_SQL.format(customer='c.id')} "
+        "AND NOT (source = :src AND receipt_external_id = :rid)) AS held"
+    )
+    if with_period:
+        columns += f", ({PERIOD_PURCHASES_SQL.format(customer='c.id')}) AS period"
+    if by == "card":
+        joins = (
+            "LEFT JOIN cards k ON k.merchant_id = m.id AND k.lookup_index = :idx "
+            "LEFT JOIN customers c ON c.id = k.customer_id AND c.merchant_id = m.id "
+        )
+    else:
+        joins = "LEFT JOIN customers c ON c.id = :cid AND c.merchant_id = m.id "
+    return f"{columns} FROM merchants m {joins}WHERE m.id = :m"
+
+
+# (by card or by id, with the spend-over-a-period sum or without)
+SNAPSHOT_SQL = {
+    (by, period): _snapshot_sql(by, period) for by in ("card", "id") for period in (False, True)
+}
 PROGRAM_ONLY_SQL = "SELECT active_program_version_id AS program_id FROM merchants WHERE id = :m"
 
 
@@ -157,35 +170,47 @@ async def read_snapshot(
     params: dict[str, object] = {
         "m": terminal.merchant_id, "now": now, "src": source, "rid": receipt.id,
     }  # fmt: skip
+    # The program is known only from the row, but the spend-over-a-period sum belongs in
+    # the same query: guess with the version this merchant ran last time (versions
+    # rarely change), and read the sum separately only when the guess was wrong.
+    expected = program or deps.programs.last_active(terminal.merchant_id)
+    start = _window_start(expected, now, terminal.timezone)
+    if start is not None:
+        params["start"] = start
     ref = receipt.customer
     if ref is None:
         row = await executor.fetch_one(PROGRAM_ONLY_SQL, {"m": terminal.merchant_id})
     elif ref.customer_id is not None and ref.phone is None and ref.card is None:
-        row = await executor.fetch_one(SNAPSHOT_BY_ID_SQL, {**params, "cid": ref.customer_id})
+        params["cid"] = ref.customer_id
+        row = await executor.fetch_one(SNAPSHOT_SQL["id", start is not None], params)
     else:
         params["idx"] = customer_lookup_index(deps, terminal.merchant_id, ref)
-        row = await executor.fetch_one(SNAPSHOT_BY_CARD_SQL, params)
-    if program is None:
-        if row is None or row["program_id"] is None:
-            raise Conflict("no_program", "У компании нет активной программы лояльности")
-        program = await deps.programs.get(int(row["program_id"]))
+        row = await executor.fetch_one(SNAPSHOT_SQL["card", start is not None], params)
     if row is None:
         raise NotFound("merchant_not_found", "Компания не найдена")
+    if program is None:
+        if row["program_id"] is None:
+            raise Conflict("no_program", "У компании нет активной программы лояльности")
+        program = await deps.programs.get(int(row["program_id"]))
+        deps.programs.remember_active(terminal.merchant_id, program)
     customer = None
     if ref is not None:
         if row["customer_id"] is None:
             raise NotFound("customer_not_found", "Клиент не найден")
+        period = None
+        if start is not None and _window_start(program, now, terminal.timezone) == start:
+            period = int(row["period"])
         customer = await _snapshot_from_row(
-            deps, executor, terminal.merchant_id, program, row, now, terminal.timezone
+            deps, executor, terminal.merchant_id, program, row, now, terminal.timezone, period
         )
     return Snapshot(program=program, customer=customer)
 
 
-PERIOD_PURCHASES_SQL = (
-    "SELECT COALESCE(SUM(CASE WHEN kind = 'sale' THEN amount ELSE -amount END), 0) "
-    "FROM receipts WHERE merchant_id = :m AND customer_id = :c "
-    "AND created_at >= :start AND created_at < :now"
-)
+def _window_start(program: LoadedProgram | None, now: int, tz: ZoneInfo) -> int | None:
+    if program is None:
+        return None
+    start = engine.spend_window_start(program.compiled, datetime.fromtimestamp(now, UTC), tz)
+    return None if start is None else to_epoch(start)
 
 
 async def _snapshot_from_row(
@@ -196,19 +221,21 @@ async def _snapshot_from_row(
     row: Row,
     now: int,
     tz: ZoneInfo,
+    period: int | None,
 ) -> et.CustomerSnapshot:
+    """``period``: the spend over the program's window when the snapshot query already
+    summed it; otherwise it is read here (only programs with such a rule need it)."""
     customer_id = int(row["customer_id"])
     birthday = None
     if program.compiled.uses_birthday:
         birthday = deps.cipher.decrypt_optional(merchant_id, row["birthday_enc"])
-    period_purchases = 0
-    # Only programs with a "spend over a period" rule pay for this second query.
-    start = engine.spend_window_start(program.compiled, datetime.fromtimestamp(now, UTC), tz)
-    if start is not None:
+    period_purchases = period or 0
+    start = _window_start(program, now, tz)
+    if start is not None and period is None:
         period_purchases = int(
             await executor.fetch_value(
-                PERIOD_PURCHASES_SQL,
-                {"m": merchant_id, "c": customer_id, "start": to_epoch(start), "now": now},
+                PERIOD_PURCHASES_SQL.format(customer=":c"),
+                {"m": merchant_id, "c": customer_id, "start": start, "now": now},
             )
         )
     return et.CustomerSnapshot(

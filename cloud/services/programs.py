@@ -33,6 +33,15 @@ class ProgramCache:
     def __init__(self, db: SqliteDatabase | PostgresDatabase) -> None:
         self._db = db
         self._by_id: dict[int, LoadedProgram] = {}
+        self._last_active: dict[int, LoadedProgram] = {}
+
+    def last_active(self, merchant_id: int) -> LoadedProgram | None:
+        """The version this merchant's receipts were last priced with: a hint for
+        building the snapshot query, never trusted for pricing."""
+        return self._last_active.get(merchant_id)
+
+    def remember_active(self, merchant_id: int, program: LoadedProgram) -> None:
+        self._last_active[merchant_id] = program
 
     async def get(self, version_id: int, executor: Executor | None = None) -> LoadedProgram:
         loaded = self._by_id.get(version_id)

@@ -378,7 +378,8 @@ async def test_spend_over_a_period_is_read_from_the_customers_receipts(
     """ "More than 3 000 ₽ over the last 30 days -> 15 % instead of 5 %": the first
     2 100 ₽ sale accrues 5 % (105,00); after a second sale of 4 000 ₽ (200,00) the
     customer has 6 100 ₽ in the window and the next quote accrues 15 % (150,00 of
-    1 000 ₽); 31 days later the window is empty again (50,00)."""
+    1 000 ₽); a new version with a one-day window sees no purchase today (50,00);
+    31 days later the window is empty again (50,00)."""
     from cloud.api.app import create_app
 
     program = {
@@ -405,6 +406,18 @@ async def test_spend_over_a_period_is_read_from_the_customers_receipts(
     clock.advance(days=1)
     quote = await post(till, "/api/v1/checkout/calculate", {"receipt": receipt("p3", one)})
     assert money(quote["accrual"]) == Decimal("150.00")
+    # A new version counts only today's purchases: none today, so 5 % again, both on
+    # the first quote after the switch and on the next one.
+    from cloud.services import programs as program_versions
+
+    await program_versions.publish(
+        deps.db, tenant.merchant_id, {**program, "spend_window_days": 1}, clock()
+    )
+    for receipt_id in ("p3a", "p3b"):
+        today = await post(
+            till, "/api/v1/checkout/calculate", {"receipt": receipt(receipt_id, one)}
+        )
+        assert money(today["accrual"]) == Decimal("50.00")
     clock.advance(days=31)
     later = await post(till, "/api/v1/checkout/calculate", {"receipt": receipt("p4", one)})
     assert money(later["accrual"]) == Decimal("50.00")
