@@ -189,6 +189,8 @@ class CompiledProgram:
     """The modifiers with an effect on each rate, in list order."""
     uses_birthday: bool = False
     """A rule looks at the customer's birthday (the service decrypts it only then)."""
+    spend_window_days: int | None = None
+    """Local days of ``period_purchases`` when a rule looks at them, else None."""
 
     def category(self, code: str | None) -> CompiledCategory:
         if code is None:
@@ -362,7 +364,18 @@ def compile_program(program: Program) -> CompiledProgram:
         redemption_modifiers=tuple(m for m in modifiers if m.redemption is not None),
         uses_birthday=any(m.when.birthday is not None for m in modifiers)
         or any(p.when.birthday is not None for p in promotions),
+        spend_window_days=_spend_window_days(program),
     )
+
+
+def _spend_window_days(program: Program) -> int | None:
+    if program.spend_window_days is None:
+        return None
+    if any(m.when.period_purchases is not None for m in program.modifiers) or any(
+        p.when.period_purchases is not None for p in program.quantity_promotions
+    ):
+        return program.spend_window_days
+    return None
 
 
 def as_compiled(program: Program | CompiledProgram) -> CompiledProgram:

@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta, tzinfo
 from cloud.engine.compiled import CompiledProgram, CompiledTier, as_compiled
 from cloud.engine.lifecycle import local_midnight
 from cloud.engine.types import CustomerSnapshot
-from schemas.program import Modifier, Program, QuantityPromotion, Tier
+from schemas.program import Program, Tier
 
 
 def compiled_tier(program: CompiledProgram, customer: CustomerSnapshot | None) -> CompiledTier:
@@ -160,16 +160,7 @@ def rolling_window(program: Program | CompiledProgram, run_date: date) -> tuple[
 def spend_window_days(program: Program | CompiledProgram) -> int | None:
     """How many local days ``CustomerSnapshot.period_purchases`` must cover, or ``None``
     when no rule of the program looks at it (the service then passes 0)."""
-    document = as_compiled(program).program
-    if document.spend_window_days is None:
-        return None
-    rules: list[Modifier | QuantityPromotion] = [
-        *document.modifiers,
-        *document.quantity_promotions,
-    ]
-    if any(rule.when.period_purchases is not None for rule in rules):
-        return document.spend_window_days
-    return None
+    return as_compiled(program).spend_window_days
 
 
 def spend_window_start(

@@ -198,10 +198,12 @@ async def read_snapshot(
         if row["customer_id"] is None:
             raise NotFound("customer_not_found", "Клиент не найден")
         period = None
-        if start is not None and _window_start(program, now, terminal.timezone) == start:
+        if program is not expected:
+            start = _window_start(program, now, terminal.timezone)
+        elif start is not None:
             period = int(row["period"])
         customer = await _snapshot_from_row(
-            deps, executor, terminal.merchant_id, program, row, now, terminal.timezone, period
+            deps, executor, terminal.merchant_id, program, row, now, start, period
         )
     return Snapshot(program=program, customer=customer)
 
@@ -220,17 +222,17 @@ async def _snapshot_from_row(
     program: LoadedProgram,
     row: Row,
     now: int,
-    tz: ZoneInfo,
+    start: int | None,
     period: int | None,
 ) -> et.CustomerSnapshot:
-    """``period``: the spend over the program's window when the snapshot query already
-    summed it; otherwise it is read here (only programs with such a rule need it)."""
+    """``start``: where the program's spend window begins (None: no such rule);
+    ``period``: the spend over it when the snapshot query already summed it, otherwise
+    it is read here."""
     customer_id = int(row["customer_id"])
     birthday = None
     if program.compiled.uses_birthday:
         birthday = deps.cipher.decrypt_optional(merchant_id, row["birthday_enc"])
     period_purchases = period or 0
-    start = _window_start(program, now, tz)
     if start is not None and period is None:
         period_purchases = int(
             await executor.fetch_value(
