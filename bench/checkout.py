@@ -74,14 +74,14 @@ def phone(n: int) -> str:
 # ---- setup ------------------------------------------------------------------------------
 
 
-async def seed(database_url: str, customers: int, document: str) -> str:
+async def seed(database_url: str, customers: int, document: str, name: str = "bench") -> str:
     """Create the tenant and register the customers; return the terminal's token."""
     settings = Settings(database_url=database_url, load_demo=False)
     db = await open_database(database_url)
     try:
         deps = Deps.build(settings, db)
         now = deps.clock()
-        merchant_id = await merchants.create_merchant(db, "BreezeVape (bench)", now)
+        merchant_id = await merchants.create_merchant(db, f"Merchant ({name})", now)
         store_id = await merchants.create_store(db, merchant_id, "Магазин на Ленина", now)
         terminal_id = await merchants.create_terminal(db, merchant_id, store_id, "Касса 1", now)
         token = await merchants.issue_terminal_token(db, merchant_id, terminal_id, now)
@@ -345,6 +345,13 @@ def report(runs: list[list[Run]], args: argparse.Namespace) -> tuple[dict[str, A
     c_requests = summary["scenarios"]["c"]["requests_per_s"]
     print(f"\n(c) carried {c_requests:.0f} req/s (calculate + confirm); its p50/p99 mix both.")
 
+    if "d" in by:
+        slower = statistics.median(
+            1 - d.rate / b.rate for d, b in zip(by["d"], by["b"], strict=True)
+        )
+        summary["compare_slower"] = round(slower, 4)
+        print(f"(d) vs (b), same rounds: {100 * slower:.1f} % slower (median of rounds)")
+
     calc_p99 = summary["scenarios"]["b"]["p99_ms"]
     checks = [
         ("(b)/(a) calculate", ratio["b"], f">= {TARGET_CALCULATE_RATIO}",
@@ -366,6 +373,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     parser.add_argument("--customers", type=int, default=10_000)
+    parser.add_argument(
+        "--compare-program", type=Path,
+        help="also run (d): calculate for a second merchant with this program, interleaved "
+        "with (b) in the same rounds, so (d)/(b) is the cost of that program",
+    )  # fmt: skip
     parser.add_argument(
         "--program", type=Path, default=PROGRAM,
         help="program document to price with (bench/richest_program.json: every rule)",
@@ -393,6 +405,13 @@ def main() -> int:
         started = time.monotonic()
         migrate.upgrade(database_url)
         token = asyncio.run(seed(database_url, args.customers, args.program.read_text()))
+        compare_token = None
+        if args.compare_program is not None:
+            SCENARIOS["d"] = f"calculate, {args.compare_program.name}"
+            # Same customers' phones, another merchant: the only difference is the program.
+            compare_token = asyncio.run(
+                seed(database_url, args.customers, args.compare_program.read_text(), "compare")
+            )
         # With --keep, the token lets one rerun wrk or a profiler against the kept DB.
         (workdir / "token.txt").write_text(token + "\n")
         print(
@@ -419,9 +438,9 @@ def main() -> int:
         lines_json = json.dumps(lines, ensure_ascii=False, separators=(",", ":"))
         stamp = datetime.now(UTC).strftime("%H%M%S")
 
-        def script_args(run: str) -> list[str]:
+        def script_args(run: str, as_token: str | None = None) -> list[str]:
             # A fresh receipt-id prefix per run keeps confirm ids unique across rounds.
-            return [token, str(args.customers), f"bench-{stamp}-{run}", lines_json]
+            return [as_token or token, str(args.customers), f"bench-{stamp}-{run}", lines_json]
 
         # Warm-up, not counted: first requests fill the token and program caches and
         # the page cache; without it round 1 reads lower than the others.
@@ -438,6 +457,11 @@ def main() -> int:
                     script_args(f"b{number}")),
                 wrk("c", "sale.lua", service.url + "/", args, script_args(f"c{number}")),
             ]  # fmt: skip
+            if compare_token is not None:
+                round_runs.append(
+                    wrk("d", "calculate.lua", service.url + CALCULATE, args,
+                        script_args(f"d{number}", compare_token))
+                )  # fmt: skip
             runs.append(round_runs)
             for run in round_runs:
                 print(
