@@ -5,7 +5,7 @@ returned over HTTP. Expected figures are written from the program's rules by han
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -145,3 +145,46 @@ def line(
 
 def epoch(moment: Any) -> int:
     return to_epoch(moment)
+
+
+def d(value: str) -> Decimal:
+    return Decimal(value)
+
+
+def column(lines: list[dict[str, Any]], key: str) -> list[Decimal]:
+    """One amount of every line, in receipt order."""
+    return [money(item[key]) for item in lines]
+
+
+def per_line(result: Any, field: str) -> dict[str, Decimal]:
+    """One amount of every line, by line id."""
+    return {item["id"]: money(item[field]) for item in result["lines"]}
+
+
+def instant(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
+def utc(
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
+) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+
+
+async def assert_journal_matches(till: Till, customer_id: int) -> None:
+    """The journal sums to the lots' remainders, lot by lot and in total, and no
+    remainder is negative (DESIGN §4)."""
+    rows = await till.deps.db.fetch_all(
+        "SELECT l.id, l.remaining, COALESCE(SUM(e.amount), 0) AS journal FROM bonus_lots l "
+        "LEFT JOIN ledger_entries e ON e.lot_id = l.id WHERE l.customer_id = :c "
+        "GROUP BY l.id, l.remaining ORDER BY l.id",
+        {"c": customer_id},
+    )
+    for row in rows:
+        assert int(row["remaining"]) >= 0
+        assert int(row["journal"]) == int(row["remaining"]), dict(row)
+    total = await till.deps.db.fetch_value(
+        "SELECT COALESCE(SUM(amount), 0) FROM ledger_entries WHERE customer_id = :c",
+        {"c": customer_id},
+    )
+    assert int(total) == sum(int(row["remaining"]) for row in rows)

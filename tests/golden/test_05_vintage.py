@@ -16,50 +16,27 @@ The clock starts at 2026-11-20 09:00 UTC = 12:00 in Moscow (UTC+3).
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from cloud.clock import ManualClock
 from cloud.services import jobs
 from cloud.services.deps import Deps
-from tests.golden.support import Till, line, open_till, receipt
+from tests.golden.support import (
+    Till,
+    assert_journal_matches,
+    column,
+    d,
+    instant,
+    line,
+    open_till,
+    receipt,
+)
 from tests.helpers import money
 
 PROGRAM = "05_vintage.json"
 MSK = ZoneInfo("Europe/Moscow")
 PHONE = "+79035550505"
-
-
-def d(value: str) -> Decimal:
-    return Decimal(value)
-
-
-def column(lines: list[dict[str, Any]], key: str) -> list[Decimal]:
-    return [money(item[key]) for item in lines]
-
-
-def instant(value: str) -> datetime:
-    return datetime.fromisoformat(value)
-
-
-async def assert_journal_matches(till: Till, customer_id: int) -> None:
-    """The journal sums to the lots' remainders, lot by lot and in total, and no
-    remainder is negative (DESIGN §4)."""
-    rows = await till.deps.db.fetch_all(
-        "SELECT l.id, l.remaining, COALESCE(SUM(e.amount), 0) AS journal FROM bonus_lots l "
-        "LEFT JOIN ledger_entries e ON e.lot_id = l.id WHERE l.customer_id = :c "
-        "GROUP BY l.id, l.remaining ORDER BY l.id",
-        {"c": customer_id},
-    )
-    for row in rows:
-        assert int(row["remaining"]) >= 0
-        assert int(row["journal"]) == int(row["remaining"]), dict(row)
-    total = await till.deps.db.fetch_value(
-        "SELECT COALESCE(SUM(amount), 0) FROM ledger_entries WHERE customer_id = :c",
-        {"c": customer_id},
-    )
-    assert int(total) == sum(int(row["remaining"]) for row in rows)
 
 
 async def recompute_tiers(till: Till) -> None:

@@ -17,32 +17,17 @@ has lapsed (05.12.2026 00:00 MSK); the gift itself has its own test.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from cloud.clock import ManualClock
 from cloud.services.deps import Deps
-from tests.golden.support import Till, epoch, line, open_till, receipt
+from tests.golden.support import Till, epoch, instant, line, open_till, per_line, receipt, utc
 from tests.helpers import money
 
 PROGRAM = "13_besheniye_tachki.json"
 PHONE = "+79161111313"
 CARD = "7700 1313 0001"
-
-
-def per_line(result: Any, field: str) -> dict[str, Decimal]:
-    return {item["id"]: money(item[field]) for item in result["lines"]}
-
-
-def instant(text: str | None) -> datetime | None:
-    return None if text is None else datetime.fromisoformat(text)
-
-
-def utc(
-    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
-) -> datetime:
-    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
 FIRST = [
