@@ -42,6 +42,12 @@ class Settings(BaseSettings):
     hold_ttl_seconds: int = Field(15 * 60, ge=30, le=24 * 3600)
     sms_code_ttl_seconds: int = Field(5 * 60, ge=30, le=3600)
     sms_code_attempts: int = Field(5, ge=1, le=20)
+    # SMS pumping: a till (or a stolen till token) can send paid SMS to any numbers, so
+    # codes are limited per phone, per till and per merchant over one rolling window.
+    sms_rate_window_seconds: int = Field(3600, ge=60, le=7 * 24 * 3600)
+    sms_codes_per_phone: int = Field(5, ge=1, le=1000)
+    sms_codes_per_terminal: int = Field(20, ge=1, le=100_000)
+    sms_codes_per_merchant: int = Field(200, ge=1, le=1_000_000)
     log_format: Literal["console", "json"] | None = None
     log_level: str = "INFO"
     load_demo: bool = True
