@@ -51,7 +51,6 @@ class Settings(BaseSettings):
     log_format: Literal["console", "json"] | None = None
     log_level: str = "INFO"
     load_demo: bool = True
-    terminal_cache_seconds: float = Field(30.0, ge=0)
     pg_pool_size: int = Field(10, ge=1, le=200)
 
     @model_validator(mode="after")
