@@ -8,13 +8,15 @@ import dataclasses
 
 import pytest
 from aiohttp.test_utils import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from cloud.clock import ManualClock
 from cloud.errors import TooManyRequests
 from cloud.services import merchants
 from cloud.services.deps import Deps
 from cloud.services.sms_codes import send_code
-from tests.conftest import Tenant
+from tests.conftest import Tenant, make_tenant
 
 
 def phone(n: int) -> str:
@@ -108,3 +110,54 @@ async def test_api_counts_codes_per_till(client: TestClient) -> None:
     body = await response.json()
     assert body["code"] == "too_many_codes"
     assert "с этой кассы" in body["message"]
+
+
+steps = st.lists(
+    st.tuples(
+        st.sampled_from([0, 1, None]),  # the till that asks (None: a merchant-level caller)
+        st.integers(0, 3),  # which phone
+        st.sampled_from([0, 60, 1200, 3599, 3600]),  # seconds before the next request
+    ),
+    min_size=1,
+    max_size=14,
+)
+
+
+@settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(steps=steps)
+async def test_limits_match_a_rolling_window_model(
+    deps: Deps, clock: ManualClock, steps: list[tuple[int | None, int, int]]
+) -> None:
+    """Whatever the order of requests, a code is refused exactly when its phone, its
+    till or its merchant already had the limit of codes in the last window, with the
+    code of the limit that bit; so no window ever holds more than a limit."""
+    deps = limited(deps, sms_codes_per_phone=2, sms_codes_per_terminal=3,
+                   sms_codes_per_merchant=4)  # fmt: skip
+    tenant = await make_tenant(deps, "Модель")
+    tills = [tenant.terminal_id, await second_till(deps, tenant)]
+    window = deps.settings.sms_rate_window_seconds
+    accepted: list[tuple[int, int | None, int]] = []  # (at, till, phone)
+    for till_index, phone_index, pause in steps:
+        till = None if till_index is None else tills[till_index]
+        now = int(clock().timestamp())
+        recent = [(t, p) for at, t, p in accepted if at > now - window]
+        expected = None
+        if sum(p == phone_index for _, p in recent) >= 2:
+            expected = "sms_rate_limited"
+        elif till is not None and sum(t == till for t, _ in recent) >= 3:
+            expected = "too_many_codes"
+        elif len(recent) >= 4:
+            expected = "too_many_codes"
+        try:
+            await send_code(deps, tenant.merchant_id, phone(phone_index), "redeem",
+                            terminal_id=till)  # fmt: skip
+        except TooManyRequests as error:
+            assert error.code == expected
+        else:
+            assert expected is None
+            accepted.append((now, till, phone_index))
+        clock.advance(seconds=pause)
