@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
 import os
@@ -63,3 +64,25 @@ def hash_token(token: str) -> str:
 
 def new_token(prefix: str = "lt") -> str:
     return f"{prefix}_{secrets.token_urlsafe(32)}"
+
+
+def basic_credentials(encoded: str) -> tuple[str, str] | None:
+    """The login and password of a Basic ``Authorization`` value (the password empty
+    when there is no colon), or None if it is not base64.
+
+    RFC 7617 leaves the charset to the client: 1C sends a Cyrillic login in cp1251, most
+    others send UTF-8. Each half is decoded on its own (UTF-8, else cp1251, which maps
+    nearly every byte), so an odd login never costs the caller a valid token."""
+    try:
+        raw = base64.b64decode(encoded.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    login, _, password = raw.partition(b":")
+    return _text(login), _text(password)
+
+
+def _text(raw: bytes) -> str:
+    try:
+        return raw.decode()
+    except UnicodeDecodeError:
+        return raw.decode("cp1251", errors="replace")

@@ -59,14 +59,56 @@ def _curl(base: str, token: str) -> str:
     )
 
 
+class RefusedToStart(Exception):
+    """The configuration would expose a public secret; the message names what to set."""
+
+
+_REVOKE_DEMO = "revoke them with `loyalty demo --revoke`"
+
+
+def check_exposure(settings: Settings, live_demo: Sequence[str] = ()) -> None:
+    """Refuse to serve with a public credential where it can be used: in production
+    ever (the built-in keys are refused by ``Settings`` itself), in development on an
+    address other machines reach.
+
+    Only what a caller over the network could use counts in development: the Evotor
+    app token and the demo's tokens; the data and index keys are useless without the
+    database."""
+    if settings.env == "production":
+        if live_demo:
+            raise RefusedToStart(
+                "production refuses to start: the database holds the public demo "
+                f"credentials ({', '.join(live_demo)}); {_REVOKE_DEMO}"
+            )
+        return
+    if settings.listens_on_loopback:
+        return
+    exposed = [
+        name for name in settings.public_secrets_in_use if name == "LOYALTY_EVOTOR_APP_TOKEN"
+    ]
+    if settings.load_demo:
+        exposed.append("LOYALTY_LOAD_DEMO=true (public demo tokens)")
+    if live_demo:
+        exposed.append(f"the demo credentials in the database ({', '.join(live_demo)}; "
+                       f"{_REVOKE_DEMO})")  # fmt: skip
+    if exposed:
+        raise RefusedToStart(
+            f"development listens on 127.0.0.1 only while public credentials are live; "
+            f"LOYALTY_HOST={settings.host} would expose: {'; '.join(exposed)}. "
+            "Set LOYALTY_EVOTOR_APP_TOKEN and LOYALTY_LOAD_DEMO=false, or leave LOYALTY_HOST unset"
+        )
+
+
 async def _prepare(settings: Settings) -> demo.DemoMerchant | None:
+    check_exposure(settings)
     await migrate.upgrade_async(settings.database_url)
-    if not settings.load_demo or settings.env == "production":
-        return None
     db = await open_database(settings.database_url, settings.pg_pool_size)
     try:
         deps = Deps.build(settings, db)
-        loaded = await demo.load_demo(deps)
+        loaded = None
+        if settings.load_demo and settings.env != "production":
+            loaded = await demo.load_demo(deps)
+        check_exposure(settings, await demo.live_public_credentials(deps))
     finally:
         await db.close()
     return loaded
@@ -101,10 +143,14 @@ def _event_loop() -> asyncio.AbstractEventLoop:
     return uvloop.new_event_loop()
 
 
-async def _demo(settings: Settings) -> None:
+async def _demo(settings: Settings, revoke: bool = False) -> None:
     await migrate.upgrade_async(settings.database_url)
     db = await open_database(settings.database_url)
     try:
+        if revoke:
+            revoked = await demo.revoke_public_credentials(Deps.build(settings, db))
+            print(f"Revoked {revoked} public demo credential(s)")
+            return
         loaded = await demo.load_demo(Deps.build(settings, db), refresh=True)
     finally:
         await db.close()
@@ -148,7 +194,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     serve_cmd.add_argument("--host")
     serve_cmd.add_argument("--port", type=int)
     commands.add_parser("migrate", help="apply database migrations")
-    commands.add_parser("demo", help="load or refresh the demo merchant")
+    demo_cmd = commands.add_parser("demo", help="load or refresh the demo merchant")
+    demo_cmd.add_argument(
+        "--revoke", action="store_true",
+        help="revoke the demo's public tokens instead (before production uses this database)",
+    )  # fmt: skip
     jobs = commands.add_parser("jobs", help="scheduled jobs")
     jobs_commands = jobs.add_subparsers(dest="job_command", required=True)
     run = jobs_commands.add_parser("run", help="run one job now")
@@ -174,12 +224,19 @@ def main(argv: Sequence[str] | None = None) -> None:
     configure_logging(settings.effective_log_format, settings.log_level)
 
     if args.command == "serve":
-        serve(settings)
+        try:
+            serve(settings)
+        except RefusedToStart as exc:
+            parser.exit(2, f"loyalty: {exc}\n")
     elif args.command == "migrate":
         migrate.upgrade(settings.database_url)
         print("Database is at the latest migration")
     elif args.command == "demo":
-        asyncio.run(_demo(settings))
+        if settings.env == "production" and not args.revoke:
+            parser.exit(
+                2, "loyalty: the demo merchant (public tokens) is not loaded in production\n"
+            )
+        asyncio.run(_demo(settings, args.revoke))
     elif args.command == "programs":
         try:
             loaded = asyncio.run(

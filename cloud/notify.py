@@ -23,7 +23,10 @@ class SentMessage:
 class SmsProvider(Protocol):
     cost_kopecks: int
 
-    async def send(self, phone: str, text: str) -> None: ...
+    async def send(self, phone: str, text: str, *, masked: str | None = None) -> None:
+        """Deliver ``text``. ``masked`` is the same message with its secret (a one-time
+        code) hidden: what a provider may log or keep; None when ``text`` holds none."""
+        ...
 
 
 @dataclass
@@ -35,9 +38,10 @@ class LogSmsProvider:
     sent: list[SentMessage] = field(default_factory=list)
     keep: int = 1000
 
-    async def send(self, phone: str, text: str) -> None:
-        masked = phone[:-4] + "****" if len(phone) > 4 else "****"
-        log.info("sms.sent", provider="log", phone=masked, text=text)
+    async def send(self, phone: str, text: str, *, masked: str | None = None) -> None:
+        hidden_phone = phone[:-4] + "****" if len(phone) > 4 else "****"
+        # A log is read by more people than the customer's phone: never the code.
+        log.info("sms.sent", provider="log", phone=hidden_phone, text=masked or text)
         self.sent.append(SentMessage(phone, text))
         del self.sent[: -self.keep]
 

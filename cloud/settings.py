@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -15,6 +16,15 @@ DEV_DATA_KEY = "ZGV2LWRhdGEta2V5LWRvLW5vdC11c2UtaW4tcHJvZCE="
 DEV_INDEX_KEY = "ZGV2LWluZGV4LWtleS1kby1ub3QtdXNlLWluLXByb2Q="
 DEV_SECRET_KEY = "dev-secret-key-do-not-use-in-production"
 DEV_EVOTOR_APP_TOKEN = "dev-evotor-app-token-do-not-use-in-production"
+
+BUILT_IN_SECRETS = {
+    "data_key": DEV_DATA_KEY,
+    "index_key": DEV_INDEX_KEY,
+    "secret_key": DEV_SECRET_KEY,
+    "evotor_app_token": DEV_EVOTOR_APP_TOKEN,
+}
+"""Every secret setting and its public development default; production refuses them all
+(a new secret setting belongs here)."""
 
 
 class Settings(BaseSettings):
@@ -42,27 +52,45 @@ class Settings(BaseSettings):
     hold_ttl_seconds: int = Field(15 * 60, ge=30, le=24 * 3600)
     sms_code_ttl_seconds: int = Field(5 * 60, ge=30, le=3600)
     sms_code_attempts: int = Field(5, ge=1, le=20)
+    # SMS pumping: a till (or a stolen till token) can send paid SMS to any numbers, so
+    # codes are limited per phone, per till and per merchant over one rolling window.
+    sms_rate_window_seconds: int = Field(3600, ge=60, le=7 * 24 * 3600)
+    sms_codes_per_phone: int = Field(5, ge=1, le=1000)
+    sms_codes_per_terminal: int = Field(20, ge=1, le=100_000)
+    sms_codes_per_merchant: int = Field(200, ge=1, le=1_000_000)
     log_format: Literal["console", "json"] | None = None
     log_level: str = "INFO"
     load_demo: bool = True
-    terminal_cache_seconds: float = Field(30.0, ge=0)
     pg_pool_size: int = Field(10, ge=1, le=200)
 
     @model_validator(mode="after")
     def _refuse_dev_keys_in_production(self) -> Settings:
-        if self.env == "production":
-            public = {
-                "LOYALTY_DATA_KEY": self.data_key == DEV_DATA_KEY,
-                "LOYALTY_INDEX_KEY": self.index_key == DEV_INDEX_KEY,
-                "LOYALTY_SECRET_KEY": self.secret_key == DEV_SECRET_KEY,
-                "LOYALTY_EVOTOR_APP_TOKEN": self.evotor_app_token == DEV_EVOTOR_APP_TOKEN,
-            }
-            missing = [name for name, is_dev in public.items() if is_dev]
-            if missing:
-                raise ValueError(
-                    "production refuses the built-in development keys; set " + ", ".join(missing)
-                )
+        if self.env == "production" and self.public_secrets_in_use:
+            raise ValueError(
+                "production refuses the built-in development keys; set "
+                + ", ".join(self.public_secrets_in_use)
+            )
         return self
+
+    @property
+    def public_secrets_in_use(self) -> list[str]:
+        """The settings still holding a built-in (public) development value, in
+        whichever of them it was put."""
+        public = set(BUILT_IN_SECRETS.values())
+        return [
+            f"LOYALTY_{name.upper()}" for name in BUILT_IN_SECRETS if getattr(self, name) in public
+        ]
+
+    @property
+    def listens_on_loopback(self) -> bool:
+        """Whether ``host`` reaches only this machine (a name other than localhost may
+        resolve to anything, so it does not count)."""
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host.strip("[]")).is_loopback
+        except ValueError:
+            return False
 
     @property
     def effective_log_format(self) -> str:

@@ -41,7 +41,7 @@ def create_app(
             db = await open_database(settings.database_url, settings.pg_pool_size)
             built = Deps.build(settings, db, sms=sms, clock=clock)
         app[DEPS] = built
-        app[AUTHENTICATOR] = TerminalAuthenticator(built.db, settings.terminal_cache_seconds)
+        app[AUTHENTICATOR] = TerminalAuthenticator(built.db)
         yield
         if own:
             await built.db.close()

@@ -95,7 +95,10 @@ async def post_sms_code(request: web.Request) -> web.Response:
     """Send a one-time code to the customer's phone."""
     terminal = terminal_of(request)
     body = await read_model(request, SendCodeRequest)
-    sent = await send_code(deps_of(request), terminal.merchant_id, body.phone, body.purpose)
+    sent = await send_code(
+        deps_of(request), terminal.merchant_id, body.phone, body.purpose,
+        terminal_id=terminal.terminal_id,
+    )  # fmt: skip
     return json_response(CodeSent(sent=True, expires_in=sent.expires_in))
 
 

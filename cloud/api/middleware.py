@@ -3,8 +3,6 @@ authentication, and one structured log event per request."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import time
 from collections.abc import Awaitable, Callable
 
@@ -13,6 +11,7 @@ from aiohttp import web
 
 from cloud.api.keys import AUTHENTICATOR, DEPS, MERCHANT, RECEIPT_ID, TERMINAL
 from cloud.api.wire import json_response
+from cloud.crypto import basic_credentials
 from cloud.engine.types import EngineError
 from cloud.errors import DomainError, Unauthorized
 from cloud.services.merchants import authenticate_merchant
@@ -36,13 +35,9 @@ def _token_from(header: str) -> str:
     if scheme.lower() == "bearer" and credentials:
         return credentials
     if scheme.lower() == "basic" and credentials:
-        try:
-            decoded = base64.b64decode(credentials, validate=True).decode()
-        except (binascii.Error, UnicodeDecodeError):
-            decoded = ""
-        _, _, password = decoded.partition(":")
-        if password:
-            return password
+        pair = basic_credentials(credentials)
+        if pair is not None and pair[1]:
+            return pair[1]
     raise Unauthorized(
         "missing_token", "Нужен заголовок Authorization: Bearer <токен> (или Basic с токеном)"
     )

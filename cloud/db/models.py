@@ -304,7 +304,14 @@ class SmsCode(Base):
     attempts_left: Mapped[int] = mapped_column(Integer)
     consumed_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     created_at: Mapped[int] = mapped_column(BigInteger)
-    __table_args__ = (Index("ix_sms_codes_phone", "merchant_id", "phone_index", "purpose"),)
+    terminal_id: Mapped[int | None] = mapped_column(Id, nullable=True)
+    """The till that asked for the code (None for a merchant-level caller): codes are
+    rate-limited per till and per merchant, not only per phone."""
+    __table_args__ = (
+        Index("ix_sms_codes_phone", "merchant_id", "phone_index", "purpose"),
+        Index("ix_sms_codes_merchant_created", "merchant_id", "created_at"),
+        Index("ix_sms_codes_terminal_created", "merchant_id", "terminal_id", "created_at"),
+    )
 
 
 class Notification(Base):

@@ -15,7 +15,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from cloud.clock import ManualClock
+from cloud.clock import ManualClock, to_epoch
+from cloud.crypto import hash_token
 from cloud.errors import DomainError
 from cloud.services import checkout, customers, merchants, programs
 from cloud.services.deps import Deps
@@ -87,6 +88,48 @@ async def load_demo(deps: Deps, *, refresh: bool = False) -> DemoMerchant:
 
 def _tokens(spec: dict[str, Any]) -> list[str]:
     return [t["token"] for store in spec["stores"] for t in store["terminals"]]
+
+
+def public_credentials() -> list[str]:
+    """Every credential of the demo: published in this repository, so anyone can use
+    them wherever they are live."""
+    spec = json.loads(DEMO_FILE.read_text())
+    return [*_tokens(spec), spec["merchant_key"]]
+
+
+_LIVE = (
+    "SELECT token_hash FROM terminal_credentials WHERE token_hash IN ({in_}) "
+    "AND revoked_at IS NULL UNION ALL "
+    "SELECT token_hash FROM merchant_credentials WHERE token_hash IN ({in_}) "
+    "AND revoked_at IS NULL"
+)
+
+
+async def live_public_credentials(deps: Deps) -> list[str]:
+    """The demo's credentials that still authenticate on this database (under any
+    merchant: what matters is that the token is public)."""
+    by_hash = {hash_token(token): token for token in public_credentials()}
+    params = {f"h{n}": digest for n, digest in enumerate(by_hash)}
+    rows = await deps.db.fetch_all(
+        _LIVE.format(in_=", ".join(f":{name}" for name in params)), params
+    )
+    return sorted({by_hash[row["token_hash"]] for row in rows})
+
+
+async def revoke_public_credentials(deps: Deps) -> int:
+    """Revoke every live demo credential (the data they reach stays); return how many."""
+    now = to_epoch(deps.clock())
+    revoked = 0
+    async with deps.db.transaction() as tx:
+        for table in ("terminal_credentials", "merchant_credentials"):
+            for token in public_credentials():
+                rows = await tx.fetch_all(
+                    f"UPDATE {table} SET revoked_at = :now "
+                    "WHERE token_hash = :h AND revoked_at IS NULL RETURNING id",
+                    {"now": now, "h": hash_token(token)},
+                )
+                revoked += len(rows)
+    return revoked
 
 
 async def _history(

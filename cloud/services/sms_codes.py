@@ -17,7 +17,7 @@ from typing import Literal
 import structlog
 
 from cloud.clock import to_epoch
-from cloud.db.database import Executor
+from cloud.db.database import Executor, Transaction
 from cloud.errors import DomainError, TooManyRequests, Unprocessable
 from cloud.phones import normalize_phone
 from cloud.services.deps import Deps
@@ -26,9 +26,6 @@ log = structlog.get_logger(__name__)
 
 Purpose = Literal["registration", "redeem"]
 PURPOSES: frozenset[str] = frozenset({"registration", "redeem"})
-
-CODES_PER_HOUR = 5
-_HOUR = 3600
 
 
 class SmsDeliveryFailed(DomainError):
@@ -63,31 +60,28 @@ def code_text(code: str) -> str:
     return f"Код подтверждения: {code}. Никому не сообщайте его."
 
 
-async def send_code(deps: Deps, merchant_id: int, phone: str, purpose: str) -> SentCode:
+MASKED_CODE = "******"
+"""What the outbox and the logs show in place of a code: a stored or logged message must
+not be a way to read a live code."""
+
+
+async def send_code(
+    deps: Deps, merchant_id: int, phone: str, purpose: str, *, terminal_id: int | None = None
+) -> SentCode:
     """Issue a fresh code for ``phone`` and send it by SMS; earlier unused codes for the
-    same phone and purpose stop working."""
+    same phone and purpose stop working. ``terminal_id`` is the till that asks (None for
+    a merchant-level caller): codes are limited per phone, per till and per merchant."""
     _check_purpose(purpose)
     e164, phone_index = phone_key(deps, merchant_id, phone)
     now = to_epoch(deps.clock())
     ttl = deps.settings.sms_code_ttl_seconds
     code = f"{secrets.randbelow(1_000_000):06d}"
     text = code_text(code)
+    masked = code_text(MASKED_CODE)
     async with deps.db.transaction() as tx:
-        # Counted across purposes: every code is an SMS the merchant pays for.
-        recent = await tx.fetch_all(
-            "SELECT created_at FROM sms_codes "
-            "WHERE merchant_id = :m AND phone_index = :p AND created_at > :since "
-            "ORDER BY created_at",
-            {"m": merchant_id, "p": phone_index, "since": now - _HOUR},
-        )
-        if len(recent) >= CODES_PER_HOUR:
-            wait_minutes = max(1, -(-(int(recent[0]["created_at"]) + _HOUR - now) // 60))
-            raise TooManyRequests(
-                "sms_rate_limited",
-                f"Слишком много кодов на этот номер за час. Повторите через {wait_minutes} мин.",
-            )
+        await _enforce_limits(tx, deps, merchant_id, terminal_id, phone_index, now)
         # Superseded codes are marked consumed rather than deleted so they still count
-        # towards the hourly limit.
+        # towards the rate limits.
         await tx.execute(
             "UPDATE sms_codes SET consumed_at = :now "
             "WHERE merchant_id = :m AND phone_index = :p AND purpose = :purpose "
@@ -95,11 +89,12 @@ async def send_code(deps: Deps, merchant_id: int, phone: str, purpose: str) -> S
             {"m": merchant_id, "p": phone_index, "purpose": purpose, "now": now},
         )
         await tx.insert(
-            "INSERT INTO sms_codes (merchant_id, phone_index, purpose, code_hash, expires_at, "
-            "attempts_left, consumed_at, created_at) "
-            "VALUES (:m, :p, :purpose, :hash, :expires, :attempts, NULL, :now) RETURNING id",
+            "INSERT INTO sms_codes (merchant_id, terminal_id, phone_index, purpose, code_hash, "
+            "expires_at, attempts_left, consumed_at, created_at) "
+            "VALUES (:m, :t, :p, :purpose, :hash, :expires, :attempts, NULL, :now) RETURNING id",
             {
                 "m": merchant_id,
+                "t": terminal_id,
                 "p": phone_index,
                 "purpose": purpose,
                 "hash": _code_hash(deps, merchant_id, phone_index, purpose, code),
@@ -121,7 +116,7 @@ async def send_code(deps: Deps, merchant_id: int, phone: str, purpose: str) -> S
                 "m": merchant_id,
                 "c": customer_id,
                 "recipient": deps.cipher.encrypt(merchant_id, e164),
-                "body": text,
+                "body": masked,
                 "cost": deps.sms.cost_kopecks,
                 "now": now,
             },
@@ -129,7 +124,7 @@ async def send_code(deps: Deps, merchant_id: int, phone: str, purpose: str) -> S
     # Sent after the commit: a gateway call inside the transaction would hold SQLite's
     # single writer (and a PostgreSQL connection) for the length of a network round trip.
     try:
-        await deps.sms.send(e164, text)
+        await deps.sms.send(e164, text, masked=masked)
     except Exception as exc:
         log.warning("sms.failed", merchant=merchant_id, notification=notification_id)
         await _mark(deps, merchant_id, notification_id, "failed", None)
@@ -138,6 +133,72 @@ async def send_code(deps: Deps, merchant_id: int, phone: str, purpose: str) -> S
         ) from exc
     await _mark(deps, merchant_id, notification_id, "sent", to_epoch(deps.clock()))
     return SentCode(phone=e164, expires_at=now + ttl, expires_in=ttl)
+
+
+async def _enforce_limits(
+    tx: Transaction,
+    deps: Deps,
+    merchant_id: int,
+    terminal_id: int | None,
+    phone_index: str,
+    now: int,
+) -> None:
+    """Refuse a code past any of the three rolling-window limits (429). Every code is an
+    SMS the merchant pays for, so all purposes count, and superseded codes too."""
+    settings = deps.settings
+    window = settings.sms_rate_window_seconds
+    if tx.dialect == "postgresql":
+        # Counting and inserting under the merchant's row lock: parallel requests from a
+        # pumping till would otherwise all see the same count and all pass. NO KEY UPDATE
+        # leaves inserts that merely reference the merchant unblocked.
+        await tx.execute(
+            "SELECT id FROM merchants WHERE id = :m FOR NO KEY UPDATE", {"m": merchant_id}
+        )
+    limits = [
+        _Limit(" AND phone_index = :p", {"p": phone_index}, settings.sms_codes_per_phone,
+               "sms_rate_limited", "Слишком много кодов на этот номер"),
+    ]  # fmt: skip
+    if terminal_id is not None:
+        limits.append(
+            _Limit(" AND terminal_id = :t", {"t": terminal_id}, settings.sms_codes_per_terminal,
+                   "too_many_codes", "Слишком много SMS-кодов с этой кассы")
+        )  # fmt: skip
+    limits.append(
+        _Limit("", {}, settings.sms_codes_per_merchant,
+               "too_many_codes", "Слишком много SMS-кодов по компании")
+    )  # fmt: skip
+    for limit in limits:
+        # The limit-th newest code in the window: when it leaves, a place frees up.
+        recent = await tx.fetch_all(
+            "SELECT created_at FROM sms_codes "
+            "WHERE merchant_id = :m AND created_at > :since" + limit.condition + " "
+            "ORDER BY created_at DESC LIMIT :limit",
+            {"m": merchant_id, "since": now - window, "limit": limit.count, **limit.params},
+        )
+        if len(recent) >= limit.count:
+            frees_at = int(recent[-1]["created_at"]) + window
+            wait_minutes = max(1, -(-(frees_at - now) // 60))
+            raise TooManyRequests(
+                limit.code,
+                f"{limit.text} за {_window_text(window)}. Повторите через {wait_minutes} мин.",
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class _Limit:
+    condition: str
+    params: dict[str, object]
+    count: int
+    code: str
+    text: str
+
+
+def _window_text(seconds: int) -> str:
+    if seconds == 3600:
+        return "час"
+    if seconds % 3600 == 0:
+        return f"{seconds // 3600} ч"
+    return f"{-(-seconds // 60)} мин"
 
 
 async def _mark(

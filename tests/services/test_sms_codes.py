@@ -6,8 +6,10 @@ import re
 from typing import cast
 
 import pytest
+from structlog.testing import capture_logs
 
 from cloud.clock import ManualClock
+from cloud.db.models import Base
 from cloud.errors import TooManyRequests, Unprocessable
 from cloud.notify import LogSmsProvider
 from cloud.services.deps import Deps
@@ -163,7 +165,7 @@ async def test_unknown_purpose_is_refused(deps: Deps, demo_tenant: Tenant) -> No
 class _BrokenGateway:
     cost_kopecks = 100
 
-    async def send(self, phone: str, text: str) -> None:
+    async def send(self, phone: str, text: str, *, masked: str | None = None) -> None:
         raise ConnectionError("gateway down")
 
 
@@ -175,3 +177,29 @@ async def test_failed_delivery_is_recorded(deps: Deps, demo_tenant: Tenant) -> N
         await send_code(deps, demo_tenant.merchant_id, PHONE, "registration")
     assert error.value.code == "sms_delivery_failed"
     assert await deps.db.fetch_value("SELECT status FROM notifications") == "failed"
+
+
+def _holds(value: object, code: str) -> bool:
+    """Whether a stored value shows the code as a number of its own (an epoch such as
+    1763701234 may contain six digits that happen to equal the code: not a leak)."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        value = bytes(value).decode("latin-1")
+    return isinstance(value, str) and re.search(rf"(?<!\d){code}(?!\d)", value) is not None
+
+
+async def test_code_is_masked_in_the_outbox_and_the_log(deps: Deps, demo_tenant: Tenant) -> None:
+    """The customer's SMS carries the code, but no row of any table and no log event
+    does: the outbox keeps the message with the code masked, the log provider logs that."""
+    with capture_logs() as events:
+        await send_code(deps, demo_tenant.merchant_id, PHONE, "registration")
+    code = last_code(deps)
+    leaks = []
+    for table in Base.metadata.tables:
+        for row in await deps.db.fetch_all(f"SELECT * FROM {table}"):
+            leaks += [(table, key) for key, value in dict(row).items() if _holds(value, code)]
+    assert leaks == []
+    body = await deps.db.fetch_value("SELECT body FROM notifications")
+    assert body == "Код подтверждения: ******. Никому не сообщайте его."
+    sent = [event for event in events if event["event"] == "sms.sent"]
+    assert len(sent) == 1 and sent[0]["text"] == body
+    assert not any(_holds(str(value), code) for event in events for value in event.values())

@@ -8,12 +8,11 @@ the token. Tokens are compared in constant time; header names are case-insensiti
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hmac
 
 from aiohttp import web
 
+from cloud.crypto import basic_credentials
 from cloud.errors import Unauthorized
 from cloud.services import evotor_accounts
 from cloud.services.deps import Deps
@@ -31,12 +30,12 @@ def token_candidates(header: str | None) -> list[str]:
     if scheme.lower() == "bearer":
         return [rest] if rest else []
     if scheme.lower() == "basic" and rest:
-        try:
-            decoded = base64.b64decode(rest, validate=True).decode()
-        except (binascii.Error, UnicodeDecodeError):
+        pair = basic_credentials(rest)
+        if pair is None:
             return []
-        _, _, password = decoded.partition(":")
-        return [p for p in (password, decoded) if p]
+        login, password = pair
+        whole = f"{login}:{password}" if password else login
+        return [p for p in (password, whole) if p]
     return [text] if " " not in text else []
 
 
