@@ -785,10 +785,6 @@ async def _refund(
                 "THEN lifetime_purchases - :a ELSE 0 END WHERE id = :c AND merchant_id = :m",
                 {"a": amount_total, "c": customer_id, "m": terminal.merchant_id},
             )
-            await tiers.after_refund(
-                deps, tx, terminal.merchant_id, customer_id, refund_id,
-                now.astimezone(terminal.timezone).date(), epoch,
-            )  # fmt: skip
             balance = (await read_balance(tx, customer_id, epoch)).available
         unrecovered = reversed_total - recovered
         messages = []
@@ -821,6 +817,12 @@ async def _refund(
             {"a": amount_total, "g": given, "r": -recovered, "body": result.model_dump_json(),
              "id": refund_id},
         )  # fmt: skip
+        if customer_id is not None:
+            # Once the refund receipt carries its amount: the tier reads what is left.
+            await tiers.after_refund(
+                deps, tx, terminal.merchant_id, customer_id, refund_id,
+                now.astimezone(terminal.timezone).date(), epoch,
+            )  # fmt: skip
     return result
 
 
