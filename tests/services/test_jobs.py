@@ -163,7 +163,9 @@ async def test_hold_job_closes_lapsed_holds_once(
     assert refused.value.code == "hold_expired"
 
 
-async def test_cli_runs_the_hold_job(deps: Deps, demo_tenant: Tenant, settings: Settings) -> None:
+async def test_cli_runs_the_hold_job(
+    deps: Deps, demo_tenant: Tenant, settings: Settings, clock: ManualClock
+) -> None:
     """``loyalty jobs run holds`` closes the holds whose time ran out by the real clock."""
     clock.now = datetime(2020, 1, 1, 9, tzinfo=UTC)  # long before the real clock
     member = await create_customer(deps, demo_tenant.merchant_id)
