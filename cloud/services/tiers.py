@@ -5,15 +5,17 @@ it: a fully refunded receipt nets 0, a partly refunded one what remains. Both th
 rolling tier job (``cloud.services.jobs``) and a refund (``after_refund``) compare tier
 thresholds with nets, never with the sum as sold.
 
-What a refund does to a tier (also in the README): the tier is recomputed from what is
-left and may only go down. On the ``lifetime`` basis: the highest of what the lifetime
-purchases after the refund reach and what the largest remaining net receipt reaches by
-the single-receipt thresholds. On the ``rolling`` basis: what the last scheduled
-recomputation would have assigned had the refund come before it (the same sums as the
-job: purchases of its window, the largest net receipt since the window's start). So a
-tier reached only through a receipt that was returned goes with the return, and a tier
-earned by other purchases stays. A change is recorded in ``tier_changes`` with the
-reason ``refund_downgrade`` and the refund receipt's id.
+What a refund does to a tier (also in the README): a partial return leaves the tier
+alone (lifetime purchases go down, the tier does not). A return that completes the
+return of a whole receipt (at once or in parts) recomputes the tier, which may only go
+down. On the ``lifetime`` basis: the highest of what the lifetime purchases after the
+refund reach and what the largest net receipt left reaches by the single-receipt
+thresholds. On the ``rolling`` basis: what the last scheduled recomputation would have
+assigned had the refund come before it (the same sums as the job: purchases of its
+window, the largest net receipt since the window's start). So a tier reached only
+through a receipt that was returned goes with the return, and a tier earned by other
+purchases stays. A change is recorded in ``tier_changes`` with the reason
+``refund_downgrade`` and the refund receipt's id.
 """
 
 from __future__ import annotations
@@ -62,16 +64,23 @@ async def after_refund(
     today: date,
     now: int,
 ) -> str | None:
-    """Lower the customer's tier to what remains earned after a refund (see the module
-    docstring); returns the tier code. The caller holds the customer's lock and has
-    already written the refund receipt and lowered the lifetime purchases."""
+    """After a refund that completes the return of its receipt, lower the customer's
+    tier to what remains earned (see the module docstring); returns the tier code. The
+    caller holds the customer's lock and has already written the refund receipt (with
+    its sum) and lowered the lifetime purchases."""
+    left = await tx.fetch_value(
+        "SELECT COALESCE(SUM(l.quantity_milli - l.returned_quantity_milli), 0) "
+        "FROM receipts f JOIN receipt_lines l ON l.receipt_id = f.original_receipt_id "
+        "WHERE f.id = :r AND f.merchant_id = :m",
+        {"r": refund_receipt_id, "m": merchant_id},
+    )
     row = await tx.fetch_one(
         "SELECT c.tier_code, c.lifetime_purchases, m.active_program_version_id AS version "
         "FROM customers c JOIN merchants m ON m.id = c.merchant_id "
         "WHERE c.id = :c AND c.merchant_id = :m",
         {"c": customer_id, "m": merchant_id},
     )
-    if row is None or row["tier_code"] is None or row["version"] is None:
+    if row is None or row["tier_code"] is None or row["version"] is None or int(left) > 0:
         return None if row is None else row["tier_code"]
     loaded = await deps.programs.get(int(row["version"]))
     params = {"m": merchant_id, "lo": customer_id, "hi": customer_id}

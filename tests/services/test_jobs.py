@@ -10,10 +10,12 @@ import pytest
 
 from cloud import main
 from cloud.clock import ManualClock
+from cloud.engine.tiers import last_recompute_date
 from cloud.errors import Unprocessable
 from cloud.services import checkout, jobs
 from cloud.services.deps import Deps
 from cloud.settings import Settings
+from schemas.program import Program
 from tests.conftest import Tenant, make_tenant
 from tests.ledger.helpers import (
     assert_ledger_consistent,
@@ -175,3 +177,21 @@ async def test_cli_runs_the_hold_job(
     assert "holds" in main.JOBS
     report = await main.run_job(settings, "holds", None)
     assert report.details == {str(demo_tenant.merchant_id): {"expired": 1}}
+
+
+def test_last_recompute_date_per_schedule() -> None:
+    """The date a run as of a day catches up: that day when the schedule names it, else
+    the latest earlier date it names (the 1st, the Monday); none for a non-rolling
+    program."""
+    rule = ROLLING["tier_rule"]
+    monthly = Program.model_validate(ROLLING)
+    weekly = Program.model_validate(
+        {**ROLLING, "tier_rule": {**rule, "recompute": "weekly_before_monday"}}  # type: ignore[dict-item]
+    )
+    daily = Program.model_validate({**ROLLING, "tier_rule": {**rule, "recompute": "daily"}})  # type: ignore[dict-item]
+    lifetime = Program.model_validate({**ROLLING, "tier_rule": {"basis": "lifetime"}})
+    assert last_recompute_date(monthly, date(2026, 3, 1)) == date(2026, 3, 1)
+    assert last_recompute_date(monthly, date(2026, 3, 31)) == date(2026, 3, 1)
+    assert last_recompute_date(weekly, date(2026, 11, 29)) == date(2026, 11, 23)  # Sunday
+    assert last_recompute_date(daily, date(2026, 11, 29)) == date(2026, 11, 29)
+    assert last_recompute_date(lifetime, date(2026, 11, 29)) is None

@@ -1,6 +1,7 @@
-"""What a refund does to a tier: it stays only as far as what is left of the customer's
-purchases still earns it (``cloud.services.tiers``), and every change is recorded with
-the reason ``refund_downgrade`` and the refund receipt."""
+"""What a refund does to a tier (``cloud.services.tiers``): a partial return leaves it
+alone; once a whole receipt is returned, the tier stays only as far as what is left of
+the customer's purchases still earns it, and every change is recorded with the reason
+``refund_downgrade`` and the refund receipt."""
 
 from __future__ import annotations
 
@@ -48,9 +49,9 @@ async def _refund_receipt(deps: Deps, external_id: str) -> int:
 
 
 async def test_returned_single_receipt_takes_its_tier_back(deps: Deps, clock: ManualClock) -> None:
-    """Золотая reached by one 60 000 ₽ receipt stays while what is left of the receipt
-    still reaches 50 000 ₽ (5 000 ₽ returned) and goes with the rest of it; the change
-    names the refund that caused it."""
+    """Золотая reached by one 60 000 ₽ receipt stays through a partial return and goes
+    once the rest of the receipt comes back too (the receipt returned in two parts); the
+    change names the refund that completed the return."""
     tenant = await make_tenant(deps, "Магазин", LIFETIME)
     a = await _customer(deps, tenant, "+79160000101")
     await _buy_lines(deps, tenant, a, "s-1", [("1", 55_000), ("2", 5_000)])
@@ -69,26 +70,32 @@ async def test_returned_single_receipt_takes_its_tier_back(deps: Deps, clock: Ma
     assert receipt == await _refund_receipt(deps, "r-2")
 
 
-async def test_lifetime_tier_follows_lifetime_purchases_after_refund(
+async def test_lifetime_tier_follows_lifetime_purchases_after_a_full_return(
     deps: Deps, clock: ManualClock
 ) -> None:
-    """Серебряная by lifetime purchases (45 000 ₽) survives a return that leaves 35 000 ₽
-    and is lost when a second return leaves 25 000 ₽; another receipt still reaching the
-    single-receipt threshold keeps Золотая whatever the lifetime sum."""
+    """Серебряная by lifetime purchases (45 000 ₽ in three receipts) survives a full
+    return that leaves 35 000 ₽ and a partial return that leaves 30 000 ₽ (no longer
+    over the threshold); it is lost when that receipt's return is completed and leaves
+    25 000 ₽. Another receipt still reaching the single-receipt threshold keeps Золотая
+    whatever the lifetime sum."""
     tenant = await make_tenant(deps, "Магазин", LIFETIME)
     a = await _customer(deps, tenant, "+79160000111")
-    await _buy_lines(deps, tenant, a, "s-1", [("1", 25_000), ("2", 10_000), ("3", 10_000)])
+    await _buy_lines(deps, tenant, a, "s-1", [("1", 25_000)])
+    await _buy_lines(deps, tenant, a, "s-2", [("1", 10_000)])
+    await _buy_lines(deps, tenant, a, "s-3", [("1", 5_000), ("2", 5_000)])
     assert (await _tiers(deps, tenant.merchant_id))[a] == "silver"
-    await _refund(deps, tenant, "r-1", "s-1", ["2"])
+    await _refund(deps, tenant, "r-1", "s-2", None)
     assert (await _tiers(deps, tenant.merchant_id))[a] == "silver"
-    await _refund(deps, tenant, "r-2", "s-1", ["3"])
+    await _refund(deps, tenant, "r-2", "s-3", ["1"])
+    assert (await _tiers(deps, tenant.merchant_id))[a] == "silver"
+    await _refund(deps, tenant, "r-3", "s-3", ["2"])
     assert (await _tiers(deps, tenant.merchant_id))[a] == "standard"
 
     b = await _customer(deps, tenant, "+79160000112")
-    await _buy_lines(deps, tenant, b, "s-2", [("1", 50_000)])
-    await _buy_lines(deps, tenant, b, "s-3", [("1", 60_000)])
+    await _buy_lines(deps, tenant, b, "s-4", [("1", 50_000)])
+    await _buy_lines(deps, tenant, b, "s-5", [("1", 60_000)])
     assert (await _tiers(deps, tenant.merchant_id))[b] == "gold"
-    await _refund(deps, tenant, "r-3", "s-3", None)
+    await _refund(deps, tenant, "r-4", "s-5", None)
     assert (await _tiers(deps, tenant.merchant_id))[b] == "gold"
     assert [c for c in await _changes(deps, b) if c[2] == "refund_downgrade"] == []
 
