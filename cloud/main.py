@@ -31,6 +31,7 @@ from webhooks.evotor.app import create_app as create_evotor_app
 JOBS: dict[str, Callable[[Deps, date | None], Awaitable[jobs.JobReport]]] = {
     "expiry": jobs.run_expiry,
     "tiers": jobs.run_tiers,
+    "holds": jobs.run_holds,
 }
 
 
@@ -203,7 +204,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     jobs_commands = jobs.add_subparsers(dest="job_command", required=True)
     run = jobs_commands.add_parser("run", help="run one job now")
     run.add_argument("job", choices=sorted(JOBS))
-    run.add_argument("--date", type=date.fromisoformat, help="run as of this local date")
+    run.add_argument(
+        "--date",
+        type=date.fromisoformat,
+        help="run as of this local date (a missed earlier date of the schedule is caught up)",
+    )
     programs_cmd = commands.add_parser("programs", help="program versions")
     programs_commands = programs_cmd.add_subparsers(dest="programs_command", required=True)
     load = programs_commands.add_parser("load", help="load a program document as a new version")

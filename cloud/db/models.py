@@ -223,7 +223,11 @@ class BonusLot(Base):
     expires_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     receipt_id: Mapped[int | None] = mapped_column(Id, nullable=True)
     created_at: Mapped[int] = mapped_column(BigInteger)
-    __table_args__ = (Index("ix_bonus_lots_customer", "customer_id", "remaining"),)
+    __table_args__ = (
+        Index("ix_bonus_lots_customer", "customer_id", "remaining"),
+        # The expiry job's search for lapsed lots of a merchant.
+        Index("ix_bonus_lots_expiry", "merchant_id", "expires_at"),
+    )
 
 
 class LedgerEntry(Base):
@@ -275,6 +279,8 @@ class Hold(Base):
     __table_args__ = (
         Index("ix_holds_customer_status", "customer_id", "status"),
         Index("ix_holds_receipt", "merchant_id", "source", "receipt_external_id"),
+        # The hold-expiry job's search for holds whose time ran out.
+        Index("ix_holds_status_expires", "status", "expires_at"),
     )
 
 

@@ -176,3 +176,54 @@ def spend_window_start(
         raise ValueError("now must be an aware datetime")
     today = now.astimezone(tz).date()
     return local_midnight(today - timedelta(days=days - 1), tz)
+
+
+def last_recompute_date(program: Program | CompiledProgram, today: date) -> date | None:
+    """The latest local date not after ``today`` on which a ``rolling`` program's
+    schedule recomputes tiers (``today`` itself when due), or ``None`` for other bases.
+    A job that did not run on that date catches it up with this date on its next run."""
+    if as_compiled(program).program.tier_rule.basis != "rolling":
+        return None
+    day = today
+    # Every schedule names a date at least once in 31 days.
+    while not tier_recompute_due(program, day):
+        day -= timedelta(days=1)
+    return day
+
+
+def tier_after_refund(
+    program: Program | CompiledProgram,
+    current_code: str | None,
+    *,
+    lifetime_purchases: int,
+    largest_receipt: int,
+    period_sum: int = 0,
+) -> tuple[str | None, str]:
+    """``(tier code, reason)`` after a refund: a tier stays only as far as what is left
+    of the customer's purchases still earns it.
+
+    The tier earned now is the highest of the entry tier; the tier the purchases reach
+    (``lifetime_purchases`` after the refund on the ``lifetime`` basis; on the
+    ``rolling`` basis ``period_sum``, the purchases of the last scheduled
+    recomputation's window after refunds); the tier ``largest_receipt`` reaches by its
+    single-receipt threshold (what is left of the customer's largest receipt after its
+    refunds). The result is never above the current tier (a refund only takes back what
+    a returned receipt gave) and a customer without a tier keeps none. ``reason``:
+    ``refund_downgrade`` or ``unchanged``.
+    """
+    compiled = as_compiled(program)
+    current = compiled.tiers_by_code.get(current_code) if current_code is not None else None
+    if current is None:
+        return current_code, "unchanged"
+    by_sum = {"lifetime": lifetime_purchases, "rolling": period_sum}.get(
+        compiled.program.tier_rule.basis
+    )
+    earned = compiled.tiers[0]
+    for tier in compiled.tiers[1:]:
+        if (tier.threshold is not None and by_sum is not None and by_sum > tier.threshold) or (
+            tier.single_receipt is not None and largest_receipt >= tier.single_receipt
+        ):
+            earned = tier
+    if earned.rank < current.rank:
+        return earned.code, "refund_downgrade"
+    return current.code, "unchanged"

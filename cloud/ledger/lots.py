@@ -101,26 +101,46 @@ async def give_to_lot(
     await journal(tx, merchant_id, customer_id, kind, amount, lot_id, receipt_id, key, now)
 
 
+_LAPSED = (
+    "merchant_id = :m AND customer_id BETWEEN :lo AND :hi AND remaining > 0 "
+    "AND expires_at IS NOT NULL AND expires_at <= :now"
+)
+
+
+async def expire_lots_between(
+    tx: Transaction, merchant_id: int, lo: int, hi: int, now: int
+) -> tuple[int, int]:
+    """Expire every lapsed lot of the merchant's customers ``lo``..``hi`` (all of them
+    locked by the caller) in three statements, whatever their number; returns
+    ``(customers, bonus units)`` expired. Each lot gets one journal entry for exactly
+    its remainder, so the journal still sums to the lots."""
+    params = {"m": merchant_id, "lo": lo, "hi": hi, "now": now}
+    row = await tx.fetch_one(
+        "SELECT COUNT(DISTINCT customer_id) AS customers, COALESCE(SUM(remaining), 0) AS units "
+        f"FROM bonus_lots WHERE {_LAPSED}",
+        params,
+    )
+    assert row is not None
+    if not row["customers"]:
+        return 0, 0
+    # A lot can lapse again after a refund gave bonuses back to it: number the keys.
+    await tx.execute(
+        "INSERT INTO ledger_entries (merchant_id, customer_id, kind, amount, lot_id, "
+        "receipt_id, idempotency_key, created_at) "
+        "SELECT merchant_id, customer_id, 'expire', -remaining, id, NULL, "
+        "'expire:' || id || ':' || (SELECT COUNT(*) FROM ledger_entries e "
+        "WHERE e.customer_id = bonus_lots.customer_id AND e.lot_id = bonus_lots.id "
+        "AND e.kind = 'expire'), CAST(:now AS BIGINT) "
+        f"FROM bonus_lots WHERE {_LAPSED}",
+        params,
+    )
+    await tx.execute(f"UPDATE bonus_lots SET remaining = 0 WHERE {_LAPSED}", params)
+    return int(row["customers"]), int(row["units"])
+
+
 async def expire_customer_lots(
     tx: Transaction, merchant_id: int, customer_id: int, now: int
 ) -> int:
-    """Expire every lapsed lot of one customer; returns the bonus units expired."""
-    rows = await tx.fetch_all(
-        "SELECT id, remaining FROM bonus_lots WHERE merchant_id = :m AND customer_id = :c "
-        "AND remaining > 0 AND expires_at IS NOT NULL AND expires_at <= :now",
-        {"m": merchant_id, "c": customer_id, "now": now},
-    )
-    total = 0
-    for row in rows:
-        # A lot can lapse again after a refund gave bonuses back to it: number the keys.
-        earlier = await tx.fetch_value(
-            "SELECT COUNT(*) FROM ledger_entries WHERE lot_id = :lot AND kind = 'expire'",
-            {"lot": row["id"]},
-        )
-        await take_from_lot(
-            tx, merchant_id=merchant_id, customer_id=customer_id, lot_id=row["id"],
-            amount=row["remaining"], kind="expire", receipt_id=None,
-            key=f"expire:{row['id']}:{earlier}", now=now,
-        )  # fmt: skip
-        total += int(row["remaining"])
-    return total
+    """Expire every lapsed lot of one customer (locked by the caller); returns the bonus
+    units expired."""
+    return (await expire_lots_between(tx, merchant_id, customer_id, customer_id, now))[1]

@@ -23,6 +23,7 @@ from cloud.ledger.holds import active_hold, place_hold, release_holds
 from cloud.ledger.lots import accrue
 from cloud.ledger.redemption import give_back, redeem, reverse_accrual
 from cloud.phones import normalize_card, normalize_phone
+from cloud.services import tiers
 from cloud.services.deps import Deps
 from cloud.services.merchants import TerminalContext
 from cloud.services.programs import LoadedProgram
@@ -517,7 +518,8 @@ async def _confirm(
         if customer is not None and redeemed > customer.available_bonuses:
             had_expired_hold = await tx.fetch_value(
                 "SELECT COUNT(*) FROM holds WHERE merchant_id = :m AND source = :s "
-                "AND receipt_external_id = :r AND status = 'active' AND expires_at <= :now",
+                "AND receipt_external_id = :r AND status IN ('active', 'expired') "
+                "AND expires_at <= :now",
                 {"m": terminal.merchant_id, "s": source, "r": receipt.id, "now": epoch},
             )
             if had_expired_hold:
@@ -815,6 +817,12 @@ async def _refund(
             {"a": amount_total, "g": given, "r": -recovered, "body": result.model_dump_json(),
              "id": refund_id},
         )  # fmt: skip
+        if customer_id is not None:
+            # Once the refund receipt carries its amount: the tier reads what is left.
+            await tiers.after_refund(
+                deps, tx, terminal.merchant_id, customer_id, refund_id,
+                now.astimezone(terminal.timezone).date(), epoch,
+            )  # fmt: skip
     return result
 
 

@@ -271,3 +271,47 @@ async def spendable_lots(deps: Deps, customer_id: int) -> list[tuple[int, int]]:
         ),
     )
     return [(int(r["id"]), int(r["remaining"])) for r in ordered]
+
+
+_SALES_SQL = (
+    "SELECT r.id, r.amount, r.redeemed, "
+    "(SELECT COALESCE(SUM(a.amount), 0) FROM redemption_allocations a "
+    " WHERE a.receipt_id = r.id) AS allocated, "
+    "(SELECT COALESCE(SUM(a.returned), 0) FROM redemption_allocations a "
+    " WHERE a.receipt_id = r.id) AS allocated_returned, "
+    "(SELECT COALESCE(SUM(l.redeemed), 0) FROM receipt_lines l WHERE l.receipt_id = r.id) "
+    " AS lines_redeemed, "
+    "(SELECT COALESCE(SUM(l.returned_redeemed), 0) FROM receipt_lines l "
+    " WHERE l.receipt_id = r.id) AS lines_returned, "
+    "(SELECT COALESCE(SUM(l.accrual), 0) FROM receipt_lines l WHERE l.receipt_id = r.id) "
+    " AS lines_accrual, "
+    "(SELECT COALESCE(SUM(l.reversed_accrual), 0) FROM receipt_lines l "
+    " WHERE l.receipt_id = r.id) AS lines_reversed, "
+    "(SELECT COALESCE(SUM(l.quantity_milli - l.returned_quantity_milli), 0) "
+    " FROM receipt_lines l WHERE l.receipt_id = r.id) AS quantity_left, "
+    "(SELECT COALESCE(SUM(f.amount), 0) FROM receipts f WHERE f.original_receipt_id = r.id "
+    " AND f.kind = 'refund') AS refunded_amount, "
+    "(SELECT COALESCE(SUM(f.redeemed), 0) FROM receipts f WHERE f.original_receipt_id = r.id "
+    " AND f.kind = 'refund') AS refunded_bonuses "
+    "FROM receipts r WHERE r.customer_id = :c AND r.kind = 'sale' ORDER BY r.id"
+)
+
+
+async def assert_receipts_consistent(deps: Deps, customer_id: int) -> None:
+    """For every sale of the customer: the lots its bonus payment was allocated from add
+    up to the receipt's and its lines' redeemed bonuses, and what refunds gave back to
+    those lots to the lines' returned bonuses and the refund receipts' own sums; once
+    every quantity is returned, by one refund or by many partial ones, the refunds add up
+    to a full one: all spent bonuses given back, all accrual reversed, the whole sum."""
+    for row in await deps.db.fetch_all(_SALES_SQL, {"c": customer_id}):
+        sale = {key: int(value) for key, value in dict(row).items()}
+        assert sale["allocated"] == sale["lines_redeemed"] == sale["redeemed"], sale
+        assert sale["allocated_returned"] == sale["lines_returned"], sale
+        assert sale["lines_returned"] == sale["refunded_bonuses"], sale
+        assert 0 <= sale["lines_returned"] <= sale["lines_redeemed"], sale
+        assert 0 <= sale["lines_reversed"] <= sale["lines_accrual"], sale
+        assert 0 <= sale["refunded_amount"] <= sale["amount"], sale
+        if sale["quantity_left"] == 0:
+            assert sale["lines_returned"] == sale["lines_redeemed"], sale
+            assert sale["lines_reversed"] == sale["lines_accrual"], sale
+            assert sale["refunded_amount"] == sale["amount"], sale
