@@ -17,15 +17,17 @@ from cloud import engine
 from cloud.clock import from_epoch, to_epoch
 from cloud.db.database import Executor, Row, Transaction, is_unique_violation
 from cloud.engine import types as et
+from cloud.engine.text import format_date
 from cloud.errors import BadRequest, Conflict, NotFound, Unprocessable
 from cloud.ledger.balance import HOLDS_ACTIVE_SQL, LOTS_AVAILABLE_SQL, read_balance
 from cloud.ledger.holds import active_hold, place_hold, release_holds
-from cloud.ledger.lots import accrue
+from cloud.ledger.lots import accrue, expire_customer_lots
 from cloud.ledger.redemption import give_back, redeem, reverse_accrual
 from cloud.phones import normalize_card, normalize_phone
 from cloud.services.deps import Deps
 from cloud.services.merchants import TerminalContext
 from cloud.services.programs import LoadedProgram
+from cloud.services.receipt_digest import receipt_digest, refund_digest
 from cloud.services.sms_codes import consume_code, verify_code
 from schemas import checkout as wire
 from schemas.money import line_amount, to_kopecks, to_roubles
@@ -40,7 +42,7 @@ PERIOD_PURCHASES_SQL = (
 )
 
 
-def _snapshot_sql(by: str, with_period: bool) -> str:
+def _snapshot_sql(by: str, with_period: bool, second: bool = False) -> str:
     columns = (
         "SELECT m.active_program_version_id AS program_id, c.id AS customer_id, c.tier_code, "
         "c.lifetime_purchases, c.purchase_count, c.last_purchase_at, c.birthday_enc, "
@@ -50,6 +52,12 @@ def _snapshot_sql(by: str, with_period: bool) -> str:
     )
     if with_period:
         columns += f", ({PERIOD_PURCHASES_SQL.format(customer='c.id')}) AS period"
+    if second:
+        # A receipt naming both a card and a phone: whose phone it is, in the same query.
+        columns += (
+            ", (SELECT customer_id FROM cards WHERE merchant_id = :m "
+            "AND lookup_index = :idx2) AS second_customer"
+        )
     if by == "card":
         joins = (
             "LEFT JOIN cards k ON k.merchant_id = m.id AND k.lookup_index = :idx "
@@ -64,6 +72,8 @@ def _snapshot_sql(by: str, with_period: bool) -> str:
 SNAPSHOT_SQL = {
     (by, period): _snapshot_sql(by, period) for by in ("card", "id") for period in (False, True)
 }
+# By card, also resolving the phone the receipt names beside it.
+SNAPSHOT_TWO_SQL = {period: _snapshot_sql("card", period, True) for period in (False, True)}
 PROGRAM_ONLY_SQL = "SELECT active_program_version_id AS program_id FROM merchants WHERE id = :m"
 
 
@@ -183,11 +193,17 @@ async def read_snapshot(
     elif ref.customer_id is not None and ref.phone is None and ref.card is None:
         params["cid"] = ref.customer_id
         row = await executor.fetch_one(SNAPSHOT_SQL["id", start is not None], params)
+    elif ref.card is not None and ref.phone is not None:
+        params["idx"] = customer_lookup_index(deps, terminal.merchant_id, ref)
+        params["idx2"] = deps.index.of(terminal.merchant_id, "phone", normalize_phone(ref.phone))
+        row = await executor.fetch_one(SNAPSHOT_TWO_SQL[start is not None], params)
     else:
         params["idx"] = customer_lookup_index(deps, terminal.merchant_id, ref)
         row = await executor.fetch_one(SNAPSHOT_SQL["card", start is not None], params)
     if row is None:
         raise NotFound("merchant_not_found", "Компания не найдена")
+    if ref is not None and (ref.phone, ref.card, ref.customer_id).count(None) < 2:
+        _check_one_customer(ref, row)
     if program is None:
         if row["program_id"] is None:
             raise Conflict("no_program", "У компании нет активной программы лояльности")
@@ -206,6 +222,33 @@ async def read_snapshot(
             deps, executor, terminal.merchant_id, program, row, now, start, period
         )
     return Snapshot(program=program, customer=customer)
+
+
+_REF_NAMES = {"phone": "телефон", "card": "карта", "customer_id": "номер клиента"}
+
+
+def _check_one_customer(ref: wire.CustomerRef, row: Row) -> None:
+    """Every identifier a receipt names must name the same customer: a phone of one
+    customer beside the card of another is refused, not priced for either of them."""
+    found = row["customer_id"]
+    found = None if found is None else int(found)
+    named: dict[str, int | None] = {}
+    if ref.card is not None:
+        named["card"] = found
+        if ref.phone is not None:
+            second = row["second_customer"]
+            named["phone"] = None if second is None else int(second)
+    else:
+        named["phone"] = found
+    if ref.customer_id is not None:
+        named["customer_id"] = ref.customer_id
+    if len(set(named.values())) > 1 and any(v is not None for v in named.values()):
+        names = [_REF_NAMES[key] for key in ("phone", "card", "customer_id") if key in named]
+        listed = ", ".join(names[:-1]) + " и " + names[-1]
+        raise Unprocessable(
+            "customer_mismatch",
+            f"{listed[0].upper()}{listed[1:]} в чеке указывают на разных клиентов",
+        )
 
 
 def _window_start(program: LoadedProgram | None, now: int, tz: ZoneInfo) -> int | None:
@@ -314,19 +357,41 @@ def _price(
     )
 
 
+LEVEL_PREFIX = "Уровень: "
+"""The engine's level line. One rule everywhere: a tier is named only for a customer —
+on a receipt the tier that prices it for them (after the sale, on confirm), as
+``tier`` and as this line; on the customer endpoints the tier they hold (``null``
+until given). An anonymous receipt has no customer, so neither a ``tier`` nor a level
+line (it used to print the entry tier's name as if someone held it)."""
+
+
+def shown_tier(customer: et.CustomerSnapshot | None, quote_tier: str | None) -> str | None:
+    """The tier a quote names: none without a customer."""
+    return None if customer is None else quote_tier
+
+
+def without_level(lines: Sequence[str]) -> list[str]:
+    return [line for line in lines if not line.startswith(LEVEL_PREFIX)]
+
+
+def _with_level(lines: Sequence[str], program: Program, tier_code: str | None) -> list[str]:
+    """``lines`` with the level line naming ``tier_code`` (none without a tier)."""
+    tier = program.tier(tier_code) if tier_code is not None else None
+    if tier is None:
+        return without_level(lines)
+    return [LEVEL_PREFIX + tier.name if line.startswith(LEVEL_PREFIX) else line for line in lines]
+
+
 def _wire_quote(receipt_id: str, snapshot: Snapshot, quote: et.Quote) -> wire.Quote:
     customer = snapshot.customer
+    shown = shown_tier(customer, quote.tier_code)
+    program = snapshot.program.program
     return wire.Quote.model_construct(
         receipt_id=receipt_id,
         program_version=snapshot.program.version,
         customer=None
         if customer is None
-        else _customer_summary(
-            snapshot.program.program,
-            customer.customer_id,
-            quote.tier_code,
-            customer.available_bonuses,
-        ),
+        else _customer_summary(program, customer.customer_id, shown, customer.available_bonuses),
         lines=_quote_lines(quote.lines),
         amount=to_roubles(quote.amount),
         discount=to_roubles(quote.discount),
@@ -334,8 +399,8 @@ def _wire_quote(receipt_id: str, snapshot: Snapshot, quote: et.Quote) -> wire.Qu
         max_redeem=to_roubles(quote.max_redeem),
         redeem=to_roubles(quote.redeem),
         accrual=to_roubles(quote.accrual),
-        messages=list(quote.messages),
-        slip=list(quote.slip),
+        messages=_with_level(quote.messages, program, shown),
+        slip=_with_level(quote.slip, program, shown),
     )
 
 
@@ -361,6 +426,9 @@ async def hold(
         # The receipt may have been confirmed while we waited for the lock.
         await _refuse_if_closed(tx, terminal.merchant_id, source, request.receipt.id)
         assert snapshot.customer is not None
+        if code_id is None and snapshot.program.program.redeem_requires_sms_code:
+            # The program was changed to ask for a code after we looked.
+            raise _sms_code_required()
         if code_id is not None:
             # Used up with the hold it authorises: a refused hold leaves it usable.
             await consume_code(tx, terminal.merchant_id, code_id, epoch)
@@ -380,17 +448,30 @@ async def hold(
             amount=quote.redeem,
             now=epoch,
             expires_at=to_epoch(expires),
+            program_version_id=snapshot.program.id,
         )
     balance = snapshot.customer.available_bonuses - quote.redeem
     return wire.HoldResult(
         hold_id=hold_id,
         receipt_id=request.receipt.id,
         amount=to_roubles(quote.redeem),
-        expires_at=expires,
+        expires_at=local_time(expires, terminal.timezone),
         lines=_quote_lines(quote.lines),
         balance=to_roubles(balance),
         slip=[f"Оплата бонусами: {engine.format_roubles(quote.redeem)}"],
     )
+
+
+def _sms_code_required() -> Unprocessable:
+    return Unprocessable(
+        "sms_code_required", "Для оплаты бонусами нужен код из SMS, отправленного клиенту"
+    )
+
+
+def local_time(instant: datetime, tz: ZoneInfo) -> datetime:
+    """One rule for instants on the native API: the store's local time with its offset,
+    to the second (as the customer endpoints answer)."""
+    return instant.astimezone(tz).replace(microsecond=0)
 
 
 async def _check_redeem_code(
@@ -402,9 +483,7 @@ async def _check_redeem_code(
     if not snapshot.program.program.redeem_requires_sms_code:
         return None
     if request.sms_code is None:
-        raise Unprocessable(
-            "sms_code_required", "Для оплаты бонусами нужен код из SMS, отправленного клиенту"
-        )
+        raise _sms_code_required()
     assert snapshot.customer is not None
     phone_enc = await deps.db.fetch_value(
         "SELECT phone_enc FROM customers WHERE merchant_id = :m AND id = :c",
@@ -423,9 +502,11 @@ async def _locked_snapshot(
     receipt: wire.Receipt,
     source: str,
     now: int,
+    program: LoadedProgram | None = None,
 ) -> Snapshot:
-    """Resolve the customer, lock the account, then read the snapshot under the lock."""
-    first = await read_snapshot(deps, tx, terminal, receipt, source, now)
+    """Resolve the customer, lock the account, then read the snapshot under the lock
+    (priced by ``program`` when given, else by the live version)."""
+    first = await read_snapshot(deps, tx, terminal, receipt, source, now, program)
     if first.customer is None or tx.dialect == "sqlite":
         # On SQLite the transaction already holds the only writer: the first read is
         # the locked one.
@@ -433,7 +514,7 @@ async def _locked_snapshot(
     await tx.lock_customer(terminal.merchant_id, first.customer.customer_id)
     ref = wire.CustomerRef(customer_id=first.customer.customer_id)
     locked = receipt.model_copy(update={"customer": ref})
-    return await read_snapshot(deps, tx, terminal, locked, source, now)
+    return await read_snapshot(deps, tx, terminal, locked, source, now, program)
 
 
 async def cancel(
@@ -453,6 +534,31 @@ async def _refuse_if_closed(executor: Executor, merchant_id: int, source: str, r
         raise Conflict("receipt_closed", "Чек уже закрыт: изменить его нельзя, только вернуть")
 
 
+async def _stored_with_digest(
+    executor: Executor, merchant_id: int, source: str, kind: str, external_id: str
+) -> tuple[str, str | None] | None:
+    row = await executor.fetch_one(
+        "SELECT response, digest FROM receipts WHERE merchant_id = :m AND source = :s "
+        "AND kind = :k AND external_id = :e",
+        {"m": merchant_id, "s": source, "k": kind, "e": external_id},
+    )
+    return None if row is None else (str(row["response"]), row["digest"])
+
+
+def _replay(stored: tuple[str, str | None], digest: str, kind: str, external_id: str) -> str:
+    """The stored answer to a genuine retry; a different receipt under a used id is a
+    conflict (rows from before digests were kept replay as before)."""
+    response, stored_digest = stored
+    if stored_digest is not None and stored_digest != digest:
+        what = "Чек" if kind == "sale" else "Возврат"
+        raise Conflict(
+            "idempotency_conflict",
+            f"{what} с номером «{external_id}» уже проведён с другим содержимым: "
+            "номер использован повторно. Проверьте нумерацию на кассе",
+        )
+    return response
+
+
 async def _stored_response(
     executor: Executor, merchant_id: int, source: str, kind: str, external_id: str
 ) -> str | None:
@@ -470,29 +576,31 @@ async def _stored_response(
 async def confirm(
     deps: Deps, terminal: TerminalContext, request: wire.ConfirmRequest, source: str = "api"
 ) -> wire.ConfirmResult:
-    """Commit the closed receipt. Idempotent on (merchant, source, receipt id): a repeat
-    returns the stored result and writes nothing."""
-    stored = await _stored_response(
-        deps.db, terminal.merchant_id, source, "sale", request.receipt.id
-    )
+    """Commit the closed receipt. Idempotent on (merchant, source, receipt id) and the
+    receipt's digest: a repeat returns the stored result and writes nothing; another
+    receipt under the same id is a conflict (``idempotency_conflict``).
+
+    Priced by the program version that quoted the receipt when it has a live hold (the
+    only quote we keep: calculate writes nothing), else by the live version."""
+    rid = request.receipt.id
+    digest = receipt_digest(request.receipt, request.redeemed)
+    stored = await _stored_with_digest(deps.db, terminal.merchant_id, source, "sale", rid)
     if stored is not None:
-        return wire.ConfirmResult.model_validate_json(stored)
+        return wire.ConfirmResult.model_validate_json(_replay(stored, digest, "sale", rid))
     try:
-        return await _confirm(deps, terminal, request, source)
+        return await _confirm(deps, terminal, request, source, digest)
     except Exception as exc:
         # Another request confirmed the same receipt between our check and our insert.
         if not (isinstance(exc, _AlreadyStored) or is_unique_violation(exc)):
             raise
-        stored = await _stored_response(
-            deps.db, terminal.merchant_id, source, "sale", request.receipt.id
-        )
+        stored = await _stored_with_digest(deps.db, terminal.merchant_id, source, "sale", rid)
         if stored is None:
             raise
-        return wire.ConfirmResult.model_validate_json(stored)
+        return wire.ConfirmResult.model_validate_json(_replay(stored, digest, "sale", rid))
 
 
 async def _confirm(
-    deps: Deps, terminal: TerminalContext, request: wire.ConfirmRequest, source: str
+    deps: Deps, terminal: TerminalContext, request: wire.ConfirmRequest, source: str, digest: str
 ) -> wire.ConfirmResult:
     receipt = request.receipt
     now = deps.clock()
@@ -505,7 +613,11 @@ async def _confirm(
     async with deps.db.transaction() as tx:
         if await _stored_response(tx, terminal.merchant_id, source, "sale", receipt.id):
             raise _AlreadyStored()
-        snapshot = await _locked_snapshot(deps, tx, terminal, receipt, source, epoch)
+        quoted = await active_hold(tx, terminal.merchant_id, source, receipt.id, epoch)
+        quoted_by = None
+        if quoted is not None and quoted.program_version_id is not None:
+            quoted_by = await deps.programs.get(quoted.program_version_id, tx)
+        snapshot = await _locked_snapshot(deps, tx, terminal, receipt, source, epoch, quoted_by)
         # A twin of this call may have confirmed the receipt while we waited for the lock.
         if snapshot.customer is not None and await _stored_response(
             tx, terminal.merchant_id, source, "sale", receipt.id
@@ -525,6 +637,14 @@ async def _confirm(
                     "hold_expired", "Резерв бонусов истёк, а свободных бонусов не хватает"
                 )
             raise Unprocessable("insufficient_bonuses", "Недостаточно бонусов на счёте")
+        if (
+            redeemed
+            and program.redeem_requires_sms_code
+            and (own_hold is None or own_hold.amount < redeemed)
+        ):
+            # Only a hold checks the customer's code: under such a program it is the
+            # only door for spending, whatever the channel.
+            raise _sms_code_required()
         settled = engine.settle(
             snapshot.program.compiled, customer, lines, redeemed, bought_at, terminal.timezone
         )
@@ -532,8 +652,9 @@ async def _confirm(
         receipt_id = await tx.insert(
             "INSERT INTO receipts (merchant_id, store_id, terminal_id, customer_id, source, "
             "kind, external_id, program_version_id, amount, discount, redeemed, accrued, "
-            "local_date, created_at, response) VALUES (:m, :s, :t, :c, :src, 'sale', :e, :pv, "
-            ":amount, :discount, :redeemed, :accrued, :day, :now, '') RETURNING id",
+            "local_date, created_at, response, digest) VALUES (:m, :s, :t, :c, :src, 'sale', "
+            ":e, :pv, :amount, :discount, :redeemed, :accrued, :day, :now, '', :digest) "
+            "RETURNING id",
             {
                 "m": terminal.merchant_id, "s": terminal.store_id, "t": terminal.terminal_id,
                 "c": customer_id, "src": source, "e": receipt.id, "pv": snapshot.program.id,
@@ -541,7 +662,7 @@ async def _confirm(
                 "discount": sum(_line_discount(line) for line in lines),
                 "redeemed": settled.redeem, "accrued": settled.accrual,
                 "day": bought_at.astimezone(terminal.timezone).date().isoformat(),
-                "now": to_epoch(bought_at),
+                "now": to_epoch(bought_at), "digest": digest,
             },
         )  # fmt: skip
         await tx.execute_many(
@@ -593,20 +714,28 @@ async def _confirm(
                 tier = program.tier(tier_code)
                 messages.append(f"Новый уровень карты: {tier.name if tier else tier_code}")
             balance = (await read_balance(tx, customer.customer_id, epoch)).available
+            messages = _with_balance(messages, balance)
+        shown = None if customer is None else tier_code
+        available_from = settled.accrual_available_from
+        expires_at = settled.accrual_expires_at
         result = wire.ConfirmResult(
             receipt_id=receipt.id,
             status="confirmed",
             program_version=snapshot.program.version,
             customer=None
             if customer is None
-            else _customer_summary(program, customer.customer_id, tier_code, balance),
+            else _customer_summary(program, customer.customer_id, shown, balance),
             lines=_quote_lines(settled.lines),
             amount=to_roubles(settled.amount_after_discount),
             redeemed=to_roubles(settled.redeem),
             accrued=to_roubles(settled.accrual),
-            accrual_available_from=settled.accrual_available_from,
-            accrual_expires_at=settled.accrual_expires_at,
-            messages=messages,
+            accrual_available_from=None
+            if available_from is None
+            else local_time(available_from, terminal.timezone),
+            accrual_expires_at=None
+            if expires_at is None
+            else local_time(expires_at, terminal.timezone),
+            messages=_with_level(messages, program, shown),
             slip=_confirm_slip(settled, balance, customer is not None),
         )
         await tx.execute(
@@ -618,6 +747,16 @@ async def _confirm(
 
 class _AlreadyStored(Exception):
     """Raised inside the transaction to roll back and answer with the stored result."""
+
+
+_BALANCE_PREFIX = "Баланс: "
+
+
+def _with_balance(messages: list[str], balance: int) -> list[str]:
+    """The cashier's balance line as after the sale, as the slip prints it (the engine
+    priced the receipt with the balance before it)."""
+    line = f"{_BALANCE_PREFIX}{engine.format_roubles(balance)} бонусов"
+    return [line if message.startswith(_BALANCE_PREFIX) else message for message in messages]
 
 
 def _line_discount(line: et.Line) -> int:
@@ -686,23 +825,26 @@ async def refund(
 ) -> wire.RefundResult:
     """Return lines of a confirmed receipt: reverse their share of the accrual and give
     back their share of the spent bonuses to the lots they came from. Idempotent on the
-    refund's own id."""
-    stored = await _stored_response(deps.db, terminal.merchant_id, source, "refund", request.id)
+    refund's own id and its digest (another refund under a used id is a conflict)."""
+    digest = refund_digest(request)
+    stored = await _stored_with_digest(deps.db, terminal.merchant_id, source, "refund", request.id)
     if stored is not None:
-        return wire.RefundResult.model_validate_json(stored)
+        return wire.RefundResult.model_validate_json(_replay(stored, digest, "refund", request.id))
     try:
-        return await _refund(deps, terminal, request, source)
+        return await _refund(deps, terminal, request, source, digest)
     except Exception as exc:
         if not (isinstance(exc, _AlreadyStored) or is_unique_violation(exc)):
             raise
-        stored = await _stored_response(deps.db, terminal.merchant_id, source, "refund", request.id)
+        stored = await _stored_with_digest(
+            deps.db, terminal.merchant_id, source, "refund", request.id
+        )
         if stored is None:
             raise
-        return wire.RefundResult.model_validate_json(stored)
+        return wire.RefundResult.model_validate_json(_replay(stored, digest, "refund", request.id))
 
 
 async def _refund(
-    deps: Deps, terminal: TerminalContext, request: wire.RefundRequest, source: str
+    deps: Deps, terminal: TerminalContext, request: wire.RefundRequest, source: str, digest: str
 ) -> wire.RefundResult:
     now = deps.clock()
     epoch = to_epoch(now)
@@ -735,12 +877,13 @@ async def _refund(
         refund_id = await tx.insert(
             "INSERT INTO receipts (merchant_id, store_id, terminal_id, customer_id, source, "
             "kind, external_id, original_receipt_id, program_version_id, amount, discount, "
-            "redeemed, accrued, local_date, created_at, response) VALUES (:m, :s, :t, :c, :src, "
-            "'refund', :e, :orig, :pv, 0, 0, 0, 0, :day, :now, '') RETURNING id",
+            "redeemed, accrued, local_date, created_at, response, digest) VALUES (:m, :s, :t, "
+            ":c, :src, 'refund', :e, :orig, :pv, 0, 0, 0, 0, :day, :now, '', :digest) "
+            "RETURNING id",
             {
                 "m": terminal.merchant_id, "s": terminal.store_id, "t": terminal.terminal_id,
                 "c": customer_id, "src": source, "e": request.id, "orig": sale["id"],
-                "pv": sale["program_version_id"],
+                "pv": sale["program_version_id"], "digest": digest,
                 "day": now.astimezone(terminal.timezone).date().isoformat(), "now": epoch,
             },
         )  # fmt: skip
@@ -765,31 +908,60 @@ async def _refund(
             returned_total += give
             reversed_total += take
             result_lines.append((line_id, quantity_milli, give, take))
-        given = recovered = 0
+        given = recovered = lapsed = reissued = 0
+        reissued_until: datetime | None = None
         balance = 0
         if customer_id is not None:
-            given = await give_back(
+            # What has lapsed lapses now, as the expiry job would: the refund's answer
+            # must not depend on whether the job has run yet.
+            await expire_customer_lots(tx, terminal.merchant_id, customer_id, epoch)
+            reissue_expires = await _reissue_expiry(deps, tx, sale, now, terminal.timezone)
+            back = await give_back(
                 tx, merchant_id=terminal.merchant_id, customer_id=customer_id,
                 sale_receipt_id=sale["id"], refund_receipt_id=refund_id,
                 amount=returned_total, now=epoch,
+                reissue_expires_at=None if reissue_expires is None else to_epoch(reissue_expires),
             )  # fmt: skip
-            recovered = await reverse_accrual(
+            given, reissued = back.total, back.reissued
+            if reissued:
+                reissued_until = reissue_expires
+            taken = await reverse_accrual(
                 tx, merchant_id=terminal.merchant_id, customer_id=customer_id,
                 sale_receipt_id=sale["id"], refund_receipt_id=refund_id,
                 amount=reversed_total, now=epoch,
             )  # fmt: skip
+            recovered, lapsed = taken.taken, taken.lapsed
             await tx.execute(
                 "UPDATE customers SET lifetime_purchases = CASE WHEN lifetime_purchases > :a "
                 "THEN lifetime_purchases - :a ELSE 0 END WHERE id = :c AND merchant_id = :m",
                 {"a": amount_total, "c": customer_id, "m": terminal.merchant_id},
             )
             balance = (await read_balance(tx, customer_id, epoch)).available
-        unrecovered = reversed_total - recovered
+        unrecovered = reversed_total - recovered - lapsed
         messages = []
         if unrecovered:
             messages.append(
                 "Клиент уже потратил часть начисленных бонусов: не удалось списать "
                 f"{engine.format_roubles(unrecovered)}"
+            )
+        if lapsed:
+            messages.append(
+                "Часть бонусов, начисленных за возвращённые позиции, уже сгорела: "
+                f"{engine.format_roubles(lapsed)} не списываются"
+            )
+        if reissued:
+            until = (
+                "без срока"
+                if reissued_until is None
+                else "до "
+                + format_date(
+                    reissued_until.astimezone(terminal.timezone).date() - timedelta(days=1)
+                )
+                + " включительно"
+            )
+            messages.append(
+                f"Срок бонусов, которыми был оплачен чек, истёк: {engine.format_roubles(reissued)} "
+                f"возвращены новым начислением, действуют {until}"
             )
         result = wire.RefundResult(
             refund_id=request.id,
@@ -806,6 +978,11 @@ async def _refund(
             returned_bonuses=to_roubles(given),
             reversed_accrual=to_roubles(recovered),
             unrecovered_accrual=to_roubles(unrecovered),
+            lapsed_accrual=to_roubles(lapsed),
+            reissued_bonuses=to_roubles(reissued),
+            reissued_expires_at=None
+            if reissued_until is None
+            else local_time(reissued_until, terminal.timezone),
             balance=to_roubles(balance),
             messages=messages,
         )
@@ -816,6 +993,20 @@ async def _refund(
              "id": refund_id},
         )  # fmt: skip
     return result
+
+
+async def _reissue_expiry(
+    deps: Deps, tx: Transaction, sale: Row, now: datetime, tz: ZoneInfo
+) -> datetime | None:
+    """When bonuses given back on a refund get a new lot (theirs expired meanwhile), it
+    lives as a fresh accrual of the program that priced the sale would: its lifetime
+    from the refund's local day, spendable at once (no activation delay: they were the
+    customer's already)."""
+    version = sale["program_version_id"]
+    if version is None:
+        return None
+    program = await deps.programs.get(int(version), tx)
+    return engine.lot_dates(now, tz, 0, program.program.lifetime_days)[1]
 
 
 def _refund_quantities(
