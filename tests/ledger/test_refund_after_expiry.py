@@ -72,8 +72,9 @@ async def test_what_was_spent_of_a_lapsed_lot_is_still_taken_back(
     deps: Deps, clock: ManualClock
 ) -> None:
     """Sale 1 accrues 100; on day 20 40 of it pay for sale 2 (accruing 56 = 10 % of
-    560); the other 60 lapse on day 30. Refunding sale 1 takes back only the 40 the customer enjoyed, from
-    sale 2's lot, and calls the 60 lapsed; a second refund finds nothing more to take."""
+    560); the other 60 lapse on day 30. Refunding half of sale 1 takes back only the
+    40 the customer enjoyed, from sale 2's lot (10 lapsed); refunding the rest finds
+    nothing more to take (50 lapsed)."""
     tenant = await make_tenant(deps, "Экспирация", PROGRAM)
     term = terminal(tenant)
     member = await create_customer(deps, tenant.merchant_id)
