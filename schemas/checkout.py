@@ -193,5 +193,16 @@ class RefundResult(WireModel):
     returned_bonuses: Money
     reversed_accrual: Money
     unrecovered_accrual: Money
+    lapsed_accrual: Money = Field(
+        default=Decimal(0),
+        description="accrual of the returned lines that had expired unspent: nothing to take back",
+    )
+    reissued_bonuses: Money = Field(
+        default=Decimal(0),
+        description="part of returned_bonuses whose lot expired meanwhile: credited as a new lot",
+    )
+    reissued_expires_at: datetime | None = Field(
+        default=None, description="when that new lot expires (store-local); null: never"
+    )
     balance: Money
     messages: list[str]

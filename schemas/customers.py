@@ -160,7 +160,11 @@ class HistoryEntry(WireModel):
     kind: str = Field(description="accrue, redeem, expire, reverse, adjust, ...")
     amount: Money = Field(description="signed: positive credits, negative debits")
     created_at: datetime
-    receipt_id: str | None = Field(description="the terminal's receipt id, if any")
+    receipt_id: str | None = Field(
+        description="the terminal's receipt id of the sale, if any (for a refund: the sale "
+        "it returns)"
+    )
+    refund_id: str | None = Field(default=None, description="the refund's own id, if a refund")
 
 
 class HistoryPage(WireModel):

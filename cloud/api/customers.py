@@ -212,6 +212,7 @@ async def get_history(request: web.Request) -> web.Response:
                     amount=to_roubles(entry.amount),
                     created_at=datetime.fromtimestamp(entry.created_at, terminal.timezone),
                     receipt_id=entry.receipt_external_id,
+                    refund_id=entry.refund_external_id,
                 )
                 for entry in page.entries
             ],

@@ -8,13 +8,14 @@ test holds the two together), with amounts as exact JSON numbers with two places
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
 import orjson
 
 from cloud.engine import types as et
-from cloud.services.checkout import PricedReceipt
+from cloud.services.checkout import PricedReceipt, shown_tier, without_level
 
 
 @lru_cache(maxsize=65536)
@@ -43,11 +44,17 @@ def quote_document(priced: PricedReceipt) -> dict[str, Any]:
     quote, snapshot = priced.quote, priced.snapshot
     customer = snapshot.customer
     summary = None
+    messages: Sequence[str] = quote.messages
+    slip: Sequence[str] = quote.slip
+    shown = shown_tier(customer, quote.tier_code)
+    if shown is None:
+        # No tier held, no level printed (checkout.LEVEL_PREFIX: one rule).
+        messages, slip = without_level(messages), without_level(slip)
     if customer is not None:
-        tier = snapshot.program.program.tier(quote.tier_code)
+        tier = snapshot.program.program.tier(shown) if shown is not None else None
         summary = {
             "id": customer.customer_id,
-            "tier": quote.tier_code,
+            "tier": shown,
             "tier_name": tier.name if tier else None,
             "balance": money(customer.available_bonuses),
         }
@@ -62,6 +69,6 @@ def quote_document(priced: PricedReceipt) -> dict[str, Any]:
         "max_redeem": money(quote.max_redeem),
         "redeem": money(quote.redeem),
         "accrual": money(quote.accrual),
-        "messages": list(quote.messages),
-        "slip": list(quote.slip),
+        "messages": list(messages),
+        "slip": list(slip),
     }

@@ -181,6 +181,9 @@ class Receipt(Base):
     local_date: Mapped[str] = mapped_column(String(10))
     created_at: Mapped[int] = mapped_column(BigInteger)
     response: Mapped[str] = mapped_column(Text)
+    digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    """What the receipt is (cloud.services.receipt_digest): the same id with another
+    digest is a different receipt, not a retry. NULL on rows from before it existed."""
     __table_args__ = (
         UniqueConstraint("merchant_id", "source", "kind", "external_id"),
         Index("ix_receipts_customer", "merchant_id", "customer_id"),
@@ -276,6 +279,8 @@ class Hold(Base):
     status: Mapped[str] = mapped_column(String(16))
     expires_at: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[int] = mapped_column(BigInteger)
+    program_version_id: Mapped[int | None] = mapped_column(Id, nullable=True)
+    """The version that priced the held receipt; its confirm is priced by it too."""
     __table_args__ = (
         Index("ix_holds_customer_status", "customer_id", "status"),
         Index("ix_holds_receipt", "merchant_id", "source", "receipt_external_id"),

@@ -22,8 +22,10 @@ async def accrue(
     receipt_id: int | None,
     key: str,
     now: int,
+    entry_kind: str = "accrue",
 ) -> int:
-    """Credit ``amount`` bonus units as a new lot with its journal entry; returns the lot."""
+    """Credit ``amount`` bonus units as a new lot with its journal entry (of
+    ``entry_kind``); returns the lot."""
     if amount <= 0:
         raise ValueError("an accrual must be positive")
     lot_id = await tx.insert(
@@ -33,7 +35,7 @@ async def accrue(
         {"m": merchant_id, "c": customer_id, "kind": kind, "amount": amount,
          "af": available_from, "exp": expires_at, "r": receipt_id, "now": now},
     )  # fmt: skip
-    await journal(tx, merchant_id, customer_id, "accrue", amount, lot_id, receipt_id, key, now)
+    await journal(tx, merchant_id, customer_id, entry_kind, amount, lot_id, receipt_id, key, now)
     return lot_id
 
 

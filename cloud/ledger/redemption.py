@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from cloud.db.database import Transaction
 from cloud.errors import Unprocessable
-from cloud.ledger.lots import give_to_lot, take_from_lot
+from cloud.ledger.lots import accrue, give_to_lot, take_from_lot
 
 # Soonest-expiring first, then oldest, never-expiring last.
 _SPENDABLE_LOTS = (
@@ -53,6 +55,15 @@ async def redeem(
     return taken
 
 
+@dataclass(frozen=True, slots=True)
+class GivenBack:
+    total: int
+    """Given back in all (never more than the sale spent)."""
+    reissued: int
+    """The part whose lot has expired since the sale: credited as a new lot instead."""
+    reissued_lot: int | None
+
+
 async def give_back(
     tx: Transaction,
     *,
@@ -62,15 +73,20 @@ async def give_back(
     refund_receipt_id: int,
     amount: int,
     now: int,
-) -> int:
+    reissue_expires_at: int | None = None,
+) -> GivenBack:
     """Return ``amount`` redeemed units to the lots the sale spent them from, the last
-    lot spent first; returns what was given back (never more than was spent)."""
+    lot spent first. A lot that has expired meanwhile does not take them back silently
+    (they would lapse at once, or wait for the expiry job): that part becomes one new
+    lot of kind ``return``, spendable now and expiring at ``reissue_expires_at``."""
     allocations = await tx.fetch_all(
-        "SELECT id, lot_id, amount, returned FROM redemption_allocations "
-        "WHERE merchant_id = :m AND receipt_id = :r ORDER BY id DESC",
+        "SELECT a.id, a.lot_id, a.amount, a.returned, l.expires_at "
+        "FROM redemption_allocations a JOIN bonus_lots l ON l.id = a.lot_id "
+        "WHERE a.merchant_id = :m AND a.receipt_id = :r ORDER BY a.id DESC",
         {"m": merchant_id, "r": sale_receipt_id},
     )
     left = amount
+    reissued = 0
     for allocation in allocations:
         if left == 0:
             break
@@ -81,13 +97,36 @@ async def give_back(
             "UPDATE redemption_allocations SET returned = returned + :p WHERE id = :id",
             {"p": part, "id": allocation["id"]},
         )
+        left -= part
+        expires_at = allocation["expires_at"]
+        if expires_at is not None and int(expires_at) <= now:
+            reissued += part
+            continue
         await give_to_lot(
             tx, merchant_id=merchant_id, customer_id=customer_id, lot_id=allocation["lot_id"],
             amount=part, kind="return", receipt_id=refund_receipt_id,
             key=f"return:{refund_receipt_id}:{allocation['lot_id']}", now=now,
         )  # fmt: skip
-        left -= part
-    return amount - left
+    lot = None
+    if reissued:
+        lot = await accrue(
+            tx, merchant_id=merchant_id, customer_id=customer_id, kind="return",
+            amount=reissued, available_from=now, expires_at=reissue_expires_at,
+            receipt_id=refund_receipt_id, key=f"return:{refund_receipt_id}:reissued",
+            now=now, entry_kind="return",
+        )  # fmt: skip
+    return GivenBack(total=amount - left, reissued=reissued, reissued_lot=lot)
+
+
+@dataclass(frozen=True, slots=True)
+class Reversed:
+    taken: int
+    """Taken back from lots: the sale's own lot, then others."""
+    lapsed: int
+    """No longer on the account and never spent by the customer (it expired, or another
+    refund already took it): nothing to take back."""
+    unrecovered: int
+    """Spent by the customer, but no lot has enough left to take it back."""
 
 
 async def reverse_accrual(
@@ -99,31 +138,83 @@ async def reverse_accrual(
     refund_receipt_id: int,
     amount: int,
     now: int,
-) -> int:
-    """Take back ``amount`` accrued units: from the sale's own accrual lot first, then
-    from the customer's other spendable lots (FIFO). Returns what could be taken; a
-    customer who already spent everything keeps the difference (reported, not forced
-    below zero: no lot remainder is ever negative)."""
+) -> Reversed:
+    """Take back ``amount`` accrued units: from the sale's own accrual lot first, then,
+    for what the customer actually spent of that lot, from their other spendable lots
+    (FIFO). What lapsed unspent is not taken from other lots: the customer never
+    benefited from it. The caller has expired lapsed lots first, so the answer does
+    not depend on whether the expiry job has run. No remainder goes below zero."""
     if amount <= 0:
-        return 0
+        return Reversed(0, 0, 0)
     own = await tx.fetch_all(
         "SELECT id, remaining FROM bonus_lots WHERE merchant_id = :m AND customer_id = :c "
-        "AND receipt_id = :r AND kind = 'purchase' AND remaining > 0 ORDER BY id",
+        "AND receipt_id = :r AND kind = 'purchase' ORDER BY id",
         {"m": merchant_id, "c": customer_id, "r": sale_receipt_id},
     )
-    others = await tx.fetch_all(_SPENDABLE_LOTS, {"m": merchant_id, "c": customer_id, "now": now})
-    own_ids = {lot["id"] for lot in own}
+    own_ids = {int(lot["id"]) for lot in own}
     left = amount
-    for lot in [*own, *(lot for lot in others if lot["id"] not in own_ids)]:
-        if left == 0:
-            break
+    for lot in own:
         part = min(left, int(lot["remaining"]))
-        if part <= 0:
+        if part > 0:
+            await _reverse(
+                tx, merchant_id, customer_id, int(lot["id"]), part, refund_receipt_id, now
+            )
+            left -= part
+    if left == 0:
+        return Reversed(amount, 0, 0)
+    spent, clawed_before = await _spent_and_clawed(
+        tx, merchant_id, customer_id, sale_receipt_id, own_ids
+    )
+    claim = min(left, max(spent - clawed_before, 0))
+    lapsed = left - claim
+    others = await tx.fetch_all(_SPENDABLE_LOTS, {"m": merchant_id, "c": customer_id, "now": now})
+    for lot in others:
+        if claim == 0:
+            break
+        if int(lot["id"]) in own_ids:
             continue
-        await take_from_lot(
-            tx, merchant_id=merchant_id, customer_id=customer_id, lot_id=lot["id"],
-            amount=part, kind="reverse", receipt_id=refund_receipt_id,
-            key=f"reverse:{refund_receipt_id}:{lot['id']}", now=now,
-        )  # fmt: skip
-        left -= part
-    return amount - left
+        part = min(claim, int(lot["remaining"]))
+        if part > 0:
+            await _reverse(
+                tx, merchant_id, customer_id, int(lot["id"]), part, refund_receipt_id, now
+            )
+            claim -= part
+            left -= part
+    return Reversed(amount - left, lapsed, left - lapsed)
+
+
+async def _reverse(
+    tx: Transaction, merchant_id: int, customer_id: int, lot_id: int, amount: int,
+    refund_receipt_id: int, now: int,
+) -> None:  # fmt: skip
+    await take_from_lot(
+        tx, merchant_id=merchant_id, customer_id=customer_id, lot_id=lot_id,
+        amount=amount, kind="reverse", receipt_id=refund_receipt_id,
+        key=f"reverse:{refund_receipt_id}:{lot_id}", now=now,
+    )  # fmt: skip
+
+
+async def _spent_and_clawed(
+    tx: Transaction, merchant_id: int, customer_id: int, sale_receipt_id: int, own: set[int]
+) -> tuple[int, int]:
+    """What the customer spent of the sale's own lots (net of bonuses given back to
+    them), and what earlier refunds of the sale already took from other lots."""
+    spent = 0
+    if own:
+        rows = await tx.fetch_all(
+            "SELECT lot_id, COALESCE(SUM(amount), 0) AS total FROM ledger_entries "
+            "WHERE merchant_id = :m AND customer_id = :c AND kind IN ('redeem', 'return') "
+            "AND lot_id IN (SELECT id FROM bonus_lots WHERE merchant_id = :m "
+            "AND customer_id = :c AND receipt_id = :r AND kind = 'purchase') GROUP BY lot_id",
+            {"m": merchant_id, "c": customer_id, "r": sale_receipt_id},
+        )
+        spent = -sum(int(row["total"]) for row in rows)
+    rows = await tx.fetch_all(
+        "SELECT e.lot_id, COALESCE(SUM(e.amount), 0) AS total FROM ledger_entries e "
+        "JOIN receipts r ON r.id = e.receipt_id AND r.merchant_id = e.merchant_id "
+        "WHERE r.merchant_id = :m AND r.original_receipt_id = :r AND r.kind = 'refund' "
+        "AND e.kind = 'reverse' AND e.customer_id = :c GROUP BY e.lot_id",
+        {"m": merchant_id, "c": customer_id, "r": sale_receipt_id},
+    )
+    clawed = -sum(int(row["total"]) for row in rows if int(row["lot_id"]) not in own)
+    return spent, clawed

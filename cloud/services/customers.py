@@ -80,6 +80,9 @@ class HistoryRow:
     amount: int
     created_at: int
     receipt_external_id: str | None
+    """The sale's receipt id, also on the entries of a refund of it."""
+    refund_external_id: str | None = None
+    """The refund's own id on the entries of a refund."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -478,9 +481,11 @@ async def customer_history(
         raise not_found()
     cursor = "" if before_id is None else "AND e.id < :before "
     rows = await deps.db.fetch_all(
-        "SELECT e.id, e.kind, e.amount, e.created_at, r.external_id "
+        "SELECT e.id, e.kind, e.amount, e.created_at, r.kind AS receipt_kind, "
+        "r.external_id, o.external_id AS sale_external_id "
         "FROM ledger_entries e "
         "LEFT JOIN receipts r ON r.id = e.receipt_id AND r.merchant_id = e.merchant_id "
+        "LEFT JOIN receipts o ON o.id = r.original_receipt_id AND o.merchant_id = r.merchant_id "
         "WHERE e.merchant_id = :m AND e.customer_id = :c " + cursor +
         "ORDER BY e.id DESC LIMIT :limit",
         {"m": merchant_id, "c": customer_id, "limit": limit + 1,
@@ -492,7 +497,12 @@ async def customer_history(
             kind=str(row["kind"]),
             amount=int(row["amount"]),
             created_at=int(row["created_at"]),
-            receipt_external_id=row["external_id"],
+            # A refund's entries name the sale they return (its receipt id) and the
+            # refund separately.
+            receipt_external_id=row["sale_external_id"]
+            if row["receipt_kind"] == "refund"
+            else row["external_id"],
+            refund_external_id=row["external_id"] if row["receipt_kind"] == "refund" else None,
         )
         for row in rows[:limit]
     ]

@@ -421,3 +421,157 @@ async def test_spend_over_a_period_is_read_from_the_customers_receipts(
     clock.advance(days=31)
     later = await post(till, "/api/v1/checkout/calculate", {"receipt": receipt("p4", one)})
     assert money(later["accrual"]) == Decimal("50.00")
+
+
+# ---- issue 7: idempotency, the SMS door, one rule for what a cashier sees ----------------
+
+
+async def test_a_used_receipt_id_with_another_receipt_answers_409(
+    client: TestClient, deps: Deps
+) -> None:
+    """A till that restarts its numbering sends a new sale under a used id: 409
+    ``idempotency_conflict`` with a Russian message, and nothing is written."""
+    await register_over_api(client, deps, PHONE)
+    await post(client, "/api/v1/checkout/confirm", {"receipt": receipt("s1", FIRST)})
+    refused = await post(
+        client, "/api/v1/checkout/confirm", {"receipt": receipt("s1", SECOND)}, status=409
+    )
+    assert refused["code"] == "idempotency_conflict" and "s1" in refused["message"]
+    await post(client, "/api/v1/checkout/refund", {"id": "r1", "receipt_id": "s1"})
+    partial = {"id": "r1", "receipt_id": "s1", "lines": [{"id": "1", "quantity": 1}]}
+    again = await post(client, "/api/v1/checkout/refund", partial, status=409)
+    assert again["code"] == "idempotency_conflict"
+    assert await deps.db.fetch_value("SELECT COUNT(*) FROM receipts") == 2
+
+
+async def test_under_an_sms_program_only_a_hold_with_the_code_spends(
+    aiohttp_client: Any, deps: Deps
+) -> None:
+    """With ``redeem_requires_sms_code`` a confirm that spends bonuses without a live hold
+    (placed with the customer's code) covering them is refused with
+    ``sms_code_required`` and writes nothing; with the hold it goes through, and a
+    confirm spending more than was held is refused too."""
+    import json
+
+    from cloud.api.app import create_app
+    from tests.conftest import DEMO_PROGRAM
+    from tests.helpers import sms_code
+
+    document = json.loads(DEMO_PROGRAM.read_text())
+    document["redeem_requires_sms_code"] = True
+    tenant = await make_tenant(deps, "С кодом", document)
+    till = await aiohttp_client(
+        create_app(deps.settings, deps=deps), headers={"Authorization": f"Bearer {tenant.token}"}
+    )
+    await register_over_api(till, deps, PHONE)
+    await post(till, "/api/v1/checkout/confirm", {"receipt": receipt("s1", FIRST)})
+    spend = {"receipt": receipt("s2", SECOND), "redeemed": 50}
+    refused = await post(till, "/api/v1/checkout/confirm", spend, status=422)
+    assert refused["code"] == "sms_code_required"
+    assert await deps.db.fetch_value("SELECT COUNT(*) FROM receipts") == 1
+    await post(till, "/api/v1/sms-codes", {"phone": PHONE, "purpose": "redeem"})
+    hold = {"receipt": receipt("s2", SECOND), "amount": 50, "sms_code": sms_code(deps, PHONE)}
+    await post(till, "/api/v1/checkout/hold", hold)
+    more = {"receipt": receipt("s2", SECOND), "redeemed": 60}
+    assert (await post(till, "/api/v1/checkout/confirm", more, status=422))["code"] == (
+        "sms_code_required"
+    )
+    done = await post(till, "/api/v1/checkout/confirm", spend)
+    assert money(done["redeemed"]) == Decimal(50)
+    # Without spending, no code is needed.
+    await post(till, "/api/v1/checkout/confirm", {"receipt": receipt("s3", FIRST)})
+
+
+async def test_phone_of_one_customer_and_card_of_another_is_refused(
+    client: TestClient, deps: Deps
+) -> None:
+    """A receipt naming one customer's phone and another's card (or another's id) is
+    refused with ``customer_mismatch`` in calculate, hold and confirm instead of being
+    priced for either; phone and card of the same customer are fine."""
+    other_phone = "+79161234568"
+    one = await register_over_api(client, deps, PHONE, card="111222333")
+    two = await register_over_api(client, deps, other_phone, card="444555666")
+    await post(client, "/api/v1/checkout/confirm", {"receipt": receipt("s0", FIRST)})
+    mixed = receipt("s1", SECOND)
+    mixed["customer"] = {"phone": PHONE, "card": "444555666"}
+    by_id = receipt("s1", SECOND)
+    by_id["customer"] = {"phone": PHONE, "customer_id": two["id"]}
+    for body in (mixed, by_id):
+        for path, extra in (("calculate", {}), ("hold", {"amount": 10}), ("confirm", {})):
+            refused = await post(
+                client, f"/api/v1/checkout/{path}", {"receipt": body, **extra}, status=422
+            )
+            assert refused["code"] == "customer_mismatch", path
+            assert "разных клиентов" in refused["message"]
+    assert await deps.db.fetch_value("SELECT COUNT(*) FROM receipts") == 1
+    same = receipt("s1", SECOND)
+    same["customer"] = {"phone": PHONE, "card": "111222333", "customer_id": one["id"]}
+    quote = await post(client, "/api/v1/checkout/calculate", {"receipt": same})
+    assert quote["customer"]["id"] == one["id"]
+
+
+async def test_confirm_messages_and_slip_show_the_same_balance_after_the_sale(
+    client: TestClient, deps: Deps
+) -> None:
+    """The cashier's ``messages`` and the printed ``slip`` of a confirm both show the
+    balance after the sale (105,00 - 100,00 + 195,00 = 200,00)."""
+    await register_over_api(client, deps, PHONE)
+    await post(client, "/api/v1/checkout/confirm", {"receipt": receipt("s1", FIRST)})
+    done = await post(
+        client, "/api/v1/checkout/confirm", {"receipt": receipt("s2", SECOND), "redeemed": 100}
+    )
+    assert "Баланс: 200,00 бонусов" in done["messages"]
+    assert "Баланс бонусов: 200,00" in done["slip"]
+    assert money(done["customer"]["balance"]) == Decimal("200.00")
+
+
+async def test_an_anonymous_receipt_names_no_tier(client: TestClient, deps: Deps) -> None:
+    """A tier is named only for a customer: an anonymous receipt prints no «Уровень»
+    line in calculate or confirm (``customer`` is null), while a customer's receipt
+    names the tier that prices it, as ``tier`` and as the line."""
+    for path in ("calculate", "confirm"):
+        anonymous = await post(
+            client, f"/api/v1/checkout/{path}", {"receipt": receipt(f"a-{path}", FIRST, None)}
+        )
+        assert not any(m.startswith("Уровень") for m in anonymous["messages"] + anonymous["slip"])
+    await register_over_api(client, deps, PHONE)
+    quote = await post(client, "/api/v1/checkout/calculate", {"receipt": receipt("c", FIRST)})
+    assert quote["customer"]["tier"] == "standard"
+    assert "Уровень: Стандартная" in quote["messages"]
+
+
+async def test_confirm_times_are_store_local_to_the_second(
+    client: TestClient, deps: Deps, clock: ManualClock
+) -> None:
+    """``accrual_available_from`` / ``accrual_expires_at`` of a confirm and the hold's
+    ``expires_at`` are store-local ISO-8601 with the offset and no microseconds, the
+    rule of the customer endpoints."""
+    clock.now = clock.now.replace(microsecond=123456)
+    customer = await register_over_api(client, deps, PHONE)
+    await post(client, "/api/v1/checkout/confirm", {"receipt": receipt("s1", FIRST)})
+    held = await post(
+        client, "/api/v1/checkout/hold", {"receipt": receipt("s2", SECOND), "amount": 10}
+    )
+    done = await post(
+        client, "/api/v1/checkout/confirm", {"receipt": receipt("s2", SECOND), "redeemed": 10}
+    )
+    profile = await (await client.get(f"/api/v1/customers/{customer['id']}")).json()
+    stamps = [held["expires_at"], done["accrual_available_from"], done["accrual_expires_at"]]
+    assert profile["registered_at"].endswith("+03:00")
+    for stamp in stamps:
+        assert stamp.endswith("+03:00") and "." not in stamp, stamp
+    assert done["accrual_expires_at"] == "2027-02-18T00:00:00+03:00"
+
+
+async def test_history_names_the_sale_on_a_refund(client: TestClient, deps: Deps) -> None:
+    """A refund's history entries carry the sale's receipt id as ``receipt_id`` and the
+    refund's own id as ``refund_id``; a sale's entries have no ``refund_id``."""
+    customer = await register_over_api(client, deps, PHONE)
+    await post(client, "/api/v1/checkout/confirm", {"receipt": receipt("s1", FIRST)})
+    await post(client, "/api/v1/checkout/refund", {"id": "r1", "receipt_id": "s1"})
+    response = await client.get(f"/api/v1/customers/{customer['id']}/history")
+    entries = (await response.json())["entries"]
+    assert [(e["kind"], e["receipt_id"], e["refund_id"]) for e in entries] == [
+        ("reverse", "s1", "r1"),
+        ("accrue", "s1", None),
+    ]

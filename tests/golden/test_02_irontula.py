@@ -165,16 +165,18 @@ async def test_expiry_after_90_days_and_a_refund_into_an_expired_lot(
     aiohttp_client: Any, deps: Deps, clock: ManualClock
 ) -> None:
     """Bonuses lapse at the Moscow midnight 90 days after the purchase day; only the
-    unspent rest of a lot lapses. A later refund gives the spent bonuses back to the lot
-    they came from (DESIGN §4), which has lapsed: they are reported as returned but are
-    not spendable, and the next expiry run takes them; the journal matches throughout.
+    unspent rest of a lot lapses. A later refund would give the spent bonuses back to
+    the lot they came from (DESIGN §4), but it has lapsed: they come back as a new lot
+    that lives the program's 90 days from the refund's day, and the answer says so
+    (issue 7); the journal matches throughout.
 
     i1 2026-11-20: 1 000,00 → 40,00, lapses 2027-02-18 00:00 MSK (= 02-17 21:00 UTC).
     i2 2026-11-25: 500,00 paying 30,00 (from i1's lot) → 4 % of 470,00 = 18,80, lapses
     2026-11-25 + 90 = 2027-02-23 00:00 MSK. Balance 40,00 − 30,00 + 18,80 = 28,80.
     At 2027-02-17 21:00 UTC i1's remaining 10,00 lapse: 18,80 available.
-    Refund of i2 then: 30,00 back into i1's lapsed lot, 18,80 reversed from i2's lot →
-    0,00 available; the next day's run expires the 30,00."""
+    Refund of i2 then (2027-02-18 00:00 MSK): 30,00 back as a new lot lapsing
+    2027-02-18 + 90 = 2027-05-19 00:00 MSK, 18,80 reversed from i2's lot → 30,00
+    available; the next day's run expires nothing more."""
     till = await open_till(aiohttp_client, deps, PROGRAM)
     customer_id = await till.register(PHONE)
     await till.confirm(receipt("i1", [line("a", "1000.00")], phone=PHONE))
@@ -198,13 +200,15 @@ async def test_expiry_after_90_days_and_a_refund_into_an_expired_lot(
     back = await till.refund("i2-r", "i2")
     assert money(back["returned_bonuses"]) == d("30.00")
     assert money(back["reversed_accrual"]) == d("18.80")
-    assert (await till.balance(customer_id))["available"] == d("0.00")
+    assert money(back["reissued_bonuses"]) == d("30.00")
+    assert instant(back["reissued_expires_at"]) == datetime(2027, 5, 19, tzinfo=MSK)
+    assert (await till.balance(customer_id))["available"] == d("30.00")
     clock.now = datetime(2027, 2, 18, 21, 0, tzinfo=UTC)
     await till.expire()
-    assert [lot["remaining"] for lot in await till.lots(customer_id)] == [0, 0]
+    assert [lot["remaining"] for lot in await till.lots(customer_id)] == [0, 0, 3000]
     expired = await deps.db.fetch_all(
         "SELECT amount FROM ledger_entries WHERE customer_id = :c AND kind = 'expire' ORDER BY id",
         {"c": customer_id},
     )
-    assert [int(row["amount"]) for row in expired] == [-1000, -3000]
+    assert [int(row["amount"]) for row in expired] == [-1000]
     await assert_journal_matches(till, customer_id)

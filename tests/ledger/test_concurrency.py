@@ -295,7 +295,7 @@ def _meet_after_confirm_snapshot(
 ) -> None:
     """The confirms of ``receipts`` meet right after reading the snapshot their balance
     check uses; ``seen`` collects the available balance each one saw."""
-    real = checkout._locked_snapshot
+    real = checkout.snapshot.locked_snapshot
 
     async def locked_snapshot(
         deps: Deps, tx: Any, term: Any, receipt: wire.Receipt, *args: Any
@@ -307,7 +307,7 @@ def _meet_after_confirm_snapshot(
             await meet()
         return snapshot
 
-    monkeypatch.setattr(checkout, "_locked_snapshot", locked_snapshot)
+    monkeypatch.setattr(checkout.snapshot, "locked_snapshot", locked_snapshot)
 
 
 @postgres_only

@@ -1,0 +1,109 @@
+"""Calculate: a pure quote, no write."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from cloud import engine
+from cloud.clock import to_epoch
+from cloud.engine import types as et
+from cloud.services.checkout.render import (
+    customer_summary,
+    quote_lines,
+    shown_tier,
+    with_level,
+)
+from cloud.services.checkout.snapshot import (
+    Snapshot,
+    engine_lines,
+    purchase_time,
+    read_snapshot,
+)
+from cloud.services.deps import Deps
+from cloud.services.merchants import TerminalContext
+from cloud.services.programs import LoadedProgram
+from schemas import checkout as wire
+from schemas.money import to_kopecks, to_roubles
+
+
+@dataclass(frozen=True, slots=True)
+class PricedReceipt:
+    """A calculation's result before it is rendered for a particular wire."""
+
+    receipt_id: str
+    snapshot: Snapshot
+    quote: et.Quote
+
+
+async def price_receipt(
+    deps: Deps,
+    terminal: TerminalContext,
+    request: wire.CalculateRequest,
+    source: str = "api",
+    program: LoadedProgram | None = None,
+) -> PricedReceipt:
+    """A pure quote: per-line discounts, what may be spent, what will accrue. With
+    ``program`` the receipt is priced by that version (a draft's preview)."""
+    now = deps.clock()
+    snapshot = await read_snapshot(
+        deps, deps.db, terminal, request.receipt, source, to_epoch(now), program
+    )
+    quote = price(
+        snapshot, request.receipt, now, terminal, request.redeem, request.unit_price_exact
+    )
+    return PricedReceipt(request.receipt.id, snapshot, quote)
+
+
+async def calculate(
+    deps: Deps,
+    terminal: TerminalContext,
+    request: wire.CalculateRequest,
+    source: str = "api",
+    program: LoadedProgram | None = None,
+) -> wire.Quote:
+    """``price_receipt`` as the canonical wire model (adapters translate from it)."""
+    priced = await price_receipt(deps, terminal, request, source, program)
+    return _wire_quote(priced.receipt_id, priced.snapshot, priced.quote)
+
+
+def price(
+    snapshot: Snapshot,
+    receipt: wire.Receipt,
+    now: datetime,
+    terminal: TerminalContext,
+    redeem: Decimal,
+    unit_price_exact: bool,
+) -> et.Quote:
+    return engine.calculate(
+        snapshot.program.compiled,
+        snapshot.customer,
+        engine_lines(receipt),
+        purchase_time(receipt.created_at, now, terminal.timezone),
+        terminal.timezone,
+        redeem=to_kopecks(redeem),
+        unit_price_exact=unit_price_exact,
+    )
+
+
+def _wire_quote(receipt_id: str, snapshot: Snapshot, quote: et.Quote) -> wire.Quote:
+    customer = snapshot.customer
+    shown = shown_tier(customer, quote.tier_code)
+    program = snapshot.program.program
+    return wire.Quote.model_construct(
+        receipt_id=receipt_id,
+        program_version=snapshot.program.version,
+        customer=None
+        if customer is None
+        else customer_summary(program, customer.customer_id, shown, customer.available_bonuses),
+        lines=quote_lines(quote.lines),
+        amount=to_roubles(quote.amount),
+        discount=to_roubles(quote.discount),
+        amount_after_discount=to_roubles(quote.amount_after_discount),
+        max_redeem=to_roubles(quote.max_redeem),
+        redeem=to_roubles(quote.redeem),
+        accrual=to_roubles(quote.accrual),
+        messages=with_level(quote.messages, program, shown),
+        slip=with_level(quote.slip, program, shown),
+    )

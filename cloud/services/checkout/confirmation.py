@@ -1,0 +1,267 @@
+"""Confirm: the closed receipt committed in one transaction under the customer's lock."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from cloud import engine
+from cloud.clock import to_epoch
+from cloud.db.database import Transaction, is_unique_violation
+from cloud.engine import types as et
+from cloud.errors import BadRequest, Unprocessable
+from cloud.ledger.balance import read_balance
+from cloud.ledger.holds import active_hold, release_holds
+from cloud.ledger.lots import accrue
+from cloud.ledger.redemption import redeem
+from cloud.services.checkout import snapshot as snapshots
+from cloud.services.checkout.holds import sms_code_required
+from cloud.services.checkout.render import (
+    MILLI,
+    customer_summary,
+    local_time,
+    quote_lines,
+    with_balance,
+    with_level,
+)
+from cloud.services.checkout.snapshot import (
+    engine_lines,
+    purchase_time,
+)
+from cloud.services.checkout.stored import (
+    AlreadyStored,
+    replay,
+    stored_response,
+    stored_with_digest,
+)
+from cloud.services.deps import Deps
+from cloud.services.merchants import TerminalContext
+from cloud.services.receipt_digest import receipt_digest
+from schemas import checkout as wire
+from schemas.money import line_amount, to_kopecks, to_roubles
+from schemas.program import Program
+
+
+async def confirm(
+    deps: Deps, terminal: TerminalContext, request: wire.ConfirmRequest, source: str = "api"
+) -> wire.ConfirmResult:
+    """Commit the closed receipt. Idempotent on (merchant, source, receipt id) and the
+    receipt's digest: a repeat returns the stored result and writes nothing; another
+    receipt under the same id is a conflict (``idempotency_conflict``).
+
+    Priced by the program version that quoted the receipt when it has a live hold (the
+    only quote we keep: calculate writes nothing), else by the live version."""
+    rid = request.receipt.id
+    digest = receipt_digest(request.receipt, request.redeemed)
+    stored = await stored_with_digest(deps.db, terminal.merchant_id, source, "sale", rid)
+    if stored is not None:
+        return wire.ConfirmResult.model_validate_json(replay(stored, digest, "sale", rid))
+    try:
+        return await _confirm(deps, terminal, request, source, digest)
+    except Exception as exc:
+        # Another request confirmed the same receipt between our check and our insert.
+        if not (isinstance(exc, AlreadyStored) or is_unique_violation(exc)):
+            raise
+        stored = await stored_with_digest(deps.db, terminal.merchant_id, source, "sale", rid)
+        if stored is None:
+            raise
+        return wire.ConfirmResult.model_validate_json(replay(stored, digest, "sale", rid))
+
+
+async def _confirm(
+    deps: Deps, terminal: TerminalContext, request: wire.ConfirmRequest, source: str, digest: str
+) -> wire.ConfirmResult:
+    receipt = request.receipt
+    now = deps.clock()
+    epoch = to_epoch(now)
+    bought_at = purchase_time(receipt.created_at, now, terminal.timezone)
+    redeemed = to_kopecks(request.redeemed)
+    if redeemed and receipt.customer is None:
+        raise BadRequest("customer_required", "Для оплаты бонусами укажите клиента")
+    lines = engine_lines(receipt)
+    async with deps.db.transaction() as tx:
+        if await stored_response(tx, terminal.merchant_id, source, "sale", receipt.id):
+            raise AlreadyStored()
+        quoted = await active_hold(tx, terminal.merchant_id, source, receipt.id, epoch)
+        quoted_by = None
+        if quoted is not None and quoted.program_version_id is not None:
+            quoted_by = await deps.programs.get(quoted.program_version_id, tx)
+        snapshot = await snapshots.locked_snapshot(
+            deps, tx, terminal, receipt, source, epoch, quoted_by
+        )
+        # A twin of this call may have confirmed the receipt while we waited for the lock.
+        if snapshot.customer is not None and await stored_response(
+            tx, terminal.merchant_id, source, "sale", receipt.id
+        ):
+            raise AlreadyStored()
+        program = snapshot.program.program
+        customer = snapshot.customer
+        own_hold = await active_hold(tx, terminal.merchant_id, source, receipt.id, epoch)
+        if customer is not None and redeemed > customer.available_bonuses:
+            had_expired_hold = await tx.fetch_value(
+                "SELECT COUNT(*) FROM holds WHERE merchant_id = :m AND source = :s "
+                "AND receipt_external_id = :r AND status IN ('active', 'expired') "
+                "AND expires_at <= :now",
+                {"m": terminal.merchant_id, "s": source, "r": receipt.id, "now": epoch},
+            )
+            if had_expired_hold:
+                raise Unprocessable(
+                    "hold_expired", "Резерв бонусов истёк, а свободных бонусов не хватает"
+                )
+            raise Unprocessable("insufficient_bonuses", "Недостаточно бонусов на счёте")
+        if (
+            redeemed
+            and program.redeem_requires_sms_code
+            and (own_hold is None or own_hold.amount < redeemed)
+        ):
+            # Only a hold checks the customer's code: under such a program it is the
+            # only door for spending, whatever the channel.
+            raise sms_code_required()
+        settled = engine.settle(
+            snapshot.program.compiled, customer, lines, redeemed, bought_at, terminal.timezone
+        )
+        customer_id = customer.customer_id if customer else None
+        receipt_id = await tx.insert(
+            "INSERT INTO receipts (merchant_id, store_id, terminal_id, customer_id, source, "
+            "kind, external_id, program_version_id, amount, discount, redeemed, accrued, "
+            "local_date, created_at, response, digest) VALUES (:m, :s, :t, :c, :src, 'sale', "
+            ":e, :pv, :amount, :discount, :redeemed, :accrued, :day, :now, '', :digest) "
+            "RETURNING id",
+            {
+                "m": terminal.merchant_id, "s": terminal.store_id, "t": terminal.terminal_id,
+                "c": customer_id, "src": source, "e": receipt.id, "pv": snapshot.program.id,
+                "amount": settled.amount_after_discount,
+                "discount": sum(_line_discount(line) for line in lines),
+                "redeemed": settled.redeem, "accrued": settled.accrual,
+                "day": bought_at.astimezone(terminal.timezone).date().isoformat(),
+                "now": to_epoch(bought_at), "digest": digest,
+            },
+        )  # fmt: skip
+        await tx.execute_many(
+            "INSERT INTO receipt_lines (merchant_id, receipt_id, position, line_id, sku, name, "
+            "category, price, quantity_milli, amount, discount, redeemed, accrual, "
+            "returned_quantity_milli, returned_redeemed, reversed_accrual) VALUES (:m, :r, :pos, "
+            ":lid, :sku, :name, :cat, :price, :qty, :amount, :discount, :redeemed, :accrual, "
+            "0, 0, 0)",
+            [
+                {
+                    "m": terminal.merchant_id, "r": receipt_id, "pos": position,
+                    "lid": source_line.id, "sku": source_line.sku, "name": source_line.name,
+                    "cat": source_line.category, "price": line.price,
+                    "qty": int(line.quantity * MILLI), "amount": quoted.amount_after_discount,
+                    "discount": _line_discount(line), "redeemed": quoted.redeem,
+                    "accrual": quoted.accrual,
+                }
+                for position, (source_line, line, quoted) in enumerate(
+                    zip(receipt.lines, lines, settled.lines, strict=True)
+                )
+            ],
+        )  # fmt: skip
+        messages = list(settled.messages)
+        tier_code = settled.tier_code
+        balance = 0
+        if customer is not None:
+            await release_holds(
+                tx, terminal.merchant_id, source, receipt.id,
+                "consumed" if own_hold else "released",
+            )  # fmt: skip
+            await redeem(
+                tx, merchant_id=terminal.merchant_id, customer_id=customer.customer_id,
+                amount=settled.redeem, receipt_id=receipt_id, now=epoch,
+            )  # fmt: skip
+            if settled.accrual > 0:
+                assert settled.accrual_available_from is not None
+                await accrue(
+                    tx, merchant_id=terminal.merchant_id, customer_id=customer.customer_id,
+                    kind="purchase", amount=settled.accrual,
+                    available_from=to_epoch(settled.accrual_available_from),
+                    expires_at=None if settled.accrual_expires_at is None
+                    else to_epoch(settled.accrual_expires_at),
+                    receipt_id=receipt_id, key=f"accrue:{receipt_id}", now=epoch,
+                )  # fmt: skip
+            tier_code = await _after_purchase(
+                tx, terminal.merchant_id, program, customer, settled, receipt_id, bought_at, epoch
+            )
+            if tier_code != customer.tier_code and customer.tier_code is not None:
+                tier = program.tier(tier_code)
+                messages.append(f"Новый уровень карты: {tier.name if tier else tier_code}")
+            balance = (await read_balance(tx, customer.customer_id, epoch)).available
+            messages = with_balance(messages, balance)
+        shown = None if customer is None else tier_code
+        available_from = settled.accrual_available_from
+        expires_at = settled.accrual_expires_at
+        result = wire.ConfirmResult(
+            receipt_id=receipt.id,
+            status="confirmed",
+            program_version=snapshot.program.version,
+            customer=None
+            if customer is None
+            else customer_summary(program, customer.customer_id, shown, balance),
+            lines=quote_lines(settled.lines),
+            amount=to_roubles(settled.amount_after_discount),
+            redeemed=to_roubles(settled.redeem),
+            accrued=to_roubles(settled.accrual),
+            accrual_available_from=None
+            if available_from is None
+            else local_time(available_from, terminal.timezone),
+            accrual_expires_at=None
+            if expires_at is None
+            else local_time(expires_at, terminal.timezone),
+            messages=with_level(messages, program, shown),
+            slip=_confirm_slip(settled, balance, customer is not None),
+        )
+        await tx.execute(
+            "UPDATE receipts SET response = :body WHERE id = :id",
+            {"body": result.model_dump_json(), "id": receipt_id},
+        )
+    return result
+
+
+def _line_discount(line: et.Line) -> int:
+    return max(line_amount(line.price, line.quantity) - line.amount, 0)
+
+
+def _confirm_slip(settled: et.Quote, balance: int, has_customer: bool) -> list[str]:
+    if not has_customer:
+        return []
+    slip = []
+    if settled.redeem:
+        slip.append(f"Оплачено бонусами: {engine.format_roubles(settled.redeem)}")
+    if settled.accrual:
+        slip.append(f"Начислено бонусов: {engine.format_roubles(settled.accrual)}")
+    slip.append(f"Баланс бонусов: {engine.format_roubles(balance)}")
+    return slip
+
+
+async def _after_purchase(
+    tx: Transaction,
+    merchant_id: int,
+    program: Program,
+    customer: et.CustomerSnapshot,
+    settled: et.Quote,
+    receipt_id: int,
+    bought_at: datetime,
+    now: int,
+) -> str:
+    """Purchase statistics and the tier the purchase earns (tiers only go up here: by
+    lifetime purchases, or by this receipt alone for single-receipt thresholds)."""
+    lifetime = customer.lifetime_purchases + settled.amount_after_discount
+    tier_code, reason = engine.tier_change_after_purchase(
+        program, customer.tier_code, lifetime, settled.amount_after_discount
+    )
+    # A late upload of an older sale must not move the last purchase back in time.
+    await tx.execute(
+        "UPDATE customers SET lifetime_purchases = :life, purchase_count = purchase_count + 1, "
+        "last_purchase_at = CASE WHEN last_purchase_at IS NULL OR last_purchase_at < :at "
+        "THEN :at ELSE last_purchase_at END, tier_code = :tier "
+        "WHERE id = :c AND merchant_id = :m",
+        {"life": lifetime, "at": to_epoch(bought_at), "tier": tier_code,
+         "c": customer.customer_id, "m": merchant_id},
+    )  # fmt: skip
+    if tier_code != customer.tier_code:
+        await tx.execute(
+            "INSERT INTO tier_changes (merchant_id, customer_id, from_tier, to_tier, reason, "
+            "receipt_id, created_at) VALUES (:m, :c, :f, :t, :reason, :r, :now)",
+            {"m": merchant_id, "c": customer.customer_id, "f": customer.tier_code,
+             "t": tier_code, "reason": reason, "r": receipt_id, "now": now},
+        )  # fmt: skip
+    return tier_code

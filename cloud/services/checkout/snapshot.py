@@ -1,0 +1,265 @@
+"""The customer snapshot: program and customer in one query (the hot path's only read)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+from cloud import engine
+from cloud.clock import from_epoch, to_epoch
+from cloud.db.database import Executor, Row, Transaction
+from cloud.engine import types as et
+from cloud.errors import Conflict, NotFound, Unprocessable
+from cloud.ledger.balance import HOLDS_ACTIVE_SQL, LOTS_AVAILABLE_SQL
+from cloud.phones import normalize_card, normalize_phone
+from cloud.services.deps import Deps
+from cloud.services.merchants import TerminalContext
+from cloud.services.programs import LoadedProgram
+from schemas import checkout as wire
+from schemas.money import line_amount, to_kopecks
+
+PERIOD_PURCHASES_SQL = (
+    "SELECT COALESCE(SUM(CASE WHEN kind = 'sale' THEN amount ELSE -amount END), 0) "
+    "FROM receipts WHERE merchant_id = :m AND customer_id = {customer} "
+    "AND created_at >= :start AND created_at < :now"
+)
+
+
+def _snapshot_sql(by: str, with_period: bool, second: bool = False) -> str:
+    columns = (
+        "SELECT m.active_program_version_id AS program_id, c.id AS customer_id, c.tier_code, "
+        "c.lifetime_purchases, c.purchase_count, c.last_purchase_at, c.birthday_enc, "
+        f"({LOTS_AVAILABLE_SQL.format(customer='c.id')}) AS lots, "
+        f"({HOLDS_ACTIVE_SQL.format(customer='c.id')} "
+        "AND NOT (source = :src AND receipt_external_id = :rid)) AS held"
+    )
+    if with_period:
+        columns += f", ({PERIOD_PURCHASES_SQL.format(customer='c.id')}) AS period"
+    if second:
+        # A receipt naming both a card and a phone: whose phone it is, in the same query.
+        columns += (
+            ", (SELECT customer_id FROM cards WHERE merchant_id = :m "
+            "AND lookup_index = :idx2) AS second_customer"
+        )
+    if by == "card":
+        joins = (
+            "LEFT JOIN cards k ON k.merchant_id = m.id AND k.lookup_index = :idx "
+            "LEFT JOIN customers c ON c.id = k.customer_id AND c.merchant_id = m.id "
+        )
+    else:
+        joins = "LEFT JOIN customers c ON c.id = :cid AND c.merchant_id = m.id "
+    return f"{columns} FROM merchants m {joins}WHERE m.id = :m"
+
+
+# (by card or by id, with the spend-over-a-period sum or without)
+SNAPSHOT_SQL = {
+    (by, period): _snapshot_sql(by, period) for by in ("card", "id") for period in (False, True)
+}
+
+
+# By card, also resolving the phone the receipt names beside it.
+SNAPSHOT_TWO_SQL = {period: _snapshot_sql("card", period, True) for period in (False, True)}
+
+
+PROGRAM_ONLY_SQL = "SELECT active_program_version_id AS program_id FROM merchants WHERE id = :m"
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    program: LoadedProgram
+    customer: et.CustomerSnapshot | None
+
+
+def engine_lines(receipt: wire.Receipt) -> list[et.Line]:
+    lines = []
+    for line in receipt.lines:
+        price = to_kopecks(line.price)
+        amount = (
+            to_kopecks(line.amount)
+            if line.amount is not None
+            else line_amount(price, line.quantity)
+        )
+        floor = 0
+        if line.minimum_price is not None:
+            floor = min(line_amount(to_kopecks(line.minimum_price), line.quantity), amount)
+        lines.append(
+            et.Line(
+                id=line.id,
+                price=price,
+                quantity=line.quantity,
+                amount=amount,
+                category=line.category,
+                floor=floor,
+                sku=line.sku,
+            )
+        )
+    return lines
+
+
+def purchase_time(receipt_time: datetime | None, now: datetime, tz: ZoneInfo) -> datetime:
+    """The terminal's local time when it sent one (a naive time is the store's zone)."""
+    if receipt_time is None:
+        return now
+    if receipt_time.tzinfo is None:
+        receipt_time = receipt_time.replace(tzinfo=tz)
+    return receipt_time.astimezone(UTC)
+
+
+def customer_lookup_index(deps: Deps, merchant_id: int, ref: wire.CustomerRef) -> str | None:
+    if ref.card is not None:
+        return deps.index.of(merchant_id, "card", normalize_card(ref.card))
+    if ref.phone is not None:
+        return deps.index.of(merchant_id, "phone", normalize_phone(ref.phone))
+    return None
+
+
+async def read_snapshot(
+    deps: Deps,
+    executor: Executor,
+    terminal: TerminalContext,
+    receipt: wire.Receipt,
+    source: str,
+    now: int,
+    program: LoadedProgram | None = None,
+) -> Snapshot:
+    """Program and customer in one query (the hot path's only database read).
+    ``program`` prices with a given version instead of the live one (preview)."""
+    params: dict[str, object] = {
+        "m": terminal.merchant_id, "now": now, "src": source, "rid": receipt.id,
+    }  # fmt: skip
+    # The program is known only from the row, but the spend-over-a-period sum belongs in
+    # the same query: guess with the version this merchant ran last time (versions
+    # rarely change), and read the sum separately only when the guess was wrong.
+    expected = program or deps.programs.last_active(terminal.merchant_id)
+    start = _window_start(expected, now, terminal.timezone)
+    if start is not None:
+        params["start"] = start
+    ref = receipt.customer
+    if ref is None:
+        row = await executor.fetch_one(PROGRAM_ONLY_SQL, {"m": terminal.merchant_id})
+    elif ref.customer_id is not None and ref.phone is None and ref.card is None:
+        params["cid"] = ref.customer_id
+        row = await executor.fetch_one(SNAPSHOT_SQL["id", start is not None], params)
+    elif ref.card is not None and ref.phone is not None:
+        params["idx"] = customer_lookup_index(deps, terminal.merchant_id, ref)
+        params["idx2"] = deps.index.of(terminal.merchant_id, "phone", normalize_phone(ref.phone))
+        row = await executor.fetch_one(SNAPSHOT_TWO_SQL[start is not None], params)
+    else:
+        params["idx"] = customer_lookup_index(deps, terminal.merchant_id, ref)
+        row = await executor.fetch_one(SNAPSHOT_SQL["card", start is not None], params)
+    if row is None:
+        raise NotFound("merchant_not_found", "Компания не найдена")
+    if ref is not None and (ref.phone, ref.card, ref.customer_id).count(None) < 2:
+        _check_one_customer(ref, row)
+    if program is None:
+        if row["program_id"] is None:
+            raise Conflict("no_program", "У компании нет активной программы лояльности")
+        program = await deps.programs.get(int(row["program_id"]))
+        deps.programs.remember_active(terminal.merchant_id, program)
+    customer = None
+    if ref is not None:
+        if row["customer_id"] is None:
+            raise NotFound("customer_not_found", "Клиент не найден")
+        period = None
+        if program is not expected:
+            start = _window_start(program, now, terminal.timezone)
+        elif start is not None:
+            period = int(row["period"])
+        customer = await _snapshot_from_row(
+            deps, executor, terminal.merchant_id, program, row, now, start, period
+        )
+    return Snapshot(program=program, customer=customer)
+
+
+_REF_NAMES = {"phone": "телефон", "card": "карта", "customer_id": "номер клиента"}
+
+
+def _check_one_customer(ref: wire.CustomerRef, row: Row) -> None:
+    """Every identifier a receipt names must name the same customer: a phone of one
+    customer beside the card of another is refused, not priced for either of them."""
+    found = row["customer_id"]
+    found = None if found is None else int(found)
+    named: dict[str, int | None] = {}
+    if ref.card is not None:
+        named["card"] = found
+        if ref.phone is not None:
+            second = row["second_customer"]
+            named["phone"] = None if second is None else int(second)
+    else:
+        named["phone"] = found
+    if ref.customer_id is not None:
+        named["customer_id"] = ref.customer_id
+    if len(set(named.values())) > 1 and any(v is not None for v in named.values()):
+        names = [_REF_NAMES[key] for key in ("phone", "card", "customer_id") if key in named]
+        listed = ", ".join(names[:-1]) + " и " + names[-1]
+        raise Unprocessable(
+            "customer_mismatch",
+            f"{listed[0].upper()}{listed[1:]} в чеке указывают на разных клиентов",
+        )
+
+
+def _window_start(program: LoadedProgram | None, now: int, tz: ZoneInfo) -> int | None:
+    if program is None:
+        return None
+    start = engine.spend_window_start(program.compiled, datetime.fromtimestamp(now, UTC), tz)
+    return None if start is None else to_epoch(start)
+
+
+async def _snapshot_from_row(
+    deps: Deps,
+    executor: Executor,
+    merchant_id: int,
+    program: LoadedProgram,
+    row: Row,
+    now: int,
+    start: int | None,
+    period: int | None,
+) -> et.CustomerSnapshot:
+    """``start``: where the program's spend window begins (None: no such rule);
+    ``period``: the spend over it when the snapshot query already summed it, otherwise
+    it is read here."""
+    customer_id = int(row["customer_id"])
+    birthday = None
+    if program.compiled.uses_birthday:
+        birthday = deps.cipher.decrypt_optional(merchant_id, row["birthday_enc"])
+    period_purchases = period or 0
+    if start is not None and period is None:
+        period_purchases = int(
+            await executor.fetch_value(
+                PERIOD_PURCHASES_SQL.format(customer=":c"),
+                {"m": merchant_id, "c": customer_id, "start": start, "now": now},
+            )
+        )
+    return et.CustomerSnapshot(
+        customer_id=customer_id,
+        tier_code=row["tier_code"],
+        lifetime_purchases=int(row["lifetime_purchases"]),
+        available_bonuses=max(int(row["lots"]) - int(row["held"]), 0),
+        purchase_count=int(row["purchase_count"]),
+        birthday=None if birthday is None else date.fromisoformat(birthday),
+        last_purchase_at=from_epoch(row["last_purchase_at"]),
+        period_purchases=period_purchases,
+    )
+
+
+async def locked_snapshot(
+    deps: Deps,
+    tx: Transaction,
+    terminal: TerminalContext,
+    receipt: wire.Receipt,
+    source: str,
+    now: int,
+    program: LoadedProgram | None = None,
+) -> Snapshot:
+    """Resolve the customer, lock the account, then read the snapshot under the lock
+    (priced by ``program`` when given, else by the live version)."""
+    first = await read_snapshot(deps, tx, terminal, receipt, source, now, program)
+    if first.customer is None or tx.dialect == "sqlite":
+        # On SQLite the transaction already holds the only writer: the first read is
+        # the locked one.
+        return first
+    await tx.lock_customer(terminal.merchant_id, first.customer.customer_id)
+    ref = wire.CustomerRef(customer_id=first.customer.customer_id)
+    locked = receipt.model_copy(update={"customer": ref})
+    return await read_snapshot(deps, tx, terminal, locked, source, now, program)
