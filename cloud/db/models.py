@@ -450,6 +450,7 @@ class EvotorReceipt(Base):
     total: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     """What the close hook reported as charged, to recognise its document later."""
     closed_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    number: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     created_at: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[int] = mapped_column(BigInteger)
     __table_args__ = (

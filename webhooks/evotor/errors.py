@@ -60,6 +60,7 @@ _BY_DOMAIN_CODE: dict[str, tuple[int, str | None, str | None]] = {
     "evotor_account_exists": (ACCOUNT_EXISTS, "already exists", "userId"),
     "evotor_unknown_user": (INCORRECT, "incorrect", "userId"),
     "malformed_json": (SYNTAX, "syntax", None),
+    "evotor_missing_device": (MISSING, "missing", "X-Evotor-Device-UUID"),
 }
 
 
