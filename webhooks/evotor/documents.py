@@ -15,6 +15,7 @@ result per document, so Evotor never re-sends what is done:
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Any
 
 import structlog
@@ -26,7 +27,7 @@ from cloud.errors import DomainError, PaymentRequired
 from cloud.services import evotor_accounts, evotor_documents, evotor_receipts
 from cloud.services.deps import Deps
 from cloud.services.evotor_accounts import Account
-from cloud.web_json import dumps, json_response
+from cloud.web_json import json_response
 from schemas import evotor as ev
 from webhooks.evotor import translate
 from webhooks.evotor.auth import require_user
@@ -51,6 +52,12 @@ def is_v1(raw: dict[str, Any]) -> bool:
     return raw.get("version") == "V1"
 
 
+def _payload(raw: Any) -> str:
+    """The document as kept: any JSON value (numbers of any size; an exact decimal is
+    kept as its text, which the document models read back as the same number)."""
+    return json.dumps(raw, ensure_ascii=False, default=str)
+
+
 def _items(data: Any) -> list[Any]:
     return data if isinstance(data, list) else [data]
 
@@ -70,7 +77,7 @@ def _identity(raw: Any) -> tuple[str, str | None, str]:
     else:
         doc_id, store, kind = None, None, "UNKNOWN"
     if doc_id is None:
-        doc_id = "sha256:" + hashlib.sha256(dumps(raw)).hexdigest()[:56]
+        doc_id = "sha256:" + hashlib.sha256(_payload(raw).encode()).hexdigest()[:56]
     return doc_id, store, kind
 
 
@@ -132,7 +139,7 @@ async def _reject(
     reason = f"{code}: {detail}"[:256]
     await evotor_documents.keep(
         deps, account.merchant_id, store_external_id=store, document_id=doc_id,
-        base_document_id=None, status="rejected", reason=reason, payload=dumps(raw).decode(),
+        base_document_id=None, status="rejected", reason=reason, payload=_payload(raw),
     )  # fmt: skip
     log.warning("evotor_document_rejected", merchant=account.merchant_id, document=doc_id,
                 type=kind, store=store, reason=reason)  # fmt: skip
@@ -187,7 +194,7 @@ async def _document(
         await evotor_documents.keep(
             deps, account.merchant_id, store_external_id=store, document_id=doc_id,
             base_document_id=payback.base_document_id, status="pending",
-            reason=refunded.reason, payload=dumps(raw).decode(),
+            reason=refunded.reason, payload=_payload(raw),
         )  # fmt: skip
     return ev.DocumentResult(
         id=doc_id, type=kind, status=refunded.status,

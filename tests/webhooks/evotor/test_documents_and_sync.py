@@ -154,6 +154,10 @@ async def test_document_without_id_is_kept_under_its_digest(evotor: TestClient, 
     answer = await call(evotor, "PUT", "/api/v2/documents", document, headers(token))
     result = answer["results"][0]
     assert result["status"] == "rejected" and result["id"].startswith("sha256:")
+    assert await deps.db.fetch_value(
+        "SELECT COUNT(*) FROM evotor_documents WHERE merchant_id = :m AND document_id = :d",
+        {"m": merchant_id, "d": result["id"]},
+    ) == 1  # fmt: skip
 
 
 async def test_document_with_wrong_token(evotor: TestClient, deps: Deps) -> None:
