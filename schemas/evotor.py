@@ -269,6 +269,44 @@ class EmployeeNotification(EvotorModel):
     role: str | None = None
 
 
+class ProductNotification(EvotorModel):
+    """A product or product group (``definitions.yaml#/product``): ``group`` true for a
+    group, ``parentUuid`` the group it sits in (groups nest; ``null`` at the root)."""
+
+    uuid: OpaqueId
+    name: Annotated[str, Field(max_length=256)]
+    group: bool = False
+    parentUuid: Annotated[str, Field(max_length=128)] | None = None
+    type: Annotated[str, Field(max_length=32)] | None = None
+
+
+class GroupCategoriesRequest(OurModel):
+    """The merchant's mapping of Evotor product groups to program categories;
+    ``null`` removes a group's mapping (its name is its category again)."""
+
+    groups: Annotated[
+        dict[
+            Annotated[str, Field(min_length=1, max_length=128)],
+            Annotated[str, Field(min_length=1, max_length=64)] | None,
+        ],
+        Field(max_length=1000),
+    ]
+
+
+class GroupCategory(OurModel):
+    uuid: str
+    name: str
+    parentUuid: str | None
+    category: str | None
+    """The explicit mapping, if any."""
+    effectiveCategory: str | None
+    """The category the group's products get (mapping, else the group's name)."""
+
+
+class GroupCategoriesResponse(OurModel):
+    groups: list[GroupCategory]
+
+
 # ---- Evotor cloud REST API (section 8) ------------------------------------------------------
 
 
@@ -298,6 +336,19 @@ class CloudEmployee(EvotorModel):
     role: str | None = None
     stores: list[str] = Field(default_factory=list)
     user_id: str | None = None
+
+
+class CloudProduct(EvotorModel):
+    """A product (``/stores/{id}/products``) or group (``/stores/{id}/product-groups``)
+    of the v2 API; the v1 shape (``uuid``, ``group``, ``parentUuid``) is read too."""
+
+    id: OpaqueId = Field(validation_alias=AliasChoices("id", "uuid"))
+    name: Annotated[str, Field(max_length=256)]
+    parent_id: Annotated[str, Field(max_length=128)] | None = Field(
+        default=None, validation_alias=AliasChoices("parent_id", "parentUuid")
+    )
+    group: bool | None = None
+    type: Annotated[str, Field(max_length=32)] | None = None
 
 
 class Paging(EvotorModel):

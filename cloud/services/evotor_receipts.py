@@ -35,7 +35,7 @@ import structlog
 from cloud.clock import to_epoch
 from cloud.db.database import is_unique_violation
 from cloud.errors import BadRequest, DomainError, NotFound, PaymentRequired
-from cloud.services import checkout, customers
+from cloud.services import checkout, customers, evotor_catalogue
 from cloud.services.deps import Deps
 from cloud.services.merchants import TerminalContext
 from schemas import checkout as wire
@@ -187,7 +187,9 @@ async def quote(
 ) -> QuoteOutcome:  # fmt: skip
     """Price the open receipt. An unknown phone or card still prices it (without the
     customer) and says so; the customer found is remembered for the close."""
-    receipt = request.receipt
+    receipt = await evotor_catalogue.with_categories(
+        deps, terminal.merchant_id, store_external_id, request.receipt
+    )
     customer_id = await resolve_customer(deps, terminal.merchant_id, receipt.customer)
     found = receipt.customer is None or customer_id is not None
     priced = request.model_copy(
@@ -207,7 +209,9 @@ async def hold(
     request: wire.HoldRequest,
 ) -> wire.HoldResult:  # fmt: skip
     """The bonus payment: reserve it; our hold id is the payment's ``rrn``."""
-    receipt = request.receipt
+    receipt = await evotor_catalogue.with_categories(
+        deps, terminal.merchant_id, store_external_id, request.receipt
+    )
     customer_id = await resolve_customer(deps, terminal.merchant_id, receipt.customer)
     if customer_id is None:
         raise customers.not_found()
@@ -246,6 +250,9 @@ async def close(
 ) -> wire.ConfirmResult:  # fmt: skip
     """The terminal closed the receipt: confirm it under its ``receiptUuid`` (or under
     the receipt a document with the same positions already confirmed)."""
+    receipt = await evotor_catalogue.with_categories(
+        deps, terminal.merchant_id, store_external_id, receipt
+    )
     key = receipt.id
     record = await find_record(deps, terminal.merchant_id, key)
     if record is None:
@@ -383,9 +390,12 @@ async def confirm_document(
         except BadRequest:
             log.warning("evotor_document_bad_phone", merchant=merchant_id)
     paid = document.bonus_paid if document.bonus_paid is not None else _held(record)
-    receipt = wire.Receipt(
-        id=key, customer=_by_id(customer_id), lines=document.lines,
-        created_at=document.closed_at,
+    receipt = await evotor_catalogue.with_categories(
+        deps, merchant_id, document.store_external_id,
+        wire.Receipt(
+            id=key, customer=_by_id(customer_id), lines=document.lines,
+            created_at=document.closed_at,
+        ),
     )  # fmt: skip
     debited, reason = await _confirm_what_can_be_debited(
         deps, terminal, receipt, paid if customer_id is not None else Decimal(0)

@@ -45,7 +45,7 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from cloud.errors import DomainError, Unauthorized
-from cloud.services import evotor_accounts, evotor_receipts
+from cloud.services import evotor_accounts, evotor_catalogue, evotor_receipts, merchants
 from cloud.services.deps import Deps
 from cloud.services.evotor_accounts import Account
 from cloud.services.merchants import TerminalContext
@@ -179,6 +179,63 @@ async def put_employees(request: web.Request) -> web.Response:
     return _ok(ev.SyncAck(created=counts.created, updated=counts.updated))
 
 
+async def put_products(request: web.Request) -> web.Response:
+    """``POST <partner>/api/v1/inventories/stores/{storeUuid}/products`` («Создать
+    товары»): products and groups of a store, for program categories."""
+    deps, account, items = await _notified(request)
+    store = request.match_info["store_uuid"]
+    records = [
+        translate.product_record(store, ev.ProductNotification.model_validate(i)) for i in items
+    ]
+    created = await evotor_catalogue.sync_products(deps, account.merchant_id, records)
+    return _ok(ev.SyncAck(created=created, updated=len(records) - created))
+
+
+# ---- the merchant's category mapping -----------------------------------------------------
+
+
+async def _merchant(request: web.Request) -> tuple[Deps, int]:
+    deps = _deps(request)
+    header = request.headers.get("Authorization", "")
+    token = header.removeprefix("Bearer ").strip()
+    if not token:
+        raise Unauthorized("evotor_bad_user_token", "Нужен ключ API компании")
+    merchant = await merchants.authenticate_merchant(deps.db, token)
+    return deps, merchant.merchant_id
+
+
+async def _group_categories(deps: Deps, merchant_id: int) -> web.Response:
+    views = await evotor_catalogue.groups(deps, merchant_id)
+    return _ok(
+        ev.GroupCategoriesResponse(
+            groups=[
+                ev.GroupCategory(
+                    uuid=v.uuid,
+                    name=v.name,
+                    parentUuid=v.parent_uuid,
+                    category=v.category,
+                    effectiveCategory=v.effective,
+                )
+                for v in views
+            ]
+        )
+    )
+
+
+async def get_group_categories(request: web.Request) -> web.Response:
+    """The merchant's Evotor product groups and the program category each gives."""
+    deps, merchant_id = await _merchant(request)
+    return await _group_categories(deps, merchant_id)
+
+
+async def put_group_categories(request: web.Request) -> web.Response:
+    """Map product groups to program categories (merchant API key)."""
+    deps, merchant_id = await _merchant(request)
+    body = await _read(request, ev.GroupCategoriesRequest)
+    await evotor_catalogue.set_group_categories(deps, merchant_id, body.groups)
+    return await _group_categories(deps, merchant_id)
+
+
 # ---- documents ----------------------------------------------------------------------------
 
 
@@ -295,6 +352,10 @@ def create_app(get_deps: DepsGetter) -> web.Application:
     route("PUT", "/api/v1/inventories/stores", put_stores)
     route("PUT", "/api/v1/inventories/devices", put_devices)
     route("PUT", "/api/v1/inventories/employees", put_employees)
+    for method in ("PUT", "POST"):
+        route(method, "/api/v1/inventories/stores/{store_uuid}/products", put_products)
+    route("GET", "/merchant/v1/product-groups", get_group_categories)
+    route("PUT", "/merchant/v1/product-groups", put_group_categories)
     for method in ("PUT", "POST"):
         route(method, "/api/v2/documents", put_documents)
         route(method, "/api/v1/inventories/stores/{store_uuid}/documents", put_documents)

@@ -23,6 +23,7 @@ from cloud.services.evotor_accounts import (
     full_name,
     offset_seconds,
 )
+from cloud.services.evotor_catalogue import ProductRecord
 from cloud.services.evotor_receipts import PaybackDocument, PaybackLine, SellDocument
 from schemas import checkout as wire
 from schemas import evotor as ev
@@ -494,4 +495,19 @@ def employee_record(employee: ev.EmployeeNotification | ev.CloudEmployee) -> Emp
         role=employee.role,
         phone=None if employee.phone is None else str(employee.phone),
         store_external_ids=tuple(employee.stores),
+    )
+
+
+def product_record(
+    store_external_id: str, product: ev.ProductNotification | ev.CloudProduct,
+    is_group: bool | None = None,
+) -> ProductRecord:  # fmt: skip
+    if isinstance(product, ev.ProductNotification):
+        return ProductRecord(
+            store_external_id, product.uuid, product.name, product.group, product.parentUuid,
+            product.type,
+        )  # fmt: skip
+    group = is_group if is_group is not None else bool(product.group)
+    return ProductRecord(
+        store_external_id, product.id, product.name, group, product.parent_id, product.type
     )
