@@ -34,6 +34,7 @@ import structlog
 
 from cloud.clock import to_epoch
 from cloud.db.database import is_unique_violation
+from cloud.engine.types import EngineError
 from cloud.errors import BadRequest, DomainError, NotFound, PaymentRequired
 from cloud.services import checkout, customers, evotor_catalogue
 from cloud.services.deps import Deps
@@ -436,8 +437,12 @@ async def _confirm_what_can_be_debited(
                 deps, terminal, wire.ConfirmRequest(receipt=receipt, redeemed=amount), SOURCE
             )
             return result.redeemed, reason
-        except DomainError as exc:
-            if isinstance(exc, PaymentRequired) or exc.status >= 500 or not amount:
+        except (DomainError, EngineError) as exc:
+            if isinstance(exc, DomainError) and (
+                isinstance(exc, PaymentRequired) or exc.status >= 500
+            ):
+                raise
+            if not amount:
                 raise
             reason = reason or exc.code
             if attempt == 0 and receipt.customer is not None:

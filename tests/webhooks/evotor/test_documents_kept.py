@@ -226,3 +226,90 @@ async def test_batch_item_that_is_not_an_object(evotor: TestClient, deps: Deps) 
     assert await deps.db.fetch_value(
         "SELECT payload FROM evotor_documents WHERE merchant_id = :m", {"m": merchant_id}
     ) == "42"  # fmt: skip
+
+
+def _sell_for(receipt_uuid: str, document_id: str, price: int, bonus: int) -> dict[str, Any]:
+    """A SELL document of one position ``a`` at ``price`` naming the terminal's receipt
+    in our extras, ``bonus`` roubles of it paid with our app's bonus payment."""
+    document = fixture("documents/sell_v2.json")
+    position = document["body"]["positions"][0]
+    position.update(
+        uuid="a",
+        quantity=1,
+        price=price,
+        sum=price,
+        result_price=price,
+        result_sum=price,
+        position_discount=None,
+        doc_distributed_discount=None,
+    )
+    document["body"]["positions"] = [position]
+    document["body"]["doc_discounts"] = []
+    document["body"]["payments"][0].update(sum=price, parts=[{"part_sum": price, "change": 0}])
+    document.update(id=document_id, extras={APP_ID: {"receiptUuid": receipt_uuid}})
+    return with_bonus_payment(document, bonus) if bonus else document  # fmt: skip
+
+
+async def test_hold_expired_and_close_hook_never_came(evotor: TestClient, deps: Deps) -> None:
+    """The till reserved 100 ₽ of bonuses for receipt r1, the close hook never came,
+    the hold expired and the customer spent 60 ₽ at another receipt. The SELL document
+    of r1 (100 ₽ paid in bonuses) is recorded debiting what is left; the rest is
+    ``unsettled`` with reason ``hold_expired``."""
+    token, merchant_id, customer_id = await setup(evotor, deps)
+    await _give(deps, merchant_id, customer_id, 10000)
+    clock = deps.clock
+    assert isinstance(clock, ManualClock)
+    first = {"receiptUuid": "r1", "customer": {"phone": "+79161234567"},
+             "positions": [{"uuid": "a", "price": 1000, "quantity": 1}]}  # fmt: skip
+    await call(evotor, "POST", "/terminal/v1/receipts/calculate", first, user_auth(token))
+    await call(evotor, "POST", "/terminal/v1/receipts/bonus-payment", {**first, "sum": 100},
+               user_auth(token))  # fmt: skip
+    clock.now += timedelta(minutes=30)
+    second = {**first, "receiptUuid": "r2", "positions": [{"uuid": "b", "price": 500,
+                                                           "quantity": 1}]}  # fmt: skip
+    await call(evotor, "POST", "/terminal/v1/receipts/bonus-payment", {**second, "sum": 60},
+               user_auth(token))  # fmt: skip
+    await call(evotor, "POST", "/terminal/v1/receipts/close", {**second, "bonusPayment": 60},
+               user_auth(token))  # fmt: skip
+    left = await available(deps, merchant_id, customer_id)
+    assert 0 < left < 10000
+    ack = await call(evotor, "PUT", "/api/v2/documents", _sell_for("r1", str(uuid.uuid4()),
+                     1000, 100), headers(token))  # fmt: skip
+    assert ack["results"][0]["status"] == "unsettled"
+    assert ack["results"][0]["reason"] == "hold_expired"
+    record = await deps.db.fetch_one(
+        "SELECT state, unsettled FROM evotor_receipts WHERE merchant_id = :m AND "
+        "receipt_uuid = 'r1'",
+        {"m": merchant_id},
+    )
+    assert record is not None and record["state"] == "unsettled"
+    assert record["unsettled"] == 10000 - left
+    redeemed = await deps.db.fetch_value(
+        "SELECT redeemed FROM receipts WHERE merchant_id = :m AND external_id = 'r1'",
+        {"m": merchant_id},
+    )
+    assert redeemed == left
+
+
+async def test_payback_waiting_is_applied_when_the_close_hook_names_the_document(
+    evotor: TestClient, deps: Deps
+) -> None:
+    """A PAYBACK arrives first; its sale is then reported by the close hook with the
+    cloud ``documentId``: the waiting return is applied at once."""
+    token, merchant_id, customer_id = await setup(evotor, deps)
+    sale_document = str(uuid.uuid4())
+    payback = fixture("documents/payback_v2_partial.json")
+    payback["body"]["base_document_id"] = sale_document
+    payback["body"]["positions"][0].update(uuid="a", price=1000, quantity=1, sum=1000,
+                                           result_price=1000, result_sum=1000)  # fmt: skip
+    early = await call(evotor, "PUT", "/api/v2/documents", payback, headers(token))
+    assert early["results"][0]["status"] == "pending"
+    closed = await call(evotor, "POST", "/terminal/v1/receipts/close", {
+        "receiptUuid": "r1", "customer": {"phone": "+79161234567"}, "documentId": sale_document,
+        "positions": [{"uuid": "a", "price": 1000, "quantity": 1}],
+    }, user_auth(token))  # fmt: skip
+    assert closed["status"] == "confirmed"
+    assert await available(deps, merchant_id, customer_id) == 0
+    assert await deps.db.fetch_value(
+        "SELECT status FROM evotor_documents WHERE merchant_id = :m", {"m": merchant_id}
+    ) == "refunded"  # fmt: skip
