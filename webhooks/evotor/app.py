@@ -11,10 +11,16 @@ Marketplace webhook-requests and notifications (contract sections 2-3):
     POST /api/v2/installation/event     app token  -> dedupe by id, pull on install
     PUT  /api/v1/inventories/stores     user token -> stores
     PUT  /api/v1/inventories/devices    user token -> terminals
-    PUT  /api/v1/inventories/employees  user token -> cashiers
-Document webhook (section 3.4), user token; POST is accepted too:
-    PUT  /api/v2/documents              one V2 document (the 2024 capture), or an array
+    PUT  /api/v1/inventories/employees  user token -> cashiers (``phone`` text or number)
+    POST /api/v1/inventories/stores/{storeUuid}/products   user token -> product catalogue
+Document webhooks (sections 3.4, 3.5), user token; POST / PUT both accepted
+(``documents.py``: each document applied on its own, always one result per document):
+    PUT  /api/v2/documents              one V2 document (snake_case or ``document2``
+                                        camelCase), or an array
     PUT  /api/v1/inventories/stores/{storeUuid}/documents   legacy V1 array (or V2)
+    POST /api/v2/receipts               the simplified receipt, one or an array
+The merchant's own call (merchant API key), program categories of product groups:
+    GET|PUT /merchant/v1/product-groups
 Terminal receipt hooks (our contract, ``openapi.py``), user token + X-Evotor-* headers:
     POST /terminal/v1/receipts/calculate | bonus-payment | bonus-payment/cancel | close
          | cancel;  GET /terminal/v1/openapi.json (public)
@@ -32,7 +38,11 @@ Choices where the contract is uncertain (``shared/contracts/evotor.md``, last se
 - Terminal calls of a merchant whose subscription was terminated get 402/1004; its
   documents are still applied when the receipt closed before the termination.
 - An unknown ``X-Evotor-Device-UUID`` on a terminal hook gets 402/1005 (we serve only the
-  devices Evotor synced); a document from an unknown device creates it (Evotor is master).
+  devices Evotor synced), a missing one 400/2002 (the proxy always adds it); a document
+  from an unknown device creates it (Evotor is master); one naming no device belongs to
+  its store's first device.
+- Bodies are parsed with numbers straight to ``Decimal`` (``body.py``); amounts,
+  quantities, sequence numbers, offsets and dates are bounded (``schemas.evotor``).
 """
 
 from __future__ import annotations
