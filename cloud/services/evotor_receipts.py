@@ -12,8 +12,17 @@ document's ``id`` equals it, so the document is mapped to a receipt in this orde
 2. a receipt the hooks reported under ``receiptUuid == document id``;
 3. a receipt the hooks reported with exactly the same set of position uuids (the
    position ``uuid`` of a document is the one the terminal app saw);
-4. otherwise the document id itself (a sale no hook saw: offline, or the card given only
+4. a sale the close hook confirmed on the same terminal, with the same charged total,
+   closed within ``MATCH_WINDOW`` of the document (and with the same number when both
+   know it): a document without our extras and without position uuids;
+5. otherwise the document id itself (a sale no hook saw: offline, or the card given only
    as ``customer_phone``).
+
+A document of a sale already recorded is a ``duplicate`` whatever path brought it. The
+fiscal document is the truth: when its bonus payment can no longer be debited (the hold
+expired, the bonuses were spent meanwhile), the sale is still recorded with what can be
+debited and the rest is kept on the record (state ``unsettled``, ``unsettled`` kopecks,
+``unsettled_reason``) and logged as ``evotor_sale_unsettled``.
 
 ``evotor_receipts`` keeps the mapping (``receipt_uuid`` <-> ``document_id``), the customer
 the hooks identified and the bonuses held, so a document confirms the receipt with the
