@@ -307,6 +307,31 @@ class GroupCategoriesResponse(OurModel):
     groups: list[GroupCategory]
 
 
+class KeptDocumentView(OurModel):
+    id: str
+    storeUuid: str | None
+    status: Literal["pending", "rejected"]
+    reason: str | None
+
+
+class UnsettledSaleView(OurModel):
+    receiptUuid: str
+    documentId: str | None
+    storeUuid: str | None
+    customerId: int | None
+    unsettled: Money
+    """Roubles of bonus payment the till took that could not be debited."""
+    reason: str | None
+
+
+class AttentionResponse(OurModel):
+    """Evotor documents the merchant should look at: returns waiting for their sale,
+    documents we could not read, sales not fully settled."""
+
+    documents: list[KeptDocumentView]
+    unsettledSales: list[UnsettledSaleView]
+
+
 # ---- Evotor cloud REST API (section 8) ------------------------------------------------------
 
 

@@ -100,3 +100,45 @@ def _kept(row: Row) -> KeptDocument:
         store_external_id=str(row["store_external_id"]), status=str(row["status"]),
         reason=row["reason"], payload=str(row["payload"]),
     )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class UnsettledSale:
+    receipt_uuid: str
+    document_id: str | None
+    store_external_id: str | None
+    customer_id: int | None
+    unsettled: int
+    reason: str | None
+    updated_at: int
+
+
+async def attention(
+    deps: Deps, merchant_id: int, limit: int = 200
+) -> tuple[list[KeptDocument], list[UnsettledSale]]:
+    """What the merchant should look at: documents waiting or rejected, and sales whose
+    bonus payment was not fully debited; newest first."""
+    kept = await deps.db.fetch_all(
+        "SELECT id, document_id, store_external_id, status, reason, payload "
+        "FROM evotor_documents WHERE merchant_id = :m AND status IN ('pending', 'rejected') "
+        "ORDER BY id DESC LIMIT :n",
+        {"m": merchant_id, "n": limit},
+    )
+    sales = await deps.db.fetch_all(
+        "SELECT receipt_uuid, document_id, store_external_id, customer_id, unsettled, "
+        "unsettled_reason, updated_at FROM evotor_receipts WHERE merchant_id = :m "
+        "AND state = 'unsettled' ORDER BY id DESC LIMIT :n",
+        {"m": merchant_id, "n": limit},
+    )
+    return [_kept(row) for row in kept], [
+        UnsettledSale(
+            receipt_uuid=str(r["receipt_uuid"]),
+            document_id=r["document_id"],
+            store_external_id=r["store_external_id"],
+            customer_id=None if r["customer_id"] is None else int(r["customer_id"]),
+            unsettled=int(r["unsettled"]),
+            reason=r["unsettled_reason"],
+            updated_at=int(r["updated_at"]),
+        )
+        for r in sales
+    ]

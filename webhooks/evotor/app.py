@@ -21,6 +21,7 @@ Document webhooks (sections 3.4, 3.5), user token; POST / PUT both accepted
     POST /api/v2/receipts               the simplified receipt, one or an array
 The merchant's own call (merchant API key), program categories of product groups:
     GET|PUT /merchant/v1/product-groups
+    GET     /merchant/v1/documents      returns waiting, rejected documents, unsettled sales
 Terminal receipt hooks (our contract, ``openapi.py``), user token + X-Evotor-* headers:
     POST /terminal/v1/receipts/calculate | bonus-payment | bonus-payment/cancel | close
          | cancel;  GET /terminal/v1/openapi.json (public)
@@ -55,13 +56,20 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from cloud.errors import DomainError, Unauthorized
-from cloud.services import evotor_accounts, evotor_catalogue, evotor_receipts, merchants
+from cloud.services import (
+    evotor_accounts,
+    evotor_catalogue,
+    evotor_documents,
+    evotor_receipts,
+    merchants,
+)
 from cloud.services.deps import Deps
 from cloud.services.evotor_accounts import Account
 from cloud.services.merchants import TerminalContext
 from cloud.web_json import dumps, json_response
 from schemas import checkout as wire
 from schemas import evotor as ev
+from schemas.money import to_roubles
 from webhooks.evotor import documents, translate
 from webhooks.evotor.auth import has_app_token, require_app_token, require_user
 from webhooks.evotor.body import read_exact
@@ -246,6 +254,36 @@ async def put_group_categories(request: web.Request) -> web.Response:
     return await _group_categories(deps, merchant_id)
 
 
+async def get_attention(request: web.Request) -> web.Response:
+    """Returns waiting for their sale, rejected documents and unsettled sales."""
+    deps, merchant_id = await _merchant(request)
+    kept, unsettled = await evotor_documents.attention(deps, merchant_id)
+    return _ok(
+        ev.AttentionResponse(
+            documents=[
+                ev.KeptDocumentView(
+                    id=k.document_id,
+                    storeUuid=k.store_external_id or None,
+                    status=k.status,
+                    reason=k.reason,
+                )
+                for k in kept
+            ],
+            unsettledSales=[
+                ev.UnsettledSaleView(
+                    receiptUuid=u.receipt_uuid,
+                    documentId=u.document_id,
+                    storeUuid=u.store_external_id,
+                    customerId=u.customer_id,
+                    unsettled=to_roubles(u.unsettled),
+                    reason=u.reason,
+                )
+                for u in unsettled
+            ],
+        )
+    )
+
+
 # ---- documents ----------------------------------------------------------------------------
 
 
@@ -366,6 +404,7 @@ def create_app(get_deps: DepsGetter) -> web.Application:
         route(method, "/api/v1/inventories/stores/{store_uuid}/products", put_products)
     route("GET", "/merchant/v1/product-groups", get_group_categories)
     route("PUT", "/merchant/v1/product-groups", put_group_categories)
+    route("GET", "/merchant/v1/documents", get_attention)
     for method in ("PUT", "POST"):
         route(method, "/api/v2/documents", put_documents)
         route(method, "/api/v1/inventories/stores/{store_uuid}/documents", put_documents)

@@ -15,6 +15,7 @@ from structlog.testing import capture_logs
 
 from cloud.clock import ManualClock, to_epoch
 from cloud.ledger.lots import accrue
+from cloud.services import merchants
 from cloud.services.deps import Deps
 from tests.webhooks.evotor.conftest import APP_ID, STORE, call, fixture, user_auth
 from tests.webhooks.evotor.test_documents_and_sync import available, headers, setup
@@ -313,3 +314,29 @@ async def test_payback_waiting_is_applied_when_the_close_hook_names_the_document
     assert await deps.db.fetch_value(
         "SELECT status FROM evotor_documents WHERE merchant_id = :m", {"m": merchant_id}
     ) == "refunded"  # fmt: skip
+
+
+async def test_merchant_sees_what_was_not_settled(evotor: TestClient, deps: Deps) -> None:
+    """With its API key the merchant lists what needs a look: the return waiting for
+    its sale, the document we could not read and the sale whose bonus payment was not
+    fully debited (with the amount)."""
+    token, merchant_id, _ = await setup(evotor, deps)
+    key = await merchants.issue_merchant_key(deps.db, merchant_id, deps.clock())
+    payback = {**fixture("documents/payback_v2_partial.json"), "id": str(uuid.uuid4())}
+    payback["body"]["base_document_id"] = str(uuid.uuid4())
+    await call(evotor, "PUT", "/api/v2/documents", payback, headers(token))
+    await call(evotor, "PUT", "/api/v2/documents", {"type": "SELL", "id": "broken",
+               "body": {"positions": "x"}}, headers(token))  # fmt: skip
+    unsettled = with_bonus_payment(fixture("documents/sell_v2.json"), 20)
+    await call(evotor, "PUT", "/api/v2/documents", unsettled, headers(token))
+    seen = await call(evotor, "GET", "/merchant/v1/documents", None,
+                      {"Authorization": f"Bearer {key}"})  # fmt: skip
+    assert [(d["id"], d["status"]) for d in seen["documents"]] == [
+        ("broken", "rejected"), (payback["id"], "pending")
+    ]  # fmt: skip
+    assert [(s["receiptUuid"], s["unsettled"], s["reason"]) for s in seen["unsettledSales"]] == [
+        (SELL_ID, 20, "insufficient_bonuses")
+    ]  # fmt: skip
+    refused = await call(evotor, "GET", "/merchant/v1/documents", None, headers(token),
+                         status=401)  # fmt: skip
+    assert refused["errors"][0]["code"] == 1002
