@@ -83,6 +83,8 @@ class ReceiptRecord:
     customer_id: int | None
     held: int
     state: str
+    closed_at: int | None = None
+    """Set when the close hook reported the receipt (not by a document)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +97,8 @@ class QuoteOutcome:
 
 
 _SELECT = (
-    "SELECT receipt_uuid, document_id, customer_id, held, state FROM evotor_receipts "
+    "SELECT receipt_uuid, document_id, customer_id, held, state, closed_at "
+    "FROM evotor_receipts "
     "WHERE merchant_id = :m AND "
 )
 
@@ -109,6 +112,7 @@ def _record(row: Any) -> ReceiptRecord | None:
         customer_id=None if row["customer_id"] is None else int(row["customer_id"]),
         held=int(row["held"]),
         state=str(row["state"]),
+        closed_at=None if row["closed_at"] is None else int(row["closed_at"]),
     )
 
 
@@ -279,7 +283,12 @@ async def close(
         receipt=receipt.model_copy(update={"id": key, "customer": _by_id(customer_id)}),
         redeemed=paid,
     )
-    result = await checkout.confirm(deps, terminal, request, SOURCE)
+    stored = None
+    if record is not None and record.state in SETTLED and record.closed_at is None:
+        # Its fiscal document came first and recorded the sale: the hook's view of the
+        # same receipt (other line amounts, say) is not a second sale nor a conflict.
+        stored = await _stored_sale(deps, terminal.merchant_id, key)
+    result = stored or await checkout.confirm(deps, terminal, request, SOURCE)
     fields: dict[str, Any] = {
         "state": "confirmed", "customer_id": customer_id, "terminal_id": terminal.terminal_id,
         "positions_key": positions_key(line.id for line in receipt.lines),
@@ -292,6 +301,15 @@ async def close(
         fields["document_id"] = document_id
     await _remember(deps, terminal.merchant_id, key, **fields)
     return result
+
+
+async def _stored_sale(deps: Deps, merchant_id: int, key: str) -> wire.ConfirmResult | None:
+    response = await deps.db.fetch_value(
+        "SELECT response FROM receipts WHERE merchant_id = :m AND source = :src "
+        "AND kind = 'sale' AND external_id = :e",
+        {"m": merchant_id, "src": SOURCE, "e": key},
+    )
+    return wire.ConfirmResult.model_validate_json(response) if response else None
 
 
 def charged_total(lines: Iterable[wire.ReceiptLine]) -> int:
@@ -508,7 +526,7 @@ async def _by_close(
         return None
     closed = to_epoch(document.closed_at)
     rows = await deps.db.fetch_all(
-        _SELECT.replace("SELECT ", "SELECT closed_at, number, ")
+        _SELECT.replace("SELECT ", "SELECT number, ")
         + "terminal_id = :t AND document_id IS NULL AND total = :total "
         "AND closed_at BETWEEN :lo AND :hi",
         {"m": terminal.merchant_id, "t": terminal.terminal_id,

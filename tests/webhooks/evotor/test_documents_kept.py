@@ -340,3 +340,25 @@ async def test_merchant_sees_what_was_not_settled(evotor: TestClient, deps: Deps
     refused = await call(evotor, "GET", "/merchant/v1/documents", None, headers(token),
                          status=401)  # fmt: skip
     assert refused["errors"][0]["code"] == 1002
+
+
+async def test_close_hook_after_its_document_answers_the_recorded_sale(
+    evotor: TestClient, deps: Deps
+) -> None:
+    """The SELL document came first and recorded receipt r1 (the fiscal truth). The close
+    hook then reports r1 with other line amounts (its own view before a receipt-level
+    discount): it gets the recorded sale back, not a second sale and not a conflict."""
+    token, merchant_id, _ = await setup(evotor, deps)
+    ack = await call(evotor, "PUT", "/api/v2/documents",
+                     _sell_for("r1", str(uuid.uuid4()), 1000, 0), headers(token))  # fmt: skip
+    assert ack["results"][0]["status"] == "confirmed"
+    closed = await call(evotor, "POST", "/terminal/v1/receipts/close", {
+        "receiptUuid": "r1", "customer": {"phone": "+79161234567"},
+        "positions": [{"uuid": "a", "price": 1000, "quantity": 1, "resultSum": 990}],
+    }, user_auth(token))  # fmt: skip
+    assert closed["status"] == "confirmed"
+    rows = await sales(deps, merchant_id)
+    assert len(rows) == 1
+    assert await deps.db.fetch_value(
+        "SELECT amount FROM receipts WHERE merchant_id = :m", {"m": merchant_id}
+    ) == 100000  # fmt: skip
