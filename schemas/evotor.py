@@ -18,7 +18,7 @@ where the service needs them. No I/O and no business rules here.
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -207,8 +207,8 @@ class ChargedSum(EvotorModel):
 
 
 class Addon(EvotorModel):
-    id: str
-    quantity: int
+    id: Annotated[str, Field(max_length=128)]
+    quantity: Annotated[int, Field(ge=0, le=MAX_SEQUENCE)]
 
 
 class SubscriptionEvent(EvotorModel):
@@ -217,12 +217,12 @@ class SubscriptionEvent(EvotorModel):
     subscriptionId: OpaqueId
     productId: str
     userId: EvotorUserId
-    timestamp: str | int
+    timestamp: Annotated[str, Field(max_length=64)] | Annotated[int, Field(ge=0, le=2**53)]
     sequenceNumber: Annotated[int, Field(ge=1, le=MAX_SEQUENCE)]
     type: SubscriptionEventType
     planId: str | None = None
     trialPeriodDuration: str | None = None
-    deviceNumber: int | None = None
+    deviceNumber: Annotated[int, Field(ge=0, le=MAX_SEQUENCE)] | None = None
     addons: list[Addon] | None = None
     nextBillingDate: str | None = None
     chargedSum: ChargedSum | None = None
@@ -237,7 +237,7 @@ class InstallationEvent(EvotorModel):
     """``timestamp`` is epoch milliseconds: the spec says string, the example a number."""
 
     id: OpaqueId
-    timestamp: int | str
+    timestamp: Annotated[int, Field(ge=0, le=2**53)] | Annotated[str, Field(max_length=64)]
     version: int | str | None = None
     type: Literal["ApplicationInstalled", "ApplicationUninstalled"]
     data: InstallationEventData
@@ -597,7 +597,10 @@ class HookPosition(OurModel):
             self.price
         ):
             raise ValueError("priceWithDiscountPosition больше цены позиции")
-        if self.resultSum is not None and self.resultSum > self.price * self.quantity:
+        if self.resultSum is not None and self.resultSum > (self.price * self.quantity).quantize(
+            Decimal("0.01"), rounding=ROUND_HALF_UP
+        ):
+            # The till rounds a line total half-up to kopecks (MoneyCalculator).
             raise ValueError("resultSum больше, чем цена × количество")
         return self
 

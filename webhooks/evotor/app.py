@@ -48,6 +48,7 @@ Choices where the contract is uncertain (``shared/contracts/evotor.md``, last se
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeVar
 
@@ -66,7 +67,7 @@ from cloud.services import (
 from cloud.services.deps import Deps
 from cloud.services.evotor_accounts import Account
 from cloud.services.merchants import TerminalContext
-from cloud.web_json import dumps, json_response
+from cloud.web_json import json_response
 from schemas import checkout as wire
 from schemas import evotor as ev
 from schemas.money import to_roubles
@@ -156,7 +157,7 @@ async def installation_event(request: web.Request) -> web.Response:
     body = ev.InstallationEvent.model_validate(raw)
     new, merchant_id = await evotor_accounts.record_installation_event(
         deps, body.id, body.type, body.data.userId,
-        dumps(raw).decode(),
+        json.dumps(raw, ensure_ascii=False, default=str),
     )  # fmt: skip
     if new and merchant_id is not None and body.type == "ApplicationInstalled":
         request.app[SYNCER].spawn(merchant_id, pull_for_merchant(deps, merchant_id))

@@ -56,6 +56,11 @@ async def test_close_cannot_claim_more_than_the_price(
     assert await deps.db.fetch_value("SELECT COUNT(*) FROM receipts") == 0
     ok = await call(evotor, "POST", CLOSE, receipt(quantity=2, resultSum=200), user_auth(till))
     assert ok["status"] == "confirmed"
+    # 33.33 x 0.333 = 11.09889: the till's line total is 11.10 (half-up), not above it.
+    rounded = {"receiptUuid": "r-2", "positions": [
+        {"uuid": "w", "price": 33.33, "quantity": 0.333, "resultSum": 11.10}]}  # fmt: skip
+    ok = await call(evotor, "POST", CLOSE, rounded, user_auth(till))
+    assert ok["status"] == "confirmed"
 
 
 @pytest.mark.parametrize(
@@ -100,12 +105,17 @@ async def test_nan_and_nul_are_malformed(evotor: TestClient, till: str) -> None:
 
 
 async def test_huge_sequence_number_and_offset(evotor: TestClient, deps: Deps) -> None:
-    """``sequenceNumber`` 2^63 and a device ``timezoneOffset`` of 2^63: 400/2003."""
+    """``sequenceNumber`` 2^63, an install ``timestamp`` of 2^64 and a device
+    ``timezoneOffset`` of 2^63: 400/2003."""
     token, _, _ = await setup(evotor, deps)
     event = {**fixture("install/04_subscription_created.json"), "sequenceNumber": 2**63}
     answer = await call(evotor, "POST", "/api/v1/subscription/event", event, app_auth(),
                         status=400)  # fmt: skip
     assert error_codes(answer) == [2003]
+    installed = {**fixture("install/01_installation_event.json"), "timestamp": 2**64}
+    answer = await call(evotor, "POST", "/api/v2/installation/event", installed, app_auth(),
+                        status=400)  # fmt: skip
+    assert set(error_codes(answer)) == {2003}
     device = {**fixture("inventories/devices.json")[0], "timezoneOffset": 2**63}
     answer = await call(evotor, "PUT", "/api/v1/inventories/devices", [device], headers(token),
                         status=400)  # fmt: skip
