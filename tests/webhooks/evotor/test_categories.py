@@ -16,7 +16,15 @@ from aiohttp.test_utils import TestClient
 
 from cloud.services import evotor_catalogue, merchants, programs
 from cloud.services.deps import Deps
-from tests.webhooks.evotor.conftest import API, STORE, call, error_codes, install, user_auth
+from tests.webhooks.evotor.conftest import (
+    API,
+    STORE,
+    call,
+    error_codes,
+    fixture,
+    install,
+    user_auth,
+)
 from tests.webhooks.evotor.test_terminal_hooks import customer_with_bonuses, merchant_of
 from webhooks.evotor.cloud_api import EvotorCloudClient
 from webhooks.evotor.sync import pull_products
@@ -166,3 +174,27 @@ async def test_products_not_allowed_do_not_break_the_pull(deps: Deps, status: in
         api.get(f"/stores/{STORE}/product-groups").mock(return_value=httpx.Response(status))
         async with EvotorCloudClient("t", base_url=API) as client:
             assert await pull_products(deps, merchant_id, client, STORE) == 0
+
+
+async def test_documents_and_close_carry_categories(evotor: TestClient, deps: Deps) -> None:
+    """A SELL document and a close hook record each line with its product's category,
+    so returns and reports see the same categories as the quote did."""
+    token, merchant_id, key = await evotor_merchant(evotor, deps, "06_lotos.json")
+    await call(evotor, "PUT", "/merchant/v1/product-groups",
+               {"groups": {SERVICES: "services", GOODS: "goods"}},
+               {"Authorization": f"Bearer {key}"})  # fmt: skip
+    closed = await call(evotor, "POST", "/terminal/v1/receipts/close", {
+        "receiptUuid": "r-close", "positions": [
+            {"uuid": "c1", "productUuid": CAR_WASH, "name": "Мойка", "price": 800,
+             "quantity": 1}]}, user_auth(token))  # fmt: skip
+    assert closed["status"] == "confirmed"
+    document = fixture("documents/sell_v2.json")
+    document["body"]["positions"][0]["product_id"] = CREAM
+    await call(evotor, "PUT", "/api/v2/documents", document, user_auth(token, device=None))
+    rows = await deps.db.fetch_all(
+        "SELECT l.sku, l.category FROM receipt_lines l WHERE l.merchant_id = :m ORDER BY l.id",
+        {"m": merchant_id},
+    )
+    assert [(r["sku"], r["category"]) for r in rows] == [
+        (CAR_WASH, "services"), (CREAM, "goods"), (None, None)
+    ]  # fmt: skip
