@@ -401,6 +401,8 @@ async def confirm_document(
                 deps, merchant_id, record.receipt_uuid, document_id=document.document_id,
                 store_external_id=document.store_external_id,
             )  # fmt: skip
+        elif document.store_external_id is not None:
+            await _fill_store(deps, merchant_id, record.receipt_uuid, document.store_external_id)
         return DocumentOutcome("duplicate")
     key = record.receipt_uuid if record is not None else (
         document.receipt_uuid_hint or document.document_id
@@ -448,6 +450,21 @@ async def confirm_document(
         )  # fmt: skip
         return DocumentOutcome("unsettled", unsettled, reason)
     return DocumentOutcome("confirmed")
+
+
+async def _fill_store(deps: Deps, merchant_id: int, receipt_uuid: str, store: str) -> None:
+    """A store learnt later (V1 through the V2 path first, then the store's own path)
+    fills an unknown one; a known store is never replaced."""
+    try:
+        async with deps.db.transaction() as tx:
+            await tx.execute(
+                "UPDATE evotor_receipts SET store_external_id = :s WHERE merchant_id = :m "
+                "AND receipt_uuid = :r AND store_external_id IS NULL",
+                {"s": store, "m": merchant_id, "r": receipt_uuid},
+            )
+    except Exception as exc:
+        if not is_unique_violation(exc):
+            raise
 
 
 async def _confirm_what_can_be_debited(

@@ -100,6 +100,21 @@ async def test_v1_through_v2_path_after_legacy_is_a_duplicate(
     ) == 1  # fmt: skip
 
 
+async def test_v1_through_v2_path_first_then_legacy(evotor: TestClient, deps: Deps) -> None:
+    """The other order: through the V2 path (no store known) and then the store's own
+    path: a duplicate that fills the store it did not know."""
+    token, merchant_id, _ = await setup(evotor, deps)
+    document = {**sample("02-SELL.json"), "deviceUuid": DEVICE}
+    first = await call(evotor, "PUT", "/api/v2/documents", document, headers(token))
+    assert first["results"][0]["status"] == "confirmed"
+    second = await call(evotor, "PUT", legacy_path(), [document], headers(token))
+    assert second["results"][0]["status"] == "duplicate"
+    assert await deps.db.fetch_value(
+        "SELECT store_external_id FROM evotor_receipts WHERE merchant_id = :m",
+        {"m": merchant_id},
+    ) == STORE  # fmt: skip
+
+
 async def _terminal_of_sale(deps: Deps, merchant_id: int) -> tuple[str | None, list[str]]:
     row = await deps.db.fetch_one(
         "SELECT t.external_id FROM receipts r JOIN terminals t ON t.id = r.terminal_id "
