@@ -18,11 +18,12 @@ where the service needs them. No I/O and no business rules here.
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import (
     AliasChoices,
+    AliasGenerator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -30,13 +31,26 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic.alias_generators import to_camel
 
 from schemas.money import Money, Quantity
 
 USER_ID_PATTERN = r"^[0-9]{2}-[0-9]{15}$"
 
 
+MAX_AMOUNT = Decimal("9999999999.99")
+"""Ten billion roubles: no till sells a line or a receipt above it; a larger figure is a
+broken or hostile request and is refused (400/2003), never carried into the ledger."""
+MAX_QUANTITY = Decimal(1_000_000)
+MAX_SEQUENCE = 2**31 - 1
+MAX_OFFSET = 86_400_000
+"""A time zone offset in any unit Evotor uses (ms, s or min) stays within a day."""
+EARLIEST_YEAR, LATEST_YEAR = 2000, 2100
+
+
 def _decimal(value: Any) -> Any:
+    # The Evotor adapter parses JSON numbers straight to Decimal; a float only comes
+    # from Python callers and is read through its shortest text.
     if isinstance(value, bool):
         raise ValueError("ожидается число")
     if isinstance(value, float):
@@ -44,8 +58,45 @@ def _decimal(value: Any) -> Any:
     return value
 
 
-VendorDecimal = Annotated[Decimal, BeforeValidator(_decimal)]
-"""A vendor amount or quantity, exact, with as many places as the vendor sent."""
+VendorDecimal = Annotated[
+    Decimal,
+    BeforeValidator(_decimal),
+    Field(allow_inf_nan=False, ge=-MAX_AMOUNT, le=MAX_AMOUNT),
+]
+"""A vendor amount or quantity, exact, with as many places as the vendor sent, bounded."""
+
+
+def _phone_text(value: Any) -> Any:
+    # definitions.yaml types an employee's phone as a number (79876543210).
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+PhoneText = Annotated[str, BeforeValidator(_phone_text), Field(max_length=32)]
+
+
+def check_moment(value: datetime | None) -> datetime | None:
+    """A date a till can have written: years 2000-2099 (year 1 or 9999 is refused)."""
+    if value is not None and not EARLIEST_YEAR <= value.year < LATEST_YEAR:
+        raise ValueError(f"дата вне допустимого диапазона ({EARLIEST_YEAR}-{LATEST_YEAR - 1})")
+    return value
+
+
+def check_instant_text(value: Any) -> Any:
+    """An ISO date string of a document: parsed only to check its year (junk is left to
+    the translator, which treats it as unknown)."""
+    if isinstance(value, str) and value:
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        check_moment(moment)
+    return value
+
+
+InstantText = Annotated[str, BeforeValidator(check_instant_text), Field(max_length=64)]
+Offset = Annotated[int, Field(ge=-MAX_OFFSET, le=MAX_OFFSET)]
 
 EvotorUserId = Annotated[str, Field(pattern=USER_ID_PATTERN, examples=["01-000000000000001"])]
 OpaqueId = Annotated[str, Field(min_length=1, max_length=128)]
@@ -55,6 +106,21 @@ class EvotorModel(BaseModel):
     """What Evotor sends: unknown fields are ignored (Evotor adds fields at any time)."""
 
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+def _both_spellings(name: str) -> AliasChoices:
+    return AliasChoices(name, to_camel(name))
+
+
+class EvotorDualModel(EvotorModel):
+    """A V2 document part: snake_case (the 2024 capture) or camelCase (``document2`` in
+    Evotor's ``definitions.yaml``), field by field."""
+
+    model_config = ConfigDict(
+        extra="ignore",
+        populate_by_name=True,
+        alias_generator=AliasGenerator(validation_alias=_both_spellings),
+    )
 
 
 class OurModel(BaseModel):
@@ -141,8 +207,8 @@ class ChargedSum(EvotorModel):
 
 
 class Addon(EvotorModel):
-    id: str
-    quantity: int
+    id: Annotated[str, Field(max_length=128)]
+    quantity: Annotated[int, Field(ge=0, le=MAX_SEQUENCE)]
 
 
 class SubscriptionEvent(EvotorModel):
@@ -151,12 +217,12 @@ class SubscriptionEvent(EvotorModel):
     subscriptionId: OpaqueId
     productId: str
     userId: EvotorUserId
-    timestamp: str | int
-    sequenceNumber: Annotated[int, Field(ge=1)]
+    timestamp: Annotated[str, Field(max_length=64)] | Annotated[int, Field(ge=0, le=2**53)]
+    sequenceNumber: Annotated[int, Field(ge=1, le=MAX_SEQUENCE)]
     type: SubscriptionEventType
     planId: str | None = None
     trialPeriodDuration: str | None = None
-    deviceNumber: int | None = None
+    deviceNumber: Annotated[int, Field(ge=0, le=MAX_SEQUENCE)] | None = None
     addons: list[Addon] | None = None
     nextBillingDate: str | None = None
     chargedSum: ChargedSum | None = None
@@ -171,7 +237,7 @@ class InstallationEvent(EvotorModel):
     """``timestamp`` is epoch milliseconds: the spec says string, the example a number."""
 
     id: OpaqueId
-    timestamp: int | str
+    timestamp: Annotated[int, Field(ge=0, le=2**53)] | Annotated[str, Field(max_length=64)]
     version: int | str | None = None
     type: Literal["ApplicationInstalled", "ApplicationUninstalled"]
     data: InstallationEventData
@@ -190,7 +256,7 @@ class DeviceNotification(EvotorModel):
     uuid: OpaqueId
     name: str
     storeUuid: OpaqueId
-    timezoneOffset: int | None = None
+    timezoneOffset: Offset | None = None
 
 
 class EmployeeNotification(EvotorModel):
@@ -198,9 +264,72 @@ class EmployeeNotification(EvotorModel):
     name: str | None = None
     lastName: str | None = None
     patronymicName: str | None = None
-    phone: str | None = None
+    phone: PhoneText | None = None
     stores: list[str] = Field(default_factory=list)
     role: str | None = None
+
+
+class ProductNotification(EvotorModel):
+    """A product or product group (``definitions.yaml#/product``): ``group`` true for a
+    group, ``parentUuid`` the group it sits in (groups nest; ``null`` at the root)."""
+
+    uuid: OpaqueId
+    name: Annotated[str, Field(max_length=256)]
+    group: bool = False
+    parentUuid: Annotated[str, Field(max_length=128)] | None = None
+    type: Annotated[str, Field(max_length=32)] | None = None
+
+
+class GroupCategoriesRequest(OurModel):
+    """The merchant's mapping of Evotor product groups to program categories;
+    ``null`` removes a group's mapping (its name is its category again)."""
+
+    groups: Annotated[
+        dict[
+            Annotated[str, Field(min_length=1, max_length=128)],
+            Annotated[str, Field(min_length=1, max_length=64)] | None,
+        ],
+        Field(max_length=1000),
+    ]
+
+
+class GroupCategory(OurModel):
+    uuid: str
+    name: str
+    parentUuid: str | None
+    category: str | None
+    """The explicit mapping, if any."""
+    effectiveCategory: str | None
+    """The category the group's products get (mapping, else the group's name)."""
+
+
+class GroupCategoriesResponse(OurModel):
+    groups: list[GroupCategory]
+
+
+class KeptDocumentView(OurModel):
+    id: str
+    storeUuid: str | None
+    status: Literal["pending", "rejected"]
+    reason: str | None
+
+
+class UnsettledSaleView(OurModel):
+    receiptUuid: str
+    documentId: str | None
+    storeUuid: str | None
+    customerId: int | None
+    unsettled: Money
+    """Roubles of bonus payment the till took that could not be debited."""
+    reason: str | None
+
+
+class AttentionResponse(OurModel):
+    """Evotor documents the merchant should look at: returns waiting for their sale,
+    documents we could not read, sales not fully settled."""
+
+    documents: list[KeptDocumentView]
+    unsettledSales: list[UnsettledSaleView]
 
 
 # ---- Evotor cloud REST API (section 8) ------------------------------------------------------
@@ -217,7 +346,7 @@ class CloudDevice(EvotorModel):
     id: OpaqueId
     name: str
     store_id: OpaqueId
-    timezone_offset: int | None = None
+    timezone_offset: Offset | None = None
     imei: str | None = None
     firmware: str | None = None
     user_id: str | None = None
@@ -228,10 +357,23 @@ class CloudEmployee(EvotorModel):
     name: str | None = None
     last_name: str | None = None
     patronymic_name: str | None = None
-    phone: str | int | None = None
+    phone: PhoneText | None = None
     role: str | None = None
     stores: list[str] = Field(default_factory=list)
     user_id: str | None = None
+
+
+class CloudProduct(EvotorModel):
+    """A product (``/stores/{id}/products``) or group (``/stores/{id}/product-groups``)
+    of the v2 API; the v1 shape (``uuid``, ``group``, ``parentUuid``) is read too."""
+
+    id: OpaqueId = Field(validation_alias=AliasChoices("id", "uuid"))
+    name: Annotated[str, Field(max_length=256)]
+    parent_id: Annotated[str, Field(max_length=128)] | None = Field(
+        default=None, validation_alias=AliasChoices("parent_id", "parentUuid")
+    )
+    group: bool | None = None
+    type: Annotated[str, Field(max_length=32)] | None = None
 
 
 class Paging(EvotorModel):
@@ -246,7 +388,7 @@ class CloudPage(EvotorModel):
 # ---- documents V2 (section 6) ----------------------------------------------------------------
 
 
-class DocumentDiscount(EvotorModel):
+class DocumentDiscount(EvotorDualModel):
     discount_sum: VendorDecimal | None = None
     discount_percent: VendorDecimal | None = None
     discount_type: str | None = None
@@ -254,7 +396,7 @@ class DocumentDiscount(EvotorModel):
     discount_price: VendorDecimal | None = None
 
 
-class PositionTax(EvotorModel):
+class PositionTax(EvotorDualModel):
     type: str | None = None
     sum: VendorDecimal | None = None
     result_sum: VendorDecimal | None = None
@@ -266,7 +408,7 @@ class ExtraKey(EvotorModel):
     description: str | None = None
 
 
-class DocumentPosition(EvotorModel):
+class DocumentPosition(EvotorDualModel):
     uuid: str | None = None
     id: int | str | None = None
     product_id: str | None = None
@@ -293,18 +435,18 @@ class DocumentPosition(EvotorModel):
     settlement_method: dict[str, Any] | None = None
 
 
-class PaymentPart(EvotorModel):
+class PaymentPart(EvotorDualModel):
     print_group_id: str | None = None
     part_sum: VendorDecimal
     change: VendorDecimal = Decimal(0)
 
 
-class PaymentAppInfo(EvotorModel):
+class PaymentAppInfo(EvotorDualModel):
     app_id: str | None = None
     name: str | None = None
 
 
-class DocumentPayment(EvotorModel):
+class DocumentPayment(EvotorDualModel):
     id: str | None = None
     parent_id: str | None = None
     sum: VendorDecimal
@@ -317,7 +459,7 @@ class DocumentPayment(EvotorModel):
     rrn: str | None = None
 
 
-class DocumentBody(EvotorModel):
+class DocumentBody(EvotorDualModel):
     """The body of a SELL or PAYBACK document (other types carry other bodies)."""
 
     positions: list[DocumentPosition] = Field(default_factory=list)
@@ -333,7 +475,7 @@ class DocumentBody(EvotorModel):
     base_document_number: int | str | None = None
 
 
-class Document(EvotorModel):
+class Document(EvotorDualModel):
     """A V2 document (snake_case). ``body`` is kept raw: only SELL and PAYBACK bodies are
     read (``DocumentBody``); every other type is acknowledged and ignored."""
 
@@ -341,8 +483,8 @@ class Document(EvotorModel):
     id: OpaqueId
     extras: dict[str, Any] | None = None
     number: int | str | None = None
-    close_date: str | None = None
-    time_zone_offset: int | None = None
+    close_date: InstantText | None = None
+    time_zone_offset: Offset | None = None
     session_id: str | None = None
     session_number: int | str | None = None
     close_user_id: str | None = None
@@ -353,6 +495,14 @@ class Document(EvotorModel):
     counterparties: Any = None
     created_at: str | None = None
     version: str | None = None
+
+    @field_validator("time_zone_offset", mode="before")
+    @classmethod
+    def _offset_text(cls, value: Any) -> Any:
+        # document2 types it as a string; the capture has a number of milliseconds.
+        if isinstance(value, str) and value.lstrip("-").isdigit() and len(value) < 12:
+            return int(value)
+        return value
 
 
 # ---- documents V1 (legacy, section 6.3) --------------------------------------------------------
@@ -374,7 +524,13 @@ class V1Transaction(EvotorModel):
     resultPrice: VendorDecimal | None = None
     extraKeys: list[ExtraKey] | None = None
     couponNumber: int | str | None = None
-    clientPhone: str | None = None
+    clientPhone: PhoneText | None = None
+    discountSum: VendorDecimal | None = None
+    """DISCOUNT_POSITION: the discount on the position registered before it;
+    DISCOUNT_DOCUMENT: the receipt-level discount."""
+    discountPositionSum: VendorDecimal | None = None
+    """DISCOUNT_DOCUMENT_POSITION: the receipt-level discount's share of a position."""
+    discountDocumentSum: VendorDecimal | None = None
     paymentType: str | None = None
     rrn: str | None = None
     baseDocumentUUID: str | None = None
@@ -390,7 +546,7 @@ class V1Document(EvotorModel):
     sessionUUID: str | None = None
     number: int | str | None = None
     openDate: str | None = None
-    closeDate: str | None = None
+    closeDate: InstantText | None = None
     closeSum: VendorDecimal | None = None
     closeResultSum: VendorDecimal | None = None
     extras: dict[str, Any] | None = None
@@ -428,10 +584,25 @@ class HookPosition(OurModel):
     name: Annotated[str, Field(max_length=256)] = ""
     measureName: str | None = None
     barcode: str | None = None
-    price: Annotated[Money, Field(ge=0)]
-    quantity: Annotated[Quantity, Field(gt=0, le=Decimal(1_000_000))]
-    priceWithDiscountPosition: Annotated[Money, Field(ge=0)] | None = None
-    resultSum: Annotated[Money, Field(ge=0)] | None = None
+    price: Annotated[Money, Field(ge=0, le=MAX_AMOUNT)]
+    quantity: Annotated[Quantity, Field(gt=0, le=MAX_QUANTITY)]
+    priceWithDiscountPosition: Annotated[Money, Field(ge=0, le=MAX_AMOUNT)] | None = None
+    resultSum: Annotated[Money, Field(ge=0, le=MAX_AMOUNT)] | None = None
+
+    @model_validator(mode="after")
+    def _not_above_price(self) -> HookPosition:
+        # A discount never raises a price: accruing on more than the price would pay
+        # bonuses on money nobody paid.
+        if self.priceWithDiscountPosition is not None and self.priceWithDiscountPosition > (
+            self.price
+        ):
+            raise ValueError("priceWithDiscountPosition больше цены позиции")
+        if self.resultSum is not None and self.resultSum > (self.price * self.quantity).quantize(
+            Decimal("0.01"), rounding=ROUND_HALF_UP
+        ):
+            # The till rounds a line total half-up to kopecks (MoneyCalculator).
+            raise ValueError("resultSum больше, чем цена × количество")
+        return self
 
 
 ReceiptUuid = Annotated[str, Field(min_length=1, max_length=128)]
@@ -442,6 +613,11 @@ class _HookReceipt(OurModel):
     customer: HookCustomer | None = None
     positions: Annotated[list[HookPosition], Field(min_length=1, max_length=500)]
     createdAt: datetime | None = None
+
+    @field_validator("createdAt")
+    @classmethod
+    def _plausible_date(cls, value: datetime | None) -> datetime | None:
+        return check_moment(value)
 
     @field_validator("positions")
     @classmethod
@@ -500,7 +676,7 @@ class CalculateHookResponse(OurModel):
 class BonusPaymentRequest(_HookReceipt):
     """``PaymentSystemSellEvent``: the cashier chose to pay ``sum`` roubles with bonuses."""
 
-    sum: Annotated[Money, Field(gt=0)]
+    sum: Annotated[Money, Field(gt=0, le=MAX_AMOUNT)]
     accountId: str | None = None
     customer: HookCustomer
 
@@ -523,7 +699,7 @@ class BonusPaymentCancelRequest(OurModel):
 
     receiptUuid: ReceiptUuid
     rrn: str | None = None
-    sum: Annotated[Money, Field(ge=0)] | None = None
+    sum: Annotated[Money, Field(ge=0, le=MAX_AMOUNT)] | None = None
 
 
 class BonusPaymentCancelResponse(OurModel):
@@ -537,8 +713,10 @@ class ReceiptClosedRequest(_HookReceipt):
     as charged) and the bonus payment the terminal took (``bonusPayment``; omitted, the
     amount we hold for the receipt). ``documentId`` if the app knows the cloud document."""
 
-    bonusPayment: Annotated[Money, Field(ge=0)] | None = None
-    documentId: str | None = None
+    bonusPayment: Annotated[Money, Field(ge=0, le=MAX_AMOUNT)] | None = None
+    documentId: Annotated[str, Field(max_length=128)] | None = None
+    number: Annotated[int, Field(ge=0, le=2**62)] | None = None
+    """The receipt's ``number`` (SDK ``Receipt.Header``): helps recognise its document."""
 
 
 class ReceiptClosedResponse(OurModel):
@@ -563,9 +741,18 @@ class ReceiptCancelledResponse(OurModel):
 
 
 class DocumentResult(OurModel):
+    """``confirmed`` / ``refunded``: applied; ``unsettled``: the sale is recorded but
+    part of its bonus payment could not be debited (kept on the receipt, logged);
+    ``pending``: a return that waits for its sale; ``duplicate``: seen before;
+    ``ignored``: not a loyalty document; ``rejected``: unreadable, recorded and logged
+    (a re-send cannot fix it, so it is not refused)."""
+
     id: str
     type: str
-    status: Literal["confirmed", "refunded", "ignored", "duplicate"]
+    status: Literal[
+        "confirmed", "refunded", "unsettled", "pending", "ignored", "duplicate", "rejected"
+    ]
+    reason: str | None = None
 
 
 class DocumentsAck(OurModel):
@@ -573,6 +760,55 @@ class DocumentsAck(OurModel):
     the 200)."""
 
     results: list[DocumentResult]
+
+
+# ---- simplified receipt, POST /api/v2/receipts (contract section 3.5) -----------------------
+
+
+class ReceiptItem(EvotorModel):
+    """A line of the simplified receipt: ``id`` is the product's uuid, ``sumPrice`` the
+    line total, ``discount`` the line's discount."""
+
+    id: str | None = None
+    name: str | None = None
+    itemType: str | None = None
+    measureName: str | None = None
+    quantity: VendorDecimal
+    price: VendorDecimal
+    costPrice: VendorDecimal | None = None
+    sumPrice: VendorDecimal | None = None
+    tax: VendorDecimal | None = None
+    taxPercent: VendorDecimal | None = None
+    discount: VendorDecimal | None = None
+
+
+class ReceiptData(EvotorModel):
+    id: OpaqueId
+    deviceId: str | None = None
+    storeId: str | None = None
+    dateTime: InstantText | None = None
+    type: str | None = None
+    shiftId: str | int | None = None
+    employeeId: str | None = None
+    paymentSource: str | None = None
+    infoCheck: bool | None = None
+    egais: bool | None = None
+    items: list[ReceiptItem] = Field(default_factory=list, max_length=1000)
+    totalTax: VendorDecimal | None = None
+    totalDiscount: VendorDecimal | None = None
+    totalAmount: VendorDecimal | None = None
+    extras: dict[str, Any] | None = None
+
+
+class ReceiptEvent(EvotorModel):
+    """``{id (event), timestamp (ms), userId, type, version: 2, data}``."""
+
+    id: str | None = None
+    timestamp: int | str | None = None
+    userId: str | None = None
+    type: str | None = None
+    version: int | str | None = None
+    data: ReceiptData
 
 
 class SyncAck(OurModel):

@@ -461,6 +461,14 @@ class EvotorReceipt(Base):
     held: Mapped[int] = mapped_column(BigInteger, default=0)
     hold_id: Mapped[int | None] = mapped_column(Id, nullable=True)
     state: Mapped[str] = mapped_column(String(16))
+    unsettled: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    """Kopecks of the bonus payment the fiscal document reports that could not be
+    debited (the sale is recorded all the same; the merchant sees the rest here)."""
+    unsettled_reason: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    total: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    """What the close hook reported as charged, to recognise its document later."""
+    closed_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    number: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     created_at: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[int] = mapped_column(BigInteger)
     __table_args__ = (
@@ -469,6 +477,64 @@ class EvotorReceipt(Base):
             "merchant_id", "store_external_id", "document_id", name="uq_evotor_receipts_document"
         ),
         Index("ix_evotor_receipts_positions", "merchant_id", "positions_key"),
+    )
+
+
+class EvotorDocument(Base):
+    """Every Evotor document we could not apply at once: a return waiting for its sale
+    (``pending``, replayed when the sale arrives), or one we could not read
+    (``rejected``), kept whole so nothing the till reported is lost."""
+
+    __tablename__ = "evotor_documents"
+    id: Mapped[int] = _pk()
+    merchant_id: Mapped[int] = _merchant()
+    store_external_id: Mapped[str] = mapped_column(String(128))
+    document_id: Mapped[str] = mapped_column(String(128))
+    base_document_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    payload: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[int] = mapped_column(BigInteger)
+    __table_args__ = (
+        UniqueConstraint(
+            "merchant_id", "store_external_id", "document_id", name="uq_evotor_documents_doc"
+        ),
+        Index("ix_evotor_documents_base", "merchant_id", "base_document_id"),
+    )
+
+
+class EvotorProduct(Base):
+    """A product or product group of an Evotor store (the Evotor cloud is the master);
+    a group's category comes from ``evotor_group_categories`` or its name."""
+
+    __tablename__ = "evotor_products"
+    id: Mapped[int] = _pk()
+    merchant_id: Mapped[int] = _merchant()
+    store_external_id: Mapped[str] = mapped_column(String(128))
+    uuid: Mapped[str] = mapped_column(String(128))
+    name: Mapped[str] = mapped_column(String(256))
+    is_group: Mapped[int] = mapped_column(Integer, default=0)
+    parent_uuid: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    product_type: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    updated_at: Mapped[int] = mapped_column(BigInteger)
+    __table_args__ = (
+        UniqueConstraint("merchant_id", "store_external_id", "uuid", name="uq_evotor_products"),
+        Index("ix_evotor_products_uuid", "merchant_id", "uuid"),
+    )
+
+
+class EvotorGroupCategory(Base):
+    """The merchant's explicit mapping of an Evotor product group to a program category."""
+
+    __tablename__ = "evotor_group_categories"
+    id: Mapped[int] = _pk()
+    merchant_id: Mapped[int] = _merchant()
+    group_uuid: Mapped[str] = mapped_column(String(128))
+    category: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[int] = mapped_column(BigInteger)
+    __table_args__ = (
+        UniqueConstraint("merchant_id", "group_uuid", name="uq_evotor_group_categories"),
     )
 
 

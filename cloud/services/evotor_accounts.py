@@ -31,7 +31,7 @@ import structlog
 from cloud.clock import to_epoch
 from cloud.crypto import hash_token, new_token
 from cloud.db.database import Executor, Transaction, is_unique_violation
-from cloud.errors import Conflict, NotFound, PaymentRequired, Unauthorized
+from cloud.errors import BadRequest, Conflict, NotFound, PaymentRequired, Unauthorized
 from cloud.services import programs
 from cloud.services.deps import Deps
 from cloud.services.merchants import TerminalContext, zone
@@ -215,14 +215,18 @@ async def verify_account(
     deps: Deps, user_id: str, username: str | None, password: str | None
 ) -> LinkResult:
     """Link an existing merchant to the Evotor user. Until the cabinet has merchant
-    logins, the credentials are the merchant's number (``username``) and any live
-    terminal token we issued to it (``password``). Linking the same pair again answers
-    the same token; a merchant or an Evotor user already linked elsewhere is refused."""
+    logins, the credentials are the merchant's number (``username``) and a live
+    merchant API key (``password``). A till's token never links: it would turn one
+    terminal's secret into a merchant-level Evotor token (and the development app token
+    is public). Linking the same pair again answers the same token; a merchant or an
+    Evotor user already linked elsewhere is refused."""
     if not username or not password or not username.strip().isdigit():
+        raise wrong_credentials()
+    if len(username.strip()) > 18:
         raise wrong_credentials()
     merchant_id = int(username.strip())
     owner = await deps.db.fetch_value(
-        "SELECT merchant_id FROM terminal_credentials WHERE token_hash = :h AND revoked_at IS NULL",
+        "SELECT merchant_id FROM merchant_credentials WHERE token_hash = :h AND revoked_at IS NULL",
         {"h": hash_token(password)},
     )
     if owner is None or int(owner) != merchant_id:
@@ -331,12 +335,13 @@ _TERMINAL_SQL = (
 async def terminal_for_device(
     deps: Deps, account: Account, device_external_id: str | None
 ) -> tuple[TerminalContext, str | None]:
-    """The terminal of an Evotor device we know; an unknown device is refused (1005)."""
-    row = None
-    if device_external_id:
-        row = await deps.db.fetch_one(
-            _TERMINAL_SQL, {"m": account.merchant_id, "d": device_external_id}
-        )
+    """The terminal of an Evotor device we know; an unknown device is refused (1005), a
+    call without the device header is malformed (400/2002: the proxy always adds it)."""
+    if not device_external_id:
+        raise BadRequest("evotor_missing_device", "Нет заголовка X-Evotor-Device-UUID")
+    row = await deps.db.fetch_one(
+        _TERMINAL_SQL, {"m": account.merchant_id, "d": device_external_id}
+    )
     if row is None:
         raise unknown_device(device_external_id)
     if account.device_limit is not None:
@@ -378,11 +383,34 @@ async def terminal_for_document(
     utc_offset_seconds: int | None = None,
 ) -> TerminalContext:  # fmt: skip
     """The terminal a cloud document came from. Evotor is the master of devices, so a
-    device we have not synced yet is created (a document is proof that it exists)."""
-    device = device_external_id or "unknown-device"
+    device we have not synced yet is created (a document is proof that it exists). A
+    document that names no device (V1 ``deviceUuid: null``) belongs to its store: the
+    store's first device, else one terminal standing for the store's documents. One
+    that names neither is refused (the caller keeps it as rejected)."""
+    if not device_external_id:
+        if not store_external_id:
+            raise BadRequest(
+                "evotor_document_without_device", "В документе нет ни терминала, ни магазина"
+            )
+        row = await deps.db.fetch_one(
+            "SELECT t.id AS terminal_id, t.store_id, s.timezone, "
+            "s.external_id AS store_external_id FROM terminals t JOIN stores s "
+            "ON s.id = t.store_id AND s.merchant_id = t.merchant_id WHERE t.merchant_id = :m "
+            "AND s.external_id = :s AND t.external_id IS NOT NULL ORDER BY t.id LIMIT 1",
+            {"m": account.merchant_id, "s": store_external_id},
+        )
+        if row is not None:
+            return _context(account, row)
+        device_external_id = f"store:{store_external_id}"[:128]
+    device = device_external_id
     row = await deps.db.fetch_one(_TERMINAL_SQL, {"m": account.merchant_id, "d": device})
     if row is None:
-        store = store_external_id or "unknown-store"
+        if not store_external_id:
+            raise BadRequest(
+                "evotor_document_without_store",
+                f"Смарт-терминал «{device}» ещё не известен, а магазин в документе не указан",
+            )
+        store = store_external_id
         await sync_devices(
             deps, account.merchant_id,
             [DeviceRecord(device, f"Смарт-терминал {device}", store, utc_offset_seconds)],

@@ -12,8 +12,17 @@ document's ``id`` equals it, so the document is mapped to a receipt in this orde
 2. a receipt the hooks reported under ``receiptUuid == document id``;
 3. a receipt the hooks reported with exactly the same set of position uuids (the
    position ``uuid`` of a document is the one the terminal app saw);
-4. otherwise the document id itself (a sale no hook saw: offline, or the card given only
+4. a sale the close hook confirmed on the same terminal, with the same charged total,
+   closed within ``MATCH_WINDOW`` of the document (and with the same number when both
+   know it): a document without our extras and without position uuids;
+5. otherwise the document id itself (a sale no hook saw: offline, or the card given only
    as ``customer_phone``).
+
+A document of a sale already recorded is a ``duplicate`` whatever path brought it. The
+fiscal document is the truth: when its bonus payment can no longer be debited (the hold
+expired, the bonuses were spent meanwhile), the sale is still recorded with what can be
+debited and the rest is kept on the record (state ``unsettled``, ``unsettled`` kopecks,
+``unsettled_reason``) and logged as ``evotor_sale_unsettled``.
 
 ``evotor_receipts`` keeps the mapping (``receipt_uuid`` <-> ``document_id``), the customer
 the hooks identified and the bonuses held, so a document confirms the receipt with the
@@ -34,12 +43,13 @@ import structlog
 
 from cloud.clock import to_epoch
 from cloud.db.database import is_unique_violation
-from cloud.errors import BadRequest, NotFound
-from cloud.services import checkout, customers
+from cloud.engine.types import EngineError
+from cloud.errors import BadRequest, DomainError, NotFound, PaymentRequired
+from cloud.services import checkout, customers, evotor_catalogue
 from cloud.services.deps import Deps
 from cloud.services.merchants import TerminalContext
 from schemas import checkout as wire
-from schemas.money import to_kopecks, to_roubles
+from schemas.money import line_amount, to_kopecks, to_roubles
 
 log = structlog.get_logger("loyalty.evotor")
 
@@ -47,8 +57,15 @@ SOURCE = "evotor"
 MILLI = Decimal(1000)
 _COLUMNS = frozenset(
     {"store_external_id", "document_id", "terminal_id", "customer_id", "positions_key",
-     "held", "hold_id", "state"}
+     "held", "hold_id", "state", "unsettled", "unsettled_reason", "total", "closed_at",
+     "number"}
 )  # fmt: skip
+SETTLED = ("confirmed", "unsettled")
+"""States of a receipt whose sale is recorded (``unsettled``: part of its bonus payment
+could not be debited; the rest of the sale stands)."""
+MATCH_WINDOW = 600
+"""Seconds between the close hook and the document's close time that still make them
+one sale (the till's clock and ours differ a little; a document arrives minutes late)."""
 
 
 def positions_key(uuids: Iterable[str]) -> str | None:
@@ -66,6 +83,8 @@ class ReceiptRecord:
     customer_id: int | None
     held: int
     state: str
+    closed_at: int | None = None
+    """Set when the close hook reported the receipt (not by a document)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +97,8 @@ class QuoteOutcome:
 
 
 _SELECT = (
-    "SELECT receipt_uuid, document_id, customer_id, held, state FROM evotor_receipts "
+    "SELECT receipt_uuid, document_id, customer_id, held, state, closed_at "
+    "FROM evotor_receipts "
     "WHERE merchant_id = :m AND "
 )
 
@@ -92,6 +112,7 @@ def _record(row: Any) -> ReceiptRecord | None:
         customer_id=None if row["customer_id"] is None else int(row["customer_id"]),
         held=int(row["held"]),
         state=str(row["state"]),
+        closed_at=None if row["closed_at"] is None else int(row["closed_at"]),
     )
 
 
@@ -116,10 +137,12 @@ async def _remember(deps: Deps, merchant_id: int, receipt_uuid: str, **fields: A
                     {"m": merchant_id, "r": receipt_uuid},
                 )
                 values = dict(fields)
-                if state == "confirmed":
+                if state in SETTLED:
                     values.pop("state", None)
                     values.pop("held", None)
                     values.pop("hold_id", None)
+                if state is not None and values.get("store_external_id", "") is None:
+                    values.pop("store_external_id")  # an unknown store never erases one
                 if state is None:
                     values.setdefault("held", 0)
                     values.setdefault("state", "quoted")
@@ -178,7 +201,9 @@ async def quote(
 ) -> QuoteOutcome:  # fmt: skip
     """Price the open receipt. An unknown phone or card still prices it (without the
     customer) and says so; the customer found is remembered for the close."""
-    receipt = request.receipt
+    receipt = await evotor_catalogue.with_categories(
+        deps, terminal.merchant_id, store_external_id, request.receipt
+    )
     customer_id = await resolve_customer(deps, terminal.merchant_id, receipt.customer)
     found = receipt.customer is None or customer_id is not None
     priced = request.model_copy(
@@ -198,7 +223,9 @@ async def hold(
     request: wire.HoldRequest,
 ) -> wire.HoldResult:  # fmt: skip
     """The bonus payment: reserve it; our hold id is the payment's ``rrn``."""
-    receipt = request.receipt
+    receipt = await evotor_catalogue.with_categories(
+        deps, terminal.merchant_id, store_external_id, request.receipt
+    )
     customer_id = await resolve_customer(deps, terminal.merchant_id, receipt.customer)
     if customer_id is None:
         raise customers.not_found()
@@ -233,9 +260,13 @@ async def release(
 async def close(
     deps: Deps, terminal: TerminalContext, store_external_id: str | None,
     receipt: wire.Receipt, redeemed: Decimal | None, document_id: str | None,
+    number: int | None = None,
 ) -> wire.ConfirmResult:  # fmt: skip
     """The terminal closed the receipt: confirm it under its ``receiptUuid`` (or under
     the receipt a document with the same positions already confirmed)."""
+    receipt = await evotor_catalogue.with_categories(
+        deps, terminal.merchant_id, store_external_id, receipt
+    )
     key = receipt.id
     record = await find_record(deps, terminal.merchant_id, key)
     if record is None:
@@ -252,10 +283,17 @@ async def close(
         receipt=receipt.model_copy(update={"id": key, "customer": _by_id(customer_id)}),
         redeemed=paid,
     )
-    result = await checkout.confirm(deps, terminal, request, SOURCE)
+    stored = None
+    if record is not None and record.state in SETTLED and record.closed_at is None:
+        # Its fiscal document came first and recorded the sale: the hook's view of the
+        # same receipt (other line amounts, say) is not a second sale nor a conflict.
+        stored = await _stored_sale(deps, terminal.merchant_id, key)
+    result = stored or await checkout.confirm(deps, terminal, request, SOURCE)
     fields: dict[str, Any] = {
         "state": "confirmed", "customer_id": customer_id, "terminal_id": terminal.terminal_id,
         "positions_key": positions_key(line.id for line in receipt.lines),
+        "total": charged_total(receipt.lines), "closed_at": to_epoch(deps.clock()),
+        "number": number,
     }  # fmt: skip
     if store_external_id is not None:
         fields["store_external_id"] = store_external_id
@@ -263,6 +301,25 @@ async def close(
         fields["document_id"] = document_id
     await _remember(deps, terminal.merchant_id, key, **fields)
     return result
+
+
+async def _stored_sale(deps: Deps, merchant_id: int, key: str) -> wire.ConfirmResult | None:
+    response = await deps.db.fetch_value(
+        "SELECT response FROM receipts WHERE merchant_id = :m AND source = :src "
+        "AND kind = 'sale' AND external_id = :e",
+        {"m": merchant_id, "src": SOURCE, "e": key},
+    )
+    return wire.ConfirmResult.model_validate_json(response) if response else None
+
+
+def charged_total(lines: Iterable[wire.ReceiptLine]) -> int:
+    """What the receipt charged, in kopecks, the same way for a hook and a document."""
+    return sum(
+        to_kopecks(line.amount)
+        if line.amount is not None
+        else line_amount(to_kopecks(line.price), line.quantity)
+        for line in lines
+    )
 
 
 async def _by_positions(
@@ -293,6 +350,8 @@ class SellDocument:
     bonus_paid: Decimal | None
     """Payments our app took (by its app id); ``None`` when the document cannot tell."""
     closed_at: datetime | None
+    number: int | None = None
+    """The till's document number (restarts after a reset: a hint, never a key)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,18 +372,38 @@ class PaybackDocument:
     closed_at: datetime | None
 
 
+@dataclass(frozen=True, slots=True)
+class DocumentOutcome:
+    """``confirmed``, ``unsettled`` (recorded; ``unsettled`` kopecks of its bonus payment
+    could not be debited, for ``reason``) or ``duplicate``."""
+
+    status: str
+    unsettled: int = 0
+    reason: str | None = None
+
+
 async def confirm_document(
     deps: Deps, terminal: TerminalContext, document: SellDocument
-) -> wire.ConfirmResult | None:
-    """Confirm the sale a SELL document reports; ``None`` for a duplicate document."""
+) -> DocumentOutcome:
+    """Record the sale a SELL document reports. The fiscal document is the truth: a bonus
+    payment that can no longer be debited (hold expired, not enough bonuses, an SMS code
+    the till never asked for) does not drop the sale — the sale is confirmed with what
+    can be debited and the rest stays visible on the receipt record and in the log."""
     merchant_id = terminal.merchant_id
-    seen = await deps.db.fetch_one(
-        _SELECT + "store_external_id = :s AND document_id = :d",
-        {"m": merchant_id, "s": document.store_external_id, "d": document.document_id},
-    )
-    if seen is not None and seen["state"] == "confirmed":
-        return None
-    record = await _record_for_document(deps, merchant_id, document)
+    if await _seen_document(deps, merchant_id, document):
+        return DocumentOutcome("duplicate")
+    record = await _record_for_document(deps, terminal, document)
+    if record is not None and record.state in SETTLED:
+        # Already recorded (the close hook, or this document through another path): the
+        # document at most names the sale.
+        if record.document_id is None:
+            await _remember(
+                deps, merchant_id, record.receipt_uuid, document_id=document.document_id,
+                store_external_id=document.store_external_id,
+            )  # fmt: skip
+        elif document.store_external_id is not None:
+            await _fill_store(deps, merchant_id, record.receipt_uuid, document.store_external_id)
+        return DocumentOutcome("duplicate")
     key = record.receipt_uuid if record is not None else (
         document.receipt_uuid_hint or document.document_id
     )  # fmt: skip
@@ -341,29 +420,108 @@ async def confirm_document(
         except BadRequest:
             log.warning("evotor_document_bad_phone", merchant=merchant_id)
     paid = document.bonus_paid if document.bonus_paid is not None else _held(record)
-    if paid and customer_id is None:
-        log.warning("evotor_bonus_payment_without_customer", merchant=merchant_id, receipt=key)
-        paid = Decimal(0)
-    request = wire.ConfirmRequest(
-        receipt=wire.Receipt(
+    receipt = await evotor_catalogue.with_categories(
+        deps, merchant_id, document.store_external_id,
+        wire.Receipt(
             id=key, customer=_by_id(customer_id), lines=document.lines,
             created_at=document.closed_at,
         ),
-        redeemed=paid,
     )  # fmt: skip
-    result = await checkout.confirm(deps, terminal, request, SOURCE)
+    debited, reason = await _confirm_what_can_be_debited(
+        deps, terminal, receipt, paid if customer_id is not None else Decimal(0)
+    )
+    if paid and customer_id is None:
+        reason = "customer_required"
+    unsettled = to_kopecks(paid) - to_kopecks(debited)
+    state = "unsettled" if unsettled else "confirmed"
     await _remember(
-        deps, merchant_id, key, state="confirmed", customer_id=customer_id,
+        deps, merchant_id, key, state=state, customer_id=customer_id,
         store_external_id=document.store_external_id, document_id=document.document_id,
-        terminal_id=terminal.terminal_id,
+        terminal_id=terminal.terminal_id, unsettled=unsettled,
+        unsettled_reason=reason if unsettled else None,
         positions_key=positions_key(line.id for line in document.lines),
+        total=charged_total(document.lines), number=document.number,
     )  # fmt: skip
-    return result
+    if unsettled:
+        log.warning(
+            "evotor_sale_unsettled", merchant=merchant_id, receipt=key,
+            document=document.document_id, customer=customer_id,
+            amount_unsettled=str(to_roubles(unsettled)), reason=reason,
+        )  # fmt: skip
+        return DocumentOutcome("unsettled", unsettled, reason)
+    return DocumentOutcome("confirmed")
+
+
+async def _fill_store(deps: Deps, merchant_id: int, receipt_uuid: str, store: str) -> None:
+    """A store learnt later (V1 through the V2 path first, then the store's own path)
+    fills an unknown one; a known store is never replaced."""
+    try:
+        async with deps.db.transaction() as tx:
+            await tx.execute(
+                "UPDATE evotor_receipts SET store_external_id = :s WHERE merchant_id = :m "
+                "AND receipt_uuid = :r AND store_external_id IS NULL",
+                {"s": store, "m": merchant_id, "r": receipt_uuid},
+            )
+    except Exception as exc:
+        if not is_unique_violation(exc):
+            raise
+
+
+async def _confirm_what_can_be_debited(
+    deps: Deps, terminal: TerminalContext, receipt: wire.Receipt, paid: Decimal
+) -> tuple[Decimal, str | None]:
+    """Confirm with the whole bonus payment, else with what the customer can still
+    spend, else with none; returns what was debited and why the rest was not."""
+    reason: str | None = None
+    attempts = [paid]
+    for attempt in range(3):
+        amount = attempts[attempt] if attempt < len(attempts) else Decimal(0)
+        try:
+            result = await checkout.confirm(
+                deps, terminal, wire.ConfirmRequest(receipt=receipt, redeemed=amount), SOURCE
+            )
+            return result.redeemed, reason
+        except (DomainError, EngineError) as exc:
+            if isinstance(exc, DomainError) and (
+                isinstance(exc, PaymentRequired) or exc.status >= 500
+            ):
+                raise
+            if not amount:
+                raise
+            reason = reason or exc.code
+            if attempt == 0 and receipt.customer is not None:
+                spendable = await _spendable(deps, terminal.merchant_id, receipt)
+                if 0 < spendable < amount:
+                    attempts.append(spendable)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+async def _spendable(deps: Deps, merchant_id: int, receipt: wire.Receipt) -> Decimal:
+    assert receipt.customer is not None and receipt.customer.customer_id is not None
+    summary = await customers.customer_summary(deps, merchant_id, receipt.customer.customer_id)
+    return to_roubles(max(0, int(summary.available)))
+
+
+async def _seen_document(deps: Deps, merchant_id: int, document: SellDocument) -> bool:
+    """The document (store id + document id) was applied before. A document without a
+    store (V1 through the V2 path) is the one with its id, whatever store it had."""
+    if document.store_external_id is not None:
+        row = await deps.db.fetch_one(
+            _SELECT + "store_external_id = :s AND document_id = :d",
+            {"m": merchant_id, "s": document.store_external_id, "d": document.document_id},
+        )
+    else:
+        row = await deps.db.fetch_one(
+            _SELECT + "document_id = :d ORDER BY id LIMIT 1",
+            {"m": merchant_id, "d": document.document_id},
+        )
+    return row is not None and row["state"] in SETTLED
 
 
 async def _record_for_document(
-    deps: Deps, merchant_id: int, document: SellDocument
+    deps: Deps, terminal: TerminalContext, document: SellDocument
 ) -> ReceiptRecord | None:
+    merchant_id = terminal.merchant_id
     for candidate in (document.receipt_uuid_hint, document.document_id):
         if candidate:
             record = await find_record(deps, merchant_id, candidate)
@@ -372,37 +530,91 @@ async def _record_for_document(
     twin = await _by_positions(deps, merchant_id, document.lines)
     if twin is not None and twin.document_id in (None, document.document_id):
         return twin
-    return None
+    return await _by_close(deps, terminal, document)
+
+
+async def _by_close(
+    deps: Deps, terminal: TerminalContext, document: SellDocument
+) -> ReceiptRecord | None:
+    """A sale the close hook confirmed, recognised by what a bare document carries: the
+    same terminal, the same charged total, a close time within ``MATCH_WINDOW`` and, when
+    both know it, the same document number; the nearest in time wins."""
+    if document.closed_at is None:
+        return None
+    closed = to_epoch(document.closed_at)
+    rows = await deps.db.fetch_all(
+        _SELECT.replace("SELECT ", "SELECT number, ")
+        + "terminal_id = :t AND document_id IS NULL AND total = :total "
+        "AND closed_at BETWEEN :lo AND :hi",
+        {"m": terminal.merchant_id, "t": terminal.terminal_id,
+         "total": charged_total(document.lines), "lo": closed - MATCH_WINDOW,
+         "hi": closed + MATCH_WINDOW},
+    )  # fmt: skip
+    candidates = [
+        row for row in rows
+        if row["state"] in SETTLED and (
+            document.number is None or row["number"] is None
+            or int(row["number"]) == document.number
+        )
+    ]  # fmt: skip
+    if not candidates:
+        return None
+    best = min(candidates, key=lambda row: abs(int(row["closed_at"]) - closed))
+    return _record(best)
+
+
+@dataclass(frozen=True, slots=True)
+class PaybackOutcome:
+    """``refunded``; ``pending`` (its sale is not here yet: keep the document and apply
+    it when the sale arrives); ``ignored`` (nothing left to return, or no line matches)."""
+
+    status: str
+    reason: str | None = None
+
+
+async def sale_of_document(deps: Deps, merchant_id: int, document_id: str) -> str | None:
+    """The key of the sale a document id confirmed, ``None`` if no such sale is here."""
+    row = await deps.db.fetch_one(
+        _SELECT + "document_id = :d ORDER BY id LIMIT 1", {"m": merchant_id, "d": document_id}
+    )
+    if row is not None and row["state"] in SETTLED:
+        return str(row["receipt_uuid"])
+    exists = await deps.db.fetch_value(
+        "SELECT id FROM receipts WHERE merchant_id = :m AND source = :src AND kind = 'sale' "
+        "AND external_id = :e",
+        {"m": merchant_id, "src": SOURCE, "e": document_id},
+    )
+    return None if exists is None else document_id
 
 
 async def refund_document(
     deps: Deps, terminal: TerminalContext, document: PaybackDocument
-) -> wire.RefundResult | None:
-    """Refund the lines of a PAYBACK against its base sale; ``None`` when the base sale
-    is not ours (a sale from before the installation) or no line matches it."""
+) -> PaybackOutcome:
+    """Refund the lines of a PAYBACK against its base sale. A PAYBACK whose sale is not
+    here yet is ``pending`` (the caller keeps it); a return of more than is left refunds
+    what is left."""
     merchant_id = terminal.merchant_id
     base = document.base_document_id
     if not base:
         log.warning("evotor_payback_without_base", merchant=merchant_id)
-        return None
-    row = await deps.db.fetch_one(
-        _SELECT + "document_id = :d ORDER BY id LIMIT 1", {"m": merchant_id, "d": base}
-    )
-    sale_key = str(row["receipt_uuid"]) if row is not None else base
+        return PaybackOutcome("ignored", "no_base_document")
+    sale_key = await sale_of_document(deps, merchant_id, base)
+    if sale_key is None:
+        log.info("evotor_payback_pending", merchant=merchant_id, base=base,
+                 document=document.document_id)  # fmt: skip
+        return PaybackOutcome("pending", "sale_not_received")
     sale_lines = await deps.db.fetch_all(
-        "SELECT l.line_id, l.sku, l.name, l.price, l.quantity_milli FROM receipt_lines l "
+        "SELECT l.line_id, l.sku, l.name, l.price, l.quantity_milli, "
+        "l.returned_quantity_milli FROM receipt_lines l "
         "JOIN receipts r ON r.id = l.receipt_id AND r.merchant_id = l.merchant_id "
         "WHERE r.merchant_id = :m AND r.source = :src AND r.kind = 'sale' "
         "AND r.external_id = :e ORDER BY l.position",
         {"m": merchant_id, "src": SOURCE, "e": sale_key},
     )
-    if not sale_lines:
-        log.warning("evotor_payback_unknown_sale", merchant=merchant_id, base=base)
-        return None
     wanted = match_payback_lines(document.lines, sale_lines)
     if not wanted:
         log.warning("evotor_payback_no_lines_matched", merchant=merchant_id, base=base)
-        return None
+        return PaybackOutcome("ignored", "nothing_left_to_return")
     request = wire.RefundRequest(
         id=document.document_id,
         receipt_id=sale_key,
@@ -410,16 +622,24 @@ async def refund_document(
         created_at=document.closed_at,
     )
     try:
-        return await checkout.refund(deps, terminal, request, SOURCE)
+        await checkout.refund(deps, terminal, request, SOURCE)
     except NotFound:
-        return None
+        return PaybackOutcome("pending", "sale_not_received")
+    return PaybackOutcome("refunded")
 
 
 def match_payback_lines(lines: list[PaybackLine], sale_lines: Any) -> list[tuple[str, Decimal]]:
     """Sale line and quantity for each returned position: the same position uuid, else
     the same product at the same price, else the same product, else the same name and
-    price; a line's quantity is never matched beyond what was sold."""
-    left = {str(s["line_id"]): Decimal(int(s["quantity_milli"])) / MILLI for s in sale_lines}
+    price; a line's quantity is never matched beyond what is left of it (sold minus
+    returned before), so a second partial return works and an over-return takes what
+    remains."""
+    left = {
+        str(s["line_id"]): Decimal(
+            int(s["quantity_milli"]) - int(s["returned_quantity_milli"])
+        ) / MILLI
+        for s in sale_lines
+    }  # fmt: skip
     chosen: dict[str, Decimal] = {}
     tests = (
         lambda p, s: p.uuid is not None and p.uuid == s["line_id"],

@@ -11,10 +11,17 @@ Marketplace webhook-requests and notifications (contract sections 2-3):
     POST /api/v2/installation/event     app token  -> dedupe by id, pull on install
     PUT  /api/v1/inventories/stores     user token -> stores
     PUT  /api/v1/inventories/devices    user token -> terminals
-    PUT  /api/v1/inventories/employees  user token -> cashiers
-Document webhook (section 3.4), user token; POST is accepted too:
-    PUT  /api/v2/documents              one V2 document (the 2024 capture), or an array
+    PUT  /api/v1/inventories/employees  user token -> cashiers (``phone`` text or number)
+    POST /api/v1/inventories/stores/{storeUuid}/products   user token -> product catalogue
+Document webhooks (sections 3.4, 3.5), user token; POST / PUT both accepted
+(``documents.py``: each document applied on its own, always one result per document):
+    PUT  /api/v2/documents              one V2 document (snake_case or ``document2``
+                                        camelCase), or an array
     PUT  /api/v1/inventories/stores/{storeUuid}/documents   legacy V1 array (or V2)
+    POST /api/v2/receipts               the simplified receipt, one or an array
+The merchant's own call (merchant API key), program categories of product groups:
+    GET|PUT /merchant/v1/product-groups
+    GET     /merchant/v1/documents      returns waiting, rejected documents, unsettled sales
 Terminal receipt hooks (our contract, ``openapi.py``), user token + X-Evotor-* headers:
     POST /terminal/v1/receipts/calculate | bonus-payment | bonus-payment/cancel | close
          | cancel;  GET /terminal/v1/openapi.json (public)
@@ -32,30 +39,42 @@ Choices where the contract is uncertain (``shared/contracts/evotor.md``, last se
 - Terminal calls of a merchant whose subscription was terminated get 402/1004; its
   documents are still applied when the receipt closed before the termination.
 - An unknown ``X-Evotor-Device-UUID`` on a terminal hook gets 402/1005 (we serve only the
-  devices Evotor synced); a document from an unknown device creates it (Evotor is master).
+  devices Evotor synced), a missing one 400/2002 (the proxy always adds it); a document
+  from an unknown device creates it (Evotor is master); one naming no device belongs to
+  its store's first device.
+- Bodies are parsed with numbers straight to ``Decimal`` (``body.py``); amounts,
+  quantities, sequence numbers, offsets and dates are bounded (``schemas.evotor``).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeVar
 
-import orjson
 import structlog
 from aiohttp import web
 from pydantic import BaseModel
 
-from cloud.errors import DomainError, PaymentRequired, Unauthorized
-from cloud.services import evotor_accounts, evotor_receipts
+from cloud.errors import DomainError, Unauthorized
+from cloud.services import (
+    evotor_accounts,
+    evotor_catalogue,
+    evotor_documents,
+    evotor_receipts,
+    merchants,
+)
 from cloud.services.deps import Deps
 from cloud.services.evotor_accounts import Account
 from cloud.services.merchants import TerminalContext
-from cloud.web_json import json_response, read_json
+from cloud.web_json import json_response
 from schemas import checkout as wire
 from schemas import evotor as ev
-from webhooks.evotor import translate
+from schemas.money import to_roubles
+from webhooks.evotor import documents, translate
 from webhooks.evotor.auth import has_app_token, require_app_token, require_user
-from webhooks.evotor.errors import INCORRECT, EvotorFailure, evotor_error_middleware
+from webhooks.evotor.body import read_exact
+from webhooks.evotor.errors import evotor_error_middleware
 from webhooks.evotor.openapi import terminal_openapi
 from webhooks.evotor.sync import Syncer, pull_for_merchant
 
@@ -75,7 +94,7 @@ def _deps(request: web.Request) -> Deps:
 async def _read(request: web.Request, model: type[ModelT]) -> ModelT:
     # Validation errors propagate as pydantic's own: the Evotor middleware turns them
     # into 2002/2003 items that name the field.
-    return model.model_validate(await read_json(request))
+    return model.model_validate(await read_exact(request))
 
 
 def _ok(body: BaseModel | dict[str, Any]) -> web.Response:
@@ -120,7 +139,7 @@ async def subscription_event(request: web.Request) -> web.Response:
         except DomainError:
             require_app_token(request, deps.settings.evotor_app_token)  # answers 1001
             raise
-    raw = await read_json(request)
+    raw = await read_exact(request)
     body = ev.SubscriptionEvent.model_validate(raw)
     if account is not None and account.evotor_user_id != body.userId:
         raise Unauthorized("evotor_bad_user_token", "Токен выдан другому пользователю Эвотор")
@@ -134,11 +153,11 @@ async def subscription_event(request: web.Request) -> web.Response:
 async def installation_event(request: web.Request) -> web.Response:
     deps = _deps(request)
     require_app_token(request, deps.settings.evotor_app_token)
-    raw = await read_json(request)
+    raw = await read_exact(request)
     body = ev.InstallationEvent.model_validate(raw)
     new, merchant_id = await evotor_accounts.record_installation_event(
         deps, body.id, body.type, body.data.userId,
-        orjson.dumps(raw).decode(),
+        json.dumps(raw, ensure_ascii=False, default=str),
     )  # fmt: skip
     if new and merchant_id is not None and body.type == "ApplicationInstalled":
         request.app[SYNCER].spawn(merchant_id, pull_for_merchant(deps, merchant_id))
@@ -155,7 +174,7 @@ def _items(data: Any) -> list[Any]:
 async def _notified(request: web.Request) -> tuple[Deps, Account, list[Any]]:
     deps = _deps(request)
     account = await require_user(request, deps)
-    return deps, account, _items(await read_json(request))
+    return deps, account, _items(await read_exact(request))
 
 
 async def put_stores(request: web.Request) -> web.Response:
@@ -179,83 +198,102 @@ async def put_employees(request: web.Request) -> web.Response:
     return _ok(ev.SyncAck(created=counts.created, updated=counts.updated))
 
 
-# ---- documents ----------------------------------------------------------------------------
+async def put_products(request: web.Request) -> web.Response:
+    """``POST <partner>/api/v1/inventories/stores/{storeUuid}/products`` («Создать
+    товары»): products and groups of a store, for program categories."""
+    deps, account, items = await _notified(request)
+    store = request.match_info["store_uuid"]
+    records = [
+        translate.product_record(store, ev.ProductNotification.model_validate(i)) for i in items
+    ]
+    created = await evotor_catalogue.sync_products(deps, account.merchant_id, records)
+    return _ok(ev.SyncAck(created=created, updated=len(records) - created))
 
 
-def _is_v1(raw: Any) -> bool:
-    return isinstance(raw, dict) and (
-        raw.get("version") == "V1" or ("transactions" in raw and "body" not in raw)
+# ---- the merchant's category mapping -----------------------------------------------------
+
+
+async def _merchant(request: web.Request) -> tuple[Deps, int]:
+    deps = _deps(request)
+    header = request.headers.get("Authorization", "")
+    token = header.removeprefix("Bearer ").strip()
+    if not token:
+        raise Unauthorized("evotor_bad_user_token", "Нужен ключ API компании")
+    merchant = await merchants.authenticate_merchant(deps.db, token)
+    return deps, merchant.merchant_id
+
+
+async def _group_categories(deps: Deps, merchant_id: int) -> web.Response:
+    views = await evotor_catalogue.groups(deps, merchant_id)
+    return _ok(
+        ev.GroupCategoriesResponse(
+            groups=[
+                ev.GroupCategory(
+                    uuid=v.uuid,
+                    name=v.name,
+                    parentUuid=v.parent_uuid,
+                    category=v.category,
+                    effectiveCategory=v.effective,
+                )
+                for v in views
+            ]
+        )
     )
 
 
-async def documents(request: web.Request) -> web.Response:
-    deps = _deps(request)
-    account = await require_user(request, deps)
-    store_hint = request.match_info.get("store_uuid")
-    items = _items(await read_json(request))
-    results = []
-    for raw in items:
-        if not isinstance(raw, dict):
-            raise EvotorFailure(
-                400, ev.EvotorErrorItem(code=INCORRECT, reason="incorrect", subject="document")
-            )
-        results.append(await _document(deps, account, raw, store_hint))
-    return _ok(ev.DocumentsAck(results=results))
+async def get_group_categories(request: web.Request) -> web.Response:
+    """The merchant's Evotor product groups and the program category each gives."""
+    deps, merchant_id = await _merchant(request)
+    return await _group_categories(deps, merchant_id)
 
 
-async def _document(
-    deps: Deps, account: Account, raw: dict[str, Any], store_hint: str | None
-) -> ev.DocumentResult:
-    app_id = deps.settings.evotor_app_id
-    if _is_v1(raw):
-        v1 = ev.V1Document.model_validate(raw)
-        kind, doc_id = v1.type, v1.uuid
-        if kind not in ("SELL", "PAYBACK"):
-            return ev.DocumentResult(id=doc_id, type=kind, status="ignored")
-        store, device, offset = store_hint or v1.storeUuid, v1.deviceUuid, None
-        closed = translate.epoch_of(v1.closeDate)
-        sell = translate.v1_sell_document(v1, store) if kind == "SELL" else None
-        payback = translate.v1_payback_document(v1, store) if kind == "PAYBACK" else None
-    else:
-        v2 = ev.Document.model_validate(raw)
-        kind, doc_id = v2.type, v2.id
-        if kind not in ("SELL", "PAYBACK"):
-            return ev.DocumentResult(id=doc_id, type=kind, status="ignored")
-        if v2.user_id and v2.user_id != account.evotor_user_id:
-            raise EvotorFailure(400, ev.EvotorErrorItem(
-                code=INCORRECT, reason="incorrect", subject="user_id", value=v2.user_id,
-                message="Документ другого пользователя Эвотор",
-            ))  # fmt: skip
-        body = ev.DocumentBody.model_validate(v2.body or {})
-        if v2.store_id is None and store_hint is not None:
-            v2 = v2.model_copy(update={"store_id": store_hint})
-        store, device = v2.store_id, v2.device_id
-        offset = None if v2.time_zone_offset is None else v2.time_zone_offset // 1000
-        closed = translate.epoch_of(v2.close_date)
-        sell = translate.sell_document(v2, body, app_id) if kind == "SELL" else None
-        payback = translate.payback_document(v2, body) if kind == "PAYBACK" else None
-    evotor_accounts.ensure_serving(account, closed)
-    terminal = await evotor_accounts.terminal_for_document(deps, account, store, device, offset)
-    try:
-        if sell is not None:
-            if not sell.lines:
-                return ev.DocumentResult(id=doc_id, type=kind, status="ignored")
-            confirmed = await evotor_receipts.confirm_document(deps, terminal, sell)
-            status = "duplicate" if confirmed is None else "confirmed"
-            return ev.DocumentResult(id=doc_id, type=kind, status=status)
-        assert payback is not None
-        refunded = await evotor_receipts.refund_document(deps, terminal, payback)
-        return ev.DocumentResult(
-            id=doc_id, type=kind, status="ignored" if refunded is None else "refunded"
+async def put_group_categories(request: web.Request) -> web.Response:
+    """Map product groups to program categories (merchant API key)."""
+    deps, merchant_id = await _merchant(request)
+    body = await _read(request, ev.GroupCategoriesRequest)
+    await evotor_catalogue.set_group_categories(deps, merchant_id, body.groups)
+    return await _group_categories(deps, merchant_id)
+
+
+async def get_attention(request: web.Request) -> web.Response:
+    """Returns waiting for their sale, rejected documents and unsettled sales."""
+    deps, merchant_id = await _merchant(request)
+    kept, unsettled = await evotor_documents.attention(deps, merchant_id)
+    return _ok(
+        ev.AttentionResponse(
+            documents=[
+                ev.KeptDocumentView(
+                    id=k.document_id,
+                    storeUuid=k.store_external_id or None,
+                    status=k.status,
+                    reason=k.reason,
+                )
+                for k in kept
+            ],
+            unsettledSales=[
+                ev.UnsettledSaleView(
+                    receiptUuid=u.receipt_uuid,
+                    documentId=u.document_id,
+                    storeUuid=u.store_external_id,
+                    customerId=u.customer_id,
+                    unsettled=to_roubles(u.unsettled),
+                    reason=u.reason,
+                )
+                for u in unsettled
+            ],
         )
-    except DomainError as exc:
-        if isinstance(exc, PaymentRequired) or exc.status >= 500:
-            raise
-        # The fiscal document is the truth: a re-send cannot fix it, so it is logged and
-        # acknowledged rather than refused forever.
-        log.warning("evotor_document_not_applied", merchant=account.merchant_id,
-                    document=doc_id, type=kind, code=exc.code, reason=exc.message)  # fmt: skip
-        return ev.DocumentResult(id=doc_id, type=kind, status="ignored")
+    )
+
+
+# ---- documents ----------------------------------------------------------------------------
+
+
+async def put_documents(request: web.Request) -> web.Response:
+    return await documents.documents(request, _deps(request))
+
+
+async def post_receipts(request: web.Request) -> web.Response:
+    return await documents.receipts(request, _deps(request))
 
 
 # ---- terminal hooks -----------------------------------------------------------------------
@@ -311,8 +349,11 @@ async def hook_close(request: web.Request) -> web.Response:
     body = await _read(request, ev.ReceiptClosedRequest)
     result = await evotor_receipts.close(
         deps, terminal, store, translate.closed_receipt(body), body.bonusPayment,
-        body.documentId,
+        body.documentId, body.number,
     )  # fmt: skip
+    if body.documentId:
+        account = await require_user(request, deps)
+        await documents.replay_pending(deps, account, body.documentId)
     return _ok(translate.closed_response(body.receiptUuid, result))
 
 
@@ -356,12 +397,18 @@ def create_app(get_deps: DepsGetter) -> web.Application:
     route("POST", "/api/v1/user/token", user_token)
     route("POST", "/api/v1/subscription/event", subscription_event)
     route("POST", "/api/v2/installation/event", installation_event)
+    route("POST", "/api/v2/receipts", post_receipts)
     route("PUT", "/api/v1/inventories/stores", put_stores)
     route("PUT", "/api/v1/inventories/devices", put_devices)
     route("PUT", "/api/v1/inventories/employees", put_employees)
     for method in ("PUT", "POST"):
-        route(method, "/api/v2/documents", documents)
-        route(method, "/api/v1/inventories/stores/{store_uuid}/documents", documents)
+        route(method, "/api/v1/inventories/stores/{store_uuid}/products", put_products)
+    route("GET", "/merchant/v1/product-groups", get_group_categories)
+    route("PUT", "/merchant/v1/product-groups", put_group_categories)
+    route("GET", "/merchant/v1/documents", get_attention)
+    for method in ("PUT", "POST"):
+        route(method, "/api/v2/documents", put_documents)
+        route(method, "/api/v1/inventories/stores/{store_uuid}/documents", put_documents)
     for path, handler in TERMINAL_ROUTES:
         route("POST", path, handler)
     document = terminal_openapi()

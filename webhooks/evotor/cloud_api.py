@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import BaseModel
 
-from schemas.evotor import CloudDevice, CloudEmployee, CloudPage, CloudStore
+from schemas.evotor import CloudDevice, CloudEmployee, CloudPage, CloudProduct, CloudStore
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 Sleep = Callable[[float], Awaitable[None]]
@@ -160,3 +160,9 @@ class EvotorCloudClient:
 
     async def employees(self) -> list[CloudEmployee]:
         return await self._all("employees", CloudEmployee)
+
+    async def products(self, store_id: str) -> list[CloudProduct]:
+        return await self._all(f"stores/{store_id}/products", CloudProduct)
+
+    async def product_groups(self, store_id: str) -> list[CloudProduct]:
+        return await self._all(f"stores/{store_id}/product-groups", CloudProduct)

@@ -51,6 +51,7 @@ ACCOUNT_EXISTS = 2005
 _BY_DOMAIN_CODE: dict[str, tuple[int, str | None, str | None]] = {
     "evotor_bad_app_token": (BAD_APP_TOKEN, "unauthorized", None),
     "evotor_bad_user_token": (BAD_USER_TOKEN, "unauthorized", None),
+    "invalid_token": (BAD_USER_TOKEN, "unauthorized", None),
     "evotor_payment_required": (PAYMENT_REQUIRED, "payment required", "userUuid"),
     "merchant_suspended": (PAYMENT_REQUIRED, "payment required", "userUuid"),
     "evotor_unknown_device": (DEVICE_NOT_LICENSED, "not allowed", "deviceUuid"),
@@ -60,6 +61,7 @@ _BY_DOMAIN_CODE: dict[str, tuple[int, str | None, str | None]] = {
     "evotor_account_exists": (ACCOUNT_EXISTS, "already exists", "userId"),
     "evotor_unknown_user": (INCORRECT, "incorrect", "userId"),
     "malformed_json": (SYNTAX, "syntax", None),
+    "evotor_missing_device": (MISSING, "missing", "X-Evotor-Device-UUID"),
 }
 
 

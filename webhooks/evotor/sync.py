@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import structlog
 
-from cloud.services import evotor_accounts
+from cloud.services import evotor_accounts, evotor_catalogue
 from cloud.services.deps import Deps
 from webhooks.evotor import translate
 from webhooks.evotor.cloud_api import EvotorApiError, EvotorCloudClient
@@ -29,6 +29,7 @@ class PullResult:
     stores: int
     devices: int
     employees: int
+    products: int = 0
 
 
 async def pull_entities(deps: Deps, merchant_id: int, client: EvotorCloudClient) -> PullResult:
@@ -45,7 +46,28 @@ async def pull_entities(deps: Deps, merchant_id: int, client: EvotorCloudClient)
     await evotor_accounts.sync_employees(
         deps, merchant_id, [translate.employee_record(e) for e in employees]
     )
-    return PullResult(len(stores), len(devices), len(employees))
+    products = 0
+    for store in stores:
+        products += await pull_products(deps, merchant_id, client, store.id)
+    return PullResult(len(stores), len(devices), len(employees), products)
+
+
+async def pull_products(
+    deps: Deps, merchant_id: int, client: EvotorCloudClient, store_id: str
+) -> int:
+    """A store's product groups and products (for program categories). An app installed
+    without the products scope gets a 4xx: the rest of the pull still counts."""
+    try:
+        groups = await client.product_groups(store_id)
+        products = await client.products(store_id)
+    except EvotorApiError as exc:
+        log.warning("evotor_products_not_pulled", merchant=merchant_id, store=store_id,
+                    status=exc.status)  # fmt: skip
+        return 0
+    records = [translate.product_record(store_id, g, is_group=True) for g in groups]
+    records += [translate.product_record(store_id, p) for p in products]
+    await evotor_catalogue.sync_products(deps, merchant_id, records)
+    return len(records)
 
 
 async def pull_for_merchant(

@@ -12,7 +12,10 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+import structlog
+
 from cloud.clock import to_epoch
+from cloud.engine.distribution import distribute
 from cloud.services.evotor_accounts import (
     DeviceRecord,
     EmployeeRecord,
@@ -20,6 +23,7 @@ from cloud.services.evotor_accounts import (
     full_name,
     offset_seconds,
 )
+from cloud.services.evotor_catalogue import ProductRecord
 from cloud.services.evotor_receipts import PaybackDocument, PaybackLine, SellDocument
 from schemas import checkout as wire
 from schemas import evotor as ev
@@ -30,6 +34,8 @@ MILLI = Decimal("0.001")
 FREE_PRICE_PRODUCT = "390067bf-e8d3-4fcc-8c30-fbfd77a0a70d"
 """``product_id`` Evotor gives every free-price item: not a product identity."""
 _EAN = re.compile(r"\d{8,19}")
+
+log = structlog.get_logger("loyalty.evotor")
 
 
 def money(value: Decimal) -> Decimal:
@@ -266,8 +272,17 @@ def _our_payments(payments: list[ev.DocumentPayment], app_id: str | None) -> Dec
     return money(total)
 
 
+def document_number(value: int | str | None) -> int | None:
+    if isinstance(value, int) and 0 <= value < 2**62:
+        return value
+    if isinstance(value, str) and value.isdigit() and len(value) < 18:
+        return int(value)
+    return None
+
+
 def sell_document(document: ev.Document, body: ev.DocumentBody, app_id: str | None) -> SellDocument:
     return SellDocument(
+        number=document_number(document.number),
         document_id=document.id,
         store_external_id=document.store_id,
         receipt_uuid_hint=_hint(document.extras, "receiptUuid", app_id),
@@ -307,19 +322,71 @@ def _v1_line_id(document: ev.V1Document, index: int, t: ev.V1Transaction) -> str
     return (t.uuid or f"{document.uuid}:{t.id if t.id is not None else index}")[:128]
 
 
+def _kopecks(value: Decimal) -> int:
+    return to_kopecks(money(abs(value)))
+
+
+def _v1_charged(document: ev.V1Document) -> list[tuple[int, ev.V1Transaction, int, int]]:
+    """Each sold position with what it charged: ``(index, transaction, full, paid)``
+    in kopecks. ``DISCOUNT_POSITION`` and ``DISCOUNT_DOCUMENT_POSITION`` that follow a
+    position take their sums off it (unless its ``resultSum`` already did); a
+    ``DISCOUNT_DOCUMENT`` with no per-position split is spread over the positions. When
+    the payments disagree with the result, the payments win (they are what the till
+    took) and the disagreement is logged: Evotor's own sample contradicts itself."""
+    rows: list[list[Any]] = []
+    discounts: list[int] = []
+    document_discount, split_seen, paid, has_payments = 0, False, 0, False
+    for index, t in enumerate(document.transactions):
+        if t.type == "REGISTER_POSITION" and t.price is not None and t.quantity is not None:
+            qty = quantity(t.quantity)
+            full = _kopecks(t.sum) if t.sum is not None else line_amount(_kopecks(t.price), qty)
+            result = _kopecks(t.resultSum) if t.resultSum is not None else full
+            rows.append([index, t, full, result])
+            discounts.append(0)
+        elif t.type == "DISCOUNT_POSITION" and rows and t.discountSum is not None:
+            discounts[-1] += _kopecks(t.discountSum)
+        elif t.type == "DISCOUNT_DOCUMENT_POSITION" and rows:
+            if t.discountPositionSum is not None:
+                discounts[-1] += _kopecks(t.discountPositionSum)
+                split_seen = True
+        elif t.type == "DISCOUNT_DOCUMENT" and t.discountSum is not None:
+            document_discount += _kopecks(t.discountSum)
+        elif t.type == "PAYMENT" and t.sum is not None:
+            paid += to_kopecks(money(t.sum))  # a negative payment is change given back
+            has_payments = True
+    amounts = [max(0, min(row[3], row[2] - off)) for row, off in zip(rows, discounts, strict=True)]
+    if document_discount and not split_seen and rows:
+        off = distribute(min(document_discount, sum(amounts)), amounts, amounts)
+        amounts = [a - o for a, o in zip(amounts, off, strict=True)]
+    total = sum(amounts)
+    if has_payments and rows and paid != total:
+        log.warning(
+            "evotor_v1_totals_disagree", document=document.uuid,
+            positions_after_discounts=str(to_roubles(total)), payments=str(to_roubles(paid)),
+        )  # fmt: skip
+        fulls = [row[2] for row in rows]
+        if 0 <= paid < total:
+            off = distribute(total - paid, amounts, amounts)
+            amounts = [a - o for a, o in zip(amounts, off, strict=True)]
+        elif paid > total:
+            room = [f - a for f, a in zip(fulls, amounts, strict=True)]
+            extra = distribute(min(paid - total, sum(room)), room, room)
+            amounts = [a + e for a, e in zip(amounts, extra, strict=True)]
+    return [(row[0], row[1], row[2], amount) for row, amount in zip(rows, amounts, strict=True)]
+
+
 def v1_sell_document(document: ev.V1Document, store_external_id: str | None) -> SellDocument:
     lines = []
-    for index, t in _v1_positions(document):
+    for index, t, _full, paid in _v1_charged(document):
         assert t.price is not None and t.quantity is not None
         qty = quantity(t.quantity)
         if qty <= 0:
             continue
-        charged = t.resultSum if t.resultSum is not None else t.sum
         lines.append(
             wire.ReceiptLine(
                 id=_v1_line_id(document, index, t), name=(t.commodityName or "")[:256],
                 sku=_sku(t.commodityUuid, t.commodityCode), price=money(abs(t.price)),
-                quantity=qty, amount=None if charged is None else money(abs(charged)),
+                quantity=qty, amount=to_roubles(paid),
             )
         )  # fmt: skip
     phone = next((t.clientPhone for t in document.transactions if t.clientPhone), None)
@@ -332,6 +399,44 @@ def v1_sell_document(document: ev.V1Document, store_external_id: str | None) -> 
         lines=lines,
         bonus_paid=None,
         closed_at=parse_instant(document.closeDate),
+        number=document_number(document.number),
+    )
+
+
+def receipt_sell_document(data: ev.ReceiptData, app_id: str | None) -> SellDocument:
+    """The simplified receipt (``POST /api/v2/receipts``). ``sumPrice`` is read as the
+    line total before ``discount`` when it equals price x quantity, else as already
+    discounted (the definition does not say which)."""
+    lines = []
+    for index, item in enumerate(data.items):
+        qty = quantity(item.quantity)
+        if qty <= 0:
+            continue
+        price = money(abs(item.price))
+        full = line_amount(to_kopecks(price), qty)
+        discount = _kopecks(item.discount) if item.discount is not None else 0
+        if item.sumPrice is None:
+            charged = full - discount
+        else:
+            given = _kopecks(item.sumPrice)
+            charged = given - discount if given == full else given
+        lines.append(
+            wire.ReceiptLine(
+                id=f"{data.id}:{index}"[:128], name=(item.name or "")[:256],
+                sku=_sku(item.id, None), price=price, quantity=qty,
+                amount=to_roubles(max(0, min(charged, full))),
+            )
+        )  # fmt: skip
+    return SellDocument(
+        document_id=data.id,
+        store_external_id=data.storeId,
+        receipt_uuid_hint=_hint(data.extras, "receiptUuid", app_id),
+        customer_id_hint=_customer_id_hint(data.extras, app_id),
+        customer_phone=None,
+        lines=lines,
+        bonus_paid=None,
+        closed_at=parse_instant(data.dateTime),
+        number=None,
     )
 
 
@@ -390,4 +495,19 @@ def employee_record(employee: ev.EmployeeNotification | ev.CloudEmployee) -> Emp
         role=employee.role,
         phone=None if employee.phone is None else str(employee.phone),
         store_external_ids=tuple(employee.stores),
+    )
+
+
+def product_record(
+    store_external_id: str, product: ev.ProductNotification | ev.CloudProduct,
+    is_group: bool | None = None,
+) -> ProductRecord:  # fmt: skip
+    if isinstance(product, ev.ProductNotification):
+        return ProductRecord(
+            store_external_id, product.uuid, product.name, product.group, product.parentUuid,
+            product.type,
+        )  # fmt: skip
+    group = is_group if is_group is not None else bool(product.group)
+    return ProductRecord(
+        store_external_id, product.id, product.name, group, product.parent_id, product.type
     )

@@ -114,37 +114,50 @@ async def test_other_types_and_legacy_v1_array(evotor: TestClient, deps: Deps) -
     assert await available(deps, merchant_id, customer_id) == 0
 
 
-async def test_payback_of_an_unknown_sale_is_acknowledged(evotor: TestClient, deps: Deps) -> None:
-    """A return of a sale from before the installation: 200, nothing moves."""
-    token, _, _ = await setup(evotor, deps)
-    payback = fixture("documents/payback_v2_partial.json")
-    ack = await call(evotor, "PUT", "/api/v2/documents", payback, headers(token))
-    assert ack["results"][0]["status"] == "ignored"
-
-
 @pytest.mark.parametrize(
-    ("mutate", "codes"),
+    ("mutate", "reason"),
     [
-        (lambda d: d.pop("id"), [2002]),
-        (lambda d: d["body"]["positions"][0].update(quantity="много"), [2003]),
-        (lambda d: d.update(user_id="01-000000000000009"), [2003]),
-        (lambda d: d["body"].update(positions="none"), [2003]),
+        (lambda d: d["body"]["positions"][0].update(quantity="много"), "invalid"),
+        (lambda d: d.update(user_id="01-000000000000009"), "incorrect"),
+        (lambda d: d["body"].update(positions="none"), "invalid"),
     ],
 )
-async def test_malformed_documents_get_evotor_errors(
-    evotor: TestClient, deps: Deps, mutate: Any, codes: list[int]
+async def test_malformed_documents_are_kept_as_rejected(
+    evotor: TestClient, deps: Deps, mutate: Any, reason: str
 ) -> None:
-    """A document without an id, with a bad number, of another user: 400 in Evotor's
-    shape, nothing written."""
+    """A document with a bad number, of another user, with a broken body: a re-send
+    cannot fix it, so it is answered 200 ``rejected``, kept whole in
+    ``evotor_documents`` with the reason, and no sale is written."""
     token, merchant_id, _ = await setup(evotor, deps)
     document = fixture("documents/sell_v2.json")
     mutate(document)
-    answer = await call(evotor, "PUT", "/api/v2/documents", document, headers(token),
-                        status=400)  # fmt: skip
-    assert error_codes(answer) == codes
+    answer = await call(evotor, "PUT", "/api/v2/documents", document, headers(token))
+    assert answer["results"] == [
+        {"id": document["id"], "type": "SELL", "status": "rejected", "reason": reason}
+    ]
     assert await deps.db.fetch_value(
         "SELECT COUNT(*) FROM receipts WHERE merchant_id = :m", {"m": merchant_id}
     ) == 0  # fmt: skip
+    kept = await deps.db.fetch_one(
+        "SELECT document_id, status, payload FROM evotor_documents WHERE merchant_id = :m",
+        {"m": merchant_id},
+    )
+    assert kept is not None and kept["status"] == "rejected"
+    assert kept["document_id"] == document["id"] and document["id"] in kept["payload"]
+
+
+async def test_document_without_id_is_kept_under_its_digest(evotor: TestClient, deps: Deps) -> None:
+    """A document with no id at all is still kept (under a digest of its body)."""
+    token, merchant_id, _ = await setup(evotor, deps)
+    document = fixture("documents/sell_v2.json")
+    document.pop("id")
+    answer = await call(evotor, "PUT", "/api/v2/documents", document, headers(token))
+    result = answer["results"][0]
+    assert result["status"] == "rejected" and result["id"].startswith("sha256:")
+    assert await deps.db.fetch_value(
+        "SELECT COUNT(*) FROM evotor_documents WHERE merchant_id = :m AND document_id = :d",
+        {"m": merchant_id, "d": result["id"]},
+    ) == 1  # fmt: skip
 
 
 async def test_document_with_wrong_token(evotor: TestClient, deps: Deps) -> None:

@@ -120,13 +120,29 @@ async def test_marketplace_errors_use_evotor_codes(
         }
 
 
-async def test_user_verify_links_existing_merchant(evotor: TestClient, deps: Deps) -> None:
-    """The merchant's number and one of its terminal tokens link it (hasBilling false);
-    again answers the same token; wrong credentials 1006; linking it to another Evotor
-    user, or the user to another merchant, 2004."""
+async def test_user_verify_never_accepts_a_till_token(evotor: TestClient, deps: Deps) -> None:
+    """With the public development app token anyone can call verify: a till's token
+    (which every cashier's terminal holds) must not buy a merchant-level Evotor token.
+    It is refused 401/1006 and nothing is linked; a revoked merchant key is refused too."""
     tenant = await make_tenant(deps, "Кофейня")
     body = {**fixture("install/user_verify.json"), "username": str(tenant.merchant_id),
             "password": tenant.token}  # fmt: skip
+    refused = await call(evotor, "POST", "/api/v1/user/verify", body, app_auth(), status=401)
+    assert error_codes(refused) == [1006]
+    assert await deps.db.fetch_value("SELECT COUNT(*) FROM evotor_accounts") == 0
+    huge = {**body, "username": "9" * 30}
+    refused = await call(evotor, "POST", "/api/v1/user/verify", huge, app_auth(), status=401)
+    assert error_codes(refused) == [1006]
+
+
+async def test_user_verify_links_existing_merchant(evotor: TestClient, deps: Deps) -> None:
+    """The merchant's number and its merchant API key link it (hasBilling false);
+    again answers the same token; wrong credentials 1006; linking it to another Evotor
+    user, or the user to another merchant, 2004."""
+    tenant = await make_tenant(deps, "Кофейня")
+    key = await merchants.issue_merchant_key(deps.db, tenant.merchant_id, deps.clock())
+    body = {**fixture("install/user_verify.json"), "username": str(tenant.merchant_id),
+            "password": key}  # fmt: skip
     linked = await call(evotor, "POST", "/api/v1/user/verify", body, app_auth())
     assert linked["userId"] == "01-000000000000002" and linked["hasBilling"] is False
     assert await call(evotor, "POST", "/api/v1/user/verify", body, app_auth()) == linked
@@ -143,8 +159,9 @@ async def test_user_verify_links_existing_merchant(evotor: TestClient, deps: Dep
     )
     assert error_codes(other) == [2004]
     second = await make_tenant(deps, "Вторая")
+    second_key = await merchants.issue_merchant_key(deps.db, second.merchant_id, deps.clock())
     taken = await call(evotor, "POST", "/api/v1/user/verify",
-                       {**body, "username": str(second.merchant_id), "password": second.token},
+                       {**body, "username": str(second.merchant_id), "password": second_key},
                        app_auth(), status=409)  # fmt: skip
     assert error_codes(taken) == [2004]
     # The linked merchant's Evotor device then works with the answered token.

@@ -210,7 +210,7 @@ async def test_bonus_payment_refusals_and_cancel(
         ({"Authorization": "Bearer wrong"}, None, 401, 1002),
         ({}, None, 401, 1002),
         ({"X-Evotor-Device-UUID": "20991231-0000-0000-0000-000000000000"}, None, 402, 1005),
-        ({"X-Evotor-Device-UUID": ""}, None, 402, 1005),
+        ({"X-Evotor-Device-UUID": ""}, None, 400, 2002),
         ({"X-Evotor-User-Id": "01-000000000000009"}, None, 401, 1002),
         ({}, b"{not json", 400, 2001),
         ({}, b"", 400, 2001),
