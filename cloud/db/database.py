@@ -252,6 +252,13 @@ class _PostgresTransaction(_PostgresExecutor):
         )
 
 
+async def _keep_session(connection: asyncpg.Connection) -> None:
+    """The pool's reset on release: nothing beyond asyncpg's own rollback of an open
+    transaction. The default (advisory unlock, CLOSE ALL, UNLISTEN, RESET ALL) is one more
+    round trip per pooled statement, and the service keeps no session state: no SET, no
+    LISTEN, no session advisory locks, no cursors."""
+
+
 class PostgresDatabase(_PostgresExecutor):
     def __init__(self, pool: asyncpg.Pool) -> None:
         super().__init__(pool)
@@ -259,7 +266,7 @@ class PostgresDatabase(_PostgresExecutor):
 
     @classmethod
     async def connect(cls, dsn: str, pool_size: int = 10) -> PostgresDatabase:
-        pool = await asyncpg.create_pool(dsn, min_size=1, max_size=pool_size)
+        pool = await asyncpg.create_pool(dsn, min_size=1, max_size=pool_size, reset=_keep_session)
         return cls(pool)
 
     @asynccontextmanager
