@@ -12,7 +12,7 @@ from __future__ import annotations
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Annotated
 
-from pydantic import Field, PlainSerializer
+from pydantic import Field, PlainSerializer, WithJsonSchema
 
 KOPECKS_PER_ROUBLE = 100
 CENT = Decimal("0.01")
@@ -26,15 +26,53 @@ def _serialize_money(value: Decimal) -> Decimal:
 # Validated by pydantic-core itself (no Python call per field: these are on the hot
 # path, ten lines per receipt): JSON numbers are read into Decimal from their text,
 # never through a float; NaN and infinities are refused.
+# The documents say "number": a string is still read (lenient), but the contract is a
+# JSON number, and that is what we answer.
 Money = Annotated[
     Decimal,
     Field(decimal_places=2, allow_inf_nan=False),
     PlainSerializer(_serialize_money, return_type=Decimal, when_used="always"),
+    WithJsonSchema({"type": "number"}),
 ]
 """An amount in roubles with at most two decimal places, exact."""
 
-Quantity = Annotated[Decimal, Field(decimal_places=3, allow_inf_nan=False)]
+Quantity = Annotated[
+    Decimal, Field(decimal_places=3, allow_inf_nan=False), WithJsonSchema({"type": "number"})
+]
 """A quantity with at most three decimal places (pieces or kilograms)."""
+
+# What a till may send. A line of a hundred million roubles or a hundred thousand units
+# is beyond any shop, salon or car wash we serve; the bounds keep every sum of a receipt
+# (500 lines at most) and of a customer's lifetime far inside a BIGINT of kopecks, so no
+# single absurd sale can overflow a balance and lock the customer out of buying.
+MAX_AMOUNT = Decimal("99999999.99")
+MAX_QUANTITY = Decimal("99999.999")
+
+Amount = Annotated[
+    Money,
+    Field(ge=0, le=MAX_AMOUNT),
+    WithJsonSchema({"type": "number", "minimum": 0, "maximum": float(MAX_AMOUNT),
+                    "description": "рубли, не больше двух знаков после точки; "
+                    "от 0 до 99 999 999,99"}),
+]  # fmt: skip
+"""An amount a caller sends: 0 to 99 999 999.99 roubles, two places."""
+
+PositiveAmount = Annotated[
+    Money,
+    Field(gt=0, le=MAX_AMOUNT),
+    WithJsonSchema({"type": "number", "exclusiveMinimum": 0, "maximum": float(MAX_AMOUNT),
+                    "description": "рубли, не больше двух знаков после точки; "
+                    "больше 0, до 99 999 999,99"}),
+]  # fmt: skip
+
+LineQuantity = Annotated[
+    Quantity,
+    Field(gt=0, le=MAX_QUANTITY),
+    WithJsonSchema({"type": "number", "exclusiveMinimum": 0, "maximum": float(MAX_QUANTITY),
+                    "description": "штуки или килограммы, не больше трёх знаков после "
+                    "точки; больше 0, до 99 999,999"}),
+]  # fmt: skip
+"""A quantity a caller sends: more than 0, at most 99 999.999 (pieces or kilograms)."""
 
 
 def to_kopecks(roubles: Decimal, rounding: str = ROUND_HALF_UP) -> int:

@@ -14,11 +14,13 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from cloud.api.keys import deps_of, terminal_of
-from cloud.api.wire import dumps, json_response, parse_model, read_json, read_model
+from cloud.api.wire import dumps, json_response, parse_model, read_body, read_model
 from cloud.errors import BadRequest
 from cloud.services import customers as service
 from cloud.services.idempotency import run_idempotent
 from cloud.services.sms_codes import send_code, verify_code
+from cloud.web_json import loads, refuse_nul
+from schemas.bounds import BIGINT_MAX
 from schemas.customers import (
     AttachCard,
     BalanceInfo,
@@ -86,7 +88,7 @@ def profile_wire(profile: service.CustomerProfileData, zone: ZoneInfo) -> Custom
 
 def _customer_id(request: web.Request) -> int:
     value = int(request.match_info["customer_id"])
-    if value >= 2**63:  # beyond BIGINT: no such customer, and no driver error either
+    if value > BIGINT_MAX:  # beyond BIGINT: no such customer, and no driver error either
         raise service.not_found()
     return value
 
@@ -114,11 +116,18 @@ async def post_customer(request: web.Request) -> web.Response:
     """Register a customer; idempotent when a key is given (body or header)."""
     terminal = terminal_of(request)
     deps = deps_of(request)
-    raw = await request.read()
-    data = parse_model(RegisterCustomer, await read_json(request))
+    raw = await read_body(request)
+    data = parse_model(RegisterCustomer, loads(raw))
     header_key = request.headers.get("Idempotency-Key")
-    if header_key is not None and not 0 < len(header_key) <= 200:
-        raise BadRequest("invalid_idempotency_key", "Ключ идемпотентности: от 1 до 200 символов")
+    # Printable ASCII only: a header's other bytes reach us as lone surrogates, which no
+    # database column can store.
+    if header_key is not None and not (
+        0 < len(header_key) <= 200 and header_key.isascii() and header_key.isprintable()
+    ):
+        raise BadRequest(
+            "invalid_idempotency_key",
+            "Ключ идемпотентности: от 1 до 200 печатных символов ASCII",
+        )
     if header_key and data.idempotency_key and header_key != data.idempotency_key:
         raise BadRequest(
             "idempotency_key_mismatch",
@@ -148,8 +157,8 @@ async def get_lookup(request: web.Request) -> web.Response:
     """Find a customer by ``?phone=`` or ``?card=`` (a physical or virtual card)."""
     terminal = terminal_of(request)
     deps = deps_of(request)
-    phone = request.query.get("phone")
-    card = request.query.get("card")
+    phone = _text_query(request, "phone", 32)
+    card = _text_query(request, "card", 64)
     if (phone is None) == (card is None):
         raise BadRequest("customer_ref_required", "Укажите ровно один параметр: phone или card")
     customer_id = await service.find_customer(deps, terminal.merchant_id, phone=phone, card=card)
@@ -175,6 +184,17 @@ async def get_customer(request: web.Request) -> web.Response:
     return json_response(profile_wire(profile, terminal.timezone))
 
 
+def _text_query(request: web.Request, name: str, max_length: int) -> str | None:
+    text = request.query.get(name)
+    if text is None:
+        return None
+    if "\x00" in text:
+        raise refuse_nul()
+    if not 0 < len(text) <= max_length:
+        raise BadRequest("invalid_query", f"Параметр {name}: от 1 до {max_length} символов")
+    return text
+
+
 def _int_query(request: web.Request, name: str, default: int | None) -> int | None:
     text = request.query.get(name)
     if text is None or text == "":
@@ -183,8 +203,10 @@ def _int_query(request: web.Request, name: str, default: int | None) -> int | No
         value = int(text)
     except ValueError:
         raise BadRequest("invalid_query", f"Параметр {name} должен быть целым числом") from None
-    if not 0 < value < 2**63:
-        raise BadRequest("invalid_query", f"Параметр {name} должен быть положительным")
+    if not 0 < value <= BIGINT_MAX:
+        raise BadRequest(
+            "invalid_query", f"Параметр {name}: целое от 1 до 9 223 372 036 854 775 807"
+        )
     return value
 
 

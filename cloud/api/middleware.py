@@ -64,7 +64,10 @@ def _error_response(request: web.Request, exc: Exception) -> web.StreamResponse 
     """The API's error body for an exception, or None for HTTP exceptions aiohttp
     should answer itself."""
     if isinstance(exc, DomainError):
-        return error_body(exc.code, exc.message, exc.status)
+        response = error_body(exc.code, exc.message, exc.status)
+        if exc.status == 408:  # the rest of a trickled body is not worth waiting for
+            response.force_close()
+        return response
     if isinstance(exc, EngineError):
         return error_body(exc.code, exc.message, 422)
     if isinstance(exc, web.HTTPNotFound):

@@ -9,9 +9,9 @@ from pydantic import BaseModel, ValidationError
 
 from cloud.errors import BadRequest
 from cloud.validation import describe_validation_error
-from cloud.web_json import dumps, json_response, read_json
+from cloud.web_json import dumps, json_response, loads, needs_exact_read, read_body, read_json
 
-__all__ = ["dumps", "json_response", "parse_model", "read_json", "read_model"]
+__all__ = ["dumps", "json_response", "parse_model", "read_body", "read_json", "read_model"]
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -24,11 +24,14 @@ def parse_model(model: type[ModelT], data: Any) -> ModelT:
 
 
 async def read_model(request: web.Request, model: type[ModelT]) -> ModelT:
-    """The body validated straight from its JSON text: pydantic reads JSON numbers into
-    Decimal exactly as sent, with no float in between."""
-    raw = await request.read()
+    """The body validated straight from its JSON text (the hot path: pydantic-core reads
+    it in one pass). A body whose numbers a float could change, or that may hold a NUL,
+    is read exactly first (``cloud.web_json.loads``)."""
+    raw = await read_body(request)
     if not raw:
         raise BadRequest("malformed_json", "Пустое тело запроса: ожидается JSON")
+    if needs_exact_read(raw):
+        return parse_model(model, loads(raw))
     try:
         return model.model_validate_json(raw)
     except ValidationError as exc:
