@@ -13,6 +13,7 @@ from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Annotated
 
 from pydantic import Field, PlainSerializer, WithJsonSchema
+from pydantic.json_schema import GenerateJsonSchema
 
 KOPECKS_PER_ROUBLE = 100
 CENT = Decimal("0.01")
@@ -73,6 +74,16 @@ LineQuantity = Annotated[
                     "точки; больше 0, до 99 999,999"}),
 ]  # fmt: skip
 """A quantity a caller sends: more than 0, at most 99 999.999 (pieces or kilograms)."""
+
+
+class WireJsonSchema(GenerateJsonSchema):
+    """JSON Schema of wire models for the OpenAPI documents: a ``Decimal`` default is a
+    JSON number, as amounts are on the wire (pydantic would write the string ``"0"``)."""
+
+    def encode_default(self, dft: object) -> object:
+        if isinstance(dft, Decimal):
+            return int(dft) if dft == dft.to_integral_value() else float(dft)
+        return super().encode_default(dft)
 
 
 def to_kopecks(roubles: Decimal, rounding: str = ROUND_HALF_UP) -> int:

@@ -11,12 +11,13 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
-from pydantic import BaseModel
 
 from cloud.api.keys import deps_of, terminal_of
+from cloud.api.openapi import Operation, Param
 from cloud.api.wire import dumps, json_response, parse_model, read_body, read_model
 from cloud.errors import BadRequest
 from cloud.services import customers as service
+from cloud.services.customers import MAX_HISTORY_PAGE
 from cloud.services.idempotency import run_idempotent
 from cloud.services.sms_codes import send_code, verify_code
 from cloud.web_json import loads, refuse_nul
@@ -263,21 +264,58 @@ def customer_routes() -> list[web.RouteDef]:
     ]
 
 
-OpenApiEntry = tuple[str, str, str, type[BaseModel] | None, type[BaseModel] | None]
+_LOOKUP_PARAMS = (
+    Param(
+        "phone",
+        "query",
+        "телефон клиента в любом формате (ровно один из phone, card)",
+        {"type": "string", "minLength": 1, "maxLength": 32},
+    ),
+    Param(
+        "card",
+        "query",
+        "номер карты (ровно один из phone, card)",
+        {"type": "string", "minLength": 1, "maxLength": 64},
+    ),
+)
+_HISTORY_PARAMS = (
+    Param(
+        "limit",
+        "query",
+        "записей на странице, по умолчанию 20",
+        {"type": "integer", "minimum": 1, "maximum": MAX_HISTORY_PAGE, "default": 20},
+    ),
+    Param(
+        "before",
+        "query",
+        "курсор: ``next`` предыдущей страницы",
+        {"type": "integer", "minimum": 1, "maximum": BIGINT_MAX},
+    ),
+)
+_IDEMPOTENCY_KEY = Param(
+    "Idempotency-Key",
+    "header",
+    "ключ идемпотентности (или поле idempotency_key тела): повтор с тем же ключом и тем же "
+    "телом возвращает первый ответ, с другим телом — 409",
+    {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[\\x21-\\x7e ]+$"},
+)
 
-CUSTOMER_OPENAPI: list[OpenApiEntry] = [
-    ("post", "/api/v1/sms-codes", "Отправить клиенту код подтверждения по SMS",
-     SendCodeRequest, CodeSent),
-    ("post", "/api/v1/sms-codes/verify", "Проверить код из SMS (не расходуя его)",
-     VerifyCodeRequest, CodeVerified),
-    ("post", "/api/v1/customers", "Зарегистрировать клиента (с кодом из SMS и согласием)",
-     RegisterCustomer, CustomerProfile),
-    ("get", "/api/v1/customers/lookup", "Найти клиента по телефону (?phone=) или карте (?card=)",
-     None, CustomerLookup),
-    ("get", "/api/v1/customers/{customer_id}", "Профиль клиента: уровень, баланс, покупки",
-     None, CustomerProfile),
-    ("get", "/api/v1/customers/{customer_id}/history",
-     "История движений бонусов (?limit=, ?before=)", None, HistoryPage),
-    ("post", "/api/v1/customers/{customer_id}/cards", "Привязать физическую карту",
-     AttachCard, CardInfo),
+CUSTOMER_OPENAPI: list[Operation] = [
+    Operation("post", "/api/v1/sms-codes", "Отправить клиенту код подтверждения по SMS",
+              SendCodeRequest, CodeSent),
+    Operation("post", "/api/v1/sms-codes/verify", "Проверить код из SMS (не расходуя его)",
+              VerifyCodeRequest, CodeVerified),
+    Operation("post", "/api/v1/customers", "Зарегистрировать клиента (с кодом из SMS и согласием)",
+              RegisterCustomer, CustomerProfile, status=201, parameters=(_IDEMPOTENCY_KEY,)),
+    Operation("get", "/api/v1/customers/lookup",
+              "Найти клиента по телефону (?phone=) или карте (?card=)", None, CustomerLookup,
+              parameters=_LOOKUP_PARAMS),
+    Operation("get", "/api/v1/customers/{customer_id}", "Профиль клиента: уровень, баланс, покупки",
+              None, CustomerProfile),
+    Operation("get", "/api/v1/customers/{customer_id}/history",
+              "История движений бонусов, новые первыми", None, HistoryPage,
+              parameters=_HISTORY_PARAMS),
+    Operation("post", "/api/v1/customers/{customer_id}/cards",
+              "Привязать физическую карту (201 — привязана сейчас, 200 — уже была)",
+              AttachCard, CardInfo, status=201, other_statuses=(200,)),
 ]  # fmt: skip

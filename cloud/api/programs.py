@@ -103,6 +103,8 @@ async def preview(request: web.Request) -> web.Response:
 
 
 _V = "/api/v1/programs/{version:\\d+}"
+CREATED = {("POST", "/api/v1/programs")}
+"""Routes whose success is 201 Created (for the OpenAPI document)."""
 
 ROUTES: list[tuple[str, str, Handler, str, type[BaseModel] | None, type[BaseModel] | None]] = [
     ("GET", "/api/v1/programs", list_versions, "Версии программы лояльности",

@@ -20,7 +20,10 @@ def setup_routes(app: web.Application) -> None:
         *programs.ROUTES,
     ):
         app.router.add_route(method, path, handler)
-        operations.append((method, path, summary, request_model, response_model))
+        status = 201 if (method, path) in programs.CREATED else 200
+        operations.append(
+            Operation(method, path, summary, request_model, response_model, status=status)
+        )
     app.router.add_routes(customers.customer_routes())
     operations.extend(customers.CUSTOMER_OPENAPI)
     document = build_openapi(operations)
