@@ -237,3 +237,14 @@ async def test_deeply_nested_body_is_refused(client: TestClient) -> None:
     raw = b"[" * 1000 + b"1.00000000000000001" + b"]" * 1000
     answer = await refused(client, "POST", "/api/v1/checkout/cancel", raw=raw)
     assert answer["code"] in ("malformed_json", "validation_error")
+
+
+@pytest.mark.parametrize("price", ['"450"', '" 450"', '"4_50"', "true", "null"])
+async def test_amounts_are_json_numbers_only(client: TestClient, price: str) -> None:
+    """An amount sent as a string (or a boolean) is refused with 400 naming the field,
+    on the fast path and on the exact one alike; the contract says number."""
+    for extra in ("", ', "sku": 1.00000000000000001'):  # the second takes the exact path
+        line_text = f'{{"id": "1", "price": {price}, "quantity": 1{extra}}}'
+        raw = f'{{"receipt": {{"id": "r", "lines": [{line_text}]}}}}'.encode()
+        answer = await refused(client, "POST", "/api/v1/checkout/calculate", raw=raw)
+        assert answer["code"] == "validation_error" and "price" in answer["message"]
