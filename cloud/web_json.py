@@ -4,11 +4,12 @@ body that is not JSON is a ``BadRequest`` each surface renders in its own error 
 
 Reading is exact too. The fast parsers (orjson, pydantic-core) read a JSON number with a
 fraction or an exponent into a float; a decimal of at most 15 significant digits survives
-that round trip unchanged (its shortest float text is itself), a longer one does not
-(``99999999999999.99`` would arrive as ``…98``). So a body that holds a run of 16 digits
-or a tiny exponent is read again by the standard library with ``Decimal`` numbers; every
-other body keeps the fast path. Strings with NUL are refused here, for every surface:
-PostgreSQL cannot store them.
+that round trip unchanged (its shortest float text is itself), a longer one may not
+(``99999999999999.99`` would arrive as ``…98``, ``100.000000000000001`` as ``100``). So
+a body that holds a run of 16 digits or a tiny exponent is checked number by number: one
+a float would change is refused (400 ``inexact_number``); ``1.000000000000000000`` is
+exact and passes. The caller then parses as usual, every number exact. Strings with NUL
+are refused here, for every surface: PostgreSQL cannot store them.
 """
 
 from __future__ import annotations
@@ -89,10 +90,21 @@ def refuse_nul() -> BadRequest:
     return BadRequest("nul_character", "Строки не могут содержать символ NUL (\\u0000)")
 
 
+class _InexactNumber(ValueError):
+    pass
+
+
+def _exact_float(text: str) -> float:
+    value = float(text)
+    if Decimal(repr(value)) != Decimal(text):
+        raise _InexactNumber(text)
+    return value
+
+
 def loads(raw: bytes) -> Any:
-    """A JSON body with every number exact: ints as ``int``, other numbers as ``float``
-    when the float is exactly the text sent, ``Decimal`` otherwise. Refuses an empty or
-    malformed body and strings with NUL (``BadRequest``)."""
+    """A JSON body whose every number is exactly what was sent (ints as ``int``, other
+    numbers as ``float``). Refuses (``BadRequest``) an empty or malformed body, a number
+    a float cannot hold exactly, and strings with NUL."""
     if not raw:
         raise BadRequest("malformed_json", "Пустое тело запроса: ожидается JSON")
     try:
@@ -106,9 +118,14 @@ def loads(raw: bytes) -> Any:
             raise refuse_nul()
         scanned = raw.translate(_SCAN_TABLE)
         if _LONG_RUN in scanned or _TINY_EXPONENT in scanned:
-            value = json.loads(raw, parse_float=Decimal)
+            json.loads(raw, parse_float=_exact_float)
     except RecursionError as exc:  # orjson allows deeper nesting than Python's stack
         raise BadRequest("malformed_json", "Слишком глубокая вложенность JSON") from exc
+    except _InexactNumber as exc:
+        raise BadRequest(
+            "inexact_number",
+            f"Число {str(exc)[:40]} нельзя принять точно: не больше 15 значащих цифр",
+        ) from None
     return value
 
 

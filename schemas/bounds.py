@@ -1,8 +1,9 @@
 """Upper bounds of what the wire accepts: ids, version numbers and instants.
 
-Every number that reaches a database column is bounded by that column (``BIGINT`` ids,
-``INTEGER`` version numbers on PostgreSQL), and every instant by a span a real sale can
-fall in; beyond them the caller gets a 4xx naming the field instead of a driver error.
+Every number that reaches a database column is bounded by that column (``BIGINT`` ids;
+``INTEGER`` version numbers on PostgreSQL, see ``cloud.api.programs``), and every instant
+by a span a real sale can fall in; beyond them the caller gets a 4xx naming the field
+instead of a driver error.
 Amounts and quantities are bounded in ``schemas.money``.
 """
 
@@ -11,20 +12,21 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, Strict
 
 BIGINT_MAX = 2**63 - 1
 INT_MAX = 2**31 - 1
 EARLIEST = date(2000, 1, 1)
 LATEST = date(2099, 12, 31)
 
+# Strict: a JSON integer only (lax pydantic would take "5" or 5.0, which the documents
+# do not allow).
 BigId = Annotated[
-    int, Field(ge=1, le=BIGINT_MAX, description="целое от 1 до 9 223 372 036 854 775 807")
+    int,
+    Strict(),
+    Field(ge=1, le=BIGINT_MAX, description="целое от 1 до 9 223 372 036 854 775 807"),
 ]
 """Our id of a row (customers, ledger entries): a PostgreSQL BIGINT."""
-
-VersionNumber = Annotated[int, Field(ge=1, le=INT_MAX, description="целое от 1 до 2 147 483 647")]
-"""A program version number: an INTEGER column."""
 
 
 def _plausible_instant(value: datetime) -> datetime:
@@ -39,7 +41,14 @@ def _plausible_instant(value: datetime) -> datetime:
 
 WireDateTime = Annotated[
     datetime,
+    Strict(),  # an ISO 8601 string only, not a number of seconds
     AfterValidator(_plausible_instant),
     Field(description="ISO 8601 с часовым поясом; дата с 2000-01-01 по 2099-12-31"),
 ]
 """An instant a terminal reports (a sale, a refund)."""
+
+WireBool = Annotated[bool, Strict()]
+"""``true`` or ``false`` only (lax pydantic would take 0, 1 or "yes")."""
+
+WireDate = Annotated[date, Strict()]
+"""A ``YYYY-MM-DD`` string only."""

@@ -13,7 +13,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from schemas.bounds import BigId, WireDateTime
+from schemas.bounds import BigId, WireBool, WireDateTime
 from schemas.money import MAX_AMOUNT, Amount, LineQuantity, Money, PositiveAmount, Quantity
 
 ExternalId = Annotated[str, Field(min_length=1, max_length=128)]
@@ -79,7 +79,7 @@ class Receipt(WireModel):
 class CalculateRequest(WireModel):
     receipt: Receipt
     redeem: Amount = Decimal(0)
-    unit_price_exact: bool = False
+    unit_price_exact: WireBool = False
 
 
 class HoldRequest(WireModel):
@@ -88,7 +88,7 @@ class HoldRequest(WireModel):
 
     receipt: Receipt
     amount: PositiveAmount
-    unit_price_exact: bool = False
+    unit_price_exact: WireBool = False
     sms_code: Annotated[str, Field(min_length=4, max_length=12)] | None = None
 
 

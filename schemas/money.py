@@ -91,7 +91,7 @@ def _serialize_quantity(value: Decimal) -> Decimal:
 
 
 Amount = _wire_number(
-    2, {"type": "number", "minimum": 0, "maximum": float(MAX_AMOUNT),
+    2, {"type": "number", "minimum": 0, "maximum": float(MAX_AMOUNT), "multipleOf": 0.01,
         "description": "рубли, число (не строка), не больше двух знаков после точки; "
         "от 0 до 99 999 999,99"},
     ge=Decimal(0), le=MAX_AMOUNT,
@@ -100,6 +100,7 @@ Amount = _wire_number(
 
 PositiveAmount = _wire_number(
     2, {"type": "number", "exclusiveMinimum": 0, "maximum": float(MAX_AMOUNT),
+        "multipleOf": 0.01,
         "description": "рубли, число (не строка), не больше двух знаков после точки; "
         "больше 0, до 99 999 999,99"},
     gt=Decimal(0), le=MAX_AMOUNT,
@@ -107,6 +108,7 @@ PositiveAmount = _wire_number(
 
 LineQuantity = _wire_number(
     3, {"type": "number", "exclusiveMinimum": 0, "maximum": float(MAX_QUANTITY),
+        "multipleOf": 0.001,
         "description": "штуки или килограммы, число (не строка), не больше трёх знаков "
         "после точки; больше 0, до 99 999,999"},
     gt=Decimal(0), le=MAX_QUANTITY,
@@ -116,7 +118,17 @@ LineQuantity = _wire_number(
 
 class WireJsonSchema(GenerateJsonSchema):
     """JSON Schema of wire models for the OpenAPI documents: a ``Decimal`` default is a
-    JSON number, as amounts are on the wire (pydantic would write the string ``"0"``)."""
+    JSON number, as amounts are on the wire (pydantic would write the string ``"0"``),
+    and a free string says that it may not hold NUL (the wire refuses it, see
+    ``cloud.web_json``), its length bounds included so that a generator can draw it."""
+
+    def str_schema(self, schema: Any) -> Any:
+        json_schema = super().str_schema(schema)
+        if "pattern" not in json_schema and "format" not in json_schema:
+            low = json_schema.get("minLength", 0)
+            high = json_schema.get("maxLength", "")
+            json_schema["pattern"] = f"^[^\\x00]{{{low},{high}}}$"
+        return json_schema
 
     def encode_default(self, dft: object) -> object:
         if isinstance(dft, Decimal):

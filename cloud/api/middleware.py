@@ -73,7 +73,9 @@ def _error_response(request: web.Request, exc: Exception) -> web.StreamResponse 
     if isinstance(exc, web.HTTPNotFound):
         return error_body("not_found", "Нет такого адреса API", 404)
     if isinstance(exc, web.HTTPMethodNotAllowed):
-        return error_body("method_not_allowed", "Метод не поддерживается", 405)
+        response = error_body("method_not_allowed", "Метод не поддерживается", 405)
+        response.headers["Allow"] = ", ".join(sorted(exc.allowed_methods))  # RFC 9110
+        return response
     if isinstance(exc, web.HTTPRequestEntityTooLarge):
         return error_body("too_large", "Слишком большое тело запроса", 413)
     if isinstance(exc, web.HTTPException):

@@ -102,7 +102,7 @@ async def preview(request: web.Request) -> web.Response:
     return json_response(quote)
 
 
-_V = "/api/v1/programs/{version:\\d+}"
+_V = "/api/v1/programs/{version:[0-9]+}"
 CREATED = {("POST", "/api/v1/programs")}
 """Routes whose success is 201 Created (for the OpenAPI document)."""
 

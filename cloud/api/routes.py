@@ -8,6 +8,9 @@ from cloud.api import checkout, customers, programs
 from cloud.api.openapi import Operation, build_openapi
 from cloud.api.wire import json_response
 
+OPENAPI_DOCUMENT = web.AppKey("openapi_document", dict)
+"""The native API's OpenAPI document, as served at /api/v1/openapi.json."""
+
 
 async def health(request: web.Request) -> web.Response:
     return json_response({"status": "ok"})
@@ -27,6 +30,7 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_routes(customers.customer_routes())
     operations.extend(customers.CUSTOMER_OPENAPI)
     document = build_openapi(operations)
+    app[OPENAPI_DOCUMENT] = document
 
     async def openapi(request: web.Request) -> web.Response:
         return json_response(document)
