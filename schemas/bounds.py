@@ -10,21 +10,32 @@ Amounts and quantities are bounded in ``schemas.money``.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field, Strict
+from pydantic import AfterValidator, Field, GetPydanticSchema
+from pydantic_core import CoreSchema, core_schema
 
 BIGINT_MAX = 2**63 - 1
 INT_MAX = 2**31 - 1
 EARLIEST = date(2000, 1, 1)
 LATEST = date(2099, 12, 31)
 
-# Strict: a JSON integer only (lax pydantic would take "5" or 5.0, which the documents
-# do not allow).
+
+def _strict_in_json(json_schema: CoreSchema, python_schema: CoreSchema) -> Any:
+    """A JSON body must carry the type the documents name (lax pydantic would take "5"
+    or 5.0 for an integer, 0 or "yes" for a flag, a number of seconds for an instant);
+    Python callers (services, the demo, tests) keep the lax conversions."""
+    schema = core_schema.json_or_python_schema(json_schema=json_schema, python_schema=python_schema)
+    return GetPydanticSchema(lambda _type, _handler: schema)
+
+
 BigId = Annotated[
     int,
-    Strict(),
-    Field(ge=1, le=BIGINT_MAX, description="целое от 1 до 9 223 372 036 854 775 807"),
+    _strict_in_json(
+        core_schema.int_schema(strict=True, ge=1, le=BIGINT_MAX),
+        core_schema.int_schema(ge=1, le=BIGINT_MAX),
+    ),
+    Field(description="целое от 1 до 9 223 372 036 854 775 807"),
 ]
 """Our id of a row (customers, ledger entries): a PostgreSQL BIGINT."""
 
@@ -41,14 +52,18 @@ def _plausible_instant(value: datetime) -> datetime:
 
 WireDateTime = Annotated[
     datetime,
-    Strict(),  # an ISO 8601 string only, not a number of seconds
+    _strict_in_json(core_schema.datetime_schema(strict=True), core_schema.datetime_schema()),
     AfterValidator(_plausible_instant),
     Field(description="ISO 8601 с часовым поясом; дата с 2000-01-01 по 2099-12-31"),
 ]
 """An instant a terminal reports (a sale, a refund)."""
 
-WireBool = Annotated[bool, Strict()]
-"""``true`` or ``false`` only (lax pydantic would take 0, 1 or "yes")."""
+WireBool = Annotated[
+    bool, _strict_in_json(core_schema.bool_schema(strict=True), core_schema.bool_schema())
+]
+"""``true`` or ``false`` in JSON."""
 
-WireDate = Annotated[date, Strict()]
-"""A ``YYYY-MM-DD`` string only."""
+WireDate = Annotated[
+    date, _strict_in_json(core_schema.date_schema(strict=True), core_schema.date_schema())
+]
+"""A ``YYYY-MM-DD`` string in JSON."""
