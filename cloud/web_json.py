@@ -118,7 +118,8 @@ def loads(raw: bytes) -> Any:
             raise refuse_nul()
         scanned = raw.translate(_SCAN_TABLE)
         if _LONG_RUN in scanned or _TINY_EXPONENT in scanned:
-            json.loads(raw, parse_float=_exact_float)
+            # Python's parser: orjson reads an integer beyond 64 bits as a float.
+            value = json.loads(raw, parse_float=_exact_float)
     except RecursionError as exc:  # orjson allows deeper nesting than Python's stack
         raise BadRequest("malformed_json", "Слишком глубокая вложенность JSON") from exc
     except _InexactNumber as exc:

@@ -62,7 +62,16 @@ async def admin(aiohttp_client: Any, deps: Deps, demo_tenant: Tenant) -> TestCli
     st.integers(0, 20).flatmap(
         lambda places: st.decimals(min_value=-(10**20), max_value=10**20, places=places)
     )
-    | st.sampled_from([Decimal("1E-400"), Decimal("4.9E-324"), Decimal("1.5E+300")])
+    | st.sampled_from(
+        [
+            Decimal("1E-400"),
+            Decimal("4.9E-324"),
+            Decimal("1.5E+300"),
+            Decimal(-(2**63) - 1),
+            Decimal(2**64),
+            Decimal(10**30),
+        ]
+    )
 )
 def test_json_numbers_arrive_exactly_or_are_refused(value: Decimal) -> None:
     """Whatever decimal a client writes, the body reader either hands on exactly that
