@@ -14,13 +14,16 @@ from cloud.api.wire import json_response
 from cloud.crypto import basic_credentials
 from cloud.engine.types import EngineError
 from cloud.errors import DomainError, Unauthorized
-from cloud.services.merchants import authenticate_merchant
+from cloud.services.merchants import StaleCredential, authenticate_merchant
 
 log = structlog.get_logger("loyalty.request")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 PUBLIC_PATHS = frozenset({"/api/v1/openapi.json", "/health"})
+# Calls whose handler reads the snapshot first, which proves a remembered token still
+# live in the same query (the hot path stays at one database read).
+DEFERRED_CHECK_PATHS = frozenset({"/api/v1/checkout/calculate"})
 MERCHANT_PATHS = ("/api/v1/programs",)
 
 
@@ -43,7 +46,7 @@ def _token_from(header: str) -> str:
     )
 
 
-async def _authenticate(request: web.Request) -> None:
+async def _authenticate(request: web.Request, *, fresh: bool = False) -> None:
     path = request.path
     if not path.startswith("/api/v1/") or path in PUBLIC_PATHS:
         return
@@ -52,7 +55,9 @@ async def _authenticate(request: web.Request) -> None:
         # Program management takes the merchant's API key: a till must not change prices.
         request[MERCHANT] = await authenticate_merchant(request.app[DEPS].db, token)
     else:
-        request[TERMINAL] = await request.app[AUTHENTICATOR].authenticate(token)
+        request[TERMINAL] = await request.app[AUTHENTICATOR].authenticate(
+            token, deferred=not fresh and path in DEFERRED_CHECK_PATHS
+        )
 
 
 def _error_response(request: web.Request, exc: Exception) -> web.StreamResponse | None:
@@ -104,7 +109,12 @@ async def api_middleware(request: web.Request, handler: Handler) -> web.StreamRe
     started = time.perf_counter()
     try:
         await _authenticate(request)
-        response = await handler(request)
+        try:
+            response = await handler(request)
+        except StaleCredential:
+            # The remembered terminal moved to another time zone: price it afresh.
+            await _authenticate(request, fresh=True)
+            response = await handler(request)
     except Exception as exc:
         error = _error_response(request, exc)
         if error is None:

@@ -7,6 +7,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from cloud.api.app import create_app
+from cloud.api.keys import AUTHENTICATOR
 from cloud.services import merchants
 from cloud.services.deps import Deps
 from tests.conftest import Tenant
@@ -78,3 +79,63 @@ async def test_suspending_a_merchant_takes_effect_at_once(deps: Deps, demo_tenan
         )
     with pytest.raises(merchants.PaymentRequired):
         await authenticator.authenticate(demo_tenant.token)
+
+
+CALCULATE = "/api/v1/checkout/calculate"
+RECEIPT = {"receipt": {"id": "r-1", "lines": [{"id": "1", "price": 100, "quantity": 1}]}}
+
+
+async def calculate_status(client: TestClient) -> tuple[int, str | None]:
+    response = await client.post(CALCULATE, json=RECEIPT)
+    return response.status, (await response.json()).get("code")
+
+
+async def test_calculate_refuses_a_revoked_token_at_once_in_every_worker(
+    aiohttp_client, deps: Deps, demo_tenant: Tenant
+) -> None:  # type: ignore[no-untyped-def]
+    """Calculate keeps one database read by remembering a till's context, but its
+    snapshot query proves the token live: after the revocation the very next calculate
+    in either worker is 401, though both had just accepted the token."""
+    first = await worker(aiohttp_client, deps, demo_tenant.token)
+    second = await worker(aiohttp_client, deps, demo_tenant.token)
+    for client in (first, second, first, second):
+        assert await calculate_status(client) == (200, None)
+    await merchants.revoke_terminal_token(
+        deps.db, demo_tenant.merchant_id, deps.clock(), token=demo_tenant.token
+    )
+    for client in (second, first):
+        assert await calculate_status(client) == (401, "invalid_token")
+
+
+async def test_calculate_refuses_a_suspended_merchant_at_once(
+    aiohttp_client, deps: Deps, demo_tenant: Tenant
+) -> None:  # type: ignore[no-untyped-def]
+    """A merchant suspended after its till's context was remembered: the next calculate
+    is 402 merchant_suspended."""
+    client = await worker(aiohttp_client, deps, demo_tenant.token)
+    assert await calculate_status(client) == (200, None)
+    async with deps.db.transaction() as tx:
+        await tx.execute(
+            "UPDATE merchants SET status = 'suspended' WHERE id = :m",
+            {"m": demo_tenant.merchant_id},
+        )
+    assert await calculate_status(client) == (402, "merchant_suspended")
+
+
+async def test_calculate_follows_a_store_moved_to_another_time_zone(
+    aiohttp_client, deps: Deps, demo_tenant: Tenant
+) -> None:  # type: ignore[no-untyped-def]
+    """A store's zone changed after its till's context was remembered: the calculate
+    still answers, and the till is priced in the new zone from then on (the remembered
+    context is replaced, not kept)."""
+    app = create_app(deps.settings)
+    client = await aiohttp_client(app, headers={"Authorization": f"Bearer {demo_tenant.token}"})
+    assert await calculate_status(client) == (200, None)
+    async with deps.db.transaction() as tx:
+        await tx.execute(
+            "UPDATE stores SET timezone = 'Asia/Novosibirsk' WHERE id = :s",
+            {"s": demo_tenant.store_id},
+        )
+    assert await calculate_status(client) == (200, None)
+    remembered = await app[AUTHENTICATOR].authenticate(demo_tenant.token, deferred=True)
+    assert remembered.timezone.key == "Asia/Novosibirsk"

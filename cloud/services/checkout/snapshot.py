@@ -14,7 +14,7 @@ from cloud.errors import Conflict, NotFound, Unprocessable
 from cloud.ledger.balance import HOLDS_ACTIVE_SQL, LOTS_AVAILABLE_SQL
 from cloud.phones import normalize_card, normalize_phone
 from cloud.services.deps import Deps
-from cloud.services.merchants import TerminalContext
+from cloud.services.merchants import CREDENTIAL_ZONE_SQL, TerminalContext, credential_check
 from cloud.services.programs import LoadedProgram
 from schemas import checkout as wire
 from schemas.money import line_amount, to_kopecks
@@ -26,7 +26,7 @@ PERIOD_PURCHASES_SQL = (
 )
 
 
-def _snapshot_sql(by: str, with_period: bool, second: bool = False) -> str:
+def _snapshot_sql(by: str, with_period: bool, second: bool = False, verify: bool = False) -> str:
     columns = (
         "SELECT m.active_program_version_id AS program_id, c.id AS customer_id, c.tier_code, "
         "c.lifetime_purchases, c.purchase_count, c.last_purchase_at, c.birthday_enc, "
@@ -42,6 +42,8 @@ def _snapshot_sql(by: str, with_period: bool, second: bool = False) -> str:
             ", (SELECT customer_id FROM cards WHERE merchant_id = :m "
             "AND lookup_index = :idx2) AS second_customer"
         )
+    if verify:
+        columns += _VERIFY_COLUMNS
     if by == "card":
         joins = (
             "LEFT JOIN cards k ON k.merchant_id = m.id AND k.lookup_index = :idx "
@@ -52,17 +54,31 @@ def _snapshot_sql(by: str, with_period: bool, second: bool = False) -> str:
     return f"{columns} FROM merchants m {joins}WHERE m.id = :m"
 
 
-# (by card or by id, with the spend-over-a-period sum or without)
+# A remembered terminal credential proves itself live in the same read.
+_VERIFY_COLUMNS = f", m.status AS merchant_status, {CREDENTIAL_ZONE_SQL} AS credential_zone"
+
+_BOTH = (False, True)
+
+# (by card or by id, with the spend-over-a-period sum or without, verifying the credential)
 SNAPSHOT_SQL = {
-    (by, period): _snapshot_sql(by, period) for by in ("card", "id") for period in (False, True)
-}
+    (by, period, verify): _snapshot_sql(by, period, verify=verify)
+    for by in ("card", "id") for period in _BOTH for verify in _BOTH
+}  # fmt: skip
 
 
 # By card, also resolving the phone the receipt names beside it.
-SNAPSHOT_TWO_SQL = {period: _snapshot_sql("card", period, True) for period in (False, True)}
+SNAPSHOT_TWO_SQL = {
+    (period, verify): _snapshot_sql("card", period, True, verify)
+    for period in _BOTH for verify in _BOTH
+}  # fmt: skip
 
 
-PROGRAM_ONLY_SQL = "SELECT active_program_version_id AS program_id FROM merchants WHERE id = :m"
+PROGRAM_ONLY_SQL = {
+    verify: "SELECT m.active_program_version_id AS program_id"
+    + (_VERIFY_COLUMNS if verify else "")
+    + " FROM merchants m WHERE m.id = :m"
+    for verify in _BOTH
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,21 +151,27 @@ async def read_snapshot(
     start = _window_start(expected, now, terminal.timezone)
     if start is not None:
         params["start"] = start
+    verify = terminal.credential is not None
+    if verify:
+        params["th"] = terminal.credential
     ref = receipt.customer
     if ref is None:
-        row = await executor.fetch_one(PROGRAM_ONLY_SQL, {"m": terminal.merchant_id})
+        only = {"m": terminal.merchant_id, **({"th": terminal.credential} if verify else {})}
+        row = await executor.fetch_one(PROGRAM_ONLY_SQL[verify], only)
     elif ref.customer_id is not None and ref.phone is None and ref.card is None:
         params["cid"] = ref.customer_id
-        row = await executor.fetch_one(SNAPSHOT_SQL["id", start is not None], params)
+        row = await executor.fetch_one(SNAPSHOT_SQL["id", start is not None, verify], params)
     elif ref.card is not None and ref.phone is not None:
         params["idx"] = customer_lookup_index(deps, terminal.merchant_id, ref)
         params["idx2"] = deps.index.of(terminal.merchant_id, "phone", normalize_phone(ref.phone))
-        row = await executor.fetch_one(SNAPSHOT_TWO_SQL[start is not None], params)
+        row = await executor.fetch_one(SNAPSHOT_TWO_SQL[start is not None, verify], params)
     else:
         params["idx"] = customer_lookup_index(deps, terminal.merchant_id, ref)
-        row = await executor.fetch_one(SNAPSHOT_SQL["card", start is not None], params)
+        row = await executor.fetch_one(SNAPSHOT_SQL["card", start is not None, verify], params)
     if row is None:
         raise NotFound("merchant_not_found", "Компания не найдена")
+    if verify:
+        credential_check(terminal, row["credential_zone"], row["merchant_status"])
     if ref is not None and (ref.phone, ref.card, ref.customer_id).count(None) < 2:
         _check_one_customer(ref, row)
     if program is None:
