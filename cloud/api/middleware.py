@@ -21,7 +21,7 @@ log = structlog.get_logger("loyalty.request")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 PUBLIC_PATHS = frozenset({"/api/v1/openapi.json", "/health"})
-MERCHANT_PATHS = ("/api/v1/programs",)
+MERCHANT_PATHS = ("/api/v1/programs", "/api/v1/merchant/customers")
 
 
 def error_body(code: str, message: str, status: int) -> web.Response:
@@ -49,7 +49,8 @@ async def _authenticate(request: web.Request) -> None:
         return
     token = _token_from(request.headers.get("Authorization", ""))
     if path.startswith(MERCHANT_PATHS):
-        # Program management takes the merchant's API key: a till must not change prices.
+        # Program and customer management take the merchant's API key: a till must not
+        # change prices nor move bonuses by hand.
         request[MERCHANT] = await authenticate_merchant(request.app[DEPS].db, token)
     else:
         request[TERMINAL] = await request.app[AUTHENTICATOR].authenticate(token)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from cloud.api import checkout, customers, programs
+from cloud.api import checkout, customers, merchant_customers, programs
 from cloud.api.openapi import Operation, build_openapi
 from cloud.api.wire import json_response
 
@@ -20,6 +20,10 @@ def setup_routes(app: web.Application) -> None:
         *programs.ROUTES,
     ):
         app.router.add_route(method, path, handler)
+        operations.append((method, path, summary, request_model, response_model))
+    for method, path, handler, summary, request_model, response_model in merchant_customers.ROUTES:
+        app.router.add_route(method, path, handler)
+        path = merchant_customers.documented(path)
         operations.append((method, path, summary, request_model, response_model))
     app.router.add_routes(customers.customer_routes())
     operations.extend(customers.CUSTOMER_OPENAPI)
