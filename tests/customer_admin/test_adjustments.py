@@ -3,13 +3,19 @@ that never go below zero, idempotency by key, the journal equal to the lots."""
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from aiohttp.test_utils import TestClient
 
 from cloud.clock import ManualClock
-from cloud.services import jobs
+from cloud.errors import Unprocessable
+from cloud.services import customers_admin, jobs
 from cloud.services.deps import Deps
+from cloud.services.merchants import MerchantContext
+from schemas.customer_admin import AdjustmentRequest
+from tests.conftest import Tenant
 from tests.customer_admin.conftest import LINES, PHONE, credit, sale
 from tests.helpers import money
 from tests.ledger.helpers import assert_ledger_consistent, ledger_state
@@ -151,3 +157,29 @@ async def test_manual_credit_shows_in_history_with_who_and_why(
     assert {m["refund_id"] for m in sale_entries if m["kind"] == "reverse"} == {"r-1"}
     assert any(m["kind"] == "expire" and m["by"] == "сгорание по сроку" for m in page["movements"])
     assert all(m["at"].endswith("+03:00") for m in page["movements"])
+
+
+async def test_concurrent_retries_with_one_key_credit_once(
+    deps: Deps, customer: int, demo_tenant: Tenant
+) -> None:
+    """Two calls with the same key at the same moment (a double click, a retry racing
+    the original) credit once and both answer the same adjustment; two concurrent
+    debits of the whole balance under different keys cannot both succeed."""
+    staff = MerchantContext(demo_tenant.merchant_id, ZoneInfo("Europe/Moscow"), None, "Офис")
+    request = AdjustmentRequest(kind="credit", amount=Decimal(100), reason="Двойной клик")
+    first, second = await asyncio.gather(
+        customers_admin.adjust(deps, staff, customer, request, "twice"),
+        customers_admin.adjust(deps, staff, customer, request, "twice"),
+    )
+    assert first == second
+    whole = AdjustmentRequest(kind="debit", amount=Decimal(100), reason="Списание")
+    results = await asyncio.gather(
+        customers_admin.adjust(deps, staff, customer, whole, "d-a"),
+        customers_admin.adjust(deps, staff, customer, whole, "d-b"),
+        return_exceptions=True,
+    )
+    refused = [r for r in results if isinstance(r, Unprocessable)]
+    assert len(refused) == 1 and refused[0].code == "insufficient_bonuses"
+    state = await ledger_state(deps, customer)
+    assert_ledger_consistent(state)
+    assert state.lots_sum == 0 and len(state.lots) == 1
