@@ -29,6 +29,9 @@ def _stripped(value: str | None) -> str | None:
     value = value.strip()
     if not value:
         raise ValueError("пустая строка")
+    if any(ord(char) < 32 for char in value):
+        # PostgreSQL text cannot hold NUL, and a reason is one line a person reads.
+        raise ValueError("управляющие символы недопустимы")
     return value
 
 

@@ -123,6 +123,9 @@ async def _stored(deps: Deps, merchant_id: int, key: str, digest: str) -> wire.A
     return wire.AdjustmentResult.model_validate_json(str(row["response"]))
 
 
+_HORIZON_DAYS = 3650
+
+
 async def _credit_dates(
     deps: Deps, merchant: MerchantContext, request: wire.AdjustmentRequest
 ) -> tuple[int, int | None]:
@@ -135,6 +138,11 @@ async def _credit_dates(
     start_day = request.activates_on or today
     if start_day < today:
         raise BadRequest("invalid_activation_date", "Дата активации не может быть в прошлом")
+    horizon = today + timedelta(days=_HORIZON_DAYS)
+    if start_day > horizon or (request.expires_on is not None and request.expires_on > horizon):
+        raise BadRequest(
+            "invalid_expiry", "Даты активации и сгорания — не дальше десяти лет от сегодня"
+        )
     available_from = now if start_day == today else local_midnight(start_day, tz)
     if request.lifetime_days is not None and request.expires_on is not None:
         raise BadRequest(
