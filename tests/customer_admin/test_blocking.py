@@ -3,14 +3,19 @@ spends, and the cashier is told why; unblocking restores both."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
+from typing import Any
 
 from aiohttp.test_utils import TestClient
 
+from cloud.services import checkout
 from cloud.services.deps import Deps
+from schemas import checkout as wire
 from tests.conftest import Tenant
 from tests.customer_admin.conftest import LINES, PHONE, credit, sale
 from tests.helpers import money
+from tests.ledger.helpers import terminal
 
 BLOCKED = "Карта заблокирована"
 
@@ -123,3 +128,40 @@ async def test_blocked_card_by_card_number_and_tenant_isolation(
         await client.post("/api/v1/checkout/calculate", json={"receipt": receipt})
     ).json()
     assert quote["customer"] is None and quote["messages"][0].startswith(BLOCKED)
+
+
+async def test_blocked_and_active_cards_price_in_one_query(
+    admin: TestClient, customer: int, deps: Deps, demo_tenant: Tenant
+) -> None:
+    """The blocked flag rides in the snapshot query: a calculate reads the database
+    once (program cached) for an active card and for a blocked one alike."""
+    calls: list[str] = []
+    real = deps.db
+
+    class Counting:
+        def __getattr__(self, name: str) -> Any:
+            attribute = getattr(real, name)
+            if name.startswith("fetch"):
+
+                async def counted(*args: Any, **kwargs: Any) -> Any:
+                    calls.append(args[0])
+                    return await attribute(*args, **kwargs)
+
+                return counted
+            return attribute
+
+    request = wire.CalculateRequest(
+        receipt=wire.Receipt.model_validate(
+            {"id": "q-1", "customer": {"phone": PHONE}, "lines": LINES}
+        )
+    )
+    context = terminal(demo_tenant)
+    await checkout.calculate(deps, context, request)  # warms the program cache
+    counting = replace(deps, db=Counting())  # type: ignore[arg-type]
+    for blocked in (False, True):
+        if blocked:
+            await admin.post(block_url(customer), json={"reason": "Проверка"})
+        calls.clear()
+        quote = await checkout.calculate(counting, context, request)
+        assert len(calls) == 1, calls
+        assert (quote.customer is None) == blocked
