@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from schemas.bounds import WireDate
 from schemas.money import Money
 
 Reason = Annotated[str, Field(min_length=1, max_length=500)]
@@ -138,8 +139,8 @@ class AdjustmentRequest(WireModel):
     reason: Reason
     staff: StaffName | None = None
     lifetime_days: Annotated[int, Field(ge=1, le=3650)] | None = None
-    expires_on: date | None = Field(default=None, description="last local day they are valid")
-    activates_on: date | None = Field(default=None, description="first local day they count")
+    expires_on: WireDate | None = Field(default=None, description="last local day they are valid")
+    activates_on: WireDate | None = Field(default=None, description="first local day they count")
 
     _strip = field_validator("reason", "staff")(_stripped)
 

@@ -10,20 +10,22 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
-from pydantic import BaseModel
 
 from cloud.api.keys import MERCHANT, deps_of
+from cloud.api.openapi import Operation, Param
 from cloud.api.wire import json_response, read_model
 from cloud.errors import BadRequest
 from cloud.services import customers_admin as service
 from cloud.services.customers import not_found
+from cloud.services.customers_admin.common import MAX_PAGE
 from cloud.services.merchants import MerchantContext
 from schemas import customer_admin as wire
+from schemas.bounds import BIGINT_MAX
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 PREFIX = "/api/v1/merchant/customers"
-_ONE = PREFIX + r"/{customer_id:\d{1,19}}"
+_ONE = PREFIX + r"/{customer_id:[0-9]{1,19}}"
 
 
 def _merchant(request: web.Request) -> MerchantContext:
@@ -41,12 +43,12 @@ def _int_query(request: web.Request, name: str, default: int | None) -> int | No
     text = request.query.get(name)
     if text is None or text == "":
         return default
-    try:
-        value = int(text)
-    except ValueError:
-        raise BadRequest("invalid_query", f"Параметр {name} должен быть целым числом") from None
-    if not 0 < value < 2**63:
-        raise BadRequest("invalid_query", f"Параметр {name} должен быть положительным")
+    # ASCII digits only, as on the till's routes: int() would take " 5", "+5" or "5_0".
+    value = int(text) if text.isascii() and text.isdigit() and len(text) <= 19 else 0
+    if not 0 < value <= BIGINT_MAX:
+        raise BadRequest(
+            "invalid_query", f"Параметр {name}: целое от 1 до 9 223 372 036 854 775 807"
+        )
     return value
 
 
@@ -118,26 +120,71 @@ async def post_adjustment(request: web.Request) -> web.Response:
     return json_response(result, status=201)
 
 
-def documented(path: str) -> str:
-    """The route's path as the OpenAPI document names it (no regular expression)."""
-    return path.replace(_ONE, PREFIX + "/{customer_id}")
+_LIMIT = Param(
+    "limit",
+    "query",
+    "записей на странице (по умолчанию 20 для списка, 50 для партий и движений)",
+    {"type": "integer", "minimum": 1, "maximum": MAX_PAGE},
+)
+_BEFORE = Param(
+    "before",
+    "query",
+    "курсор: ``next`` предыдущей страницы",
+    {"type": "integer", "minimum": 1, "maximum": BIGINT_MAX},
+)
+_SEARCH = (
+    Param(
+        "phone",
+        "query",
+        "телефон клиента в любом формате (не вместе с card)",
+        {"type": "string", "minLength": 1, "maxLength": 32},
+    ),
+    Param(
+        "card",
+        "query",
+        "номер карты: физической или виртуальной (не вместе с phone)",
+        {"type": "string", "minLength": 1, "maxLength": 64},
+    ),
+    Param(
+        "name",
+        "query",
+        "не поддерживается: имена хранятся зашифрованными, ответ 400 name_search_unsupported",
+        {"type": "string", "minLength": 1, "maxLength": 100},
+    ),
+    _LIMIT,
+    Param(
+        "after",
+        "query",
+        "курсор: ``next`` предыдущей страницы",
+        {"type": "integer", "minimum": 1, "maximum": BIGINT_MAX},
+    ),
+)
+_IDEMPOTENCY_KEY = Param(
+    "Idempotency-Key",
+    "header",
+    "обязателен: повтор с тем же ключом и тем же телом возвращает первый ответ и ничего не "
+    "меняет, с другим телом — 409 idempotency_conflict",
+    {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[\\x21-\\x7e ]+$"},
+    required=True,
+)
 
-
-ROUTES: list[tuple[str, str, Handler, str, type[BaseModel] | None, type[BaseModel] | None]] = [
-    ("GET", PREFIX, list_customers,
-     "Клиенты компании: поиск по телефону (?phone=) или карте (?card=), иначе вся база "
-     "постранично (?limit=, ?after=)", None, wire.CustomerList),
-    ("GET", _ONE, get_customer, "Карточка клиента: баланс, покупки, карты, блокировка",
-     None, wire.CustomerCard),
-    ("GET", _ONE + "/lots", get_lots, "Партии бонусов клиента с датами активации и сгорания",
-     None, wire.LotList),
-    ("GET", _ONE + "/movements", get_movements,
-     "Все движения бонусов клиента: кто, когда, по какому чеку", None, wire.MovementList),
-    ("POST", _ONE + "/block", block, "Заблокировать карту (не начисляет и не списывает)",
-     wire.BlockRequest, wire.BlockState),
-    ("POST", _ONE + "/unblock", unblock, "Разблокировать карту", wire.BlockRequest,
-     wire.BlockState),
-    ("POST", _ONE + "/adjustments", post_adjustment,
-     "Ручное начисление или списание (с причиной; заголовок Idempotency-Key обязателен)",
-     wire.AdjustmentRequest, wire.AdjustmentResult),
+ROUTES: list[tuple[Operation, Handler]] = [
+    (Operation("get", PREFIX,
+               "Клиенты компании: поиск по телефону или карте, иначе вся база постранично",
+               None, wire.CustomerList, parameters=_SEARCH), list_customers),
+    (Operation("get", _ONE, "Карточка клиента: баланс, покупки, карты, блокировка",
+               None, wire.CustomerCard), get_customer),
+    (Operation("get", _ONE + "/lots", "Партии бонусов с датами активации и сгорания, новые "
+               "первыми", None, wire.LotList, parameters=(_LIMIT, _BEFORE)), get_lots),
+    (Operation("get", _ONE + "/movements", "Все движения бонусов: кто, когда, по какому чеку, "
+               "новые первыми", None, wire.MovementList, parameters=(_LIMIT, _BEFORE)),
+     get_movements),
+    (Operation("post", _ONE + "/block", "Заблокировать карту: не начисляет и не списывает",
+               wire.BlockRequest, wire.BlockState), block),
+    (Operation("post", _ONE + "/unblock", "Разблокировать карту", wire.BlockRequest,
+               wire.BlockState), unblock),
+    (Operation("post", _ONE + "/adjustments",
+               "Ручное начисление или списание бонусов с причиной, от имени сотрудника",
+               wire.AdjustmentRequest, wire.AdjustmentResult, status=201,
+               parameters=(_IDEMPOTENCY_KEY,)), post_adjustment),
 ]  # fmt: skip

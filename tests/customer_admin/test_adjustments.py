@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiohttp.test_utils import TestClient
@@ -25,7 +26,7 @@ def url(customer_id: int) -> str:
     return f"/api/v1/merchant/customers/{customer_id}/adjustments"
 
 
-async def debit(admin: TestClient, customer_id: int, amount: float, key: str) -> object:
+async def debit(admin: TestClient, customer_id: int, amount: float, key: str) -> Any:
     return await admin.post(
         url(customer_id),
         json={"kind": "debit", "amount": amount, "reason": "Ошибка кассира", "staff": "Пётр"},

@@ -229,16 +229,16 @@ class Scenario:
         elif kind == "debit":
             available = await self.available()
             amount = max(available * op[1] // 100, 1)
-            request = AdjustmentRequest(kind="debit", amount=to_roubles(amount), reason="тест")
+            debit = AdjustmentRequest(kind="debit", amount=to_roubles(amount), reason="тест")
             if amount > available:
                 key = f"a{next(_ids)}"
                 await self.refused(
-                    customers_admin.adjust(deps, self.staff, member.id, request, key),
+                    customers_admin.adjust(deps, self.staff, member.id, debit, key),
                     "insufficient_bonuses",
                 )
                 return
             order = await spendable_lots(deps, member.id)
-            await self.adjust(request)
+            await self.adjust(debit)
             expected, left = [], amount
             for lot_id, remaining in order:
                 if left == 0:

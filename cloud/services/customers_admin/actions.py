@@ -171,10 +171,15 @@ async def adjust(
 ) -> wire.AdjustmentResult:  # fmt: skip
     """Credit or debit by hand. The same key with the same request answers what the
     first call did and moves nothing; with another request it is ``idempotency_conflict``."""
-    if key is None or not 0 < len(key) <= 200:
+    if key is None:
         raise BadRequest(
-            "idempotency_key_required",
-            "Для корректировки нужен заголовок Idempotency-Key (от 1 до 200 символов)",
+            "idempotency_key_required", "Для корректировки нужен заголовок Idempotency-Key"
+        )
+    # Printable ASCII only: a header's other bytes reach us as lone surrogates, which no
+    # database column can store.
+    if not (0 < len(key) <= 200 and key.isascii() and key.isprintable()):
+        raise BadRequest(
+            "invalid_idempotency_key", "Ключ идемпотентности: от 1 до 200 печатных символов ASCII"
         )
     check_customer_id(customer_id)
     m = merchant.merchant_id
