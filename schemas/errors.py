@@ -41,7 +41,7 @@ ERRORS: tuple[ApiError, ...] = (
     ApiError("inexact_number", 400,
              "Число «…» нельзя принять точно: не больше 15 значащих цифр", ("body",)),
     ApiError("nul_character", 400, "Строки не могут содержать символ NUL (\\u0000)",
-             ("body", "lookup")),
+             ("body", "lookup", "admin_search")),
     ApiError("request_timeout", 408, "Тело запроса не получено за 30 с", ("body",)),
     ApiError("too_large", 413, "Слишком большое тело запроса", ("body",)),
     ApiError("not_found", 404, "Нет такого адреса API", ("path", "route")),

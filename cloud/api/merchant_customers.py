@@ -19,6 +19,7 @@ from cloud.services import customers_admin as service
 from cloud.services.customers import not_found
 from cloud.services.customers_admin.common import MAX_PAGE
 from cloud.services.merchants import MerchantContext
+from cloud.web_json import refuse_nul
 from schemas import customer_admin as wire
 from schemas.bounds import BIGINT_MAX
 
@@ -52,6 +53,17 @@ def _int_query(request: web.Request, name: str, default: int | None) -> int | No
     return value
 
 
+def _text_query(request: web.Request, name: str, max_length: int) -> str | None:
+    text = request.query.get(name)
+    if text is None:
+        return None
+    if "\x00" in text:
+        raise refuse_nul()
+    if not 0 < len(text) <= max_length:
+        raise BadRequest("invalid_query", f"Параметр {name}: от 1 до {max_length} символов")
+    return text
+
+
 def _limit(request: web.Request, default: int) -> int:
     value = _int_query(request, "limit", default)
     assert value is not None
@@ -64,9 +76,9 @@ async def list_customers(request: web.Request) -> web.Response:
     found = await service.search(
         deps_of(request),
         _merchant(request),
-        phone=request.query.get("phone"),
-        card=request.query.get("card"),
-        name=request.query.get("name"),
+        phone=_text_query(request, "phone", 32),
+        card=_text_query(request, "card", 64),
+        name=_text_query(request, "name", 100),
         limit=_limit(request, 20),
         after=_int_query(request, "after", None),
     )
