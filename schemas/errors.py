@@ -101,8 +101,6 @@ ERRORS: tuple[ApiError, ...] = (
     ApiError("merchant_not_found", 404, "Компания не найдена", ("checkout",)),
     ApiError("no_program", 409, "У компании нет активной программы лояльности",
              ("checkout",)),
-    ApiError("customer_mismatch", 422, "Телефон и карта в чеке указывают на разных клиентов",
-             ("checkout",)),
     ApiError("customer_required", 400, "Для оплаты бонусами укажите клиента", ("checkout",)),
     ApiError("sms_code_required", 422,
              "Для оплаты бонусами нужен код из SMS, отправленного клиенту", ("checkout",)),
@@ -149,8 +147,7 @@ ERRORS: tuple[ApiError, ...] = (
     ApiError("idempotency_key_required", 400, "Для корректировки нужен заголовок "
              "Idempotency-Key", ("adjust",)),
     ApiError("idempotency_conflict", 409,
-             "Номер чека (ключ идемпотентности корректировки) «…» уже использован с другим "
-             "содержимым", ("checkout", "adjust")),
+             "Ключ идемпотентности «…» уже использован для другой корректировки", ("adjust",)),
     ApiError("invalid_adjustment", 400,
              "Сроки (lifetime_days, expires_on, activates_on) — только для начисления",
              ("adjust",)),
