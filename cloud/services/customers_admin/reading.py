@@ -11,13 +11,11 @@ message rather than answered slowly or partially.
 
 from __future__ import annotations
 
-from datetime import date
-
 from cloud.clock import to_epoch
 from cloud.db.database import Row
 from cloud.errors import BadRequest
 from cloud.ledger.adjustments import ENTRY_KIND, action_of_key
-from cloud.ledger.balance import HOLDS_ACTIVE_SQL, LOTS_AVAILABLE_SQL, read_balance
+from cloud.ledger.balance import HOLDS_ACTIVE_SQL, LOTS_AVAILABLE_SQL
 from cloud.services import customers
 from cloud.services.customers_admin.common import (
     check_customer_id,
@@ -277,11 +275,3 @@ def _who(r: Row) -> str:
     if key.startswith("welcome:"):
         return "подарок при регистрации"
     return "система"
-
-
-async def spendable(deps: Deps, customer_id: int, now: int) -> int:
-    return (await read_balance(deps.db, customer_id, now)).available
-
-
-def today(deps: Deps, merchant: MerchantContext) -> date:
-    return deps.clock().astimezone(merchant.timezone).date()
