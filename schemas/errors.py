@@ -28,8 +28,9 @@ class ApiError(NamedTuple):
     ``body`` (a call with a JSON body), ``path`` (a call with an id in its path),
     ``terminal`` (a till's token), ``checkout`` (every checkout call and the preview),
     ``refund``, ``sms``, ``register``, ``lookup``, ``customer`` (a customer by id),
-    ``history``, ``cards``, ``programs``; ``route``: any address of the API, outside
-    the operations (an unknown path, a method a path does not serve)."""
+    ``history``, ``cards``, ``programs``, ``customers_admin`` (the merchant's customer
+    routes), ``admin_search``, ``admin_page``, ``adjust``; ``route``: any address of the API,
+    outside the operations (an unknown path, a method a path does not serve)."""
 
 
 ERRORS: tuple[ApiError, ...] = (
@@ -40,7 +41,7 @@ ERRORS: tuple[ApiError, ...] = (
     ApiError("inexact_number", 400,
              "Число «…» нельзя принять точно: не больше 15 значащих цифр", ("body",)),
     ApiError("nul_character", 400, "Строки не могут содержать символ NUL (\\u0000)",
-             ("body", "lookup")),
+             ("body", "lookup", "admin_search")),
     ApiError("request_timeout", 408, "Тело запроса не получено за 30 с", ("body",)),
     ApiError("too_large", 413, "Слишком большое тело запроса", ("body",)),
     ApiError("not_found", 404, "Нет такого адреса API", ("path", "route")),
@@ -54,17 +55,18 @@ ERRORS: tuple[ApiError, ...] = (
              ("terminal",)),
     # ---- customers, phones and cards ----
     ApiError("invalid_phone", 400, "Не удалось разобрать номер телефона «…»",
-             ("checkout", "lookup", "register", "sms")),
+             ("checkout", "lookup", "register", "sms", "admin_search")),
     ApiError("invalid_card", 400, "Пустой номер карты",
-             ("checkout", "lookup", "register", "cards")),
+             ("checkout", "lookup", "register", "cards", "admin_search")),
     ApiError("customer_not_found", 404, "Клиент не найден",
              ("checkout", "lookup", "customer")),
     ApiError("customer_ref_required", 400, "Укажите ровно один параметр: phone или card",
-             ("lookup",)),
+             ("lookup", "admin_search")),
     ApiError("invalid_query", 400,
              "Параметр «…»: целое от 1 до 9 223 372 036 854 775 807 (строка: от 1 до 32 "
-             "или 64 символов)", ("lookup", "history")),
-    ApiError("invalid_limit", 400, "Размер страницы должен быть от 1 до 100", ("history",)),
+             "или 64 символов)", ("lookup", "history", "admin_search", "admin_page")),
+    ApiError("invalid_limit", 400, "Размер страницы должен быть от 1 до 100",
+             ("history", "admin_search", "admin_page")),
     ApiError("consent_required", 400,
              "Нужно согласие клиента на обработку персональных данных", ("register",)),
     ApiError("sms_code_required", 400, "Для регистрации нужен код из SMS", ("register",)),
@@ -73,7 +75,7 @@ ERRORS: tuple[ApiError, ...] = (
     ApiError("card_taken", 409, "Эта карта уже привязана к другому клиенту",
              ("register", "cards")),
     ApiError("invalid_idempotency_key", 400,
-             "Ключ идемпотентности: от 1 до 200 печатных символов ASCII", ("register",)),
+             "Ключ идемпотентности: от 1 до 200 печатных символов ASCII", ("register", "adjust")),
     ApiError("idempotency_key_mismatch", 400,
              "Ключи идемпотентности в заголовке и в теле запроса различаются", ("register",)),
     ApiError("idempotency_key_reused", 409,
@@ -102,7 +104,11 @@ ERRORS: tuple[ApiError, ...] = (
     ApiError("customer_required", 400, "Для оплаты бонусами укажите клиента", ("checkout",)),
     ApiError("sms_code_required", 422,
              "Для оплаты бонусами нужен код из SMS, отправленного клиенту", ("checkout",)),
-    ApiError("insufficient_bonuses", 422, "Недостаточно бонусов для резерва", ("checkout",)),
+    ApiError("insufficient_bonuses", 422, "Недостаточно бонусов для резерва",
+             ("checkout", "adjust")),
+    ApiError("card_blocked", 422,
+             "Карта заблокирована: бонусы не начисляются и не списываются: оплата бонусами "
+             "недоступна", ("checkout",)),
     ApiError("hold_expired", 422, "Резерв бонусов истёк, а свободных бонусов не хватает",
              ("checkout",)),
     ApiError("redeem_negative", 422, "Сумма списания не может быть отрицательной",
@@ -134,6 +140,21 @@ ERRORS: tuple[ApiError, ...] = (
     # ---- programs (merchant API key) ----
     ApiError("invalid_program", 400, "Ошибка в данных: «поле»: «что не так»", ("programs",)),
     ApiError("program_not_found", 404, "Версия программы «…» не найдена", ("programs",)),
+    # ---- the merchant's customers (merchant API key) ----
+    ApiError("name_search_unsupported", 400,
+             "Поиск по имени недоступен: имена клиентов хранятся зашифрованными. Ищите по "
+             "телефону (?phone=) или номеру карты (?card=)", ("admin_search",)),
+    ApiError("idempotency_key_required", 400, "Для корректировки нужен заголовок "
+             "Idempotency-Key", ("adjust",)),
+    ApiError("idempotency_conflict", 409,
+             "Ключ идемпотентности «…» уже использован для другой корректировки", ("adjust",)),
+    ApiError("invalid_adjustment", 400,
+             "Сроки (lifetime_days, expires_on, activates_on) — только для начисления",
+             ("adjust",)),
+    ApiError("invalid_activation_date", 400, "Дата активации не может быть в прошлом",
+             ("adjust",)),
+    ApiError("invalid_expiry", 400, "Укажите что-то одно: срок жизни в днях или дату "
+             "сгорания (не раньше активации, не дальше десяти лет)", ("adjust",)),
 )  # fmt: skip
 
 

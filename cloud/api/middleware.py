@@ -24,7 +24,7 @@ PUBLIC_PATHS = frozenset({"/api/v1/openapi.json", "/health"})
 # Calls whose handler reads the snapshot first, which proves a remembered token still
 # live in the same query (the hot path stays at one database read).
 DEFERRED_CHECK_PATHS = frozenset({"/api/v1/checkout/calculate"})
-MERCHANT_PATHS = ("/api/v1/programs",)
+MERCHANT_PATHS = ("/api/v1/programs", "/api/v1/merchant/customers")
 
 
 def error_body(code: str, message: str, status: int) -> web.Response:
@@ -52,7 +52,8 @@ async def _authenticate(request: web.Request, *, fresh: bool = False) -> None:
         return
     token = _token_from(request.headers.get("Authorization", ""))
     if path.startswith(MERCHANT_PATHS):
-        # Program management takes the merchant's API key: a till must not change prices.
+        # Program and customer management take the merchant's API key: a till must not
+        # change prices nor move bonuses by hand.
         request[MERCHANT] = await authenticate_merchant(request.app[DEPS].db, token)
     else:
         request[TERMINAL] = await request.app[AUTHENTICATOR].authenticate(

@@ -67,7 +67,16 @@ _PATH_SCOPES: dict[str, set[str]] = {
     "/api/v1/customers/{customer_id}/history": {"customer", "history"},
     "/api/v1/customers/{customer_id}/cards": {"customer", "cards"},
     "/api/v1/programs/{version}/preview": {"programs", "checkout"},
+    "/api/v1/merchant/customers": {"admin_search"},
+    "/api/v1/merchant/customers/{customer_id}": {"customer"},
+    "/api/v1/merchant/customers/{customer_id}/lots": {"customer", "admin_page"},
+    "/api/v1/merchant/customers/{customer_id}/movements": {"customer", "admin_page"},
+    "/api/v1/merchant/customers/{customer_id}/block": {"customer"},
+    "/api/v1/merchant/customers/{customer_id}/unblock": {"customer"},
+    "/api/v1/merchant/customers/{customer_id}/adjustments": {"customer", "adjust"},
 }
+MERCHANT_CUSTOMERS = "/api/v1/merchant/customers"
+"""The merchant's customer administration (merchant key, like program versions)."""
 
 
 def _scopes(operation: Operation, path: str) -> set[str]:
@@ -78,6 +87,8 @@ def _scopes(operation: Operation, path: str) -> set[str]:
         scopes.add("path")
     if path.startswith("/api/v1/programs"):
         scopes.add("programs")
+    elif path.startswith(MERCHANT_CUSTOMERS):
+        scopes.add("customers_admin")
     else:
         scopes.add("terminal")
     for prefix, scope in (("/api/v1/checkout/", "checkout"), ("/api/v1/sms-codes", "sms")):
@@ -110,7 +121,7 @@ def _error_responses(scopes: set[str]) -> dict[str, Any]:
 
 
 def _operation(operation: Operation, path: str) -> dict[str, Any]:
-    merchant = path.startswith("/api/v1/programs")
+    merchant = path.startswith(("/api/v1/programs", MERCHANT_CUSTOMERS))
     success: dict[str, Any] = {"description": _SUCCESS.get(operation.status, "OK")}
     if operation.response is not None:
         success["content"] = {"application/json": {"schema": _ref(operation.response)}}
@@ -129,7 +140,7 @@ def _operation(operation: Operation, path: str) -> dict[str, Any]:
     document: dict[str, Any] = {
         "operationId": operation.method.lower() + re.sub(r"\W+", "_", path[len("/api/v1") :]),
         "summary": operation.summary,
-        "tags": ["programs" if merchant else path.split("/")[3]],
+        "tags": [path.split("/")[3]],
         "security": [{"merchantKey": []}] if merchant else [{"bearer": []}, {"basic": []}],
         "responses": responses,
     }
@@ -189,7 +200,7 @@ def build_openapi(operations: list[Operation]) -> dict[str, Any]:
                 "basic": {"type": "http", "scheme": "basic",
                           "description": "any user name, the terminal token as password"},
                 "merchantKey": {"type": "http", "scheme": "bearer",
-                                "description": "the merchant's API key (program versions)"},
+                                "description": "the merchant's API key (programs, customers)"},
             },
         },
     }  # fmt: skip

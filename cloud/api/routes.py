@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from cloud.api import checkout, customers, programs
+from cloud.api import checkout, customers, merchant_customers, programs
 from cloud.api.openapi import Operation, build_openapi
 from cloud.api.wire import json_response
 
@@ -27,6 +27,9 @@ def setup_routes(app: web.Application) -> None:
         operations.append(
             Operation(method, path, summary, request_model, response_model, status=status)
         )
+    for operation, handler in merchant_customers.ROUTES:
+        app.router.add_route(operation.method, operation.path, handler)
+        operations.append(operation)
     app.router.add_routes(customers.customer_routes())
     operations.extend(customers.CUSTOMER_OPENAPI)
     document = build_openapi(operations)

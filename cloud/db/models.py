@@ -126,6 +126,9 @@ class Customer(Base):
     consent_messages_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     consent_personal_data_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     created_at: Mapped[int] = mapped_column(BigInteger)
+    blocked_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    """Set while the merchant has blocked the card: it neither accrues nor spends (the
+    reason and who did it are in ``customer_actions``)."""
     __table_args__ = (UniqueConstraint("merchant_id", "phone_index"),)
 
 
@@ -553,6 +556,33 @@ class MerchantCredential(Base):
     label: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[int] = mapped_column(BigInteger)
     revoked_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+class CustomerAction(Base):
+    """What the merchant's staff did to a customer by hand: block, unblock, a manual
+    credit or debit. Holds the reason and who did it (the merchant key and a free-text
+    staff name); an adjustment keeps its idempotency key, the request's digest and the
+    answer, written in the same transaction as its journal entries
+    (``adjust:<id>`` / ``adjust:<id>:<lot>``)."""
+
+    __tablename__ = "customer_actions"
+    id: Mapped[int] = _pk()
+    merchant_id: Mapped[int] = _merchant()
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    action: Mapped[str] = mapped_column(String(16))
+    amount: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    reason: Mapped[str] = mapped_column(String(500))
+    staff: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    credential_id: Mapped[int | None] = mapped_column(Id, nullable=True)
+    credential_label: Mapped[str] = mapped_column(String(100))
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    request_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    response: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    __table_args__ = (
+        UniqueConstraint("merchant_id", "idempotency_key"),
+        Index("ix_customer_actions_customer", "merchant_id", "customer_id", "id"),
+    )
 
 
 # SQLite would otherwise reuse the id of a deleted last row; ids are cache keys (program

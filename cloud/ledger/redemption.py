@@ -9,12 +9,13 @@ from cloud.errors import Unprocessable
 from cloud.ledger.lots import accrue, give_to_lot, take_from_lot
 
 # Soonest-expiring first, then oldest, never-expiring last.
-_SPENDABLE_LOTS = (
+SPENDABLE_LOTS_SQL = (
     "SELECT id, remaining FROM bonus_lots "
     "WHERE merchant_id = :m AND customer_id = :c AND remaining > 0 "
     "AND available_from <= :now AND (expires_at IS NULL OR expires_at > :now) "
     "ORDER BY CASE WHEN expires_at IS NULL THEN 1 ELSE 0 END, expires_at, available_from, id"
 )
+_SPENDABLE_LOTS = SPENDABLE_LOTS_SQL
 
 
 async def redeem(

@@ -215,6 +215,9 @@ class MerchantContext:
 
     merchant_id: int
     timezone: ZoneInfo
+    credential_id: int | None = None
+    """The merchant key that called: manual actions are recorded under it."""
+    label: str = ""
 
     def as_terminal(self) -> TerminalContext:
         """For previews: price in the merchant's zone, with no store or terminal."""
@@ -237,11 +240,16 @@ async def issue_merchant_key(
 
 async def authenticate_merchant(db: Db, token: str) -> MerchantContext:
     row = await db.fetch_one(
-        "SELECT m.id, m.timezone FROM merchant_credentials c "
+        "SELECT m.id, m.timezone, c.id AS credential_id, c.label FROM merchant_credentials c "
         "JOIN merchants m ON m.id = c.merchant_id "
         "WHERE c.token_hash = :h AND c.revoked_at IS NULL",
         {"h": hash_token(token)},
     )
     if row is None:
         raise Unauthorized("invalid_token", "Неверный ключ API компании")
-    return MerchantContext(merchant_id=int(row["id"]), timezone=zone(row["timezone"]))
+    return MerchantContext(
+        merchant_id=int(row["id"]),
+        timezone=zone(row["timezone"]),
+        credential_id=int(row["credential_id"]),
+        label=str(row["label"]),
+    )

@@ -172,7 +172,8 @@ evotor = schemathesis.openapi.from_dict(
 
 
 def _authorization(case: Any, live: LiveService) -> dict[str, str]:
-    key = live.merchant_key if case.path.startswith("/api/v1/programs") else live.terminal_token
+    merchant = case.path.startswith(("/api/v1/programs", "/api/v1/merchant/"))
+    key = live.merchant_key if merchant else live.terminal_token
     return {"Authorization": f"Bearer {key}"}
 
 

@@ -9,7 +9,10 @@ through the checkout service. After every step:
   expiring last);
 - a refused operation changed nothing;
 - replaying a confirm or a refund with the same id changes nothing and answers the same
-  body as the first time.
+  body as the first time;
+- a manual credit or debit by the merchant's staff keeps all of the above: a debit
+  spends soonest-expiring lots first, one beyond the spendable balance is refused
+  and changes nothing, and a replay with the same idempotency key changes nothing.
 """
 
 from __future__ import annotations
@@ -25,9 +28,11 @@ from cloud.clock import ManualClock, to_epoch
 from cloud.errors import Unprocessable
 from cloud.ledger.balance import read_balance
 from cloud.ledger.lots import expire_customer_lots
-from cloud.services import checkout
+from cloud.services import checkout, customers_admin
 from cloud.services.deps import Deps
-from cloud.services.merchants import TerminalContext
+from cloud.services.merchants import MerchantContext, TerminalContext
+from schemas.customer_admin import AdjustmentRequest, AdjustmentResult
+from schemas.money import to_roubles
 from tests.conftest import Tenant
 from tests.ledger.helpers import (
     Member,
@@ -65,6 +70,9 @@ operations = st.one_of(
     st.tuples(st.just("refund"), index, index, st.integers(1, 3)),
     st.tuples(st.just("advance"), st.integers(1, 40)),
     st.tuples(st.just("replay"), index),
+    # Manual adjustments by the merchant's staff (amount; lifetime in days or none).
+    st.tuples(st.just("credit"), st.integers(1, 30_000), st.none() | st.integers(1, 60)),
+    st.tuples(st.just("debit"), percent),
 )
 
 
@@ -84,6 +92,15 @@ class Scenario:
     open_holds: list[tuple[str, list[tuple[str, int, int]], int]] = field(default_factory=list)
     sales: list[Sale] = field(default_factory=list)
     answers: list[tuple[str, Any, str]] = field(default_factory=list)
+
+    @property
+    def staff(self) -> MerchantContext:
+        return MerchantContext(self.merchant_id, self.term.timezone, None, "тест")
+
+    async def adjust(self, request: AdjustmentRequest) -> None:
+        key = f"a{next(_ids)}"
+        body = await customers_admin.adjust(self.deps, self.staff, self.member.id, request, key)
+        self.answers.append(("adjust", (request, key), body.model_dump_json()))
 
     @property
     def merchant_id(self) -> int:
@@ -201,11 +218,46 @@ class Scenario:
                 {"c": member.id, "now": now},
             )
             assert lapsed == 0
+        elif kind == "credit":
+            _, amount, lifetime = op
+            await self.adjust(
+                AdjustmentRequest(
+                    kind="credit", amount=to_roubles(amount), reason="тест", lifetime_days=lifetime
+                )
+            )
+            event("manual credit")
+        elif kind == "debit":
+            available = await self.available()
+            amount = max(available * op[1] // 100, 1)
+            debit = AdjustmentRequest(kind="debit", amount=to_roubles(amount), reason="тест")
+            if amount > available:
+                key = f"a{next(_ids)}"
+                await self.refused(
+                    customers_admin.adjust(deps, self.staff, member.id, debit, key),
+                    "insufficient_bonuses",
+                )
+                return
+            order = await spendable_lots(deps, member.id)
+            await self.adjust(debit)
+            expected, left = [], amount
+            for lot_id, remaining in order:
+                if left == 0:
+                    break
+                expected.append(lot_id)
+                left -= min(left, remaining)
+            taken = AdjustmentResult.model_validate_json(self.answers[-1][2]).lots
+            assert taken == expected
+            event("manual debit")
         elif kind == "replay" and self.answers:
             operation, call, first = self.answers[op[1] % len(self.answers)]
             before = await ledger_state(deps, member.id)
             if operation == "confirm":
                 again = (await checkout.confirm(deps, self.term, call)).model_dump_json()
+            elif operation == "adjust":
+                request, key = call
+                again = (
+                    await customers_admin.adjust(deps, self.staff, member.id, request, key)
+                ).model_dump_json()
             else:
                 again = (await checkout.refund(deps, self.term, call)).model_dump_json()
             assert again == first

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 
@@ -16,6 +16,7 @@ from cloud.services.checkout.render import (
     with_level,
 )
 from cloud.services.checkout.snapshot import (
+    CARD_BLOCKED_MESSAGE,
     Snapshot,
     engine_lines,
     purchase_time,
@@ -53,6 +54,8 @@ async def price_receipt(
     quote = price(
         snapshot, request.receipt, now, terminal, request.redeem, request.unit_price_exact
     )
+    if snapshot.blocked_customer_id is not None:
+        quote = replace(quote, messages=(CARD_BLOCKED_MESSAGE, *quote.messages))
     return PricedReceipt(request.receipt.id, snapshot, quote)
 
 

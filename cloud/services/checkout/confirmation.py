@@ -96,6 +96,10 @@ async def _confirm(
         program = snapshot.program.program
         customer = snapshot.customer
         own_hold = await active_hold(tx, terminal.merchant_id, source, receipt.id, epoch)
+        if snapshot.blocked_customer_id is not None and redeemed:
+            # A blocked card spends nothing; without a bonus payment the sale is recorded
+            # (the fiscal receipt is the truth) as if no card was shown: no accrual.
+            raise snapshots.card_blocked()
         if customer is not None and redeemed > customer.available_bonuses:
             had_expired_hold = await tx.fetch_value(
                 "SELECT COUNT(*) FROM holds WHERE merchant_id = :m AND source = :s "
@@ -157,6 +161,8 @@ async def _confirm(
             ],
         )  # fmt: skip
         messages = list(settled.messages)
+        if snapshot.blocked_customer_id is not None:
+            messages.insert(0, snapshots.CARD_BLOCKED_MESSAGE)
         tier_code = settled.tier_code
         balance = 0
         if customer is not None:

@@ -48,6 +48,8 @@ async def hold(
         )
         # The receipt may have been confirmed while we waited for the lock.
         await refuse_if_closed(tx, terminal.merchant_id, source, request.receipt.id)
+        if snapshot.blocked_customer_id is not None:
+            raise snapshots.card_blocked()
         assert snapshot.customer is not None
         if code_id is None and snapshot.program.program.redeem_requires_sms_code:
             # The program was changed to ask for a code after we looked.
@@ -97,6 +99,8 @@ async def _check_redeem_code(
     """For programs that want the customer's SMS code to spend bonuses: check it (not
     yet used up) and return its id; None when the program does not ask for one."""
     snapshot = await read_snapshot(deps, deps.db, terminal, request.receipt, source, now)
+    if snapshot.blocked_customer_id is not None:
+        raise snapshots.card_blocked()
     if not snapshot.program.program.redeem_requires_sms_code:
         return None
     if request.sms_code is None:

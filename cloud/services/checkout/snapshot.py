@@ -29,7 +29,7 @@ PERIOD_PURCHASES_SQL = (
 def _snapshot_sql(by: str, with_period: bool, second: bool = False, verify: bool = False) -> str:
     columns = (
         "SELECT m.active_program_version_id AS program_id, c.id AS customer_id, c.tier_code, "
-        "c.lifetime_purchases, c.purchase_count, c.last_purchase_at, c.birthday_enc, "
+        "c.lifetime_purchases, c.purchase_count, c.last_purchase_at, c.birthday_enc, c.blocked_at, "
         f"({LOTS_AVAILABLE_SQL.format(customer='c.id')}) AS lots, "
         f"({HOLDS_ACTIVE_SQL.format(customer='c.id')} "
         "AND NOT (source = :src AND receipt_external_id = :rid)) AS held"
@@ -81,10 +81,21 @@ PROGRAM_ONLY_SQL = {
 }
 
 
+CARD_BLOCKED_MESSAGE = "Карта заблокирована: бонусы не начисляются и не списываются"
+
+
 @dataclass(frozen=True, slots=True)
 class Snapshot:
     program: LoadedProgram
     customer: et.CustomerSnapshot | None
+    blocked_customer_id: int | None = None
+    """The customer the receipt names when the merchant has blocked their card: the
+    receipt is then priced as if no card was shown (``customer`` is None), so it
+    neither accrues nor spends, and the cashier is told why."""
+
+
+def card_blocked() -> Unprocessable:
+    return Unprocessable("card_blocked", CARD_BLOCKED_MESSAGE + ": оплата бонусами недоступна")
 
 
 def engine_lines(receipt: wire.Receipt) -> list[et.Line]:
@@ -183,6 +194,10 @@ async def read_snapshot(
     if ref is not None:
         if row["customer_id"] is None:
             raise NotFound("customer_not_found", "Клиент не найден")
+        if row["blocked_at"] is not None:
+            return Snapshot(
+                program=program, customer=None, blocked_customer_id=int(row["customer_id"])
+            )
         period = None
         if program is not expected:
             start = _window_start(program, now, terminal.timezone)
