@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from cloud.api import checkout, customers, programs
+from cloud.api import admin, checkout, customers, programs
 from cloud.api.openapi import Operation, build_openapi
 from cloud.api.wire import json_response
 
@@ -18,6 +18,7 @@ def setup_routes(app: web.Application) -> None:
     for method, path, handler, summary, request_model, response_model in (
         *checkout.ROUTES,
         *programs.ROUTES,
+        *admin.ROUTES,
     ):
         app.router.add_route(method, path, handler)
         operations.append((method, path, summary, request_model, response_model))
