@@ -8,10 +8,20 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Zone = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
-Address = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
-Label = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)]
+# No control characters: PostgreSQL refuses NUL in text, and names are printed on
+# receipts and reports.
+_PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=_PRINTABLE),
+]
+Zone = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=_PRINTABLE)
+]
+Address = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=500, pattern=_PRINTABLE)
+]
+Label = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100, pattern=_PRINTABLE)]
 Channel = Literal["native", "1c", "sigma", "modulkassa", "frontol"]
 TerminalChannel = Literal["native", "1c", "sigma", "modulkassa", "frontol", "evotor"]
 Id = Annotated[int, Field(ge=1, le=2**53)]

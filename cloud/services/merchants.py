@@ -35,7 +35,8 @@ class TerminalContext:
 def zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    # OSError: a directory of the zone database ("Europe") is not a zone either.
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
         raise BadRequest("invalid_timezone", f"Неизвестный часовой пояс «{name}»") from exc
 
 

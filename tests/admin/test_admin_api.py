@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient
 
+from cloud.errors import BadRequest
 from cloud.services import evotor_accounts, merchants, programs
+from cloud.services.admin import operator
 from cloud.services.deps import Deps
 from tests.admin.conftest import OPERATOR_TOKEN, ClientFor, onboard
 from tests.conftest import DEMO_PROGRAM
@@ -226,3 +229,33 @@ async def test_existing_keys_are_owners(
     assert context.role == "owner"
     rotated = await (await client_for(key)).post("/api/v1/merchant/keys/rotate")
     assert rotated.status == 200
+
+
+async def test_bad_input_is_a_4xx_in_russian_never_a_500(client_for: ClientFor) -> None:
+    """A control character in a name, a zone-database directory as a zone, an id beyond
+    64 bits, an empty body and unknown fields are 4xx with a Russian message."""
+    _, owner = await onboard(client_for, "Проверки")
+    store_id = (await _store(owner))["id"]
+    cases = [
+        ("POST", "/api/v1/stores", {"name": "Нуль\u0000байт"}, 400),
+        ("POST", "/api/v1/stores", {"name": "Ок", "timezone": "Europe"}, 400),
+        ("POST", "/api/v1/stores", {"name": "Ок", "owner": 1}, 400),
+        ("PATCH", "/api/v1/stores/99999999999999999999999", {"name": "X"}, 404),
+        ("POST", "/api/v1/terminals/99999999999999999999999/tokens", None, 404),
+        ("POST", "/api/v1/terminals", {"store_id": 2**63, "name": "X"}, 400),
+        ("PATCH", f"/api/v1/stores/{store_id}", {"address": "a" * 501}, 400),
+        ("POST", "/api/v1/terminal-tokens/revoke", {}, 400),
+    ]
+    for method, path, payload, status in cases:
+        response = await owner.request(method, path, json=payload)
+        body = await response.json()
+        assert response.status == status, (path, payload, body)
+        assert any("а" <= ch <= "я" for ch in body["message"].lower()), body
+
+
+async def test_cli_rules_are_the_api_rules(deps: Deps) -> None:
+    """The services the CLI calls refuse an empty or control-character name too."""
+    for name in ("   ", "a\nb", "x" * 201):
+        with pytest.raises(BadRequest) as refused:
+            await operator.onboard_merchant(deps.db, name, deps.clock(), "Europe/Moscow")
+        assert refused.value.code == "invalid_name"

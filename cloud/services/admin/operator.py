@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from cloud.errors import Forbidden, Unauthorized
+from cloud.services.admin import clean_name
 from cloud.services.merchants import Db, create_merchant, issue_merchant_key, zone
 from cloud.settings import Settings
 
@@ -35,6 +36,6 @@ class NewMerchant:
 async def onboard_merchant(db: Db, name: str, now: datetime, timezone: str) -> NewMerchant:
     """A new merchant and its owner's key (no stores yet: the owner adds them)."""
     zone(timezone)
-    merchant_id = await create_merchant(db, name, now, timezone)
+    merchant_id = await create_merchant(db, clean_name(name), now, timezone)
     key = await issue_merchant_key(db, merchant_id, now, label="owner", role="owner")
     return NewMerchant(merchant_id, key)

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from cloud.errors import NotFound
+from cloud.services.admin import clean_name
 from cloud.services.merchants import Db, create_store, zone
 
 
@@ -52,7 +53,7 @@ async def add_store(
     address: str | None = None,
 ) -> StoreInfo:  # fmt: skip
     """A store in the given zone, or the merchant's own when none is given."""
-    store_id = await create_store(db, merchant_id, name, now, timezone, address=address)
+    store_id = await create_store(db, merchant_id, clean_name(name), now, timezone, address=address)
     return await get_store(db, merchant_id, store_id)
 
 
@@ -62,6 +63,8 @@ async def update_store(
 ) -> StoreInfo:  # fmt: skip
     """Change what is given, keep the rest; only this merchant's store."""
     current = await get_store(db, merchant_id, store_id)
+    if name is not None:
+        name = clean_name(name)
     if timezone is not None:
         zone(timezone)
     async with db.transaction() as tx:

@@ -14,6 +14,7 @@ from typing import Any
 
 from cloud.errors import BadRequest, NotFound
 from cloud.services import merchants
+from cloud.services.admin import clean_name
 from cloud.services.merchants import Db
 
 
@@ -59,7 +60,7 @@ async def add_terminal(
 ) -> TerminalInfo:
     """A terminal of one of ``merchants.CHANNELS`` in one of this merchant's stores."""
     terminal_id = await merchants.create_terminal(
-        db, merchant_id, store_id, name, now, channel=channel
+        db, merchant_id, store_id, clean_name(name), now, channel=channel
     )
     return await get_terminal(db, merchant_id, terminal_id)
 
