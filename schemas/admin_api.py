@@ -113,6 +113,23 @@ class KeyIssued(BaseModel):
     role: str
 
 
+class KeyOut(BaseModel):
+    id: int
+    role: str
+    label: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class KeyList(BaseModel):
+    keys: list[KeyOut]
+
+
+class KeyRevoked(BaseModel):
+    id: int
+    revoked: bool
+
+
 class EvotorLinkOut(BaseModel):
     linked: bool
     evotor_user_id: str | None

@@ -126,6 +126,18 @@ async def rotate_key(request: web.Request) -> web.Response:
     return json_response(api.KeyIssued(key=key, role=merchant.role))
 
 
+async def list_keys(request: web.Request) -> web.Response:
+    found = await keys.list_keys(deps_of(request).db, _merchant(request))
+    return json_response(api.KeyList(keys=[api.KeyOut(**asdict(k)) for k in found]))
+
+
+async def revoke_key(request: web.Request) -> web.Response:
+    deps = deps_of(request)
+    key_id = _id(request, "key_id")
+    await keys.revoke_key(deps.db, _merchant(request), key_id, deps.clock())
+    return json_response(api.KeyRevoked(id=key_id, revoked=True))
+
+
 async def evotor_link(request: web.Request) -> web.Response:
     link = await keys.evotor_link(deps_of(request).db, _merchant(request).merchant_id)
     return json_response(api.EvotorLinkOut(**asdict(link)))
@@ -152,6 +164,10 @@ ROUTES: list[tuple[str, str, Handler, str, type[BaseModel] | None, type[BaseMode
      api.TokenRevoke, api.TokensRevoked),
     ("POST", "/api/v1/merchant/keys", issue_key, "Выдать ключ компании (только владелец)",
      api.KeyCreate, api.KeyIssued),
+    ("GET", "/api/v1/merchant/keys", list_keys, "Ключи компании (только владелец)",
+     None, api.KeyList),
+    ("POST", "/api/v1/merchant/keys/{key_id:\\d+}/revoke", revoke_key,
+     "Отозвать ключ компании (только владелец; действует сразу)", None, api.KeyRevoked),
     ("POST", "/api/v1/merchant/keys/rotate", rotate_key,
      "Заменить свой ключ компании (только владелец; старый перестаёт работать сразу)",
      None, api.KeyIssued),

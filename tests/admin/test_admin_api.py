@@ -259,3 +259,22 @@ async def test_cli_rules_are_the_api_rules(deps: Deps) -> None:
         with pytest.raises(BadRequest) as refused:
             await operator.onboard_merchant(deps.db, name, deps.clock(), "Europe/Moscow")
         assert refused.value.code == "invalid_name"
+
+
+async def test_owner_lists_and_revokes_keys_a_manager_cannot(client_for: ClientFor) -> None:
+    """The owner sees its keys (role, label; never a value) and revokes a manager's key,
+    which stops on the next request; a manager can neither list nor revoke."""
+    _, owner = await onboard(client_for, "Ключи")
+    issued = await owner.post("/api/v1/merchant/keys", json={"role": "manager", "label": "Анна"})
+    manager = await client_for((await issued.json())["key"])
+    assert (await manager.get("/api/v1/merchant/keys")).status == 403
+    listed = (await (await owner.get("/api/v1/merchant/keys")).json())["keys"]
+    assert [(k["role"], k["label"], k["revoked_at"]) for k in listed] == [
+        ("owner", "owner", None), ("manager", "Анна", None),
+    ]  # fmt: skip
+    assert all("key" not in k for k in listed)
+    manager_id = listed[1]["id"]
+    assert (await manager.post(f"/api/v1/merchant/keys/{listed[0]['id']}/revoke")).status == 403
+    revoked = await owner.post(f"/api/v1/merchant/keys/{manager_id}/revoke")
+    assert (await revoked.json()) == {"id": manager_id, "revoked": True}
+    assert (await manager.get("/api/v1/stores")).status == 401

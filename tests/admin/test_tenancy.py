@@ -107,3 +107,16 @@ async def test_manager_key_is_scoped_to_its_merchant(client_for: ClientFor) -> N
     )
     assert (await (await manager_a.get("/api/v1/stores")).json())["stores"] == []
     assert (await manager_a.patch(f"/api/v1/stores/{store_b}", json={"name": "Z"})).status == 404
+
+
+async def test_owner_keys_list_and_revoke_only_their_merchants_keys(client_for: ClientFor) -> None:
+    """A's owner lists only A's keys and cannot revoke B's key by its id (404); B's key
+    keeps working."""
+    _, owner_b = await onboard(client_for, "Б")
+    _, owner_a = await onboard(client_for, "А")
+    keys_b = (await (await owner_b.get("/api/v1/merchant/keys")).json())["keys"]
+    keys_a = (await (await owner_a.get("/api/v1/merchant/keys")).json())["keys"]
+    assert {k["id"] for k in keys_a}.isdisjoint({k["id"] for k in keys_b})
+    refused = await owner_a.post(f"/api/v1/merchant/keys/{keys_b[0]['id']}/revoke")
+    assert refused.status == 404
+    assert (await owner_b.get("/api/v1/stores")).status == 200

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from cloud.clock import from_epoch, to_epoch
 from cloud.crypto import hash_token, new_token
-from cloud.errors import Forbidden
+from cloud.errors import Forbidden, NotFound
 from cloud.services.merchants import ROLES, Db, MerchantContext, issue_merchant_key
 
 
@@ -50,6 +50,48 @@ async def rotate_key(db: Db, merchant: MerchantContext, now: datetime) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class KeyInfo:
+    id: int
+    role: str
+    label: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+async def list_keys(db: Db, merchant: MerchantContext) -> list[KeyInfo]:
+    """The merchant's keys (never their values: only hashes are kept)."""
+    require_owner(merchant)
+    rows = await db.fetch_all(
+        "SELECT id, role, label, created_at, revoked_at FROM merchant_credentials "
+        "WHERE merchant_id = :m ORDER BY id",
+        {"m": merchant.merchant_id},
+    )
+    return [
+        KeyInfo(int(r["id"]), r["role"], r["label"], datetime.fromtimestamp(r["created_at"], UTC),
+                from_epoch(r["revoked_at"]))
+        for r in rows
+    ]  # fmt: skip
+
+
+async def revoke_key(db: Db, merchant: MerchantContext, key_id: int, now: datetime) -> None:
+    """Revoke one of the merchant's keys (a leaked manager's key, say); effective on the
+    next request. Another merchant's key id is not found."""
+    require_owner(merchant)
+    async with db.transaction() as tx:
+        found = await tx.fetch_one(
+            "SELECT revoked_at FROM merchant_credentials WHERE id = :k AND merchant_id = :m",
+            {"k": key_id, "m": merchant.merchant_id},
+        )
+        if found is None:
+            raise NotFound("key_not_found", f"Ключ #{key_id} не найден")
+        await tx.execute(
+            "UPDATE merchant_credentials SET revoked_at = :now "
+            "WHERE id = :k AND merchant_id = :m AND revoked_at IS NULL",
+            {"now": to_epoch(now), "k": key_id, "m": merchant.merchant_id},
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class EvotorLink:
     linked: bool
     evotor_user_id: str | None = None
@@ -86,4 +128,7 @@ async def evotor_link(db: Db, merchant_id: int) -> EvotorLink:
     )
 
 
-__all__ = ["ROLES", "EvotorLink", "evotor_link", "issue_key", "require_owner", "rotate_key"]
+__all__ = [
+    "ROLES", "EvotorLink", "KeyInfo", "evotor_link", "issue_key", "list_keys", "require_owner",
+    "revoke_key", "rotate_key",
+]  # fmt: skip
