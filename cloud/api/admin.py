@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 
+import structlog
 from aiohttp import web
 from pydantic import BaseModel
 
@@ -18,6 +19,10 @@ from cloud.services.merchants import MerchantContext
 from schemas import admin_api as api
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+# Credentials changes are logged with the key that made them (its id, never a value):
+# who issued or revoked what is the first question after a leak.
+audit = structlog.get_logger("loyalty.admin")
 
 
 def _merchant(request: web.Request) -> MerchantContext:
@@ -35,6 +40,7 @@ async def create_merchant(request: web.Request) -> web.Response:
     deps = deps_of(request)
     body = await read_model(request, api.MerchantCreate)
     created = await operator.onboard_merchant(deps.db, body.name, deps.clock(), body.timezone)
+    audit.info("merchant_created", merchant=created.merchant_id, by="operator")
     return json_response(
         api.MerchantCreated(merchant_id=created.merchant_id, owner_key=created.owner_key),
         status=201,
@@ -97,6 +103,8 @@ async def issue_token(request: web.Request) -> web.Response:
     label = body.label if body else ""
     token = await terminals.issue_token(deps.db, merchant_id, terminal_id, deps.clock(), label)
     info = await terminals.get_terminal(deps.db, merchant_id, terminal_id)
+    audit.info("terminal_token_issued", merchant=merchant_id, terminal=terminal_id,
+               by_key=_merchant(request).credential_id)  # fmt: skip
     return json_response(
         api.TokenIssued(terminal_id=terminal_id, channel=info.channel, token=token), status=201
     )
@@ -109,6 +117,9 @@ async def revoke_tokens(request: web.Request) -> web.Response:
         deps.db, _merchant(request).merchant_id, deps.clock(),
         token=body.token, terminal_id=body.terminal_id,
     )  # fmt: skip
+    audit.info("terminal_tokens_revoked", merchant=_merchant(request).merchant_id,
+               terminal=body.terminal_id, count=revoked,
+               by_key=_merchant(request).credential_id)  # fmt: skip
     return json_response(api.TokensRevoked(revoked=revoked))
 
 
@@ -116,6 +127,8 @@ async def issue_key(request: web.Request) -> web.Response:
     deps = deps_of(request)
     body = await read_model(request, api.KeyCreate)
     key = await keys.issue_key(deps.db, _merchant(request), body.role, deps.clock(), body.label)
+    audit.info("merchant_key_issued", merchant=_merchant(request).merchant_id, role=body.role,
+               by_key=_merchant(request).credential_id)  # fmt: skip
     return json_response(api.KeyIssued(key=key, role=body.role), status=201)
 
 
@@ -123,6 +136,8 @@ async def rotate_key(request: web.Request) -> web.Response:
     deps = deps_of(request)
     merchant = _merchant(request)
     key = await keys.rotate_key(deps.db, merchant, deps.clock())
+    audit.info("merchant_key_rotated", merchant=merchant.merchant_id,
+               by_key=merchant.credential_id)  # fmt: skip
     return json_response(api.KeyIssued(key=key, role=merchant.role))
 
 
@@ -135,6 +150,8 @@ async def revoke_key(request: web.Request) -> web.Response:
     deps = deps_of(request)
     key_id = _id(request, "key_id")
     await keys.revoke_key(deps.db, _merchant(request), key_id, deps.clock())
+    audit.info("merchant_key_revoked", merchant=_merchant(request).merchant_id, key=key_id,
+               by_key=_merchant(request).credential_id)  # fmt: skip
     return json_response(api.KeyRevoked(id=key_id, revoked=True))
 
 

@@ -278,3 +278,24 @@ async def test_owner_lists_and_revokes_keys_a_manager_cannot(client_for: ClientF
     revoked = await owner.post(f"/api/v1/merchant/keys/{manager_id}/revoke")
     assert (await revoked.json()) == {"id": manager_id, "revoked": True}
     assert (await manager.get("/api/v1/stores")).status == 401
+
+
+async def test_credential_changes_are_logged_with_the_key_that_made_them(
+    client_for: ClientFor,
+) -> None:
+    """Issuing and revoking a terminal token and rotating a key each leave an event
+    naming the merchant and the acting key's id, and never a token or key value."""
+    from structlog.testing import capture_logs
+
+    _, owner = await onboard(client_for, "Аудит")
+    terminal = await _terminal(owner, (await _store(owner))["id"])
+    with capture_logs() as events:
+        token = await _token(owner, terminal["id"])
+        await owner.post("/api/v1/terminal-tokens/revoke", json={"token": token})
+        key = (await (await owner.post("/api/v1/merchant/keys/rotate")).json())["key"]
+    audit = [e for e in events if e["event"].startswith(("terminal_", "merchant_key"))]
+    assert [e["event"] for e in audit] == [
+        "terminal_token_issued", "terminal_tokens_revoked", "merchant_key_rotated",
+    ]  # fmt: skip
+    assert all(e["by_key"] > 0 for e in audit)
+    assert token not in repr(events) and key not in repr(events)
