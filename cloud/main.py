@@ -136,6 +136,11 @@ def serve(settings: Settings) -> None:
         port=settings.port,
         print=None,
         loop=_event_loop(),
+        # Read deadlines: aiohttp's keep-alive timer also closes a connection whose
+        # headers never complete; the body has its own (cloud.web_json.read_body); after
+        # an answer, an unread body is drained for at most lingering_time.
+        keepalive_timeout=30,
+        lingering_time=2,
     )
 
 

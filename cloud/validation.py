@@ -42,6 +42,7 @@ _MESSAGES: dict[str, str] = {
     "datetime_from_date_parsing": "ожидается дата и время в формате ISO 8601",
     "datetime_type": "ожидается дата и время в формате ISO 8601",
     "finite_number": "ожидается конечное число",
+    "is_instance_of": "ожидается число",
 }
 
 

@@ -13,10 +13,10 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from schemas.money import Money, Quantity
+from schemas.bounds import BigId, WireBool, WireDateTime
+from schemas.money import MAX_AMOUNT, Amount, LineQuantity, Money, PositiveAmount, Quantity
 
 ExternalId = Annotated[str, Field(min_length=1, max_length=128)]
-NonNegativeMoney = Annotated[Money, Field(ge=0)]
 
 
 class WireModel(BaseModel):
@@ -28,7 +28,7 @@ class CustomerRef(WireModel):
 
     phone: Annotated[str, Field(min_length=5, max_length=32)] | None = None
     card: Annotated[str, Field(min_length=1, max_length=64)] | None = None
-    customer_id: int | None = None
+    customer_id: BigId | None = None
 
     @model_validator(mode="after")
     def _something_given(self) -> CustomerRef:
@@ -40,16 +40,17 @@ class CustomerRef(WireModel):
 class ReceiptLine(WireModel):
     """One product line. ``amount`` is what the terminal charges for the line before our
     discount (price x quantity less the terminal's own discounts); on ``confirm`` it is
-    what the terminal actually charged. Omitted, it is price x quantity."""
+    what the terminal actually charged. Omitted, it is price x quantity, which must stay
+    within the same bound as an amount (99 999 999.99)."""
 
     id: ExternalId
     name: Annotated[str, Field(max_length=256)] = ""
     sku: Annotated[str, Field(max_length=128)] | None = None
     category: Annotated[str, Field(max_length=64)] | None = None
-    price: NonNegativeMoney
-    quantity: Annotated[Quantity, Field(gt=0, le=Decimal(1_000_000))]
-    amount: NonNegativeMoney | None = None
-    minimum_price: NonNegativeMoney | None = None
+    price: Amount
+    quantity: LineQuantity
+    amount: Amount | None = None
+    minimum_price: Amount | None = None
 
 
 class Receipt(WireModel):
@@ -60,20 +61,25 @@ class Receipt(WireModel):
     id: ExternalId
     customer: CustomerRef | None = None
     lines: Annotated[list[ReceiptLine], Field(min_length=1, max_length=500)]
-    created_at: datetime | None = None
+    created_at: WireDateTime | None = None
 
     @model_validator(mode="after")
-    def _unique_line_ids(self) -> Receipt:
-        ids = [line.id for line in self.lines]
-        if len(set(ids)) != len(ids):
+    def _lines_consistent(self) -> Receipt:
+        # One pass in one validator (not one per line): this runs on every calculate.
+        ids = set()
+        for line in self.lines:
+            ids.add(line.id)
+            if line.amount is None and line.price * line.quantity > MAX_AMOUNT:
+                raise ValueError(f"позиция {line.id}: цена × количество больше 99 999 999,99 ₽")
+        if len(ids) != len(self.lines):
             raise ValueError("идентификаторы позиций в чеке должны быть уникальными")
         return self
 
 
 class CalculateRequest(WireModel):
     receipt: Receipt
-    redeem: NonNegativeMoney = Decimal(0)
-    unit_price_exact: bool = False
+    redeem: Amount = Decimal(0)
+    unit_price_exact: WireBool = False
 
 
 class HoldRequest(WireModel):
@@ -81,8 +87,8 @@ class HoldRequest(WireModel):
     purpose ``redeem``), required when the program asks for one to spend bonuses."""
 
     receipt: Receipt
-    amount: Annotated[Money, Field(gt=0)]
-    unit_price_exact: bool = False
+    amount: PositiveAmount
+    unit_price_exact: WireBool = False
     sms_code: Annotated[str, Field(min_length=4, max_length=12)] | None = None
 
 
@@ -91,7 +97,7 @@ class ConfirmRequest(WireModel):
     bonuses it took as payment."""
 
     receipt: Receipt
-    redeemed: NonNegativeMoney = Decimal(0)
+    redeemed: Amount = Decimal(0)
 
 
 class CancelRequest(WireModel):
@@ -100,7 +106,7 @@ class CancelRequest(WireModel):
 
 class RefundLine(WireModel):
     id: ExternalId
-    quantity: Annotated[Quantity, Field(gt=0)]
+    quantity: LineQuantity
 
 
 class RefundRequest(WireModel):
@@ -109,8 +115,8 @@ class RefundRequest(WireModel):
 
     id: ExternalId
     receipt_id: ExternalId
-    lines: list[RefundLine] | None = None
-    created_at: datetime | None = None
+    lines: Annotated[list[RefundLine], Field(min_length=1, max_length=500)] | None = None
+    created_at: WireDateTime | None = None
 
 
 # ---- responses -----------------------------------------------------------------------

@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from schemas.bounds import WireBool, WireDate
 from schemas.money import Money
 
 Purpose = Literal["registration", "redeem"]
@@ -53,8 +54,8 @@ class CodeVerified(WireModel):
 class Consent(WireModel):
     """What the customer agreed to; processing of personal data is required."""
 
-    personal_data: bool
-    messages: bool = False
+    personal_data: WireBool
+    messages: WireBool = False
 
 
 class RegisterCustomer(WireModel):
@@ -69,7 +70,7 @@ class RegisterCustomer(WireModel):
     email: Annotated[str, Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] | None = (
         None
     )
-    birthday: date | None = None
+    birthday: WireDate | None = None
     consent: Consent
     idempotency_key: IdempotencyKey | None = None
 

@@ -1,8 +1,141 @@
-"""The native API's error body: ``{"code": "...", "message": "..."}``."""
+"""The native API's error body, ``{"code": "...", "message": "..."}``, and the registry of
+every code the API can answer, with its HTTP status and Russian message.
 
-from pydantic import BaseModel
+The OpenAPI document lists, for each operation, the codes of the scopes it belongs to
+(``cloud.api.openapi``); a test scans the code base so that a code raised anywhere on
+the native API's paths cannot be missing here. Messages with a ``«…»`` part are
+templates: the answer names the field, the line or the limit concerned.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from pydantic import BaseModel, Field
 
 
 class ErrorBody(BaseModel):
+    code: str = Field(description="стабильный код ошибки (см. список кодов)")
+    message: str = Field(description="сообщение на русском языке, для кассира или оператора")
+
+
+class ApiError(NamedTuple):
     code: str
+    status: int
     message: str
+    scopes: tuple[str, ...]
+    """Which operations may answer it: ``all``, ``auth`` (every call with credentials),
+    ``body`` (a call with a JSON body), ``path`` (a call with an id in its path),
+    ``terminal`` (a till's token), ``checkout`` (every checkout call and the preview),
+    ``refund``, ``sms``, ``register``, ``lookup``, ``customer`` (a customer by id),
+    ``history``, ``cards``, ``programs``; ``route``: any address of the API, outside
+    the operations (an unknown path, a method a path does not serve)."""
+
+
+ERRORS: tuple[ApiError, ...] = (
+    # ---- the request itself ----
+    ApiError("malformed_json", 400, "Некорректный JSON в теле запроса", ("body",)),
+    ApiError("validation_error", 400,
+             "Ошибка в данных: «поле»: «что не так» (до пяти полей)", ("body",)),
+    ApiError("inexact_number", 400,
+             "Число «…» нельзя принять точно: не больше 15 значащих цифр", ("body",)),
+    ApiError("nul_character", 400, "Строки не могут содержать символ NUL (\\u0000)",
+             ("body", "lookup")),
+    ApiError("request_timeout", 408, "Тело запроса не получено за 30 с", ("body",)),
+    ApiError("too_large", 413, "Слишком большое тело запроса", ("body",)),
+    ApiError("not_found", 404, "Нет такого адреса API", ("path", "route")),
+    ApiError("method_not_allowed", 405, "Метод не поддерживается", ("route",)),
+    ApiError("internal_error", 500, "Внутренняя ошибка сервиса, повторите позже", ("all",)),
+    # ---- credentials ----
+    ApiError("missing_token", 401,
+             "Нужен заголовок Authorization: Bearer <токен> (или Basic с токеном)", ("auth",)),
+    ApiError("invalid_token", 401, "Неверный токен терминала (ключ API компании)", ("auth",)),
+    ApiError("merchant_suspended", 402, "Обслуживание программы лояльности приостановлено",
+             ("terminal",)),
+    # ---- customers, phones and cards ----
+    ApiError("invalid_phone", 400, "Не удалось разобрать номер телефона «…»",
+             ("checkout", "lookup", "register", "sms")),
+    ApiError("invalid_card", 400, "Пустой номер карты",
+             ("checkout", "lookup", "register", "cards")),
+    ApiError("customer_not_found", 404, "Клиент не найден",
+             ("checkout", "lookup", "customer")),
+    ApiError("customer_ref_required", 400, "Укажите ровно один параметр: phone или card",
+             ("lookup",)),
+    ApiError("invalid_query", 400,
+             "Параметр «…»: целое от 1 до 9 223 372 036 854 775 807 (строка: от 1 до 32 "
+             "или 64 символов)", ("lookup", "history")),
+    ApiError("invalid_limit", 400, "Размер страницы должен быть от 1 до 100", ("history",)),
+    ApiError("consent_required", 400,
+             "Нужно согласие клиента на обработку персональных данных", ("register",)),
+    ApiError("sms_code_required", 400, "Для регистрации нужен код из SMS", ("register",)),
+    ApiError("customer_exists", 409, "Клиент с таким номером телефона уже зарегистрирован",
+             ("register",)),
+    ApiError("card_taken", 409, "Эта карта уже привязана к другому клиенту",
+             ("register", "cards")),
+    ApiError("invalid_idempotency_key", 400,
+             "Ключ идемпотентности: от 1 до 200 печатных символов ASCII", ("register",)),
+    ApiError("idempotency_key_mismatch", 400,
+             "Ключи идемпотентности в заголовке и в теле запроса различаются", ("register",)),
+    ApiError("idempotency_key_reused", 409,
+             "Ключ идемпотентности уже использован для другого запроса", ("register",)),
+    ApiError("idempotency_in_progress", 409,
+             "Запрос с этим ключом идемпотентности ещё выполняется, повторите позже",
+             ("register",)),
+    # ---- SMS codes ----
+    ApiError("invalid_purpose", 422, "Неизвестное назначение кода «…»", ("sms",)),
+    ApiError("sms_rate_limited", 429,
+             "Слишком много кодов на этот номер за час. Повторите через «…» мин.", ("sms",)),
+    ApiError("sms_code_invalid", 422, "Неверный код. Осталось попыток: «…».",
+             ("checkout", "register", "sms")),
+    ApiError("sms_code_expired", 422, "Срок действия кода истёк. Запросите новый код.",
+             ("checkout", "register", "sms")),
+    ApiError("sms_code_attempts_exceeded", 422,
+             "Превышено число попыток ввода кода. Запросите новый код.",
+             ("checkout", "register", "sms")),
+    ApiError("sms_code_not_found", 422,
+             "Код не запрашивался или уже использован. Запросите новый код.",
+             ("checkout", "register", "sms")),
+    # ---- checkout ----
+    ApiError("merchant_not_found", 404, "Компания не найдена", ("checkout",)),
+    ApiError("no_program", 409, "У компании нет активной программы лояльности",
+             ("checkout",)),
+    ApiError("customer_required", 400, "Для оплаты бонусами укажите клиента", ("checkout",)),
+    ApiError("sms_code_required", 422,
+             "Для оплаты бонусами нужен код из SMS, отправленного клиенту", ("checkout",)),
+    ApiError("insufficient_bonuses", 422, "Недостаточно бонусов для резерва", ("checkout",)),
+    ApiError("hold_expired", 422, "Резерв бонусов истёк, а свободных бонусов не хватает",
+             ("checkout",)),
+    ApiError("redeem_negative", 422, "Сумма списания не может быть отрицательной",
+             ("checkout",)),
+    ApiError("redeem_exceeds_limit", 422, "Можно списать не больше «…» бонусов",
+             ("checkout",)),
+    ApiError("redeem_exceeds_receipt", 422, "Списано бонусов больше суммы чека («…»)",
+             ("checkout",)),
+    ApiError("redeem_step", 422, "Списывать можно только суммы, кратные «…»", ("checkout",)),
+    ApiError("invalid_line", 422, "Сумма позиции «…» не может быть отрицательной",
+             ("checkout",)),
+    ApiError("distribution_negative", 422, "Нельзя распределить отрицательную сумму",
+             ("checkout",)),
+    ApiError("distribution_exceeds_caps", 422,
+             "Сумма больше, чем можно распределить по позициям", ("checkout",)),
+    ApiError("receipt_closed", 409, "Чек уже закрыт: изменить его нельзя, только вернуть",
+             ("checkout",)),
+    ApiError("receipt_not_found", 404, "Чек продажи «…» не найден", ("refund",)),
+    ApiError("unknown_line", 400, "В чеке нет позиции «…»", ("refund",)),
+    ApiError("duplicate_line", 400, "Позиция «…» указана дважды", ("refund",)),
+    ApiError("refund_exceeds_sale", 422, "По позиции «…» можно вернуть не больше «…»",
+             ("refund",)),
+    ApiError("already_refunded", 409, "Чек уже возвращён полностью", ("refund",)),
+    # ---- programs (merchant API key) ----
+    ApiError("invalid_program", 400, "Ошибка в данных: «поле»: «что не так»", ("programs",)),
+    ApiError("program_not_found", 404, "Версия программы «…» не найдена", ("programs",)),
+)  # fmt: skip
+
+
+def errors_for(scopes: set[str]) -> list[ApiError]:
+    """The registry's errors an operation of these scopes may answer, by status then code."""
+    wanted = scopes | {"all"}
+    return sorted(
+        (error for error in ERRORS if wanted.intersection(error.scopes)),
+        key=lambda error: (error.status, error.code),
+    )

@@ -11,14 +11,17 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
-from pydantic import BaseModel
 
 from cloud.api.keys import deps_of, terminal_of
-from cloud.api.wire import dumps, json_response, parse_model, read_json, read_model
+from cloud.api.openapi import Operation, Param
+from cloud.api.wire import dumps, json_response, parse_body, read_body, read_model
 from cloud.errors import BadRequest
 from cloud.services import customers as service
+from cloud.services.customers import MAX_HISTORY_PAGE
 from cloud.services.idempotency import run_idempotent
 from cloud.services.sms_codes import send_code, verify_code
+from cloud.web_json import refuse_nul
+from schemas.bounds import BIGINT_MAX
 from schemas.customers import (
     AttachCard,
     BalanceInfo,
@@ -39,7 +42,7 @@ from schemas.customers import (
 from schemas.money import to_roubles
 
 REGISTER_SCOPE = "customers.register"
-_ID = r"{customer_id:\d{1,19}}"
+_ID = r"{customer_id:[0-9]{1,19}}"
 
 
 def _local(seconds: int | None, zone: ZoneInfo) -> datetime | None:
@@ -86,7 +89,7 @@ def profile_wire(profile: service.CustomerProfileData, zone: ZoneInfo) -> Custom
 
 def _customer_id(request: web.Request) -> int:
     value = int(request.match_info["customer_id"])
-    if value >= 2**63:  # beyond BIGINT: no such customer, and no driver error either
+    if value > BIGINT_MAX:  # beyond BIGINT: no such customer, and no driver error either
         raise service.not_found()
     return value
 
@@ -117,11 +120,18 @@ async def post_customer(request: web.Request) -> web.Response:
     """Register a customer; idempotent when a key is given (body or header)."""
     terminal = terminal_of(request)
     deps = deps_of(request)
-    raw = await request.read()
-    data = parse_model(RegisterCustomer, await read_json(request))
+    raw = await read_body(request)
+    data = parse_body(RegisterCustomer, raw)
     header_key = request.headers.get("Idempotency-Key")
-    if header_key is not None and not 0 < len(header_key) <= 200:
-        raise BadRequest("invalid_idempotency_key", "Ключ идемпотентности: от 1 до 200 символов")
+    # Printable ASCII only: a header's other bytes reach us as lone surrogates, which no
+    # database column can store.
+    if header_key is not None and not (
+        0 < len(header_key) <= 200 and header_key.isascii() and header_key.isprintable()
+    ):
+        raise BadRequest(
+            "invalid_idempotency_key",
+            "Ключ идемпотентности: от 1 до 200 печатных символов ASCII",
+        )
     if header_key and data.idempotency_key and header_key != data.idempotency_key:
         raise BadRequest(
             "idempotency_key_mismatch",
@@ -151,8 +161,8 @@ async def get_lookup(request: web.Request) -> web.Response:
     """Find a customer by ``?phone=`` or ``?card=`` (a physical or virtual card)."""
     terminal = terminal_of(request)
     deps = deps_of(request)
-    phone = request.query.get("phone")
-    card = request.query.get("card")
+    phone = _text_query(request, "phone", 32)
+    card = _text_query(request, "card", 64)
     if (phone is None) == (card is None):
         raise BadRequest("customer_ref_required", "Укажите ровно один параметр: phone или card")
     customer_id = await service.find_customer(deps, terminal.merchant_id, phone=phone, card=card)
@@ -178,16 +188,27 @@ async def get_customer(request: web.Request) -> web.Response:
     return json_response(profile_wire(profile, terminal.timezone))
 
 
+def _text_query(request: web.Request, name: str, max_length: int) -> str | None:
+    text = request.query.get(name)
+    if text is None:
+        return None
+    if "\x00" in text:
+        raise refuse_nul()
+    if not 0 < len(text) <= max_length:
+        raise BadRequest("invalid_query", f"Параметр {name}: от 1 до {max_length} символов")
+    return text
+
+
 def _int_query(request: web.Request, name: str, default: int | None) -> int | None:
     text = request.query.get(name)
     if text is None or text == "":
         return default
-    try:
-        value = int(text)
-    except ValueError:
-        raise BadRequest("invalid_query", f"Параметр {name} должен быть целым числом") from None
-    if not 0 < value < 2**63:
-        raise BadRequest("invalid_query", f"Параметр {name} должен быть положительным")
+    # ASCII digits only: int() would also take " 5", "+5", "5_0" and other scripts' digits.
+    value = int(text) if text.isascii() and text.isdigit() and len(text) <= 19 else 0
+    if not 0 < value <= BIGINT_MAX:
+        raise BadRequest(
+            "invalid_query", f"Параметр {name}: целое от 1 до 9 223 372 036 854 775 807"
+        )
     return value
 
 
@@ -245,21 +266,58 @@ def customer_routes() -> list[web.RouteDef]:
     ]
 
 
-OpenApiEntry = tuple[str, str, str, type[BaseModel] | None, type[BaseModel] | None]
+_LOOKUP_PARAMS = (
+    Param(
+        "phone",
+        "query",
+        "телефон клиента в любом формате (ровно один из phone, card)",
+        {"type": "string", "minLength": 1, "maxLength": 32},
+    ),
+    Param(
+        "card",
+        "query",
+        "номер карты (ровно один из phone, card)",
+        {"type": "string", "minLength": 1, "maxLength": 64},
+    ),
+)
+_HISTORY_PARAMS = (
+    Param(
+        "limit",
+        "query",
+        "записей на странице, по умолчанию 20",
+        {"type": "integer", "minimum": 1, "maximum": MAX_HISTORY_PAGE, "default": 20},
+    ),
+    Param(
+        "before",
+        "query",
+        "курсор: ``next`` предыдущей страницы",
+        {"type": "integer", "minimum": 1, "maximum": BIGINT_MAX},
+    ),
+)
+_IDEMPOTENCY_KEY = Param(
+    "Idempotency-Key",
+    "header",
+    "ключ идемпотентности (или поле idempotency_key тела): повтор с тем же ключом и тем же "
+    "телом возвращает первый ответ, с другим телом — 409",
+    {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[\\x21-\\x7e ]+$"},
+)
 
-CUSTOMER_OPENAPI: list[OpenApiEntry] = [
-    ("post", "/api/v1/sms-codes", "Отправить клиенту код подтверждения по SMS",
-     SendCodeRequest, CodeSent),
-    ("post", "/api/v1/sms-codes/verify", "Проверить код из SMS (не расходуя его)",
-     VerifyCodeRequest, CodeVerified),
-    ("post", "/api/v1/customers", "Зарегистрировать клиента (с кодом из SMS и согласием)",
-     RegisterCustomer, CustomerProfile),
-    ("get", "/api/v1/customers/lookup", "Найти клиента по телефону (?phone=) или карте (?card=)",
-     None, CustomerLookup),
-    ("get", "/api/v1/customers/{customer_id}", "Профиль клиента: уровень, баланс, покупки",
-     None, CustomerProfile),
-    ("get", "/api/v1/customers/{customer_id}/history",
-     "История движений бонусов (?limit=, ?before=)", None, HistoryPage),
-    ("post", "/api/v1/customers/{customer_id}/cards", "Привязать физическую карту",
-     AttachCard, CardInfo),
+CUSTOMER_OPENAPI: list[Operation] = [
+    Operation("post", "/api/v1/sms-codes", "Отправить клиенту код подтверждения по SMS",
+              SendCodeRequest, CodeSent),
+    Operation("post", "/api/v1/sms-codes/verify", "Проверить код из SMS (не расходуя его)",
+              VerifyCodeRequest, CodeVerified),
+    Operation("post", "/api/v1/customers", "Зарегистрировать клиента (с кодом из SMS и согласием)",
+              RegisterCustomer, CustomerProfile, status=201, parameters=(_IDEMPOTENCY_KEY,)),
+    Operation("get", "/api/v1/customers/lookup",
+              "Найти клиента по телефону (?phone=) или карте (?card=)", None, CustomerLookup,
+              parameters=_LOOKUP_PARAMS),
+    Operation("get", "/api/v1/customers/{customer_id}", "Профиль клиента: уровень, баланс, покупки",
+              None, CustomerProfile),
+    Operation("get", "/api/v1/customers/{customer_id}/history",
+              "История движений бонусов, новые первыми", None, HistoryPage,
+              parameters=_HISTORY_PARAMS),
+    Operation("post", "/api/v1/customers/{customer_id}/cards",
+              "Привязать физическую карту (201 — привязана сейчас, 200 — уже была)",
+              AttachCard, CardInfo, status=201, other_statuses=(200,)),
 ]  # fmt: skip

@@ -77,13 +77,18 @@ def _error_response(request: web.Request, exc: Exception) -> web.StreamResponse 
     """The API's error body for an exception, or None for HTTP exceptions aiohttp
     should answer itself."""
     if isinstance(exc, DomainError):
-        return error_body(exc.code, exc.message, exc.status)
+        response = error_body(exc.code, exc.message, exc.status)
+        if exc.status == 408:  # the rest of a trickled body is not worth waiting for
+            response.force_close()
+        return response
     if isinstance(exc, EngineError):
         return error_body(exc.code, exc.message, 422)
     if isinstance(exc, web.HTTPNotFound):
         return error_body("not_found", "Нет такого адреса API", 404)
     if isinstance(exc, web.HTTPMethodNotAllowed):
-        return error_body("method_not_allowed", "Метод не поддерживается", 405)
+        response = error_body("method_not_allowed", "Метод не поддерживается", 405)
+        response.headers["Allow"] = ", ".join(sorted(exc.allowed_methods))  # RFC 9110
+        return response
     if isinstance(exc, web.HTTPRequestEntityTooLarge):
         return error_body("too_large", "Слишком большое тело запроса", 413)
     if isinstance(exc, web.HTTPException):

@@ -1,81 +1,195 @@
-"""The OpenAPI 3.1 document of the native API, generated from the wire models."""
+"""The OpenAPI 3.1 document of the native API, generated from the route tables, the wire
+models and the registry of error codes (``schemas.errors``).
+
+The document is the contract integrators and the schema fuzzing test build against:
+paths carry plain ``{name}`` templates with typed, bounded parameters; success statuses
+are the ones the handlers answer (201 where something is created); and each operation
+lists, per HTTP status, every error code it may answer with its Russian message.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from schemas.errors import ErrorBody
+from schemas.bounds import BIGINT_MAX, INT_MAX
+from schemas.errors import ERRORS, ErrorBody, errors_for
+from schemas.money import WireJsonSchema
 
-Operation = tuple[str, str, str, type[BaseModel] | None, type[BaseModel] | None]
+
+class Param(NamedTuple):
+    name: str
+    location: str  # "query" or "header"
+    description: str
+    schema: dict[str, Any]
+    required: bool = False
+
+
+class Operation(NamedTuple):
+    method: str
+    path: str  # as routed: may hold aiohttp patterns, e.g. {version:\d+}
+    summary: str
+    request: type[BaseModel] | None
+    response: type[BaseModel] | None
+    status: int = 200
+    other_statuses: tuple[int, ...] = ()
+    parameters: tuple[Param, ...] = ()
+    description: str = ""
+
+
+PATH_PARAMS: dict[str, dict[str, Any]] = {
+    "version": {"type": "integer", "minimum": 1, "maximum": INT_MAX,
+                "description": "номер версии программы"},
+    "customer_id": {"type": "integer", "minimum": 1, "maximum": BIGINT_MAX,
+                    "description": "идентификатор клиента"},
+}  # fmt: skip
+
+# {name} or {name:regex}, where the regex may hold braces of its own ({1,19}).
+_TEMPLATE = re.compile(r"\{(\w+)(?::(?:[^{}]|\{[^{}]*\})*)?\}")
+_SUCCESS = {200: "OK", 201: "Создано"}
+
+
+def public_path(path: str) -> str:
+    """``/api/v1/programs/{version:\\d+}`` -> ``/api/v1/programs/{version}``."""
+    return _TEMPLATE.sub(r"{\1}", path)
+
+
+# What an operation may answer beyond the common errors, by its public path: the scopes
+# of schemas.errors.ERRORS.
+_PATH_SCOPES: dict[str, set[str]] = {
+    "/api/v1/checkout/refund": {"checkout", "refund"},
+    "/api/v1/customers": {"register"},
+    "/api/v1/customers/lookup": {"lookup"},
+    "/api/v1/customers/{customer_id}": {"customer"},
+    "/api/v1/customers/{customer_id}/history": {"customer", "history"},
+    "/api/v1/customers/{customer_id}/cards": {"customer", "cards"},
+    "/api/v1/programs/{version}/preview": {"programs", "checkout"},
+}
+
+
+def _scopes(operation: Operation, path: str) -> set[str]:
+    scopes = {"auth"}
+    if operation.request is not None:
+        scopes.add("body")
+    if "{" in path:
+        scopes.add("path")
+    if path.startswith("/api/v1/programs"):
+        scopes.add("programs")
+    else:
+        scopes.add("terminal")
+    for prefix, scope in (("/api/v1/checkout/", "checkout"), ("/api/v1/sms-codes", "sms")):
+        if path.startswith(prefix):
+            scopes.add(scope)
+    return scopes | _PATH_SCOPES.get(path, set())
+
+
+def _ref(model: type[BaseModel]) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+def _error_responses(scopes: set[str]) -> dict[str, Any]:
+    by_status: dict[int, list[tuple[str, str]]] = {}
+    for error in errors_for(scopes):
+        by_status.setdefault(error.status, []).append((error.code, error.message))
+    responses: dict[str, Any] = {}
+    for status, codes in sorted(by_status.items()):
+        schema = {"allOf": [_ref(ErrorBody), {"properties": {
+            "code": {"enum": sorted({code for code, _ in codes})}}}]}  # fmt: skip
+        examples = {
+            f"{code}-{status}": {"summary": message, "value": {"code": code, "message": message}}
+            for code, message in codes
+        }
+        responses[str(status)] = {
+            "description": "; ".join(f"`{code}` — {message}" for code, message in codes),
+            "content": {"application/json": {"schema": schema, "examples": examples}},
+        }
+    return responses
+
+
+def _operation(operation: Operation, path: str) -> dict[str, Any]:
+    merchant = path.startswith("/api/v1/programs")
+    success: dict[str, Any] = {"description": _SUCCESS.get(operation.status, "OK")}
+    if operation.response is not None:
+        success["content"] = {"application/json": {"schema": _ref(operation.response)}}
+    responses: dict[str, Any] = {str(operation.status): success}
+    for status in operation.other_statuses:
+        responses[str(status)] = {**success, "description": _SUCCESS.get(status, "OK")}
+    responses.update(_error_responses(_scopes(operation, path)))
+    parameters: list[dict[str, Any]] = []
+    for name in _TEMPLATE.findall(operation.path):
+        schema = dict(PATH_PARAMS[name])
+        parameters.append({"name": name, "in": "path", "required": True,
+                           "description": schema.pop("description"), "schema": schema})  # fmt: skip
+    for param in operation.parameters:
+        parameters.append({"name": param.name, "in": param.location, "required": param.required,
+                           "description": param.description, "schema": param.schema})  # fmt: skip
+    document: dict[str, Any] = {
+        "operationId": operation.method.lower() + re.sub(r"\W+", "_", path[len("/api/v1") :]),
+        "summary": operation.summary,
+        "tags": ["programs" if merchant else path.split("/")[3]],
+        "security": [{"merchantKey": []}] if merchant else [{"bearer": []}, {"basic": []}],
+        "responses": responses,
+    }
+    if operation.description:
+        document["description"] = operation.description
+    if parameters:
+        document["parameters"] = parameters
+    if operation.request is not None:
+        document["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": _ref(operation.request)}},
+        }
+    return document
+
+
+def _codes_table() -> str:
+    rows = "\n".join(
+        f"| `{error.code}` | {error.status} | {error.message} |"
+        for error in sorted(ERRORS, key=lambda error: (error.status, error.code))
+    )
+    return f"| код | HTTP | сообщение |\n|---|---|---|\n{rows}"
 
 
 def build_openapi(operations: list[Operation]) -> dict[str, Any]:
     models: set[type[BaseModel]] = {ErrorBody}
-    for _, _, _, request_model, response_model in operations:
-        models.update(m for m in (request_model, response_model) if m is not None)
+    for operation in operations:
+        models.update(m for m in (operation.request, operation.response) if m is not None)
     ordered = sorted(models, key=lambda m: m.__name__)
     _, schema = models_json_schema(
-        [(m, "validation") for m in ordered], ref_template="#/components/schemas/{model}"
+        [(m, "validation") for m in ordered],
+        ref_template="#/components/schemas/{model}",
+        schema_generator=WireJsonSchema,
     )
-    components = schema.get("$defs", {})
-    error = {"$ref": "#/components/schemas/ErrorBody"}
     paths: dict[str, dict[str, Any]] = {}
-    for method, path, summary, request_model, response_model in operations:
-        operation: dict[str, Any] = {
-            "summary": summary,
-            "security": [{"bearer": []}, {"basic": []}],
-            "responses": {
-                "200": {
-                    "description": "OK",
-                    "content": {
-                        "application/json": {
-                            "schema": {"$ref": f"#/components/schemas/{response_model.__name__}"}
-                            if response_model
-                            else {"type": "object"}
-                        }
-                    },
-                },
-                "4XX": {
-                    "description": "Ошибка запроса",
-                    "content": {"application/json": {"schema": error}},
-                },
-            },
-        }
-        if request_model is not None:
-            operation["requestBody"] = {
-                "required": True,
-                "content": {
-                    "application/json": {
-                        "schema": {"$ref": f"#/components/schemas/{request_model.__name__}"}
-                    }
-                },
-            }
-        for segment in path.split("/"):
-            if segment.startswith("{"):
-                operation.setdefault("parameters", []).append(
-                    {"name": segment.strip("{}"), "in": "path", "required": True,
-                     "schema": {"type": "integer"}}
-                )  # fmt: skip
-        paths.setdefault(path, {})[method.lower()] = operation
+    for operation in operations:
+        path = public_path(operation.path)
+        paths.setdefault(path, {})[operation.method.lower()] = _operation(operation, path)
     return {
         "openapi": "3.1.0",
         "info": {
             "title": "Loyalty cloud API",
             "version": "1.0.0",
-            "description": "Native API v1: checkout protocol and customers. Amounts are "
-            "roubles as JSON numbers with two places; errors are {code, message}.",
+            "description": "Native API v1: checkout protocol, customers and program versions. "
+            "Amounts are roubles as JSON numbers with at most two places (at most "
+            "99 999 999.99 per amount), quantities have at most three (at most 99 999.999); "
+            "instants are ISO 8601 with an offset, from 2000-01-01 to 2099-12-31. Strings "
+            "must not contain NUL. Errors are {code, message} with a Russian message; every "
+            "code an operation may answer is listed under its status.\n\n" + _codes_table(),
         },
         "servers": [{"url": "/"}],
         "paths": paths,
         "components": {
-            "schemas": components,
+            "schemas": schema.get("$defs", {}),
             "securitySchemes": {
-                "bearer": {"type": "http", "scheme": "bearer"},
+                "bearer": {"type": "http", "scheme": "bearer",
+                           "description": "the terminal's token"},
                 "basic": {"type": "http", "scheme": "basic",
                           "description": "any user name, the terminal token as password"},
+                "merchantKey": {"type": "http", "scheme": "bearer",
+                                "description": "the merchant's API key (program versions)"},
             },
         },
     }  # fmt: skip

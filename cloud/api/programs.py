@@ -12,10 +12,11 @@ from pydantic import BaseModel
 from cloud.api.keys import MERCHANT, deps_of
 from cloud.api.wire import json_response, read_json, read_model
 from cloud.clock import from_epoch
-from cloud.errors import BadRequest
+from cloud.errors import NotFound
 from cloud.services import checkout, programs
 from cloud.services.merchants import MerchantContext
 from schemas import checkout as wire
+from schemas.bounds import INT_MAX
 from schemas.program import Program
 from schemas.programs_api import ProgramValid, ProgramVersionList, ProgramVersionOut
 
@@ -27,10 +28,12 @@ def _merchant(request: web.Request) -> MerchantContext:
 
 
 def _version(request: web.Request) -> int:
-    try:
-        return int(request.match_info["version"])
-    except ValueError as exc:
-        raise BadRequest("invalid_version", "Номер версии должен быть целым числом") from exc
+    text = request.match_info["version"]
+    # The route admits digits only; beyond the INTEGER column no version can exist.
+    version = int(text) if len(text) <= 10 else 0
+    if not 1 <= version <= INT_MAX:
+        raise NotFound("program_not_found", f"Версия программы {text[:20]} не найдена")
+    return version
 
 
 def _out(info: programs.VersionInfo, program: Program | None = None) -> ProgramVersionOut:
@@ -99,7 +102,9 @@ async def preview(request: web.Request) -> web.Response:
     return json_response(quote)
 
 
-_V = "/api/v1/programs/{version:\\d+}"
+_V = "/api/v1/programs/{version:[0-9]+}"
+CREATED = {("POST", "/api/v1/programs")}
+"""Routes whose success is 201 Created (for the OpenAPI document)."""
 
 ROUTES: list[tuple[str, str, Handler, str, type[BaseModel] | None, type[BaseModel] | None]] = [
     ("GET", "/api/v1/programs", list_versions, "Версии программы лояльности",

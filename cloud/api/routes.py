@@ -8,6 +8,9 @@ from cloud.api import admin, checkout, customers, programs
 from cloud.api.openapi import Operation, build_openapi
 from cloud.api.wire import json_response
 
+OPENAPI_DOCUMENT = web.AppKey("openapi_document", dict)
+"""The native API's OpenAPI document, as served at /api/v1/openapi.json."""
+
 
 async def health(request: web.Request) -> web.Response:
     return json_response({"status": "ok"})
@@ -21,10 +24,14 @@ def setup_routes(app: web.Application) -> None:
         *admin.ROUTES,
     ):
         app.router.add_route(method, path, handler)
-        operations.append((method, path, summary, request_model, response_model))
+        status = 201 if (method, path) in programs.CREATED else 200
+        operations.append(
+            Operation(method, path, summary, request_model, response_model, status=status)
+        )
     app.router.add_routes(customers.customer_routes())
     operations.extend(customers.CUSTOMER_OPENAPI)
     document = build_openapi(operations)
+    app[OPENAPI_DOCUMENT] = document
 
     async def openapi(request: web.Request) -> web.Response:
         return json_response(document)

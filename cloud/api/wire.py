@@ -9,9 +9,11 @@ from pydantic import BaseModel, ValidationError
 
 from cloud.errors import BadRequest
 from cloud.validation import describe_validation_error
-from cloud.web_json import dumps, json_response, read_json
+from cloud.web_json import dumps, json_response, loads, needs_exact_read, read_body, read_json
 
-__all__ = ["dumps", "json_response", "parse_model", "read_json", "read_model"]
+__all__ = [
+    "dumps", "json_response", "parse_body", "parse_model", "read_body", "read_json", "read_model",
+]  # fmt: skip
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -23,15 +25,21 @@ def parse_model(model: type[ModelT], data: Any) -> ModelT:
         raise BadRequest("validation_error", describe_validation_error(exc)) from exc
 
 
-async def read_model(request: web.Request, model: type[ModelT]) -> ModelT:
-    """The body validated straight from its JSON text: pydantic reads JSON numbers into
-    Decimal exactly as sent, with no float in between."""
-    raw = await request.read()
+def parse_body(model: type[ModelT], raw: bytes) -> ModelT:
+    """A raw JSON body validated straight from its text (pydantic-core reads it in one
+    pass, and every request is validated the same way). A body whose numbers a float
+    could change, or that may hold a NUL, is checked first (``cloud.web_json.loads``)."""
     if not raw:
         raise BadRequest("malformed_json", "Пустое тело запроса: ожидается JSON")
+    if needs_exact_read(raw):
+        loads(raw)  # refuses what the fast path would read inexactly
     try:
         return model.model_validate_json(raw)
     except ValidationError as exc:
         if any(error["type"] == "json_invalid" for error in exc.errors()):
             raise BadRequest("malformed_json", "Некорректный JSON в теле запроса") from exc
         raise BadRequest("validation_error", describe_validation_error(exc)) from exc
+
+
+async def read_model(request: web.Request, model: type[ModelT]) -> ModelT:
+    return parse_body(model, await read_body(request))

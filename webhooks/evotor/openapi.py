@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from schemas import evotor as ev
+from schemas.money import WireJsonSchema
 
 RECEIPT = "5b2f8f7e-2d3c-4a51-9c1e-4b7a3f0d2e11"
 DROPPED = "6c3a9a8f-3e4d-4b62-8d2f-5c8b4a1e3f22"
@@ -151,7 +152,9 @@ def terminal_openapi() -> dict[str, Any]:
     for *_, request_model, response_model in OPERATIONS:
         models.extend((request_model, response_model))
     _, schema = models_json_schema(
-        [(m, "validation") for m in models], ref_template="#/components/schemas/{model}"
+        [(m, "validation") for m in models],
+        ref_template="#/components/schemas/{model}",
+        schema_generator=WireJsonSchema,
     )
     paths: dict[str, Any] = {}
     error = {"application/json": {"schema": {"$ref": "#/components/schemas/EvotorErrorBody"},

@@ -1,0 +1,248 @@
+"""Schemathesis against the published OpenAPI documents, with every check: the native
+API (a till's token for checkout, customers and SMS codes; the merchant's key for program
+versions) and the Evotor terminal hooks, on a live server over SQLite.
+
+The server runs in a thread of its own (schemathesis calls it synchronously). Examples
+are bounded and derandomised so that the run is the same in CI and stays short.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+import schemathesis
+from aiohttp import web
+from schemathesis.config import SchemathesisConfig
+from schemathesis.specs.openapi.checks import unsupported_method
+
+from cloud.api.routes import OPENAPI_DOCUMENT, setup_routes
+from cloud.clock import ManualClock
+from cloud.db.database import open_database
+from cloud.main import build_app
+from cloud.notify import LogSmsProvider
+from cloud.services import merchants
+from cloud.services.deps import Deps
+from cloud.settings import DEV_EVOTOR_APP_TOKEN, Settings
+from tests.conftest import START, make_tenant
+from tests.webhooks.evotor.conftest import API, APP_ID, DEVICE, STORE, USER, fixture
+from webhooks.evotor.openapi import terminal_openapi
+
+# Statuses a request that fits the document may still get: the document cannot say that
+# a phone number must exist, that line ids are unique, that price x quantity stays under
+# the bound, that a customer has enough bonuses or that an SMS code is right (400 and 422
+# name the rule broken, each code listed in the document), nor that a drawn id exists
+# (404) or a receipt is already closed (409); 429 is the SMS limit.
+ACCEPTED_FOR_VALID_DATA = ["2xx", "400", "401", "403", "404", "409", "422", "429"]
+# Evotor's contract answers a refusal of the loyalty rules 402 as well (a subscription
+# that lapsed, a terminal over the licence).
+ACCEPTED_FOR_VALID_EVOTOR_DATA = [*ACCEPTED_FOR_VALID_DATA, "402"]
+
+
+def config(accepted: list[str], max_examples: int, coverage: bool = True) -> SchemathesisConfig:
+    return SchemathesisConfig.from_dict({
+        "seed": 7,
+        # Drawing a whole receipt is slow on a busy CI machine; slowness is not a defect.
+        "suppress-health-check": ["too_slow", "data_too_large", "large_base_example"],
+        "generation": {"mode": "all", "max-examples": max_examples, "deterministic": True,
+                       "database": "none"},
+        "checks": {"positive_data_acceptance": {"expected-statuses": accepted}},
+        "phases": {"coverage": {"enabled": coverage}},
+    })  # fmt: skip
+
+
+@dataclass
+class LiveService:
+    """The whole service (native API and the Evotor sub-app) on 127.0.0.1 in a thread."""
+
+    database: Path
+    url: str = ""
+    terminal_token: str = ""
+    merchant_key: str = ""
+    evotor_token: str = ""
+    missing_device_is_400: bool = False
+    evotor_405_has_allow: bool = False
+    _loop: asyncio.AbstractEventLoop = field(default_factory=asyncio.new_event_loop)
+    _ready: threading.Event = field(default_factory=threading.Event)
+    _failure: BaseException | None = None
+
+    def start(self) -> None:
+        threading.Thread(target=self._run, name="live-service", daemon=True).start()
+        if not self._ready.wait(60) or self._failure is not None:
+            raise RuntimeError("the live service did not start") from self._failure
+
+    def stop(self) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        try:
+            cleanup = self._loop.run_until_complete(self._serve())
+        except BaseException as exc:
+            self._failure = exc
+            self._ready.set()
+            return
+        self._ready.set()
+        try:
+            self._loop.run_forever()
+        finally:
+            self._loop.run_until_complete(cleanup())
+            self._loop.close()
+
+    async def _serve(self) -> Any:
+        settings = Settings(
+            database_url=f"sqlite+aiosqlite:///{self.database}", env="test", load_demo=False,
+            evotor_app_id=APP_ID, evotor_api_url=API,
+        )  # fmt: skip
+        db = await open_database(settings.database_url)
+        deps = Deps.build(settings, db, sms=LogSmsProvider(), clock=ManualClock(START))
+        tenant = await make_tenant(deps, "Демо")
+        self.terminal_token = tenant.token
+        self.merchant_key = await merchants.issue_merchant_key(db, tenant.merchant_id, deps.clock())
+        runner = web.AppRunner(build_app(settings, deps=deps))
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        host, port = runner.addresses[0][:2]
+        self.url = f"http://{host}:{port}"
+
+        async def cleanup() -> None:
+            await runner.cleanup()
+            await db.close()
+
+        return cleanup
+
+
+def _install_evotor(service: LiveService) -> None:
+    """user/create, then the stores and devices notifications, as the Evotor cloud does."""
+    app = {"Authorization": f"Bearer {DEV_EVOTOR_APP_TOKEN}"}
+    created = requests.post(
+        f"{service.url}/evotor/api/v1/user/create",
+        headers=app,
+        json={"userId": USER, "companyName": "ООО Ромашка"},
+        timeout=10,
+    )
+    assert created.status_code == 200, created.text
+    service.evotor_token = str(created.json()["token"])
+    user = {"Authorization": f"Bearer {service.evotor_token}", "X-Evotor-User-Id": USER}
+    for kind in ("stores", "devices"):
+        sent = requests.put(
+            f"{service.url}/evotor/api/v1/inventories/{kind}",
+            headers=user,
+            json=fixture(f"inventories/{kind}.json"),
+            timeout=10,
+        )
+        assert sent.status_code == 200, sent.text
+    without_device = requests.post(
+        f"{service.url}/evotor/terminal/v1/receipts/cancel",
+        headers={**user, "Authorization": f"Bearer {service.evotor_token}"},
+        json={"receiptUuid": "probe"}, timeout=10,
+    )  # fmt: skip
+    service.missing_device_is_400 = without_device.status_code == 400
+    traced = requests.request(
+        "TRACE", f"{service.url}/evotor/terminal/v1/receipts/cancel", timeout=10
+    )
+    service.evotor_405_has_allow = "Allow" in traced.headers
+
+
+@pytest.fixture(scope="module")
+def live(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveService]:
+    database = tmp_path_factory.mktemp("schemathesis") / "live.sqlite3"
+    shutil.copyfile(sqlite_template, database)
+    service = LiveService(database)
+    service.start()
+    _install_evotor(service)
+    yield service
+    service.stop()
+
+
+def _native_document() -> dict[str, Any]:
+    app = web.Application()
+    setup_routes(app)
+    return app[OPENAPI_DOCUMENT]
+
+
+# A program document is a large schema: each example costs a lot to draw (its coverage
+# phase alone took 40 s), and the document's own rules are tested in
+# tests/api/test_programs_api.py and tests/engine; a few examples each here.
+PROGRAM_DOCUMENTS = {"method": "POST", "path_regex": "^/api/v1/programs(/validate)?$"}
+native = schemathesis.openapi.from_dict(
+    _native_document(), config=config(ACCEPTED_FOR_VALID_DATA, 25)
+).exclude(**PROGRAM_DOCUMENTS)
+native_programs = schemathesis.openapi.from_dict(
+    _native_document(), config=config(ACCEPTED_FOR_VALID_DATA, 5, coverage=False)
+).include(**PROGRAM_DOCUMENTS)
+evotor = schemathesis.openapi.from_dict(
+    terminal_openapi(), config=config(ACCEPTED_FOR_VALID_EVOTOR_DATA, 20)
+)
+
+
+def _authorization(case: Any, live: LiveService) -> dict[str, str]:
+    key = live.merchant_key if case.path.startswith("/api/v1/programs") else live.terminal_token
+    return {"Authorization": f"Bearer {key}"}
+
+
+@native.parametrize()
+def test_native_api_conforms_to_its_document(case: Any, live: LiveService) -> None:
+    """Every operation of /api/v1/openapi.json, with valid and invalid data: no 5xx, only
+    documented statuses, content types and bodies, valid data accepted, invalid refused,
+    credentials required."""
+    case.call_and_validate(base_url=live.url, headers=_authorization(case, live))
+
+
+@native_programs.parametrize()
+def test_program_documents_conform_to_the_document(case: Any, live: LiveService) -> None:
+    """POST /programs and /programs/validate, the same checks, fewer examples."""
+    case.call_and_validate(base_url=live.url, headers=_authorization(case, live))
+
+
+def _evotor_headers(case: Any, live: LiveService) -> bool:
+    """A synced smart terminal of the installed user, where the case carries the header:
+    a case that leaves a header out (to test that it is required) keeps it out."""
+    headers = case.headers if case.headers is not None else {}
+    if "X-Evotor-Device-UUID" in headers:
+        headers["X-Evotor-Device-UUID"] = DEVICE
+    if "X-Evotor-Store-Uuid" in headers:
+        headers["X-Evotor-Store-Uuid"] = STORE
+    if "X-Evotor-User-Id" in headers:
+        headers["X-Evotor-User-Id"] = USER
+    case.headers = headers
+    # A call without the device header is answered 402/1005 by webhooks.evotor today
+    # where its contract says 400/2002 (issue 7, another change): such cases are left to
+    # test_missing_device_header_is_a_bad_request until it lands, then run here too.
+    return "X-Evotor-Device-UUID" in headers or live.missing_device_is_400
+
+
+@evotor.parametrize()
+def test_evotor_terminal_hooks_conform_to_their_document(case: Any, live: LiveService) -> None:
+    """Every hook of /evotor/terminal/v1/openapi.json, the same checks, as a synced smart
+    terminal of the installed user."""
+    if not _evotor_headers(case, live):
+        return
+    # webhooks.evotor answers an undeclared method 405 without the Allow header RFC 9110
+    # requires (another change owns that code): the method check waits for it.
+    excluded = [] if live.evotor_405_has_allow else [unsupported_method]
+    case.call_and_validate(
+        base_url=live.url, headers={"Authorization": f"Bearer {live.evotor_token}"},
+        excluded_checks=excluded,
+    )  # fmt: skip
+
+
+@pytest.mark.xfail(reason="webhooks/evotor answers 402/1005 (issue 7: Evotor item, another change)")
+def test_missing_device_header_is_a_bad_request(live: LiveService) -> None:
+    """A terminal hook without X-Evotor-Device-UUID is a malformed call: 400 with 2002
+    naming the header, as the document's required parameter says (not 402/1005)."""
+    assert live.missing_device_is_400
+
+
+@pytest.mark.xfail(reason="webhooks/evotor's 405 has no Allow header (another change's code)")
+def test_evotor_405_names_the_allowed_methods(live: LiveService) -> None:
+    """An undeclared method on a terminal hook is 405 with an Allow header (RFC 9110)."""
+    assert live.evotor_405_has_allow
