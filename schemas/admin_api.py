@@ -8,6 +8,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from schemas.bounds import BigId
+
 # No control characters: PostgreSQL refuses NUL in text, and names are printed on
 # receipts and reports.
 _PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
@@ -24,7 +26,6 @@ Address = Annotated[
 Label = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100, pattern=_PRINTABLE)]
 Channel = Literal["native", "1c", "sigma", "modulkassa", "frontol"]
 TerminalChannel = Literal["native", "1c", "sigma", "modulkassa", "frontol", "evotor"]
-Id = Annotated[int, Field(ge=1, le=2**53)]
 
 
 class _In(BaseModel):
@@ -66,7 +67,7 @@ class StoreList(BaseModel):
 
 
 class TerminalCreate(_In):
-    store_id: Id
+    store_id: BigId
     name: Name
     channel: Channel = "native"
 
@@ -96,7 +97,7 @@ class TokenIssued(BaseModel):
 
 class TokenRevoke(_In):
     token: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
-    terminal_id: Id | None = Field(None, description="revoke every live token of it")
+    terminal_id: BigId | None = Field(None, description="revoke every live token of it")
 
 
 class TokensRevoked(BaseModel):

@@ -17,6 +17,7 @@ from cloud.api.wire import json_response, read_model
 from cloud.services.admin import keys, operator, stores, terminals
 from cloud.services.merchants import MerchantContext
 from schemas import admin_api as api
+from schemas.bounds import BIGINT_MAX
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -30,10 +31,11 @@ def _merchant(request: web.Request) -> MerchantContext:
 
 
 def _id(request: web.Request, name: str) -> int:
-    """A path id; one beyond any id we issue is simply not found (a 64-bit column would
-    overflow on PostgreSQL instead)."""
-    value = int(request.match_info[name])  # the route's pattern is digits only
-    return value if value <= 2**53 else 0
+    """A path id; one beyond the BIGINT column is simply not found (PostgreSQL would
+    overflow instead). The route's pattern admits ASCII digits only."""
+    text = request.match_info[name]
+    value = int(text) if len(text) <= 19 else 0
+    return value if value <= BIGINT_MAX else 0
 
 
 async def create_merchant(request: web.Request) -> web.Response:
@@ -98,9 +100,7 @@ async def issue_token(request: web.Request) -> web.Response:
     deps = deps_of(request)
     merchant_id = _merchant(request).merchant_id
     terminal_id = _id(request, "terminal_id")
-    # The body is optional (a label): a bare POST issues an unlabelled token.
-    body = await read_model(request, api.TokenCreate) if request.can_read_body else None
-    label = body.label if body else ""
+    label = (await read_model(request, api.TokenCreate)).label
     token = await terminals.issue_token(deps.db, merchant_id, terminal_id, deps.clock(), label)
     info = await terminals.get_terminal(deps.db, merchant_id, terminal_id)
     audit.info("terminal_token_issued", merchant=merchant_id, terminal=terminal_id,
@@ -160,8 +160,14 @@ async def evotor_link(request: web.Request) -> web.Response:
     return json_response(api.EvotorLinkOut(**asdict(link)))
 
 
-_STORE = "/api/v1/stores/{store_id:\\d+}"
-_TOKENS = "/api/v1/terminals/{terminal_id:\\d+}/tokens"
+_STORE = "/api/v1/stores/{store_id:[0-9]+}"
+_TOKENS = "/api/v1/terminals/{terminal_id:[0-9]+}/tokens"
+_KEY_REVOKE = "/api/v1/merchant/keys/{key_id:[0-9]+}/revoke"
+CREATED = {
+    ("POST", "/api/v1/operator/merchants"), ("POST", "/api/v1/stores"),
+    ("POST", "/api/v1/terminals"), ("POST", _TOKENS), ("POST", "/api/v1/merchant/keys"),
+}  # fmt: skip
+"""Routes whose success is 201 Created (for the OpenAPI document)."""
 
 ROUTES: list[tuple[str, str, Handler, str, type[BaseModel] | None, type[BaseModel] | None]] = [
     ("POST", "/api/v1/operator/merchants", create_merchant,
@@ -183,7 +189,7 @@ ROUTES: list[tuple[str, str, Handler, str, type[BaseModel] | None, type[BaseMode
      api.KeyCreate, api.KeyIssued),
     ("GET", "/api/v1/merchant/keys", list_keys, "Ключи компании (только владелец)",
      None, api.KeyList),
-    ("POST", "/api/v1/merchant/keys/{key_id:\\d+}/revoke", revoke_key,
+    ("POST", _KEY_REVOKE, revoke_key,
      "Отозвать ключ компании (только владелец; действует сразу)", None, api.KeyRevoked),
     ("POST", "/api/v1/merchant/keys/rotate", rotate_key,
      "Заменить свой ключ компании (только владелец; старый перестаёт работать сразу)",

@@ -24,7 +24,7 @@ def setup_routes(app: web.Application) -> None:
         *admin.ROUTES,
     ):
         app.router.add_route(method, path, handler)
-        status = 201 if (method, path) in programs.CREATED else 200
+        status = 201 if (method, path) in programs.CREATED | admin.CREATED else 200
         operations.append(
             Operation(method, path, summary, request_model, response_model, status=status)
         )

@@ -191,7 +191,7 @@ async def test_evotor_terminals_are_listed_read_only_with_the_link(
     assert shown["status"] == "active"
     listed = (await (await owner.get("/api/v1/terminals")).json())["terminals"]
     assert [(t["channel"], t["read_only"]) for t in listed] == [("evotor", True)]
-    refused = await owner.post(f"/api/v1/terminals/{listed[0]['id']}/tokens")
+    refused = await owner.post(f"/api/v1/terminals/{listed[0]['id']}/tokens", json={})
     assert refused.status == 400 and (await refused.json())["code"] == "terminal_read_only"
     _, plain = await onboard(client_for, "Без Эвотора")
     assert (await (await plain.get("/api/v1/merchant/evotor")).json())["linked"] is False
@@ -241,7 +241,8 @@ async def test_bad_input_is_a_4xx_in_russian_never_a_500(client_for: ClientFor) 
         ("POST", "/api/v1/stores", {"name": "Ок", "timezone": "Europe"}, 400),
         ("POST", "/api/v1/stores", {"name": "Ок", "owner": 1}, 400),
         ("PATCH", "/api/v1/stores/99999999999999999999999", {"name": "X"}, 404),
-        ("POST", "/api/v1/terminals/99999999999999999999999/tokens", None, 404),
+        ("POST", "/api/v1/terminals/99999999999999999999999/tokens", {}, 404),
+        ("POST", f"/api/v1/terminals/{store_id}/tokens", None, 400),
         ("POST", "/api/v1/terminals", {"store_id": 2**63, "name": "X"}, 400),
         ("PATCH", f"/api/v1/stores/{store_id}", {"address": "a" * 501}, 400),
         ("POST", "/api/v1/terminal-tokens/revoke", {}, 400),

@@ -21,7 +21,7 @@ async def _setup(owner: TestClient) -> tuple[int, int, str]:
     terminal = await (
         await owner.post("/api/v1/terminals", json={"store_id": store["id"], "name": "Касса"})
     ).json()
-    token = await (await owner.post(f"/api/v1/terminals/{terminal['id']}/tokens")).json()
+    token = await (await owner.post(f"/api/v1/terminals/{terminal['id']}/tokens", json={})).json()
     return store["id"], terminal["id"], token["token"]
 
 
@@ -47,7 +47,7 @@ async def test_one_merchant_key_never_reaches_another_merchants_rows(
     assert patched.status == 404
     added = await owner_a.post("/api/v1/terminals", json={"store_id": store_b, "name": "Чужая"})
     assert added.status == 400 and (await added.json())["code"] == "unknown_store"
-    issued = await owner_a.post(f"/api/v1/terminals/{terminal_b}/tokens")
+    issued = await owner_a.post(f"/api/v1/terminals/{terminal_b}/tokens", json={})
     assert issued.status == 404
     by_terminal = await owner_a.post(
         "/api/v1/terminal-tokens/revoke", json={"terminal_id": terminal_b}
