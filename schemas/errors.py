@@ -123,6 +123,11 @@ ERRORS: tuple[ApiError, ...] = (
              ("checkout",)),
     ApiError("distribution_exceeds_caps", 422,
              "Сумма больше, чем можно распределить по позициям", ("checkout",)),
+    ApiError("customer_mismatch", 422, "«Телефон и карта» в чеке указывают на разных клиентов",
+             ("checkout",)),
+    ApiError("idempotency_conflict", 409,
+             "«Чек» с номером «…» уже проведён с другим содержимым: номер использован "
+             "повторно. Проверьте нумерацию на кассе", ("checkout", "refund")),
     ApiError("receipt_closed", 409, "Чек уже закрыт: изменить его нельзя, только вернуть",
              ("checkout",)),
     ApiError("receipt_not_found", 404, "Чек продажи «…» не найден", ("refund",)),

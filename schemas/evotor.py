@@ -715,7 +715,7 @@ class ReceiptClosedRequest(_HookReceipt):
 
     bonusPayment: Annotated[Money, Field(ge=0, le=MAX_AMOUNT)] | None = None
     documentId: Annotated[str, Field(max_length=128)] | None = None
-    number: Annotated[int, Field(ge=0, le=2**62)] | None = None
+    number: Annotated[int, Field(strict=True, ge=0, le=2**62)] | None = None
     """The receipt's ``number`` (SDK ``Receipt.Header``): helps recognise its document."""
 
 

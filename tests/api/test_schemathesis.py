@@ -22,7 +22,6 @@ import requests
 import schemathesis
 from aiohttp import web
 from schemathesis.config import SchemathesisConfig
-from schemathesis.specs.openapi.checks import unsupported_method
 
 from cloud.api.openapi import credential_of
 from cloud.api.routes import OPENAPI_DOCUMENT, setup_routes
@@ -71,8 +70,6 @@ class LiveService:
     terminal_token: str = ""
     merchant_key: str = ""
     evotor_token: str = ""
-    missing_device_is_400: bool = False
-    evotor_405_has_allow: bool = False
     _loop: asyncio.AbstractEventLoop = field(default_factory=asyncio.new_event_loop)
     _ready: threading.Event = field(default_factory=threading.Event)
     _failure: BaseException | None = None
@@ -144,16 +141,6 @@ def _install_evotor(service: LiveService) -> None:
             timeout=10,
         )
         assert sent.status_code == 200, sent.text
-    without_device = requests.post(
-        f"{service.url}/evotor/terminal/v1/receipts/cancel",
-        headers={**user, "Authorization": f"Bearer {service.evotor_token}"},
-        json={"receiptUuid": "probe"}, timeout=10,
-    )  # fmt: skip
-    service.missing_device_is_400 = without_device.status_code == 400
-    traced = requests.request(
-        "TRACE", f"{service.url}/evotor/terminal/v1/receipts/cancel", timeout=10
-    )
-    service.evotor_405_has_allow = "Allow" in traced.headers
 
 
 @pytest.fixture(scope="module")
@@ -226,7 +213,7 @@ def test_program_documents_conform_to_the_document(case: Any, live: LiveService)
     case.call_and_validate(base_url=live.url, headers=_authorization(case, live))
 
 
-def _evotor_headers(case: Any, live: LiveService) -> bool:
+def _evotor_headers(case: Any, live: LiveService) -> None:
     """A synced smart terminal of the installed user, where the case carries the header:
     a case that leaves a header out (to test that it is required) keeps it out."""
     headers = case.headers if case.headers is not None else {}
@@ -237,35 +224,13 @@ def _evotor_headers(case: Any, live: LiveService) -> bool:
     if "X-Evotor-User-Id" in headers:
         headers["X-Evotor-User-Id"] = USER
     case.headers = headers
-    # A call without the device header is answered 402/1005 by webhooks.evotor today
-    # where its contract says 400/2002 (issue 7, another change): such cases are left to
-    # test_missing_device_header_is_a_bad_request until it lands, then run here too.
-    return "X-Evotor-Device-UUID" in headers or live.missing_device_is_400
 
 
 @evotor.parametrize()
 def test_evotor_terminal_hooks_conform_to_their_document(case: Any, live: LiveService) -> None:
     """Every hook of /evotor/terminal/v1/openapi.json, the same checks, as a synced smart
     terminal of the installed user."""
-    if not _evotor_headers(case, live):
-        return
-    # webhooks.evotor answers an undeclared method 405 without the Allow header RFC 9110
-    # requires (another change owns that code): the method check waits for it.
-    excluded = [] if live.evotor_405_has_allow else [unsupported_method]
+    _evotor_headers(case, live)
     case.call_and_validate(
-        base_url=live.url, headers={"Authorization": f"Bearer {live.evotor_token}"},
-        excluded_checks=excluded,
-    )  # fmt: skip
-
-
-@pytest.mark.xfail(reason="webhooks/evotor answers 402/1005 (issue 7: Evotor item, another change)")
-def test_missing_device_header_is_a_bad_request(live: LiveService) -> None:
-    """A terminal hook without X-Evotor-Device-UUID is a malformed call: 400 with 2002
-    naming the header, as the document's required parameter says (not 402/1005)."""
-    assert live.missing_device_is_400
-
-
-@pytest.mark.xfail(reason="webhooks/evotor's 405 has no Allow header (another change's code)")
-def test_evotor_405_names_the_allowed_methods(live: LiveService) -> None:
-    """An undeclared method on a terminal hook is 405 with an Allow header (RFC 9110)."""
-    assert live.evotor_405_has_allow
+        base_url=live.url, headers={"Authorization": f"Bearer {live.evotor_token}"}
+    )

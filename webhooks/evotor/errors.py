@@ -116,7 +116,11 @@ def _http_error(exc: web.HTTPException) -> web.Response:
     reason = {404: "not found", 405: "method not allowed", 413: "too large"}.get(
         exc.status, "incorrect"
     )
-    return error_response(exc.status, EvotorErrorItem(code=INCORRECT, reason=reason))
+    response = error_response(exc.status, EvotorErrorItem(code=INCORRECT, reason=reason))
+    if isinstance(exc, web.HTTPMethodNotAllowed):
+        # RFC 9110: a 405 names the methods the address serves.
+        response.headers["Allow"] = ", ".join(sorted(exc.allowed_methods))
+    return response
 
 
 @web.middleware

@@ -51,8 +51,8 @@ CATALOGUE = [
     {"uuid": CAR_WASH, "name": "Мойка", "group": False, "parentUuid": WASH, "type": "SERVICE"},
     {"uuid": AIR, "name": "Ароматизатор", "group": False, "parentUuid": GOODS},
 ]  # fmt: skip
-LINES = [(MASSAGE, "Массаж", "3000.00"), (CREAM, "Крем", "1000.00"),
-         (CAR_WASH, "Мойка", "800.00"), (AIR, "Ароматизатор", "200.00")]  # fmt: skip
+LINES = [(MASSAGE, "Массаж", 3000), (CREAM, "Крем", 1000),
+         (CAR_WASH, "Мойка", 800), (AIR, "Ароматизатор", 200)]  # fmt: skip
 
 
 async def evotor_merchant(evotor: TestClient, deps: Deps, program: str) -> tuple[str, int, str]:
