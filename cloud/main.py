@@ -24,7 +24,9 @@ from cloud.db.database import open_database
 from cloud.errors import DomainError, NotFound
 from cloud.logging import configure_logging
 from cloud.services import demo, jobs, programs
+from cloud.services.admin import operator, stores, terminals
 from cloud.services.deps import Deps
+from cloud.services.merchants import CHANNELS
 from cloud.settings import Settings
 from webhooks.evotor.app import create_app as create_evotor_app
 
@@ -85,7 +87,9 @@ def check_exposure(settings: Settings, live_demo: Sequence[str] = ()) -> None:
     if settings.listens_on_loopback:
         return
     exposed = [
-        name for name in settings.public_secrets_in_use if name == "LOYALTY_EVOTOR_APP_TOKEN"
+        name
+        for name in settings.public_secrets_in_use
+        if name in ("LOYALTY_EVOTOR_APP_TOKEN", "LOYALTY_OPERATOR_TOKEN")
     ]
     if settings.load_demo:
         exposed.append("LOYALTY_LOAD_DEMO=true (public demo tokens)")
@@ -193,6 +197,95 @@ async def load_program(
         await db.close()
 
 
+async def _with_db(settings: Settings, work: Callable[[Deps], Awaitable[str]]) -> str:
+    """Run one administrative command on a migrated database (what the operator's and
+    the merchant API do, with the database's own access standing for the credential)."""
+    await migrate.upgrade_async(settings.database_url)
+    db = await open_database(settings.database_url)
+    try:
+        return await work(Deps.build(settings, db))
+    finally:
+        await db.close()
+
+
+async def _merchant_exists(deps: Deps, merchant_id: int) -> None:
+    if not await deps.db.fetch_value("SELECT id FROM merchants WHERE id = :m", {"m": merchant_id}):
+        raise NotFound("merchant_not_found", f"Компания #{merchant_id} не найдена")
+
+
+def _admin_command(args: argparse.Namespace) -> Callable[[Deps], Awaitable[str]]:
+    """The work of ``merchants create``, ``stores add``, ``terminals add`` and ``tokens
+    revoke``; each returns what to print (a key or token exactly once)."""
+
+    async def merchants_create(deps: Deps) -> str:
+        created = await operator.onboard_merchant(deps.db, args.name, deps.clock(), args.timezone)
+        return (
+            f"Merchant #{created.merchant_id} «{args.name}» ({args.timezone})\n"
+            f"Owner key (shown once, only its hash is kept): {created.owner_key}"
+        )
+
+    async def stores_add(deps: Deps) -> str:
+        await _merchant_exists(deps, args.merchant)
+        store = await stores.add_store(
+            deps.db, args.merchant, args.name, deps.clock(), args.timezone, args.address
+        )
+        return f"Store #{store.id} «{store.name}» ({store.timezone}) of merchant #{args.merchant}"
+
+    async def terminals_add(deps: Deps) -> str:
+        await _merchant_exists(deps, args.merchant)
+        terminal = await terminals.add_terminal(
+            deps.db, args.merchant, args.store, args.name, deps.clock(), args.channel
+        )
+        token = await terminals.issue_token(deps.db, args.merchant, terminal.id, deps.clock())
+        return (
+            f"Terminal #{terminal.id} «{terminal.name}» ({terminal.channel}) in store "
+            f"#{terminal.store_id}\nTerminal token (shown once, only its hash is kept): {token}"
+        )
+
+    async def tokens_revoke(deps: Deps) -> str:
+        await _merchant_exists(deps, args.merchant)
+        revoked = await terminals.revoke(
+            deps.db, args.merchant, deps.clock(), token=args.token, terminal_id=args.terminal
+        )
+        return f"Revoked {revoked} token(s)"
+
+    return {
+        "merchants": merchants_create,
+        "stores": stores_add,
+        "terminals": terminals_add,
+        "tokens": tokens_revoke,
+    }[args.command]
+
+
+def _add_admin_commands(commands: Any) -> None:
+    merchants_cmd = commands.add_parser("merchants", help="merchants (platform operator)")
+    sub = merchants_cmd.add_subparsers(dest="action", required=True)
+    create = sub.add_parser("create", help="create a merchant; prints its owner key once")
+    create.add_argument("name")
+    create.add_argument("--timezone", default="Europe/Moscow")
+    stores_cmd = commands.add_parser("stores", help="a merchant's stores")
+    sub = stores_cmd.add_subparsers(dest="action", required=True)
+    add = sub.add_parser("add", help="add a store")
+    add.add_argument("--merchant", type=int, required=True)
+    add.add_argument("name")
+    add.add_argument("--timezone", help="IANA zone (default: the merchant's)")
+    add.add_argument("--address")
+    terminals_cmd = commands.add_parser("terminals", help="a merchant's terminals")
+    sub = terminals_cmd.add_subparsers(dest="action", required=True)
+    add = sub.add_parser("add", help="add a terminal; prints its token once")
+    add.add_argument("--merchant", type=int, required=True)
+    add.add_argument("--store", type=int, required=True)
+    add.add_argument("name")
+    add.add_argument("--channel", default="native", choices=CHANNELS)
+    tokens_cmd = commands.add_parser("tokens", help="terminal tokens")
+    sub = tokens_cmd.add_subparsers(dest="action", required=True)
+    revoke = sub.add_parser("revoke", help="revoke a token, or every token of a terminal")
+    revoke.add_argument("--merchant", type=int, required=True)
+    target = revoke.add_mutually_exclusive_group(required=True)
+    target.add_argument("--token")
+    target.add_argument("--terminal", type=int)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="loyalty", description="Loyalty cloud")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -220,6 +313,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     load.add_argument("file", type=Path, help="e.g. fixtures/programs/05_vintage.json")
     load.add_argument("--merchant", type=int, required=True)
     load.add_argument("--activate", action="store_true", help="make it the live version")
+    _add_admin_commands(commands)
     args = parser.parse_args(argv)
 
     overrides: dict[str, Any] = {}
@@ -258,6 +352,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(
             f"Merchant #{args.merchant}: version {loaded.version} ({state}) «{loaded.program.name}»"
         )
+    elif args.command in ("merchants", "stores", "terminals", "tokens"):
+        try:
+            print(asyncio.run(_with_db(settings, _admin_command(args))))
+        except DomainError as exc:
+            parser.exit(1, f"loyalty: {exc.message}\n")
     elif args.command == "jobs":
         report = asyncio.run(run_job(settings, args.job, args.date))
         print(

@@ -16,12 +16,16 @@ DEV_DATA_KEY = "ZGV2LWRhdGEta2V5LWRvLW5vdC11c2UtaW4tcHJvZCE="
 DEV_INDEX_KEY = "ZGV2LWluZGV4LWtleS1kby1ub3QtdXNlLWluLXByb2Q="
 DEV_SECRET_KEY = "dev-secret-key-do-not-use-in-production"
 DEV_EVOTOR_APP_TOKEN = "dev-evotor-app-token-do-not-use-in-production"
+DEV_OPERATOR_TOKEN = "dev-operator-token-do-not-use-in-production"
+"""Not a default (the operator API is off until a token is set): the value the README's
+examples use, refused in production like the other public keys."""
 
 BUILT_IN_SECRETS = {
     "data_key": DEV_DATA_KEY,
     "index_key": DEV_INDEX_KEY,
     "secret_key": DEV_SECRET_KEY,
     "evotor_app_token": DEV_EVOTOR_APP_TOKEN,
+    "operator_token": DEV_OPERATOR_TOKEN,
 }
 """Every secret setting and its public development default; production refuses them all
 (a new secret setting belongs here)."""
@@ -48,6 +52,13 @@ class Settings(BaseSettings):
         None, description="our application's uuid on the Evotor market (payments of our app)"
     )
     evotor_api_url: str = Field("https://api.evotor.ru", description="Evotor cloud REST API")
+
+    operator_token: str | None = Field(
+        None,
+        min_length=24,
+        description="the platform operator's Bearer token (creates merchants); unset turns "
+        "the operator API off",
+    )
 
     hold_ttl_seconds: int = Field(15 * 60, ge=30, le=24 * 3600)
     sms_code_ttl_seconds: int = Field(5 * 60, ge=30, le=3600)

@@ -29,8 +29,10 @@ class ApiError(NamedTuple):
     ``terminal`` (a till's token), ``checkout`` (every checkout call and the preview),
     ``refund``, ``sms``, ``register``, ``lookup``, ``customer`` (a customer by id),
     ``history``, ``cards``, ``programs``, ``customers_admin`` (the merchant's customer
-    routes), ``admin_search``, ``admin_page``, ``adjust``; ``route``: any address of the API,
-    outside the operations (an unknown path, a method a path does not serve)."""
+    routes), ``admin_search``, ``admin_page``, ``adjust``; administration: ``operator``,
+    ``stores``, ``store`` (a store by id), ``terminals``, ``terminal_tokens``, ``revoke``,
+    ``keys``, ``key`` (a merchant key by id); ``route``: any address of the API, outside
+    the operations (an unknown path, a method a path does not serve)."""
 
 
 ERRORS: tuple[ApiError, ...] = (
@@ -50,7 +52,10 @@ ERRORS: tuple[ApiError, ...] = (
     # ---- credentials ----
     ApiError("missing_token", 401,
              "Нужен заголовок Authorization: Bearer <токен> (или Basic с токеном)", ("auth",)),
-    ApiError("invalid_token", 401, "Неверный токен терминала (ключ API компании)", ("auth",)),
+    ApiError("invalid_token", 401,
+             "Неверный токен терминала (ключ API компании, токен оператора)", ("auth",)),
+    ApiError("wrong_channel", 401, "Токен выдан для канала «…», не для этого API",
+             ("terminal",)),
     ApiError("merchant_suspended", 402, "Обслуживание программы лояльности приостановлено",
              ("terminal",)),
     # ---- customers, phones and cards ----
@@ -155,6 +160,26 @@ ERRORS: tuple[ApiError, ...] = (
              ("adjust",)),
     ApiError("invalid_expiry", 400, "Укажите что-то одно: срок жизни в днях или дату "
              "сгорания (не раньше активации, не дальше десяти лет)", ("adjust",)),
+    # ---- administration (operator token; merchant key) ----
+    ApiError("operator_disabled", 403,
+             "API оператора платформы выключен: задайте LOYALTY_OPERATOR_TOKEN", ("operator",)),
+    ApiError("invalid_timezone", 400, "Неизвестный часовой пояс «…»", ("operator", "stores")),
+    ApiError("invalid_name", 400, "Название: от 1 до 200 символов, без управляющих",
+             ("operator", "stores", "terminals")),
+    ApiError("store_not_found", 404, "Магазин «…» не найден", ("store",)),
+    ApiError("unknown_store", 400, "Магазин не найден", ("terminals",)),
+    ApiError("unknown_channel", 400, "Неизвестный канал «…»: допустимы «…»", ("terminals",)),
+    ApiError("terminal_not_found", 404, "Терминал «…» не найден",
+             ("terminal_tokens", "revoke")),
+    ApiError("terminal_read_only", 400,
+             "Терминал Эвотор подключается через маркет Эвотор: токен ему не выдаётся",
+             ("terminal_tokens",)),
+    ApiError("revoke_target", 400, "Укажите либо токен, либо терминал (одно из двух)",
+             ("revoke",)),
+    ApiError("owner_only", 403, "Это может только владелец (ключ с ролью owner)", ("keys",)),
+    ApiError("key_revoked", 403, "Ключ уже заменён другим запросом", ("keys",)),
+    ApiError("unknown_role", 400, "Неизвестная роль «…»: owner или manager", ("keys",)),
+    ApiError("key_not_found", 404, "Ключ «…» не найден", ("key",)),
 )  # fmt: skip
 
 

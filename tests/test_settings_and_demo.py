@@ -80,7 +80,13 @@ def test_production_refuses_a_built_in_value_in_any_secret_setting() -> None:
         )
     assert "LOYALTY_SECRET_KEY" in str(raised.value)
     assert "LOYALTY_DATA_KEY" not in str(raised.value)
-    assert set(BUILT_IN_SECRETS) == {"data_key", "index_key", "secret_key", "evotor_app_token"}
+    assert set(BUILT_IN_SECRETS) == {
+        "data_key",
+        "index_key",
+        "secret_key",
+        "evotor_app_token",
+        "operator_token",
+    }
 
 
 async def test_demo_credentials_are_found_and_revoked(deps: Deps) -> None:

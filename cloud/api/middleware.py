@@ -14,6 +14,7 @@ from cloud.api.wire import json_response
 from cloud.crypto import basic_credentials
 from cloud.engine.types import EngineError
 from cloud.errors import DomainError, Unauthorized
+from cloud.services.admin.operator import authenticate_operator
 from cloud.services.merchants import StaleCredential, authenticate_merchant
 
 log = structlog.get_logger("loyalty.request")
@@ -24,7 +25,14 @@ PUBLIC_PATHS = frozenset({"/api/v1/openapi.json", "/health"})
 # Calls whose handler reads the snapshot first, which proves a remembered token still
 # live in the same query (the hot path stays at one database read).
 DEFERRED_CHECK_PATHS = frozenset({"/api/v1/checkout/calculate"})
-MERCHANT_PATHS = ("/api/v1/programs", "/api/v1/merchant/customers")
+MERCHANT_PATHS = (
+    "/api/v1/programs",
+    "/api/v1/stores",
+    "/api/v1/terminals",
+    "/api/v1/terminal-tokens",
+    "/api/v1/merchant/",
+)
+OPERATOR_PATHS = "/api/v1/operator/"
 
 
 def error_body(code: str, message: str, status: int) -> web.Response:
@@ -49,6 +57,16 @@ def _token_from(header: str) -> str:
 async def _authenticate(request: web.Request, *, fresh: bool = False) -> None:
     path = request.path
     if not path.startswith("/api/v1/") or path in PUBLIC_PATHS:
+        return
+    if path.startswith(OPERATOR_PATHS):
+        # The platform operator's token from settings; no request reaches a handler here
+        # otherwise, and a merchant or terminal credential is never an operator's.
+        settings = request.app[DEPS].settings
+        if settings.operator_token:
+            token = _token_from(request.headers.get("Authorization", ""))
+        else:
+            token = ""
+        authenticate_operator(settings, token)
         return
     token = _token_from(request.headers.get("Authorization", ""))
     if path.startswith(MERCHANT_PATHS):

@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from cloud.api.middleware import MERCHANT_PATHS, OPERATOR_PATHS
 from schemas.bounds import BIGINT_MAX, INT_MAX
 from schemas.errors import ERRORS, ErrorBody, errors_for
 from schemas.money import WireJsonSchema
@@ -45,6 +46,12 @@ PATH_PARAMS: dict[str, dict[str, Any]] = {
                 "description": "номер версии программы"},
     "customer_id": {"type": "integer", "minimum": 1, "maximum": BIGINT_MAX,
                     "description": "идентификатор клиента"},
+    "store_id": {"type": "integer", "minimum": 1, "maximum": BIGINT_MAX,
+                 "description": "идентификатор магазина"},
+    "terminal_id": {"type": "integer", "minimum": 1, "maximum": BIGINT_MAX,
+                    "description": "идентификатор терминала"},
+    "key_id": {"type": "integer", "minimum": 1, "maximum": BIGINT_MAX,
+               "description": "идентификатор ключа компании"},
 }  # fmt: skip
 
 # {name} or {name:regex}, where the regex may hold braces of its own ({1,19}).
@@ -74,9 +81,26 @@ _PATH_SCOPES: dict[str, set[str]] = {
     "/api/v1/merchant/customers/{customer_id}/block": {"customer"},
     "/api/v1/merchant/customers/{customer_id}/unblock": {"customer"},
     "/api/v1/merchant/customers/{customer_id}/adjustments": {"customer", "adjust"},
+    "/api/v1/operator/merchants": {"operator"},
+    "/api/v1/stores": {"stores"},
+    "/api/v1/stores/{store_id}": {"stores", "store"},
+    "/api/v1/terminals": {"terminals"},
+    "/api/v1/terminals/{terminal_id}/tokens": {"terminal_tokens"},
+    "/api/v1/terminal-tokens/revoke": {"revoke"},
+    "/api/v1/merchant/keys": {"keys"},
+    "/api/v1/merchant/keys/rotate": {"keys"},
+    "/api/v1/merchant/keys/{key_id}/revoke": {"keys", "key"},
 }
 MERCHANT_CUSTOMERS = "/api/v1/merchant/customers"
 """The merchant's customer administration (merchant key, like program versions)."""
+
+
+def credential_of(path: str) -> str:
+    """Which credential a path takes (as the middleware dispatches): ``operator``,
+    ``merchant`` (the merchant's key) or ``terminal``."""
+    if path.startswith(OPERATOR_PATHS):
+        return "operator"
+    return "merchant" if path.startswith(MERCHANT_PATHS) else "terminal"
 
 
 def _scopes(operation: Operation, path: str) -> set[str]:
@@ -89,7 +113,7 @@ def _scopes(operation: Operation, path: str) -> set[str]:
         scopes.add("programs")
     elif path.startswith(MERCHANT_CUSTOMERS):
         scopes.add("customers_admin")
-    else:
+    elif credential_of(path) == "terminal":
         scopes.add("terminal")
     for prefix, scope in (("/api/v1/checkout/", "checkout"), ("/api/v1/sms-codes", "sms")):
         if path.startswith(prefix):
@@ -120,8 +144,15 @@ def _error_responses(scopes: set[str]) -> dict[str, Any]:
     return responses
 
 
+_SECURITY: dict[str, list[dict[str, list[str]]]] = {
+    "operator": [{"operatorToken": []}],
+    "merchant": [{"merchantKey": []}],
+    "terminal": [{"bearer": []}, {"basic": []}],
+}
+
+
 def _operation(operation: Operation, path: str) -> dict[str, Any]:
-    merchant = path.startswith(("/api/v1/programs", MERCHANT_CUSTOMERS))
+    credential = credential_of(path)
     success: dict[str, Any] = {"description": _SUCCESS.get(operation.status, "OK")}
     if operation.response is not None:
         success["content"] = {"application/json": {"schema": _ref(operation.response)}}
@@ -141,7 +172,7 @@ def _operation(operation: Operation, path: str) -> dict[str, Any]:
         "operationId": operation.method.lower() + re.sub(r"\W+", "_", path[len("/api/v1") :]),
         "summary": operation.summary,
         "tags": [path.split("/")[3]],
-        "security": [{"merchantKey": []}] if merchant else [{"bearer": []}, {"basic": []}],
+        "security": _SECURITY[credential],
         "responses": responses,
     }
     if operation.description:
@@ -183,7 +214,8 @@ def build_openapi(operations: list[Operation]) -> dict[str, Any]:
         "info": {
             "title": "Loyalty cloud API",
             "version": "1.0.0",
-            "description": "Native API v1: checkout protocol, customers and program versions. "
+            "description": "Native API v1: checkout protocol, customers, program versions and "
+            "administration (operator: merchants; merchant key: stores, terminals, tokens, keys). "
             "Amounts are roubles as JSON numbers with at most two places (at most "
             "99 999 999.99 per amount), quantities have at most three (at most 99 999.999); "
             "instants are ISO 8601 with an offset, from 2000-01-01 to 2099-12-31. Strings "
@@ -200,7 +232,11 @@ def build_openapi(operations: list[Operation]) -> dict[str, Any]:
                 "basic": {"type": "http", "scheme": "basic",
                           "description": "any user name, the terminal token as password"},
                 "merchantKey": {"type": "http", "scheme": "bearer",
-                                "description": "the merchant's API key (programs, customers)"},
+                                "description": "the merchant's API key (program versions, "
+                                               "customers, stores, terminals, tokens, keys)"},
+                "operatorToken": {"type": "http", "scheme": "bearer",
+                                  "description": "the platform operator's token "
+                                                 "(LOYALTY_OPERATOR_TOKEN)"},
             },
         },
     }  # fmt: skip

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from cloud.api import checkout, customers, merchant_customers, programs
+from cloud.api import admin, checkout, customers, merchant_customers, programs
 from cloud.api.openapi import Operation, build_openapi
 from cloud.api.wire import json_response
 
@@ -21,9 +21,10 @@ def setup_routes(app: web.Application) -> None:
     for method, path, handler, summary, request_model, response_model in (
         *checkout.ROUTES,
         *programs.ROUTES,
+        *admin.ROUTES,
     ):
         app.router.add_route(method, path, handler)
-        status = 201 if (method, path) in programs.CREATED else 200
+        status = 201 if (method, path) in programs.CREATED | admin.CREATED else 200
         operations.append(
             Operation(method, path, summary, request_model, response_model, status=status)
         )

@@ -66,6 +66,7 @@ class Store(Base):
     name: Mapped[str] = mapped_column(String(200))
     timezone: Mapped[str] = mapped_column(String(64))
     external_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    address: Mapped[str | None] = mapped_column(String(500), nullable=True)
     created_at: Mapped[int] = mapped_column(BigInteger)
     __table_args__ = (Index("ix_stores_merchant", "merchant_id"),)
 
@@ -77,12 +78,15 @@ class Terminal(Base):
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(200))
     external_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    # native / 1c / sigma / modulkassa / frontol / evotor (cloud.services.admin.CHANNELS)
+    channel: Mapped[str] = mapped_column(String(16), server_default="native")
     created_at: Mapped[int] = mapped_column(BigInteger)
     __table_args__ = (Index("ix_terminals_merchant_store", "merchant_id", "store_id"),)
 
 
 class TerminalCredential(Base):
-    """A token we issued to a terminal; only its SHA-256 is stored."""
+    """A token we issued to a terminal, for every channel (the channel recorded, so a
+    new channel adds a kind, not a table); only its SHA-256 is stored."""
 
     __tablename__ = "terminal_credentials"
     id: Mapped[int] = _pk()
@@ -90,6 +94,7 @@ class TerminalCredential(Base):
     terminal_id: Mapped[int] = mapped_column(ForeignKey("terminals.id", ondelete="CASCADE"))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     label: Mapped[str] = mapped_column(String(100), default="")
+    channel: Mapped[str] = mapped_column(String(16), server_default="native")
     created_at: Mapped[int] = mapped_column(BigInteger)
     revoked_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
@@ -547,13 +552,15 @@ Index("ix_terminals_merchant_external", Terminal.merchant_id, Terminal.external_
 
 
 class MerchantCredential(Base):
-    """A merchant-level API key (program management); only its SHA-256 is stored."""
+    """A merchant-level API key (programs, stores, terminals); only its SHA-256 is
+    stored. ``role``: owner (everything) or manager (no merchant keys)."""
 
     __tablename__ = "merchant_credentials"
     id: Mapped[int] = _pk()
     merchant_id: Mapped[int] = _merchant()
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     label: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(16), server_default="owner")
     created_at: Mapped[int] = mapped_column(BigInteger)
     revoked_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 

@@ -689,8 +689,8 @@ async def sync_devices(deps: Deps, merchant_id: int, devices: list[DeviceRecord]
             )
             if terminal_id is None:
                 await tx.insert(
-                    "INSERT INTO terminals (merchant_id, store_id, name, external_id, "
-                    "created_at) VALUES (:m, :s, :name, :ext, :now) RETURNING id",
+                    "INSERT INTO terminals (merchant_id, store_id, name, external_id, channel, "
+                    "created_at) VALUES (:m, :s, :name, :ext, 'evotor', :now) RETURNING id",
                     {"m": merchant_id, "s": store_id, "name": device.name[:200],
                      "ext": device.external_id, "now": now},
                 )  # fmt: skip

@@ -9,9 +9,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from cloud.clock import to_epoch
 from cloud.crypto import hash_token, new_token
 from cloud.db.database import PostgresDatabase, SqliteDatabase
-from cloud.errors import BadRequest, PaymentRequired, Unauthorized
+from cloud.errors import BadRequest, NotFound, PaymentRequired, Unauthorized
 
 Db = SqliteDatabase | PostgresDatabase
+
+CHANNELS = ("native", "1c", "sigma", "modulkassa", "frontol")
+"""Terminal kinds a merchant creates (and issues tokens for); ``evotor`` terminals come
+from the Evotor sync only. A new channel adds a kind here, not a table."""
+NATIVE_API_CHANNELS = frozenset({"native", "1c"})
+"""Channels whose tokens the native API accepts (1C speaks the native API)."""
+ROLES = ("owner", "manager")
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +68,8 @@ def credential_check(terminal: TerminalContext, zone_name: str | None, status: s
 def zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    # OSError: a directory of the zone database ("Europe") is not a zone either.
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
         raise BadRequest("invalid_timezone", f"Неизвестный часовой пояс «{name}»") from exc
 
 
@@ -77,7 +85,7 @@ async def create_merchant(db: Db, name: str, now: datetime, timezone: str = "Eur
 
 async def create_store(
     db: Db, merchant_id: int, name: str, now: datetime, timezone: str | None = None,
-    external_id: str | None = None,
+    external_id: str | None = None, address: str | None = None,
 ) -> int:  # fmt: skip
     async with db.transaction() as tx:
         if timezone is None:
@@ -86,17 +94,22 @@ async def create_store(
             )
         zone(str(timezone))
         return await tx.insert(
-            "INSERT INTO stores (merchant_id, name, timezone, external_id, created_at) "
-            "VALUES (:m, :name, :tz, :ext, :now) RETURNING id",
+            "INSERT INTO stores (merchant_id, name, timezone, external_id, address, "
+            "created_at) VALUES (:m, :name, :tz, :ext, :address, :now) RETURNING id",
             {"m": merchant_id, "name": name, "tz": timezone, "ext": external_id,
-             "now": to_epoch(now)},
+             "address": address, "now": to_epoch(now)},
         )  # fmt: skip
 
 
 async def create_terminal(
     db: Db, merchant_id: int, store_id: int, name: str, now: datetime,
-    external_id: str | None = None,
+    external_id: str | None = None, channel: str = "native",
 ) -> int:  # fmt: skip
+    if channel not in CHANNELS:
+        raise BadRequest(
+            "unknown_channel",
+            f"Неизвестный канал «{channel}»: допустимы {', '.join(CHANNELS)}",
+        )
     async with db.transaction() as tx:
         owner = await tx.fetch_value(
             "SELECT merchant_id FROM stores WHERE id = :s", {"s": store_id}
@@ -104,10 +117,10 @@ async def create_terminal(
         if owner != merchant_id:
             raise BadRequest("unknown_store", "Магазин не найден")
         return await tx.insert(
-            "INSERT INTO terminals (merchant_id, store_id, name, external_id, created_at) "
-            "VALUES (:m, :s, :name, :ext, :now) RETURNING id",
+            "INSERT INTO terminals (merchant_id, store_id, name, external_id, channel, "
+            "created_at) VALUES (:m, :s, :name, :ext, :channel, :now) RETURNING id",
             {"m": merchant_id, "s": store_id, "name": name, "ext": external_id,
-             "now": to_epoch(now)},
+             "channel": channel, "now": to_epoch(now)},
         )  # fmt: skip
 
 
@@ -115,21 +128,33 @@ async def issue_terminal_token(
     db: Db, merchant_id: int, terminal_id: int, now: datetime, token: str | None = None,
     label: str = "",
 ) -> str:  # fmt: skip
-    """Issue a Bearer token for a terminal; only its hash is kept, so show it once."""
+    """Issue a Bearer token for a terminal; only its hash is kept, so show it once. The
+    token records the terminal's channel, so each adapter accepts only its own."""
     token = token or new_token()
     async with db.transaction() as tx:
+        channel = await tx.fetch_value(
+            "SELECT channel FROM terminals WHERE id = :t AND merchant_id = :m",
+            {"t": terminal_id, "m": merchant_id},
+        )
+        if channel is None:
+            raise NotFound("terminal_not_found", f"Терминал #{terminal_id} не найден")
+        if channel not in CHANNELS:
+            raise BadRequest(
+                "terminal_read_only",
+                "Терминал Эвотор подключается через маркет Эвотор: токен ему не выдаётся",
+            )
         await tx.insert(
             "INSERT INTO terminal_credentials "
-            "(merchant_id, terminal_id, token_hash, label, created_at) "
-            "VALUES (:m, :t, :h, :label, :now) RETURNING id",
+            "(merchant_id, terminal_id, token_hash, label, channel, created_at) "
+            "VALUES (:m, :t, :h, :label, :channel, :now) RETURNING id",
             {"m": merchant_id, "t": terminal_id, "h": hash_token(token), "label": label,
-             "now": to_epoch(now)},
+             "channel": channel, "now": to_epoch(now)},
         )  # fmt: skip
     return token
 
 
 _AUTH_SQL = (
-    "SELECT t.merchant_id, t.store_id, t.id AS terminal_id, s.timezone, m.status "
+    "SELECT t.merchant_id, t.store_id, t.id AS terminal_id, s.timezone, m.status, c.channel "
     "FROM terminal_credentials c "
     "JOIN terminals t ON t.id = c.terminal_id AND t.merchant_id = c.merchant_id "
     "JOIN stores s ON s.id = t.store_id AND s.merchant_id = c.merchant_id "
@@ -146,13 +171,17 @@ class TerminalAuthenticator:
     call — except where the caller asks for a ``deferred`` check: then a remembered
     context comes back carrying the token's hash, and the request's own first query
     proves the token still live (calculate's snapshot read, ``CREDENTIAL_ZONE_SQL``).
-    That keeps the hot path at one query without a window for revoked tokens."""
+    That keeps the hot path at one query without a window for revoked tokens.
+
+    ``channels``: the kinds of token this door accepts (a SIGMA token is for the SIGMA
+    adapter, not the native API)."""
 
     MAX_REMEMBERED = 10_000
 
-    def __init__(self, db: Db) -> None:
+    def __init__(self, db: Db, channels: frozenset[str] = NATIVE_API_CHANNELS) -> None:
         self._db = db
         self._remembered: dict[str, TerminalContext] = {}
+        self._channels = channels
 
     async def authenticate(self, token: str, *, deferred: bool = False) -> TerminalContext:
         token_hash = hash_token(token)
@@ -164,6 +193,10 @@ class TerminalAuthenticator:
         if row is None:
             self._remembered.pop(token_hash, None)
             raise Unauthorized("invalid_token", "Неверный токен терминала")
+        if row["channel"] not in self._channels:
+            raise Unauthorized(
+                "wrong_channel", f"Токен выдан для канала «{row['channel']}», не для этого API"
+            )
         if row["status"] != "active":
             self._remembered.pop(token_hash, None)
             raise PaymentRequired(
@@ -215,7 +248,8 @@ class MerchantContext:
 
     merchant_id: int
     timezone: ZoneInfo
-    credential_id: int | None = None
+    role: str = "owner"
+    credential_id: int = 0
     """The merchant key that called: manual actions are recorded under it."""
     label: str = ""
 
@@ -225,22 +259,27 @@ class MerchantContext:
 
 
 async def issue_merchant_key(
-    db: Db, merchant_id: int, now: datetime, token: str | None = None, label: str = ""
-) -> str:
-    """Issue a merchant API key (program management); only its hash is kept."""
+    db: Db, merchant_id: int, now: datetime, token: str | None = None, label: str = "",
+    role: str = "owner",
+) -> str:  # fmt: skip
+    """Issue a merchant API key (programs, stores, terminals); only its hash is kept."""
+    if role not in ROLES:
+        raise BadRequest("unknown_role", f"Неизвестная роль «{role}»: owner или manager")
     token = token or new_token("lm")
     async with db.transaction() as tx:
         await tx.insert(
-            "INSERT INTO merchant_credentials (merchant_id, token_hash, label, created_at) "
-            "VALUES (:m, :h, :label, :now) RETURNING id",
-            {"m": merchant_id, "h": hash_token(token), "label": label, "now": to_epoch(now)},
-        )
+            "INSERT INTO merchant_credentials (merchant_id, token_hash, label, role, created_at) "
+            "VALUES (:m, :h, :label, :role, :now) RETURNING id",
+            {"m": merchant_id, "h": hash_token(token), "label": label, "role": role,
+             "now": to_epoch(now)},
+        )  # fmt: skip
     return token
 
 
 async def authenticate_merchant(db: Db, token: str) -> MerchantContext:
     row = await db.fetch_one(
-        "SELECT m.id, m.timezone, c.id AS credential_id, c.label FROM merchant_credentials c "
+        "SELECT m.id, m.timezone, c.role, c.id AS credential_id, c.label "
+        "FROM merchant_credentials c "
         "JOIN merchants m ON m.id = c.merchant_id "
         "WHERE c.token_hash = :h AND c.revoked_at IS NULL",
         {"h": hash_token(token)},
@@ -248,8 +287,6 @@ async def authenticate_merchant(db: Db, token: str) -> MerchantContext:
     if row is None:
         raise Unauthorized("invalid_token", "Неверный ключ API компании")
     return MerchantContext(
-        merchant_id=int(row["id"]),
-        timezone=zone(row["timezone"]),
-        credential_id=int(row["credential_id"]),
-        label=str(row["label"]),
-    )
+        merchant_id=int(row["id"]), timezone=zone(row["timezone"]), role=str(row["role"]),
+        credential_id=int(row["credential_id"]), label=str(row["label"]),
+    )  # fmt: skip

@@ -30,8 +30,6 @@ STATUS_OF = {"BadRequest": 400, "Unauthorized": 401, "PaymentRequired": 402, "Fo
 # Raised in the scanned code but never on a native API path, with the reason.
 NOT_ON_THE_API = {
     "invalid_channel": "register_customer is called with a fixed channel by each caller",
-    "invalid_timezone": "merchant administration (CLI, cabinet), not the API",
-    "unknown_store": "merchant administration (CLI, cabinet), not the API",
 }
 EVOTOR_ONLY = ("evotor_accounts.py", "evotor_receipts.py", "evotor_catalog.py")
 

@@ -1,6 +1,7 @@
 """Schemathesis against the published OpenAPI documents, with every check: the native
 API (a till's token for checkout, customers and SMS codes; the merchant's key for program
-versions) and the Evotor terminal hooks, on a live server over SQLite.
+versions; a fresh merchant's owner key for administration; the operator token) and the
+Evotor terminal hooks, on a live server over SQLite.
 
 The server runs in a thread of its own (schemathesis calls it synchronously). Examples
 are bounded and derandomised so that the run is the same in CI and stays short.
@@ -22,6 +23,7 @@ import schemathesis
 from aiohttp import web
 from schemathesis.config import SchemathesisConfig
 
+from cloud.api.openapi import credential_of
 from cloud.api.routes import OPENAPI_DOCUMENT, setup_routes
 from cloud.clock import ManualClock
 from cloud.db.database import open_database
@@ -40,6 +42,8 @@ from webhooks.evotor.openapi import terminal_openapi
 # name the rule broken, each code listed in the document), nor that a drawn id exists
 # (404) or a receipt is already closed (409); 429 is the SMS limit.
 ACCEPTED_FOR_VALID_DATA = ["2xx", "400", "401", "403", "404", "409", "422", "429"]
+OPERATOR_TOKEN = "schemathesis-operator-token-0123456789"
+
 # Evotor's contract answers a refusal of the loyalty rules 402 as well (a subscription
 # that lapsed, a terminal over the licence).
 ACCEPTED_FOR_VALID_EVOTOR_DATA = [*ACCEPTED_FOR_VALID_DATA, "402"]
@@ -96,7 +100,7 @@ class LiveService:
     async def _serve(self) -> Any:
         settings = Settings(
             database_url=f"sqlite+aiosqlite:///{self.database}", env="test", load_demo=False,
-            evotor_app_id=APP_ID, evotor_api_url=API,
+            evotor_app_id=APP_ID, evotor_api_url=API, operator_token=OPERATOR_TOKEN,
         )  # fmt: skip
         db = await open_database(settings.database_url)
         deps = Deps.build(settings, db, sms=LogSmsProvider(), clock=ManualClock(START))
@@ -171,9 +175,27 @@ evotor = schemathesis.openapi.from_dict(
 )
 
 
+def _fresh_owner_key(live: LiveService) -> str:
+    """The owner key of a merchant made for this case alone: administration cases rotate
+    and revoke keys and revoke terminal tokens, which must not reach the shared tenant."""
+    created = requests.post(
+        f"{live.url}/api/v1/operator/merchants", json={"name": "Схема"},
+        headers={"Authorization": f"Bearer {OPERATOR_TOKEN}"}, timeout=10,
+    )  # fmt: skip
+    assert created.status_code == 201, created.text
+    return str(created.json()["owner_key"])
+
+
 def _authorization(case: Any, live: LiveService) -> dict[str, str]:
-    merchant = case.path.startswith(("/api/v1/programs", "/api/v1/merchant/"))
-    key = live.merchant_key if merchant else live.terminal_token
+    credential = credential_of(case.path)
+    if credential == "operator":
+        key = OPERATOR_TOKEN
+    elif case.path.startswith("/api/v1/programs"):
+        key = live.merchant_key
+    elif credential == "merchant":
+        key = _fresh_owner_key(live)
+    else:
+        key = live.terminal_token
     return {"Authorization": f"Bearer {key}"}
 
 
