@@ -249,7 +249,7 @@ class MerchantContext:
     merchant_id: int
     timezone: ZoneInfo
     role: str = "owner"
-    credential_id: int = 0
+    credential_id: int | None = None
     """The merchant key that called: manual actions are recorded under it."""
     label: str = ""
 

@@ -166,7 +166,7 @@ async def test_concurrent_retries_with_one_key_credit_once(
     """Two calls with the same key at the same moment (a double click, a retry racing
     the original) credit once and both answer the same adjustment; two concurrent
     debits of the whole balance under different keys cannot both succeed."""
-    staff = MerchantContext(demo_tenant.merchant_id, ZoneInfo("Europe/Moscow"), None, "Офис")
+    staff = MerchantContext(demo_tenant.merchant_id, ZoneInfo("Europe/Moscow"), label="Офис")
     request = AdjustmentRequest(kind="credit", amount=Decimal(100), reason="Двойной клик")
     first, second = await asyncio.gather(
         customers_admin.adjust(deps, staff, customer, request, "twice"),

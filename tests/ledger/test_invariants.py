@@ -95,7 +95,7 @@ class Scenario:
 
     @property
     def staff(self) -> MerchantContext:
-        return MerchantContext(self.merchant_id, self.term.timezone, None, "тест")
+        return MerchantContext(self.merchant_id, self.term.timezone, label="тест")
 
     async def adjust(self, request: AdjustmentRequest) -> None:
         key = f"a{next(_ids)}"
