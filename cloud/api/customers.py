@@ -14,7 +14,15 @@ from aiohttp import web
 
 from cloud.api.keys import deps_of, terminal_of
 from cloud.api.openapi import Operation, Param
-from cloud.api.wire import dumps, json_response, parse_body, read_body, read_model
+from cloud.api.wire import (
+    customer_id_of,
+    dumps,
+    int_query,
+    json_response,
+    parse_body,
+    read_body,
+    read_model,
+)
 from cloud.errors import BadRequest
 from cloud.services import customers as service
 from cloud.services.customers import MAX_HISTORY_PAGE
@@ -85,13 +93,6 @@ def profile_wire(profile: service.CustomerProfileData, zone: ZoneInfo) -> Custom
         ),
         registered_at=registered_at,
     )
-
-
-def _customer_id(request: web.Request) -> int:
-    value = int(request.match_info["customer_id"])
-    if value > BIGINT_MAX:  # beyond BIGINT: no such customer, and no driver error either
-        raise service.not_found()
-    return value
 
 
 async def post_sms_code(request: web.Request) -> web.Response:
@@ -183,7 +184,7 @@ async def get_lookup(request: web.Request) -> web.Response:
 async def get_customer(request: web.Request) -> web.Response:
     terminal = terminal_of(request)
     profile = await service.customer_profile(
-        deps_of(request), terminal.merchant_id, _customer_id(request)
+        deps_of(request), terminal.merchant_id, customer_id_of(request)
     )
     return json_response(profile_wire(profile, terminal.timezone))
 
@@ -199,30 +200,17 @@ def _text_query(request: web.Request, name: str, max_length: int) -> str | None:
     return text
 
 
-def _int_query(request: web.Request, name: str, default: int | None) -> int | None:
-    text = request.query.get(name)
-    if text is None or text == "":
-        return default
-    # ASCII digits only: int() would also take " 5", "+5", "5_0" and other scripts' digits.
-    value = int(text) if text.isascii() and text.isdigit() and len(text) <= 19 else 0
-    if not 0 < value <= BIGINT_MAX:
-        raise BadRequest(
-            "invalid_query", f"Параметр {name}: целое от 1 до 9 223 372 036 854 775 807"
-        )
-    return value
-
-
 async def get_history(request: web.Request) -> web.Response:
     """Bonus movements, newest first; ``?before=`` takes the ``next`` of a page."""
     terminal = terminal_of(request)
-    limit = _int_query(request, "limit", 20)
+    limit = int_query(request, "limit", 20)
     assert limit is not None
     page = await service.customer_history(
         deps_of(request),
         terminal.merchant_id,
-        _customer_id(request),
+        customer_id_of(request),
         limit=limit,
-        before_id=_int_query(request, "before", None),
+        before_id=int_query(request, "before", None),
     )
     return json_response(
         HistoryPage(
@@ -247,7 +235,7 @@ async def post_card(request: web.Request) -> web.Response:
     terminal = terminal_of(request)
     body = await read_model(request, AttachCard)
     card, created = await service.attach_card(
-        deps_of(request), terminal.merchant_id, _customer_id(request), body.number
+        deps_of(request), terminal.merchant_id, customer_id_of(request), body.number
     )
     return json_response(
         CardInfo(id=card.id, kind="physical", number=card.number), status=201 if created else 200

@@ -13,10 +13,9 @@ from aiohttp import web
 
 from cloud.api.keys import MERCHANT, deps_of
 from cloud.api.openapi import Operation, Param
-from cloud.api.wire import json_response, read_model
+from cloud.api.wire import customer_id_of, int_query, json_response, read_model
 from cloud.errors import BadRequest
 from cloud.services import customers_admin as service
-from cloud.services.customers import not_found
 from cloud.services.customers_admin.common import MAX_PAGE
 from cloud.services.merchants import MerchantContext
 from cloud.web_json import refuse_nul
@@ -33,26 +32,6 @@ def _merchant(request: web.Request) -> MerchantContext:
     return request[MERCHANT]
 
 
-def _customer_id(request: web.Request) -> int:
-    value = int(request.match_info["customer_id"])
-    if not 0 < value < 2**63:
-        raise not_found()
-    return value
-
-
-def _int_query(request: web.Request, name: str, default: int | None) -> int | None:
-    text = request.query.get(name)
-    if text is None or text == "":
-        return default
-    # ASCII digits only, as on the till's routes: int() would take " 5", "+5" or "5_0".
-    value = int(text) if text.isascii() and text.isdigit() and len(text) <= 19 else 0
-    if not 0 < value <= BIGINT_MAX:
-        raise BadRequest(
-            "invalid_query", f"Параметр {name}: целое от 1 до 9 223 372 036 854 775 807"
-        )
-    return value
-
-
 def _text_query(request: web.Request, name: str, max_length: int) -> str | None:
     text = request.query.get(name)
     if text is None:
@@ -65,7 +44,7 @@ def _text_query(request: web.Request, name: str, max_length: int) -> str | None:
 
 
 def _limit(request: web.Request, default: int) -> int:
-    value = _int_query(request, "limit", default)
+    value = int_query(request, "limit", default)
     assert value is not None
     return value
 
@@ -80,28 +59,30 @@ async def list_customers(request: web.Request) -> web.Response:
         card=_text_query(request, "card", 64),
         name=_text_query(request, "name", 100),
         limit=_limit(request, 20),
-        after=_int_query(request, "after", None),
+        after=int_query(request, "after", None),
     )
     return json_response(found)
 
 
 async def get_customer(request: web.Request) -> web.Response:
-    card = await service.customer_card(deps_of(request), _merchant(request), _customer_id(request))
+    card = await service.customer_card(
+        deps_of(request), _merchant(request), customer_id_of(request)
+    )
     return json_response(card)
 
 
 async def get_lots(request: web.Request) -> web.Response:
     page = await service.lots(
-        deps_of(request), _merchant(request), _customer_id(request),
-        limit=_limit(request, 50), before=_int_query(request, "before", None),
+        deps_of(request), _merchant(request), customer_id_of(request),
+        limit=_limit(request, 50), before=int_query(request, "before", None),
     )  # fmt: skip
     return json_response(page)
 
 
 async def get_movements(request: web.Request) -> web.Response:
     page = await service.movements(
-        deps_of(request), _merchant(request), _customer_id(request),
-        limit=_limit(request, 50), before=_int_query(request, "before", None),
+        deps_of(request), _merchant(request), customer_id_of(request),
+        limit=_limit(request, 50), before=int_query(request, "before", None),
     )  # fmt: skip
     return json_response(page)
 
@@ -109,7 +90,7 @@ async def get_movements(request: web.Request) -> web.Response:
 async def block(request: web.Request) -> web.Response:
     body = await read_model(request, wire.BlockRequest)
     state = await service.set_blocked(
-        deps_of(request), _merchant(request), _customer_id(request), True, body
+        deps_of(request), _merchant(request), customer_id_of(request), True, body
     )
     return json_response(state)
 
@@ -117,7 +98,7 @@ async def block(request: web.Request) -> web.Response:
 async def unblock(request: web.Request) -> web.Response:
     body = await read_model(request, wire.BlockRequest)
     state = await service.set_blocked(
-        deps_of(request), _merchant(request), _customer_id(request), False, body
+        deps_of(request), _merchant(request), customer_id_of(request), False, body
     )
     return json_response(state)
 
@@ -126,7 +107,7 @@ async def post_adjustment(request: web.Request) -> web.Response:
     """A manual credit or debit; the ``Idempotency-Key`` header is required."""
     body = await read_model(request, wire.AdjustmentRequest)
     result = await service.adjust(
-        deps_of(request), _merchant(request), _customer_id(request), body,
+        deps_of(request), _merchant(request), customer_id_of(request), body,
         request.headers.get("Idempotency-Key"),
     )  # fmt: skip
     return json_response(result, status=201)

@@ -8,8 +8,10 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from cloud.errors import BadRequest
+from cloud.services.customers import not_found
 from cloud.validation import describe_validation_error
 from cloud.web_json import dumps, json_response, loads, needs_exact_read, read_body, read_json
+from schemas.bounds import BIGINT_MAX
 
 __all__ = [
     "dumps", "json_response", "parse_body", "parse_model", "read_body", "read_json", "read_model",
@@ -43,3 +45,26 @@ def parse_body(model: type[ModelT], raw: bytes) -> ModelT:
 
 async def read_model(request: web.Request, model: type[ModelT]) -> ModelT:
     return parse_body(model, await read_body(request))
+
+
+def int_query(request: web.Request, name: str, default: int | None) -> int | None:
+    """A positive BIGINT query parameter (absent or empty: ``default``)."""
+    text = request.query.get(name)
+    if text is None or text == "":
+        return default
+    # ASCII digits only: int() would also take " 5", "+5", "5_0" and other scripts' digits.
+    value = int(text) if text.isascii() and text.isdigit() and len(text) <= 19 else 0
+    if not 0 < value <= BIGINT_MAX:
+        raise BadRequest(
+            "invalid_query", f"Параметр {name}: целое от 1 до 9 223 372 036 854 775 807"
+        )
+    return value
+
+
+def customer_id_of(request: web.Request) -> int:
+    """The ``{customer_id}`` of the path; beyond BIGINT there is no such customer (and no
+    driver error either)."""
+    value = int(request.match_info["customer_id"])
+    if not 0 < value <= BIGINT_MAX:
+        raise not_found()
+    return value
