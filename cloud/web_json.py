@@ -132,6 +132,10 @@ def loads(raw: bytes) -> Any:
 
 async def read_body(request: web.Request) -> bytes:
     """The raw body, within the application's body deadline (``BodyTimeout`` past it)."""
+    if request.content.is_eof():
+        # The whole body came with the headers (a till's receipt nearly always does):
+        # nothing left to wait for, so no deadline to arm.
+        return await request.read()
     seconds = request.config_dict.get(BODY_READ_TIMEOUT, DEFAULT_BODY_READ_SECONDS)
     try:
         async with asyncio.timeout(seconds):

@@ -24,7 +24,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 PUBLIC_PATHS = frozenset({"/api/v1/openapi.json", "/health"})
 # Calls whose handler reads the snapshot first, which proves a remembered token still
 # live in the same query (the hot path stays at one database read).
-DEFERRED_CHECK_PATHS = frozenset({"/api/v1/checkout/calculate"})
+DEFERRED_CHECK_PATHS = frozenset({"/api/v1/checkout/calculate", "/api/v1/checkout/confirm"})
 MERCHANT_PATHS = (
     "/api/v1/programs",
     "/api/v1/stores",
@@ -134,6 +134,13 @@ async def api_middleware(request: web.Request, handler: Handler) -> web.StreamRe
             # The remembered terminal moved to another time zone: price it afresh.
             await _authenticate(request, fresh=True)
             response = await handler(request)
+        except Exception:
+            # A deferred check proves the token live in the handler's first read; an error
+            # raised before that read is answered only to a token proven live now.
+            terminal = request.get(TERMINAL)
+            if terminal is not None and terminal.credential is not None:
+                await _authenticate(request, fresh=True)
+            raise
     except Exception as exc:
         error = _error_response(request, exc)
         if error is None:

@@ -139,3 +139,50 @@ async def test_calculate_follows_a_store_moved_to_another_time_zone(
     assert await calculate_status(client) == (200, None)
     remembered = await app[AUTHENTICATOR].authenticate(demo_tenant.token, deferred=True)
     assert remembered.timezone.key == "Asia/Novosibirsk"
+
+
+CONFIRM = "/api/v1/checkout/confirm"
+
+
+async def test_confirm_refuses_a_revoked_token_at_once_even_for_a_replay(
+    aiohttp_client, deps: Deps, demo_tenant: Tenant
+) -> None:  # type: ignore[no-untyped-def]
+    """Confirm proves a remembered token live inside its own transaction, not with a
+    query of its own: after the revocation the next confirm of a new receipt, the replay
+    of one already confirmed and a malformed body are all 401 in either worker."""
+    first = await worker(aiohttp_client, deps, demo_tenant.token)
+    second = await worker(aiohttp_client, deps, demo_tenant.token)
+    third = await worker(aiohttp_client, deps, demo_tenant.token)
+    for client in (first, second, third):
+        response = await client.post(CONFIRM, json=RECEIPT)
+        assert response.status == 200, await response.text()
+    await merchants.revoke_terminal_token(
+        deps.db, demo_tenant.merchant_id, deps.clock(), token=demo_tenant.token
+    )
+    fresh = {"receipt": {**RECEIPT["receipt"], "id": "r-2"}}
+    # Each worker meets one kind of call first, while it still remembers the token.
+    for client, body in ((first, RECEIPT), (second, fresh)):
+        response = await client.post(CONFIRM, json=body)
+        assert (response.status, (await response.json())["code"]) == (401, "invalid_token")
+    for client in (third,):
+        response = await client.post(CONFIRM, json={"receipt": {"id": "r-3"}})
+        assert (response.status, (await response.json())["code"]) == (401, "invalid_token")
+    assert await deps.db.fetch_value(
+        "SELECT COUNT(*) FROM receipts WHERE merchant_id = :m", {"m": demo_tenant.merchant_id}
+    ) == 1  # fmt: skip
+
+
+async def test_calculate_answers_a_bad_body_from_a_revoked_token_with_401(
+    aiohttp_client, deps: Deps, demo_tenant: Tenant
+) -> None:  # type: ignore[no-untyped-def]
+    """An error raised before the snapshot read (here a body that fails validation) is
+    not answered to a remembered token that was revoked meanwhile: it gets 401."""
+    client = await worker(aiohttp_client, deps, demo_tenant.token)
+    assert await calculate_status(client) == (200, None)
+    response = await client.post(CALCULATE, json={"receipt": {"id": "x"}})
+    assert response.status == 400
+    await merchants.revoke_terminal_token(
+        deps.db, demo_tenant.merchant_id, deps.clock(), token=demo_tenant.token
+    )
+    response = await client.post(CALCULATE, json={"receipt": {"id": "x"}})
+    assert (response.status, (await response.json())["code"]) == (401, "invalid_token")

@@ -53,18 +53,19 @@ async def confirm(
     rid = request.receipt.id
     digest = receipt_digest(request.receipt, request.redeemed)
     stored = await stored_with_digest(deps.db, terminal.merchant_id, source, "sale", rid)
-    if stored is not None:
-        return wire.ConfirmResult.model_validate_json(replay(stored, digest, "sale", rid))
-    try:
-        return await _confirm(deps, terminal, request, source, digest)
-    except Exception as exc:
-        # Another request confirmed the same receipt between our check and our insert.
-        if not (isinstance(exc, AlreadyStored) or is_unique_violation(exc)):
-            raise
-        stored = await stored_with_digest(deps.db, terminal.merchant_id, source, "sale", rid)
-        if stored is None:
-            raise
-        return wire.ConfirmResult.model_validate_json(replay(stored, digest, "sale", rid))
+    if stored is None:
+        try:
+            return await _confirm(deps, terminal, request, source, digest)
+        except Exception as exc:
+            # Another request confirmed the same receipt between our check and our insert.
+            if not (isinstance(exc, AlreadyStored) or is_unique_violation(exc)):
+                raise
+            stored = await stored_with_digest(deps.db, terminal.merchant_id, source, "sale", rid)
+            if stored is None:
+                raise
+    # A replay reads no snapshot, so a remembered credential proves itself here.
+    await snapshots.verify_credential(deps.db, terminal)
+    return wire.ConfirmResult.model_validate_json(replay(stored, digest, "sale", rid))
 
 
 async def _confirm(
@@ -88,14 +89,16 @@ async def _confirm(
         snapshot = await snapshots.locked_snapshot(
             deps, tx, terminal, receipt, source, epoch, quoted_by
         )
-        # A twin of this call may have confirmed the receipt while we waited for the lock.
-        if snapshot.customer is not None and await stored_response(
-            tx, terminal.merchant_id, source, "sale", receipt.id
-        ):
-            raise AlreadyStored()
+        own_hold = quoted
+        if tx.dialect != "sqlite" and snapshot.customer is not None:
+            # Reads taken before the customer's lock: a twin of this call may have
+            # confirmed the receipt, or a cancel ended its hold, while we waited. (SQLite's
+            # transaction is the only writer from its start: nothing moved since.)
+            if await stored_response(tx, terminal.merchant_id, source, "sale", receipt.id):
+                raise AlreadyStored()
+            own_hold = await active_hold(tx, terminal.merchant_id, source, receipt.id, epoch)
         program = snapshot.program.program
         customer = snapshot.customer
-        own_hold = await active_hold(tx, terminal.merchant_id, source, receipt.id, epoch)
         if snapshot.blocked_customer_id is not None and redeemed:
             # A blocked card spends nothing; without a bonus payment the sale is recorded
             # (the fiscal receipt is the truth) as if no card was shown: no accrual.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
@@ -299,4 +299,19 @@ async def locked_snapshot(
     await tx.lock_customer(terminal.merchant_id, first.customer.customer_id)
     ref = wire.CustomerRef(customer_id=first.customer.customer_id)
     locked = receipt.model_copy(update={"customer": ref})
-    return await read_snapshot(deps, tx, terminal, locked, source, now, program)
+    # The first read proved a remembered credential live; the second need not again.
+    verified = replace(terminal, credential=None)
+    return await read_snapshot(deps, tx, verified, locked, source, now, program)
+
+
+async def verify_credential(executor: Executor, terminal: TerminalContext) -> None:
+    """Prove a remembered terminal credential still live where no snapshot is read (a
+    stored answer replayed): one query, and only for a remembered context."""
+    if terminal.credential is None:
+        return
+    row = await executor.fetch_one(
+        PROGRAM_ONLY_SQL[True], {"m": terminal.merchant_id, "th": terminal.credential}
+    )
+    if row is None:
+        raise NotFound("merchant_not_found", "Компания не найдена")
+    credential_check(terminal, row["credential_zone"], row["merchant_status"])
