@@ -80,11 +80,15 @@ class CustomerCard(WireModel):
     registration_channel: str
     cards: list[CardRow]
     blocked: BlockInfo | None
+    referral_code: str = Field(description="the customer's personal code to invite friends")
+    referrer_id: int | None = Field(default=None, description="who invited the customer")
+    acquisition_channel: str | None = None
+    campaign: str | None = None
 
 
 class LotRow(WireModel):
     id: int
-    kind: str = Field(description="purchase, welcome, manual, return, ...")
+    kind: str = Field(description="purchase, welcome, referral, referee, manual, return, ...")
     amount: Money
     remaining: Money
     available_from: datetime
@@ -100,7 +104,7 @@ class LotList(WireModel):
 
 class Movement(WireModel):
     id: int
-    kind: str = Field(description="accrue, redeem, expire, reverse, return, adjust")
+    kind: str = Field(description="accrue, referral, redeem, expire, reverse, return, adjust")
     amount: Money = Field(description="signed: a credit is positive")
     at: datetime
     lot_id: int | None

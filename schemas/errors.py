@@ -75,6 +75,10 @@ ERRORS: tuple[ApiError, ...] = (
     ApiError("consent_required", 400,
              "Нужно согласие клиента на обработку персональных данных", ("register",)),
     ApiError("sms_code_required", 400, "Для регистрации нужен код из SMS", ("register",)),
+    ApiError("referrer_not_found", 422,
+             "Пригласивший клиент не найден: укажите телефон, карту или код уже "
+             "зарегистрированного клиента", ("register",)),
+    ApiError("self_referral", 422, "Клиент не может пригласить сам себя", ("register",)),
     ApiError("customer_exists", 409, "Клиент с таким номером телефона уже зарегистрирован",
              ("register",)),
     ApiError("card_taken", 409, "Эта карта уже привязана к другому клиенту",
