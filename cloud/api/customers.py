@@ -96,7 +96,7 @@ def profile_wire(profile: service.CustomerProfileData, zone: ZoneInfo) -> Custom
             messages_version=profile.consent_messages_version,
         ),
         registered_at=registered_at,
-        gender=profile.gender,  # type: ignore[arg-type]
+        gender=profile.gender,
         children=[ChildInfo(name=name, birthday=birthday) for name, birthday in profile.children],
         referral_code=profile.referral_code,
         referrer_id=profile.referrer_id,

@@ -23,7 +23,7 @@ from cloud.services.deps import Deps
 from cloud.services.merchants import MerchantContext
 from schemas.customer_admin import BlockRequest
 from tests.golden.support import PROGRAMS, Till, line, open_till, receipt
-from tests.helpers import money, register_over_api, sms_code
+from tests.helpers import register_over_api, sms_code
 
 PROGRAM = "11_kaloud_club.json"
 # From the program's text, not from its JSON: level rates by the buyer's tier.
@@ -109,7 +109,7 @@ async def test_partial_refund_claws_back_pro_rata(aiohttp_client: Any, deps: Dep
     """A refund of part of D's receipt takes back from each referrer exactly what their
     reward on the returned part was; returning the rest takes back everything."""
     till = await open_till(aiohttp_client, deps, PROGRAM)
-    a, b, c, d = await chain(till)
+    a, b, c, _ = await chain(till)
     body = receipt(
         "s1", [line("hookah", "1500", "2"), line("tea", "333", "3")], phone="+79160000004"
     )
@@ -129,7 +129,7 @@ async def test_idempotent_confirm_credits_once(aiohttp_client: Any, deps: Deps) 
     """A repeated confirm of the same receipt returns the stored answer and credits the
     referrers nothing more."""
     till = await open_till(aiohttp_client, deps, PROGRAM)
-    a, b, c, d = await chain(till)
+    _, _, c, _ = await chain(till)
     body = receipt("once", [line("hookah", "2000")], phone="+79160000004")
     first = await till.confirm(body)
     assert await till.confirm(body) == first
@@ -141,7 +141,7 @@ async def test_idempotent_confirm_credits_once(aiohttp_client: Any, deps: Deps) 
 async def test_blocked_recipient_earns_nothing(aiohttp_client: Any, deps: Deps) -> None:
     """A blocked referrer earns nothing from the sale; the levels above still earn."""
     till = await open_till(aiohttp_client, deps, PROGRAM)
-    a, b, c, d = await chain(till)
+    _, b, c, _ = await chain(till)
     merchant = MerchantContext(till.tenant.merchant_id, ZoneInfo("Europe/Moscow"))
     await actions.set_blocked(deps, merchant, c["id"], True, BlockRequest(reason="проверка"))
     await till.confirm(receipt("b1", [line("hookah", "1000")], phone="+79160000004"))
@@ -215,7 +215,7 @@ async def test_concurrent_sales_in_one_family(aiohttp_client: Any, deps: Deps) -
     """D and C buy at the same moment: both sales commit (locks go from buyer up the
     chain, so they cannot deadlock) and B earns from both."""
     till = await open_till(aiohttp_client, deps, PROGRAM)
-    a, b, c, d = await chain(till)
+    a, b, _, _ = await chain(till)
     await asyncio.gather(*[
         till.confirm(receipt(f"p{i}", [line("hookah", "1000")], phone=phone))
         for i, phone in enumerate(["+79160000004", "+79160000003"] * 3)
