@@ -223,3 +223,28 @@ async def test_concurrent_sales_in_one_family(aiohttp_client: Any, deps: Deps) -
     # Three sales by D (level 2 for B: 1 %) and three by C (level 1 for B: 1 %).
     assert await referral_lots(till, b["id"]) == Decimal(60)
     assert await referral_lots(till, a["id"]) == Decimal(30)
+
+
+async def test_referrer_of_another_merchant_is_not_found(aiohttp_client: Any, deps: Deps) -> None:
+    """One merchant's customers are never referrers at another: neither their phone nor
+    their personal code (nor their id under another merchant's code) is found there, and
+    another merchant's till cannot look up or read the customer."""
+    ours = await open_till(aiohttp_client, deps, PROGRAM)
+    theirs = await open_till(aiohttp_client, deps, "12_lucky_cats.json")
+    ours_a = await register(ours, "+79160000031")
+    for referrer in ({"phone": "+79160000031"}, {"code": ours_a["referral_code"]}):
+        phone = "+79160000032"
+        response = await theirs.client.post(
+            "/api/v1/sms-codes", json={"phone": phone, "purpose": "registration"}
+        )
+        assert response.status == 200
+        response = await theirs.client.post("/api/v1/customers", json={
+            "phone": phone, "sms_code": sms_code(deps, phone),
+            "consent": {"personal_data": True}, "referrer": referrer,
+        })  # fmt: skip
+        assert response.status == 422
+        assert (await response.json())["code"] == "referrer_not_found"
+    response = await theirs.client.get(f"/api/v1/customers/{ours_a['id']}")
+    assert response.status == 404
+    response = await theirs.client.get("/api/v1/customers/lookup", params={"phone": "+79160000031"})
+    assert response.status == 404
