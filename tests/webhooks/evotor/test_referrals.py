@@ -30,13 +30,14 @@ async def test_evotor_documents_credit_and_claw_back_the_referrer(
     document = json.loads((PROGRAMS / "11_kaloud_club.json").read_text())
     document["gifts"]["referral"] = {"levels": [{"accrual_percent": "10"}]}
     await programs.publish(deps.db, merchant_id, json.dumps(document), deps.clock())
+    consent = Consent(personal_data=True)
     referrer = await customers.register_customer(
-        deps, merchant_id, RegisterCustomer(phone="+79160005555", consent=Consent(personal_data=True)),
+        deps, merchant_id, RegisterCustomer(phone="+79160005555", consent=consent),
         store_id=None, channel="import", sms_code=None,
     )  # fmt: skip
     await customers.register_customer(
         deps, merchant_id,
-        RegisterCustomer(phone=PHONE, consent=Consent(personal_data=True),
+        RegisterCustomer(phone=PHONE, consent=consent,
                          referrer=ReferrerRef(phone="+79160005555")),
         store_id=None, channel="import", sms_code=None,
     )  # fmt: skip
