@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from schemas.bounds import WireDate
+from schemas.customers import ReferrerRef
 from schemas.money import Money
 
 Reason = Annotated[str, Field(min_length=1, max_length=500)]
@@ -130,6 +131,24 @@ class BlockState(WireModel):
     customer_id: int
     blocked: BlockInfo | None
     changed: bool = Field(description="false when the card already was in that state")
+
+
+class ReferrerChange(WireModel):
+    """The staff's correction of who invited the customer (``referrer: null`` removes
+    it). Rewards already credited stay where they went; later sales reward the new
+    chain. A referrer the customer invited, directly or through others, is refused."""
+
+    referrer: ReferrerRef | None
+    reason: Reason
+    staff: StaffName | None = None
+
+    _strip = field_validator("reason", "staff")(_stripped)
+
+
+class ReferrerState(WireModel):
+    customer_id: int
+    referrer_id: int | None
+    changed: bool = Field(description="false when the customer already had this referrer")
 
 
 class AdjustmentRequest(WireModel):

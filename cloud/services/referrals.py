@@ -136,6 +136,28 @@ async def resolve_referrer(
     return int(found)
 
 
+async def refuse_cycle(
+    tx: Transaction, merchant_id: int, customer_id: int, referrer_id: int
+) -> None:
+    """Refuse a referrer who is the customer or among those the customer invited
+    (directly or through others): the customer must not be among the referrer's own
+    referrers, nor the referrer themself."""
+    if referrer_id == customer_id:
+        raise _self_referral()
+    found = await tx.fetch_value(
+        "WITH RECURSIVE up(id, depth) AS (SELECT referrer_id, 1 FROM customers "
+        "WHERE merchant_id = :m AND id = :r UNION ALL SELECT c.referrer_id, up.depth + 1 "
+        "FROM customers c JOIN up ON c.id = up.id WHERE c.merchant_id = :m "
+        "AND up.depth < 100000) SELECT 1 FROM up WHERE id = :c LIMIT 1",
+        {"m": merchant_id, "r": referrer_id, "c": customer_id},
+    )
+    if found is not None:
+        raise Unprocessable(
+            "referral_cycle",
+            "Нельзя: этот клиент приглашён (напрямую или через других) тем, кого меняют",
+        )
+
+
 async def referee_bonus(
     tx: Transaction, merchant_id: int, customer_id: int, program: Program, now: datetime,
     tz: tzinfo,
