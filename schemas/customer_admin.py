@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from schemas.bounds import WireDate
+from schemas.customers import ReferrerRef
 from schemas.money import Money
 
 Reason = Annotated[str, Field(min_length=1, max_length=500)]
@@ -80,11 +81,15 @@ class CustomerCard(WireModel):
     registration_channel: str
     cards: list[CardRow]
     blocked: BlockInfo | None
+    referral_code: str = Field(description="the customer's personal code to invite friends")
+    referrer_id: int | None = Field(default=None, description="who invited the customer")
+    acquisition_channel: str | None = None
+    campaign: str | None = None
 
 
 class LotRow(WireModel):
     id: int
-    kind: str = Field(description="purchase, welcome, manual, return, ...")
+    kind: str = Field(description="purchase, welcome, referral, referee, manual, return, ...")
     amount: Money
     remaining: Money
     available_from: datetime
@@ -100,7 +105,7 @@ class LotList(WireModel):
 
 class Movement(WireModel):
     id: int
-    kind: str = Field(description="accrue, redeem, expire, reverse, return, adjust")
+    kind: str = Field(description="accrue, referral, redeem, expire, reverse, return, adjust")
     amount: Money = Field(description="signed: a credit is positive")
     at: datetime
     lot_id: int | None
@@ -126,6 +131,24 @@ class BlockState(WireModel):
     customer_id: int
     blocked: BlockInfo | None
     changed: bool = Field(description="false when the card already was in that state")
+
+
+class ReferrerChange(WireModel):
+    """The staff's correction of who invited the customer (``referrer: null`` removes
+    it). Rewards already credited stay where they went; later sales reward the new
+    chain. A referrer the customer invited, directly or through others, is refused."""
+
+    referrer: ReferrerRef | None
+    reason: Reason
+    staff: StaffName | None = None
+
+    _strip = field_validator("reason", "staff")(_stripped)
+
+
+class ReferrerState(WireModel):
+    customer_id: int
+    referrer_id: int | None
+    changed: bool = Field(description="false when the customer already had this referrer")
 
 
 class AdjustmentRequest(WireModel):

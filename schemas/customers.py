@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from schemas.bounds import WireBool, WireDate
 from schemas.money import Money
@@ -51,11 +51,53 @@ class CodeVerified(WireModel):
 # ---- registration ----------------------------------------------------------------------
 
 
+ConsentVersion = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[\x21-\x7e]+$")]
+Gender = Literal["male", "female"]
+MAX_CHILDREN = 10
+
+
+def _plausible(value: date | None) -> date | None:
+    if value is not None and not date(1900, 1, 1) <= value <= date.today():
+        raise ValueError("дата рождения вне допустимого диапазона")
+    return value
+
+
 class Consent(WireModel):
-    """What the customer agreed to; processing of personal data is required."""
+    """What the customer agreed to; processing of personal data (152-FZ) is required,
+    messages (advertising law, art. 18) are optional. Each is recorded with the time of
+    registration and the version of the consent text the customer was shown."""
 
     personal_data: WireBool
     messages: WireBool = False
+    personal_data_version: ConsentVersion | None = None
+    messages_version: ConsentVersion | None = None
+
+
+class ReferrerRef(WireModel):
+    """Who invited the customer: exactly one of the referrer's phone, card number or
+    personal referral code."""
+
+    phone: PhoneText | None = None
+    card: CardNumber | None = None
+    code: Annotated[str, Field(min_length=1, max_length=20)] | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> ReferrerRef:
+        if sum(value is not None for value in (self.phone, self.card, self.code)) != 1:
+            raise ValueError("укажите ровно одно: телефон, карту или код пригласившего")
+        return self
+
+
+class Child(WireModel):
+    name: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    birthday: WireDate
+
+    @field_validator("birthday")
+    @classmethod
+    def _plausible_birthday(cls, value: date) -> date:
+        checked = _plausible(value)
+        assert checked is not None
+        return checked
 
 
 class RegisterCustomer(WireModel):
@@ -72,6 +114,14 @@ class RegisterCustomer(WireModel):
     )
     birthday: WireDate | None = None
     consent: Consent
+    gender: Gender | None = None
+    children: list[Child] = Field(default_factory=list, max_length=MAX_CHILDREN)
+    referrer: ReferrerRef | None = None
+    acquisition_channel: (
+        Annotated[str, Field(pattern=r"^[a-z0-9_.-]{1,32}$", description="e.g. store, vk, site")]
+        | None
+    ) = None
+    campaign: Annotated[str, Field(min_length=1, max_length=64)] | None = None
     idempotency_key: IdempotencyKey | None = None
 
     @field_validator("name")
@@ -87,9 +137,14 @@ class RegisterCustomer(WireModel):
     @field_validator("birthday")
     @classmethod
     def _plausible_birthday(cls, value: date | None) -> date | None:
-        if value is not None and not date(1900, 1, 1) <= value <= date.today():
-            raise ValueError("дата рождения вне допустимого диапазона")
-        return value
+        return _plausible(value)
+
+    @field_validator("campaign")
+    @classmethod
+    def _printable_campaign(cls, value: str | None) -> str | None:
+        if value is not None and (not value.strip() or not value.isprintable()):
+            raise ValueError("название кампании: печатные символы")
+        return None if value is None else value.strip()
 
 
 class AttachCard(WireModel):
@@ -130,6 +185,18 @@ class PurchaseStats(WireModel):
 class CustomerConsents(WireModel):
     personal_data_at: datetime | None
     messages_at: datetime | None
+    personal_data_version: str | None = None
+    messages_version: str | None = None
+
+
+class ChildInfo(WireModel):
+    name: str | None
+    birthday: date
+
+
+class Acquisition(WireModel):
+    channel: str | None = Field(description="where the customer came from")
+    campaign: str | None
 
 
 class CustomerProfile(WireModel):
@@ -144,6 +211,11 @@ class CustomerProfile(WireModel):
     purchases: PurchaseStats
     consents: CustomerConsents
     registered_at: datetime
+    gender: Gender | None = None
+    children: list[ChildInfo] = Field(default_factory=list)
+    referral_code: str = Field(description="the customer's personal code to invite friends")
+    referrer_id: int | None = Field(default=None, description="who invited the customer")
+    acquisition: Acquisition | None = None
 
 
 class CustomerLookup(WireModel):
@@ -154,11 +226,12 @@ class CustomerLookup(WireModel):
     tier: str | None
     tier_name: str | None
     balance: Money = Field(description="bonuses available now")
+    referral_code: str = Field(description="the customer's personal code to invite friends")
 
 
 class HistoryEntry(WireModel):
     id: int
-    kind: str = Field(description="accrue, redeem, expire, reverse, adjust, ...")
+    kind: str = Field(description="accrue, referral, redeem, expire, reverse, adjust, ...")
     amount: Money = Field(description="signed: positive credits, negative debits")
     created_at: datetime
     receipt_id: str | None = Field(

@@ -29,7 +29,8 @@ class ApiError(NamedTuple):
     ``terminal`` (a till's token), ``checkout`` (every checkout call and the preview),
     ``refund``, ``sms``, ``register``, ``lookup``, ``customer`` (a customer by id),
     ``history``, ``cards``, ``programs``, ``customers_admin`` (the merchant's customer
-    routes), ``admin_search``, ``admin_page``, ``adjust``; administration: ``operator``,
+    routes), ``admin_search``, ``admin_page``, ``adjust``, ``referrer`` (a change of the
+    referrer); administration: ``operator``,
     ``stores``, ``store`` (a store by id), ``terminals``, ``terminal_tokens``, ``revoke``,
     ``keys``, ``key`` (a merchant key by id); ``route``: any address of the API, outside
     the operations (an unknown path, a method a path does not serve)."""
@@ -60,9 +61,9 @@ ERRORS: tuple[ApiError, ...] = (
              ("terminal",)),
     # ---- customers, phones and cards ----
     ApiError("invalid_phone", 400, "Не удалось разобрать номер телефона «…»",
-             ("checkout", "lookup", "register", "sms", "admin_search")),
+             ("checkout", "lookup", "register", "sms", "admin_search", "referrer")),
     ApiError("invalid_card", 400, "Пустой номер карты",
-             ("checkout", "lookup", "register", "cards", "admin_search")),
+             ("checkout", "lookup", "register", "cards", "admin_search", "referrer")),
     ApiError("customer_not_found", 404, "Клиент не найден",
              ("checkout", "lookup", "customer")),
     ApiError("customer_ref_required", 400, "Укажите ровно один параметр: phone или card",
@@ -75,6 +76,14 @@ ERRORS: tuple[ApiError, ...] = (
     ApiError("consent_required", 400,
              "Нужно согласие клиента на обработку персональных данных", ("register",)),
     ApiError("sms_code_required", 400, "Для регистрации нужен код из SMS", ("register",)),
+    ApiError("referrer_not_found", 422,
+             "Пригласивший клиент не найден: укажите телефон, карту или код уже "
+             "зарегистрированного клиента", ("register", "referrer")),
+    ApiError("self_referral", 422, "Клиент не может пригласить сам себя",
+             ("register", "referrer")),
+    ApiError("referral_cycle", 422,
+             "Нельзя: этот клиент приглашён (напрямую или через других) тем, кого меняют",
+             ("referrer",)),
     ApiError("customer_exists", 409, "Клиент с таким номером телефона уже зарегистрирован",
              ("register",)),
     ApiError("card_taken", 409, "Эта карта уже привязана к другому клиенту",

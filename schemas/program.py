@@ -625,6 +625,11 @@ class Program(_Document):
         referral = self.gifts.referral
         if referral is not None and not set(referral.levels_by_tier) <= tier_codes:
             raise ValueError("реферальные ставки заданы для неизвестного уровня")
+        if referral is not None and self.kind == "discount":
+            raise ValueError(
+                "реферальная программа начисляет бонусы, а программа только скидочная — "
+                "выберите kind = bonus или bonus_and_discount"
+            )
         codes: set[str] = set()
         for rule in self.gifts.reanimation:
             if rule.code in codes:

@@ -31,9 +31,11 @@ from cloud.services.sms_codes import send_code, verify_code
 from cloud.web_json import refuse_nul
 from schemas.bounds import BIGINT_MAX
 from schemas.customers import (
+    Acquisition,
     AttachCard,
     BalanceInfo,
     CardInfo,
+    ChildInfo,
     CodeSent,
     CodeVerified,
     CustomerConsents,
@@ -90,8 +92,17 @@ def profile_wire(profile: service.CustomerProfileData, zone: ZoneInfo) -> Custom
         consents=CustomerConsents(
             personal_data_at=_local(profile.consent_personal_data_at, zone),
             messages_at=_local(profile.consent_messages_at, zone),
+            personal_data_version=profile.consent_personal_data_version,
+            messages_version=profile.consent_messages_version,
         ),
         registered_at=registered_at,
+        gender=profile.gender,
+        children=[ChildInfo(name=name, birthday=birthday) for name, birthday in profile.children],
+        referral_code=profile.referral_code,
+        referrer_id=profile.referrer_id,
+        acquisition=None
+        if profile.acquisition_channel is None and profile.campaign is None
+        else Acquisition(channel=profile.acquisition_channel, campaign=profile.campaign),
     )
 
 
@@ -177,6 +188,7 @@ async def get_lookup(request: web.Request) -> web.Response:
             tier=summary.tier_code,
             tier_name=summary.tier_name,
             balance=to_roubles(summary.available),
+            referral_code=summary.referral_code,
         )
     )
 

@@ -113,6 +113,14 @@ async def post_adjustment(request: web.Request) -> web.Response:
     return json_response(result, status=201)
 
 
+async def post_referrer(request: web.Request) -> web.Response:
+    body = await read_model(request, wire.ReferrerChange)
+    state = await service.set_referrer(
+        deps_of(request), _merchant(request), customer_id_of(request), body
+    )
+    return json_response(state)
+
+
 _LIMIT = Param(
     "limit",
     "query",
@@ -180,4 +188,7 @@ ROUTES: list[tuple[Operation, Handler]] = [
                "Ручное начисление или списание бонусов с причиной, от имени сотрудника",
                wire.AdjustmentRequest, wire.AdjustmentResult, status=201,
                parameters=(_IDEMPOTENCY_KEY,)), post_adjustment),
+    (Operation("post", _ONE + "/referrer",
+               "Исправить, кто пригласил клиента (или убрать пригласившего), с причиной",
+               wire.ReferrerChange, wire.ReferrerState), post_referrer),
 ]  # fmt: skip

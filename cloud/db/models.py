@@ -134,7 +134,57 @@ class Customer(Base):
     blocked_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     """Set while the merchant has blocked the card: it neither accrues nor spends (the
     reason and who did it are in ``customer_actions``)."""
-    __table_args__ = (UniqueConstraint("merchant_id", "phone_index"),)
+    referrer_id: Mapped[int | None] = mapped_column(Id, nullable=True)
+    """The customer who invited this one, set at registration only: the referrer
+    existed before, so the graph is a forest (no cycles) and referral locks always go
+    from a buyer up to their referrers."""
+    gender: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    acquisition_channel: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    """Where the customer came from (a store, a social network, the website...)."""
+    campaign: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    consent_messages_version: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    consent_personal_data_version: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    __table_args__ = (
+        UniqueConstraint("merchant_id", "phone_index"),
+        Index("ix_customers_referrer", "merchant_id", "referrer_id"),
+    )
+
+
+class CustomerChild(Base):
+    """A child of a customer, for birthday greetings (name and birthday encrypted)."""
+
+    __tablename__ = "customer_children"
+    id: Mapped[int] = _pk()
+    merchant_id: Mapped[int] = _merchant()
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    name_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    birthday_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    __table_args__ = (Index("ix_customer_children_customer", "merchant_id", "customer_id"),)
+
+
+class ReferralReward(Base):
+    """One level's reward from a referee's sale: the rate it was priced at and the base,
+    so a refund recomputes the reward on what is left of the sale and takes back the
+    difference from the lot."""
+
+    __tablename__ = "referral_rewards"
+    id: Mapped[int] = _pk()
+    merchant_id: Mapped[int] = _merchant()
+    receipt_id: Mapped[int] = mapped_column(Id)
+    """The referee's sale."""
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    level: Mapped[int] = mapped_column(Integer)
+    rate: Mapped[str] = mapped_column(String(24))
+    """``percent:<p>`` or ``per:<roubles>`` (one bonus per N roubles)."""
+    base: Mapped[int] = mapped_column(BigInteger)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    lot_id: Mapped[int] = mapped_column(Id)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    __table_args__ = (
+        UniqueConstraint("merchant_id", "receipt_id", "level"),
+        Index("ix_referral_rewards_recipient", "merchant_id", "recipient_id"),
+    )
 
 
 class Card(Base):

@@ -139,18 +139,21 @@ async def reverse_accrual(
     refund_receipt_id: int,
     amount: int,
     now: int,
+    lot_kind: str = "purchase",
 ) -> Reversed:
     """Take back ``amount`` accrued units: from the sale's own accrual lot first, then,
     for what the customer actually spent of that lot, from their other spendable lots
     (FIFO). What lapsed unspent is not taken from other lots: the customer never
     benefited from it. The caller has expired lapsed lots first, so the answer does
-    not depend on whether the expiry job has run. No remainder goes below zero."""
+    not depend on whether the expiry job has run. No remainder goes below zero.
+    ``lot_kind`` names the sale's own lots: ``purchase`` for the buyer's accrual,
+    ``referral`` for a referrer's reward from the sale."""
     if amount <= 0:
         return Reversed(0, 0, 0)
     own = await tx.fetch_all(
         "SELECT id, remaining FROM bonus_lots WHERE merchant_id = :m AND customer_id = :c "
-        "AND receipt_id = :r AND kind = 'purchase' ORDER BY id",
-        {"m": merchant_id, "c": customer_id, "r": sale_receipt_id},
+        "AND receipt_id = :r AND kind = :kind ORDER BY id",
+        {"m": merchant_id, "c": customer_id, "r": sale_receipt_id, "kind": lot_kind},
     )
     own_ids = {int(lot["id"]) for lot in own}
     left = amount
@@ -164,7 +167,7 @@ async def reverse_accrual(
     if left == 0:
         return Reversed(amount, 0, 0)
     spent, clawed_before = await _spent_and_clawed(
-        tx, merchant_id, customer_id, sale_receipt_id, own_ids
+        tx, merchant_id, customer_id, sale_receipt_id, own_ids, lot_kind
     )
     claim = min(left, max(spent - clawed_before, 0))
     lapsed = left - claim
@@ -196,7 +199,12 @@ async def _reverse(
 
 
 async def _spent_and_clawed(
-    tx: Transaction, merchant_id: int, customer_id: int, sale_receipt_id: int, own: set[int]
+    tx: Transaction,
+    merchant_id: int,
+    customer_id: int,
+    sale_receipt_id: int,
+    own: set[int],
+    lot_kind: str,
 ) -> tuple[int, int]:
     """What the customer spent of the sale's own lots (net of bonuses given back to
     them), and what earlier refunds of the sale already took from other lots."""
@@ -206,8 +214,8 @@ async def _spent_and_clawed(
             "SELECT lot_id, COALESCE(SUM(amount), 0) AS total FROM ledger_entries "
             "WHERE merchant_id = :m AND customer_id = :c AND kind IN ('redeem', 'return') "
             "AND lot_id IN (SELECT id FROM bonus_lots WHERE merchant_id = :m "
-            "AND customer_id = :c AND receipt_id = :r AND kind = 'purchase') GROUP BY lot_id",
-            {"m": merchant_id, "c": customer_id, "r": sale_receipt_id},
+            "AND customer_id = :c AND receipt_id = :r AND kind = :kind) GROUP BY lot_id",
+            {"m": merchant_id, "c": customer_id, "r": sale_receipt_id, "kind": lot_kind},
         )
         spent = -sum(int(row["total"]) for row in rows)
     rows = await tx.fetch_all(

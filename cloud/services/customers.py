@@ -10,7 +10,7 @@ the same way.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from cloud import engine
@@ -20,6 +20,7 @@ from cloud.errors import BadRequest, Conflict, NotFound
 from cloud.ledger.balance import Balance, read_balance
 from cloud.ledger.lots import accrue
 from cloud.phones import normalize_card, normalize_phone
+from cloud.services import referrals
 from cloud.services.deps import Deps
 from cloud.services.merchants import zone
 from cloud.services.programs import LoadedProgram
@@ -62,6 +63,14 @@ class CustomerProfileData:
     registered_store_id: int | None
     created_at: int
     cards: list[CardRecord]
+    referral_code: str = ""
+    referrer_id: int | None = None
+    gender: str | None = None
+    acquisition_channel: str | None = None
+    campaign: str | None = None
+    consent_messages_version: str | None = None
+    consent_personal_data_version: str | None = None
+    children: list[tuple[str | None, date]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +80,7 @@ class CustomerSummaryData:
     tier_code: str | None
     tier_name: str | None
     available: int
+    referral_code: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +182,13 @@ async def register_customer(
     # Checked before the code so a refused registration does not cost the customer an
     # SMS attempt; checked again (by the unique constraints) when writing.
     await _ensure_free(deps.db, merchant_id, phone_index, card_index)
+    referrer_id = None
+    if data.referrer is not None:
+        # The referrer exists before the newcomer, so the graph cannot have a cycle.
+        referrer_id = await referrals.resolve_referrer(
+            deps, deps.db, merchant_id, phone=data.referrer.phone, card=data.referrer.card,
+            code=data.referrer.code, own_phone=e164, own_card=card_number,
+        )  # fmt: skip
 
     code_id: int | None = None
     if channel != "import":
@@ -196,9 +213,13 @@ async def register_customer(
                 "INSERT INTO customers (merchant_id, phone_index, phone_enc, name_enc, "
                 "email_enc, birthday_enc, tier_code, lifetime_purchases, purchase_count, "
                 "last_purchase_at, registration_channel, registered_store_id, "
-                "consent_messages_at, consent_personal_data_at, created_at) "
+                "consent_messages_at, consent_personal_data_at, created_at, referrer_id, "
+                "gender, acquisition_channel, campaign, consent_messages_version, "
+                "consent_personal_data_version) "
                 "VALUES (:m, :phone_index, :phone, :name, :email, :birthday, :tier, 0, 0, "
-                "NULL, :channel, :store, :consent_messages, :consent_pd, :now) RETURNING id",
+                "NULL, :channel, :store, :consent_messages, :consent_pd, :now, :referrer, "
+                ":gender, :acquisition, :campaign, :messages_version, :pd_version) "
+                "RETURNING id",
                 {
                     "m": merchant_id,
                     "phone_index": phone_index,
@@ -216,8 +237,28 @@ async def register_customer(
                     "consent_messages": now if data.consent.messages else None,
                     "consent_pd": now,
                     "now": now,
+                    "referrer": referrer_id,
+                    "gender": data.gender,
+                    "acquisition": data.acquisition_channel,
+                    "campaign": data.campaign,
+                    "messages_version": data.consent.messages_version
+                    if data.consent.messages
+                    else None,
+                    "pd_version": data.consent.personal_data_version,
                 },
             )
+            if data.children:
+                await tx.execute_many(
+                    "INSERT INTO customer_children (merchant_id, customer_id, name_enc, "
+                    "birthday_enc, created_at) VALUES (:m, :c, :name, :birthday, :now)",
+                    [
+                        {"m": merchant_id, "c": customer_id,
+                         "name": cipher.encrypt_optional(merchant_id, child.name),
+                         "birthday": cipher.encrypt(merchant_id, child.birthday.isoformat()),
+                         "now": now}
+                        for child in data.children
+                    ],
+                )  # fmt: skip
             await _insert_card(tx, deps, merchant_id, customer_id, "phone", phone_index, e164, now)
             if card_number is not None and card_index is not None:
                 await _insert_card(
@@ -225,7 +266,10 @@ async def register_customer(
                 )
             await _insert_virtual_card(tx, deps, merchant_id, customer_id, now)
             if program is not None:
-                await _welcome_gift(tx, deps, merchant_id, customer_id, program, channel, store_id)
+                await _gifts(
+                    tx, deps, merchant_id, customer_id, program, channel, store_id,
+                    referred=referrer_id is not None,
+                )  # fmt: skip
             if tier_code is not None:
                 await tx.insert(
                     "INSERT INTO tier_changes (merchant_id, customer_id, from_tier, to_tier, "
@@ -242,7 +286,7 @@ async def register_customer(
     return customer_id
 
 
-async def _welcome_gift(
+async def _gifts(
     tx: Transaction,
     deps: Deps,
     merchant_id: int,
@@ -250,14 +294,20 @@ async def _welcome_gift(
     program: LoadedProgram,
     channel: str,
     store_id: int | None,
+    *,
+    referred: bool,
 ) -> None:
-    """The program's welcome bonuses, credited with the registration. An imported base
-    brings its own balances, so imports get none; self-registration only when the
-    program says so."""
+    """The program's welcome bonuses and, for a newcomer who named a referrer, the
+    referral rule's starting bonus, credited with the registration. An imported base
+    brings its own balances, so imports get neither; the welcome gift on
+    self-registration only when the program says so."""
     gift = program.program.gifts.welcome
-    if gift is None or channel == "import":
+    if channel == "import":
         return
-    if channel == "self_service" and not gift.on_self_registration:
+    referral = program.program.gifts.referral
+    welcome = gift is not None and (channel != "self_service" or gift.on_self_registration)
+    starting = referred and referral is not None and referral.referee_bonus is not None
+    if not welcome and not starting:
         return
     timezone = await tx.fetch_value(
         "SELECT COALESCE(s.timezone, m.timezone) FROM merchants m "
@@ -265,6 +315,12 @@ async def _welcome_gift(
         {"m": merchant_id, "s": store_id},
     )
     now = deps.clock()
+    if starting:
+        await referrals.referee_bonus(
+            tx, merchant_id, customer_id, program.program, now, zone(str(timezone))
+        )
+    if gift is None or not welcome:
+        return
     lifetime = gift.valid_days if gift.valid_days is not None else program.program.lifetime_days
     available_from, expires_at = engine.lot_dates(
         now, zone(str(timezone)), gift.activation_delay_days, lifetime
@@ -398,7 +454,8 @@ async def attach_card(
 _PROFILE_SQL = (
     "SELECT id, phone_enc, name_enc, email_enc, birthday_enc, tier_code, lifetime_purchases, "
     "purchase_count, last_purchase_at, registration_channel, registered_store_id, "
-    "consent_messages_at, consent_personal_data_at, created_at "
+    "consent_messages_at, consent_personal_data_at, created_at, referrer_id, gender, "
+    "acquisition_channel, campaign, consent_messages_version, consent_personal_data_version "
     "FROM customers WHERE merchant_id = :m AND id = :c"
 )
 
@@ -414,6 +471,11 @@ async def customer_profile(deps: Deps, merchant_id: int, customer_id: int) -> Cu
     card_rows = await db.fetch_all(
         "SELECT id, kind, number_enc FROM cards WHERE merchant_id = :m AND customer_id = :c "
         "ORDER BY id",
+        {"m": merchant_id, "c": customer_id},
+    )
+    child_rows = await db.fetch_all(
+        "SELECT name_enc, birthday_enc FROM customer_children WHERE merchant_id = :m "
+        "AND customer_id = :c ORDER BY id",
         {"m": merchant_id, "c": customer_id},
     )
     balance = await read_balance(db, customer_id, to_epoch(deps.clock()))
@@ -445,6 +507,20 @@ async def customer_profile(deps: Deps, merchant_id: int, customer_id: int) -> Cu
             )
             for card in card_rows
         ],
+        referral_code=referrals.referral_code(deps, merchant_id, int(row["id"])),
+        referrer_id=row["referrer_id"],
+        gender=row["gender"],
+        acquisition_channel=row["acquisition_channel"],
+        campaign=row["campaign"],
+        consent_messages_version=row["consent_messages_version"],
+        consent_personal_data_version=row["consent_personal_data_version"],
+        children=[
+            (
+                cipher.decrypt_optional(merchant_id, child["name_enc"]),
+                date.fromisoformat(cipher.decrypt(merchant_id, bytes(child["birthday_enc"]))),
+            )
+            for child in child_rows
+        ],
     )
 
 
@@ -464,6 +540,7 @@ async def customer_summary(deps: Deps, merchant_id: int, customer_id: int) -> Cu
         tier_code=row["tier_code"],
         tier_name=_tier_name(program, row["tier_code"]),
         available=balance.available,
+        referral_code=referrals.referral_code(deps, merchant_id, int(row["id"])),
     )
 
 

@@ -128,6 +128,9 @@ def document(**fields: Any) -> dict[str, Any]:
         {"gifts": {"referral": {"levels": [{"accrual_percent": "1",
                                             "accrual_roubles_per_bonus": "50"}]}}},
         {"redeemable_goods": {}},
+        # Referral rewards are bonuses: a discount-only program cannot pay them.
+        {"kind": "discount", "tiers": [{"code": "std", "name": "С", "discount_percent": "5"}],
+         "gifts": {"referral": {"levels": [{"accrual_percent": "1"}]}}},
     ],
 )  # fmt: skip
 def test_schema_refuses_inconsistent_rules(fields: dict[str, Any]) -> None:

@@ -8,8 +8,7 @@ in money, floored to the kopeck; bonuses are spendable at once and lapse at the 
 (Moscow) midnight 365 days after the purchase day. Receipts are closed on 20.11.2026
 12:00 MSK (09:00 UTC) unless the clock is moved.
 
-The three-level referral of this program can't be exercised here: a customer can't
-name a referrer at registration through the public API yet.
+The three-level referral of this program is priced in tests/services/test_referrals.py.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ from cloud.ledger.balance import read_balance
 from cloud.ledger.holds import active_hold, release_holds
 from cloud.ledger.lots import accrue
 from cloud.ledger.redemption import redeem
+from cloud.services import referrals
 from cloud.services.checkout import snapshot as snapshots
 from cloud.services.checkout.holds import sms_code_required
 from cloud.services.checkout.render import (
@@ -186,6 +187,18 @@ async def _confirm(
                     expires_at=None if settled.accrual_expires_at is None
                     else to_epoch(settled.accrual_expires_at),
                     receipt_id=receipt_id, key=f"accrue:{receipt_id}", now=epoch,
+                )  # fmt: skip
+            if program.gifts.referral is not None:
+                base = sum(
+                    referrals.line_base(
+                        snapshot.program.compiled, line.category, quoted.amount_after_discount,
+                        quoted.redeem,
+                    )
+                    for line, quoted in zip(lines, settled.lines, strict=True)
+                )  # fmt: skip
+                await referrals.reward_referrers(
+                    tx, deps, terminal.merchant_id, snapshot.program, customer.customer_id,
+                    settled.tier_code, receipt_id, base, bought_at, terminal.timezone, epoch,
                 )  # fmt: skip
             tier_code = await _after_purchase(
                 tx, terminal.merchant_id, program, customer, settled, receipt_id, bought_at, epoch

@@ -15,7 +15,7 @@ from cloud.errors import BadRequest, Conflict, NotFound, Unprocessable
 from cloud.ledger.balance import read_balance
 from cloud.ledger.lots import expire_customer_lots
 from cloud.ledger.redemption import give_back, reverse_accrual
-from cloud.services import tiers
+from cloud.services import referrals, tiers
 from cloud.services.checkout.render import (
     MILLI,
     local_time,
@@ -87,7 +87,7 @@ async def _refund(
         if await stored_response(tx, terminal.merchant_id, source, "refund", request.id):
             raise AlreadyStored()
         stored_lines = await tx.fetch_all(
-            "SELECT id, line_id, quantity_milli, amount, redeemed, accrual, "
+            "SELECT id, line_id, category, quantity_milli, amount, redeemed, accrual, "
             "returned_quantity_milli, returned_redeemed, reversed_accrual FROM receipt_lines "
             "WHERE merchant_id = :m AND receipt_id = :r ORDER BY position",
             {"m": terminal.merchant_id, "r": sale["id"]},
@@ -109,6 +109,7 @@ async def _refund(
         )  # fmt: skip
         result_lines = []
         returned_total = reversed_total = amount_total = 0
+        returned_after: dict[str, int] = {}
         for line_id, quantity_milli in wanted:
             row = by_id[line_id]
             whole = int(row["quantity_milli"])
@@ -125,6 +126,7 @@ async def _refund(
                 "reversed_accrual = reversed_accrual + :t WHERE id = :id",
                 {"q": cumulative, "g": give, "t": take, "id": row["id"]},
             )
+            returned_after[line_id] = cumulative
             returned_total += give
             reversed_total += take
             result_lines.append((line_id, quantity_milli, give, take))
@@ -151,6 +153,10 @@ async def _refund(
                 amount=reversed_total, now=epoch,
             )  # fmt: skip
             recovered, lapsed = taken.taken, taken.lapsed
+            await _claw_back_referrals(
+                deps, tx, terminal.merchant_id, sale, refund_id, stored_lines, returned_after,
+                epoch,
+            )  # fmt: skip
             await tx.execute(
                 "UPDATE customers SET lifetime_purchases = CASE WHEN lifetime_purchases > :a "
                 "THEN lifetime_purchases - :a ELSE 0 END WHERE id = :c AND merchant_id = :m",
@@ -219,6 +225,33 @@ async def _refund(
                 now.astimezone(terminal.timezone).date(), epoch,
             )  # fmt: skip
     return result
+
+
+async def _claw_back_referrals(
+    deps: Deps, tx: Transaction, merchant_id: int, sale: Row, refund_id: int,
+    stored_lines: Sequence[Row], returned_after: dict[str, int], now: int,
+) -> None:  # fmt: skip
+    """The referrers' rewards follow the sale's accrual base: each loses what its
+    reward on the base before this refund exceeds its reward on what is left."""
+    version = sale["program_version_id"]
+    if version is None:
+        return
+    loaded = await deps.programs.get(int(version), tx)
+    if loaded.program.gifts.referral is None:
+        return
+    before = after = 0
+    for row in stored_lines:
+        base = referrals.line_base(
+            loaded.compiled, row["category"], int(row["amount"]), int(row["redeemed"])
+        )
+        whole = int(row["quantity_milli"])
+        previous = int(row["returned_quantity_milli"])
+        before += base - _share(base, previous, whole)
+        after += base - _share(base, returned_after.get(row["line_id"], previous), whole)
+    await referrals.claw_back(
+        tx, merchant_id, int(sale["id"]), refund_id, before, after,
+        loaded.program.accrual_rounding, now,
+    )  # fmt: skip
 
 
 async def _reissue_expiry(

@@ -21,7 +21,7 @@ from cloud.engine.lifecycle import local_midnight
 from cloud.errors import BadRequest, Conflict
 from cloud.ledger import adjustments
 from cloud.ledger.balance import read_balance
-from cloud.services import customers
+from cloud.services import customers, referrals
 from cloud.services.customers_admin.common import actor, check_customer_id, local
 from cloud.services.customers_admin.reading import block_info
 from cloud.services.deps import Deps
@@ -253,3 +253,39 @@ async def _adjust(
             {"body": result.model_dump_json(), "m": m, "id": action_id},
         )
     return result
+
+
+# ---- the referrer ----------------------------------------------------------------------
+
+
+async def set_referrer(
+    deps: Deps, merchant: MerchantContext, customer_id: int, request: wire.ReferrerChange
+) -> wire.ReferrerState:
+    """Name another referrer (or none) for the customer, under their lock, recorded with
+    its reason. The new referrer must not be the customer nor anyone the customer
+    invited, directly or through others: the graph stays free of cycles."""
+    m = merchant.merchant_id
+    now = to_epoch(deps.clock())
+    async with deps.db.transaction() as tx:
+        await _lock(tx, m, customer_id)
+        row = await tx.fetch_one(
+            "SELECT referrer_id, phone_enc FROM customers WHERE merchant_id = :m AND id = :c",
+            {"m": m, "c": customer_id},
+        )
+        assert row is not None
+        wanted = None
+        if request.referrer is not None:
+            ref = request.referrer
+            wanted = await referrals.resolve_referrer(
+                deps, tx, m, phone=ref.phone, card=ref.card, code=ref.code,
+                own_phone=deps.cipher.decrypt(m, bytes(row["phone_enc"])), own_card=None,
+            )  # fmt: skip
+            await referrals.refuse_cycle(tx, m, customer_id, wanted)
+        changed = row["referrer_id"] != wanted
+        if changed:
+            await tx.execute(
+                "UPDATE customers SET referrer_id = :r WHERE merchant_id = :m AND id = :c",
+                {"r": wanted, "m": m, "c": customer_id},
+            )
+            await _record(tx, merchant, customer_id, "referrer", request.reason, request.staff, now)
+    return wire.ReferrerState(customer_id=customer_id, referrer_id=wanted, changed=changed)

@@ -143,6 +143,10 @@ async def customer_card(
         registration_channel=profile.registration_channel,
         cards=[wire.CardRow(kind=card.kind, number=card.number) for card in profile.cards],
         blocked=await block_info(deps, merchant, customer_id),
+        referral_code=profile.referral_code,
+        referrer_id=profile.referrer_id,
+        acquisition_channel=profile.acquisition_channel,
+        campaign=profile.campaign,
     )
 
 

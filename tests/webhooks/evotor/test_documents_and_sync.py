@@ -36,17 +36,25 @@ async def setup(
 ) -> tuple[str, int, int]:
     """An installed merchant and a customer, on the day the fixtures were recorded (the
     default program's bonuses live a year)."""
+    token, merchant_id = await install_only(evotor, deps, at)
+    customer_id = await customers.register_customer(
+        deps, merchant_id, RegisterCustomer(phone=PHONE, consent=Consent(personal_data=True)),
+        store_id=None, channel="import", sms_code=None,
+    )  # fmt: skip
+    return token, merchant_id, customer_id
+
+
+async def install_only(
+    evotor: TestClient, deps: Deps, at: datetime = datetime(2024, 12, 5, 5, 0, tzinfo=UTC)
+) -> tuple[str, int]:
+    """An installed merchant on the day the fixtures were recorded."""
     assert isinstance(deps.clock, ManualClock)
     deps.clock.now = at
     token = await install(evotor)
     merchant_id = int(await deps.db.fetch_value(
         "SELECT merchant_id FROM evotor_accounts WHERE evotor_user_id = :u", {"u": USER}
     ))  # fmt: skip
-    customer_id = await customers.register_customer(
-        deps, merchant_id, RegisterCustomer(phone=PHONE, consent=Consent(personal_data=True)),
-        store_id=None, channel="import", sms_code=None,
-    )  # fmt: skip
-    return token, merchant_id, customer_id
+    return token, merchant_id
 
 
 async def available(deps: Deps, merchant_id: int, customer_id: int) -> int:
