@@ -125,14 +125,14 @@ async def expire_lots_between(
     assert row is not None
     if not row["customers"]:
         return 0, 0
-    # A lot can lapse again after a refund gave bonuses back to it: number the keys.
+    # The key names the lot and the instant: a lot lapses once per instant (a second
+    # run at the same instant finds nothing left), and no per-lot search of the journal
+    # for earlier expiries of the same lot is needed.
     await tx.execute(
         "INSERT INTO ledger_entries (merchant_id, customer_id, kind, amount, lot_id, "
         "receipt_id, idempotency_key, created_at) "
         "SELECT merchant_id, customer_id, 'expire', -remaining, id, NULL, "
-        "'expire:' || id || ':' || (SELECT COUNT(*) FROM ledger_entries e "
-        "WHERE e.customer_id = bonus_lots.customer_id AND e.lot_id = bonus_lots.id "
-        "AND e.kind = 'expire'), CAST(:now AS BIGINT) "
+        "'expire:' || id || ':' || CAST(:now AS BIGINT), CAST(:now AS BIGINT) "
         f"FROM bonus_lots WHERE {_LAPSED}",
         params,
     )
