@@ -103,8 +103,10 @@ async def give_to_lot(
     await journal(tx, merchant_id, customer_id, kind, amount, lot_id, receipt_id, key, now)
 
 
+# ``+merchant_id``: the customer range is the selective term; without it SQLite's
+# planner walks the merchant's whole expiry index once per batch.
 _LAPSED = (
-    "merchant_id = :m AND customer_id BETWEEN :lo AND :hi AND remaining > 0 "
+    "+merchant_id = :m AND customer_id BETWEEN :lo AND :hi AND remaining > 0 "
     "AND expires_at IS NOT NULL AND expires_at <= :now"
 )
 

@@ -112,7 +112,7 @@ async def _lock_range(tx: Transaction, merchant_id: int, lo: int, hi: int) -> No
     job, so two jobs never wait for each other in a cycle)."""
     if tx.dialect == "postgresql":
         await tx.fetch_all(
-            "SELECT id FROM customers WHERE merchant_id = :m AND id BETWEEN :lo AND :hi "
+            "SELECT id FROM customers WHERE +merchant_id = :m AND id BETWEEN :lo AND :hi "
             "ORDER BY id FOR UPDATE",
             {"m": merchant_id, "lo": lo, "hi": hi},
         )
