@@ -37,7 +37,7 @@ from typing import Any
 
 from cloud.clock import to_epoch
 from cloud.db.database import Transaction, is_unique_violation
-from cloud.engine.tiers import last_recompute_date, rolling_window, tier_for_rolling_purchases
+from cloud.engine.tiers import last_recompute_date, rolling_window
 from cloud.ledger.lots import expire_lots_between
 from cloud.services.deps import Deps
 from cloud.services.merchants import zone
@@ -257,36 +257,10 @@ async def run_tiers(
             tx: Transaction, lo: int, hi: int, merchant: int = merchant,
             loaded: Any = loaded, first: date = first, last: date = last, window: str = window,
         ) -> dict:  # fmt: skip
-            rows = await tx.fetch_all(
-                ROLLING_SQL,
-                {"m": merchant, "lo": lo, "hi": hi, "first": first.isoformat(),
-                 "last": last.isoformat()},
+            return await recompute_tiers_between(
+                tx, merchant, lo, hi, loaded.compiled, first, last, window,
+                to_epoch(deps.clock()),
             )  # fmt: skip
-            moves: Counter[str] = Counter()
-            changes = []
-            now = to_epoch(deps.clock())
-            for row in rows:
-                tier_code, reason = tier_for_rolling_purchases(
-                    loaded.compiled, row["tier_code"], int(row["total"]),
-                    largest_receipt=int(row["largest"]),
-                )  # fmt: skip
-                if tier_code is None or tier_code == row["tier_code"]:
-                    continue
-                moves[reason] += 1
-                changes.append(
-                    {"m": merchant, "c": row["id"], "f": row["tier_code"], "t": tier_code,
-                     "r": f"{reason}:{window}", "now": now}
-                )  # fmt: skip
-            await tx.execute_many(
-                "UPDATE customers SET tier_code = :t WHERE id = :c AND merchant_id = :m",
-                [{"t": c["t"], "c": c["c"], "m": c["m"]} for c in changes],
-            )
-            await tx.execute_many(
-                "INSERT INTO tier_changes (merchant_id, customer_id, from_tier, to_tier, "
-                "reason, receipt_id, created_at) VALUES (:m, :c, :f, :t, :r, NULL, :now)",
-                changes,
-            )
-            return {"customers": len(rows), **moves}
 
         async with claim(deps, merchant, "tiers") as mine:
             if not mine:
@@ -304,6 +278,87 @@ async def run_tiers(
         report.merchants += 1
         report.details[str(merchant)] = {"date": day.isoformat(), **result}
     return report
+
+
+def _tier_sql(compiled: Any, params: dict[str, Any]) -> tuple[str, str, str]:
+    """SQL of ``tier_for_rolling_purchases`` over ``r`` (``tier_code``, ``total``,
+    ``largest``): the new tier's code and rank (the highest tier whose threshold the
+    window's sum is over or whose single-receipt bound the largest receipt reaches, else
+    the entry tier), and the current tier's rank (-1 when none or unknown)."""
+    best_code, best_rank, current = ["CASE"], ["CASE"], ["CASE r.tier_code"]
+    for tier in compiled.tiers:
+        params[f"tier{tier.rank}"] = tier.code
+        current.append(f" WHEN :tier{tier.rank} THEN {tier.rank}")
+    for tier in reversed(compiled.tiers[1:]):
+        tests = []
+        if tier.threshold is not None:
+            tests.append(f"r.total > {int(tier.threshold)}")
+        if tier.single_receipt is not None:
+            tests.append(f"r.largest >= {int(tier.single_receipt)}")
+        if tests:
+            best_code.append(f" WHEN {' OR '.join(tests)} THEN :tier{tier.rank}")
+            best_rank.append(f" WHEN {' OR '.join(tests)} THEN {tier.rank}")
+    entry = compiled.tiers[0]
+    best_code.append(f" ELSE :tier{entry.rank} END")
+    best_rank.append(f" ELSE {entry.rank} END")
+    current.append(" ELSE -1 END")
+    return "".join(best_code), "".join(best_rank), "".join(current)
+
+
+TIERS_WRITE_SQL = (
+    "UPDATE customers SET tier_code = (SELECT MAX(t.to_tier) FROM tier_changes t "
+    "WHERE t.customer_id = customers.id AND t.created_at = :now AND t.receipt_id IS NULL "
+    "AND t.reason LIKE 'rolling%') WHERE +merchant_id = :m AND id BETWEEN :lo AND :hi "
+    "AND id IN (SELECT customer_id FROM tier_changes WHERE merchant_id = :m "
+    "AND created_at = :now AND receipt_id IS NULL AND reason LIKE 'rolling%' "
+    "AND customer_id BETWEEN :lo AND :hi)"
+)
+"""Apply the moves the batch recorded (the customers are locked since before the sums
+were read, so no till's tier change can fall between reading and writing)."""
+
+
+async def recompute_tiers_between(
+    tx: Transaction, merchant_id: int, lo: int, hi: int, compiled: Any, first: date,
+    last: date, window: str, now: int,
+) -> dict[str, int]:  # fmt: skip
+    """The rolling recomputation for the locked customers ``lo``..``hi`` in three
+    statements: each move is recorded in ``tier_changes`` (reason and window) straight
+    from the sums, then the customers take their recorded tier."""
+    params: dict[str, Any] = {
+        "m": merchant_id, "lo": lo, "hi": hi, "first": first.isoformat(),
+        "last": last.isoformat(), "now": now, "window": window,
+    }  # fmt: skip
+    code, rank, current = _tier_sql(compiled, params)
+    # A customer without a tier and without purchases in the window keeps none.
+    moves = (
+        f"SELECT r.id, r.tier_code, {code} AS to_tier, {rank} AS new_rank, "
+        f"{current} AS old_rank FROM ({ROLLING_SQL}) r "
+        "WHERE r.tier_code IS NOT NULL OR r.total > 0 OR r.largest > 0"
+    )
+    await tx.execute(
+        "INSERT INTO tier_changes (merchant_id, customer_id, from_tier, to_tier, reason, "
+        "receipt_id, created_at) SELECT :m, x.id, x.tier_code, x.to_tier, CASE WHEN "
+        "x.new_rank > x.old_rank THEN 'rolling_upgrade:' ELSE 'rolling_downgrade:' END "
+        f"|| CAST(:window AS TEXT), NULL, CAST(:now AS BIGINT) FROM ({moves}) x "
+        "WHERE x.new_rank <> x.old_rank",
+        params,
+    )
+    await tx.execute(TIERS_WRITE_SQL, params)
+    row = await tx.fetch_one(
+        "SELECT (SELECT COUNT(*) FROM customers WHERE +merchant_id = :m "
+        "AND id BETWEEN :lo AND :hi) AS customers, "
+        "(SELECT COUNT(*) FROM tier_changes WHERE merchant_id = :m AND created_at = :now "
+        "AND customer_id BETWEEN :lo AND :hi AND reason LIKE 'rolling_upgrade:%') AS up, "
+        "(SELECT COUNT(*) FROM tier_changes WHERE merchant_id = :m AND created_at = :now "
+        "AND customer_id BETWEEN :lo AND :hi AND reason LIKE 'rolling_downgrade:%') AS down",
+        params,
+    )
+    assert row is not None
+    result = {"customers": int(row["customers"])}
+    for reason, key in (("rolling_upgrade", "up"), ("rolling_downgrade", "down")):
+        if row[key]:
+            result[reason] = int(row[key])
+    return result
 
 
 # ---- holds ----------------------------------------------------------------------------

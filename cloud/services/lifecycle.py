@@ -9,8 +9,10 @@ run, or a second worker, finds the date recorded or the unique keys taken and ch
 nothing.
 
 A lot is found from its customer (``+column`` keeps SQLite's planner on the customer
-index rather than scanning the merchant's lots once per row). A gift lot needs no
-customer lock: adding a lot cannot make a till's spending wrong (a
+index rather than scanning the merchant's lots once per row; ``MAX(l.id + 0)`` keeps
+PostgreSQL from answering MAX by walking the primary key backwards past every new lot).
+
+A gift lot needs no customer lock: adding a lot cannot make a till's spending wrong (a
 sale reads the lots under the customer's lock and only ever lowers the ones it read),
 and each lot is written with its journal entry in the same transaction.
 """
@@ -220,7 +222,7 @@ async def _birthday(tx: Transaction, ctx: Context) -> dict[str, Any]:
             "CAST(:body AS TEXT)",
         )  # fmt: skip
     await tx.execute(
-        "UPDATE job_events SET lot_id = (SELECT MAX(l.id) FROM bonus_lots l "
+        "UPDATE job_events SET lot_id = (SELECT MAX(l.id + 0) FROM bonus_lots l "
         "WHERE l.customer_id = job_events.customer_id AND +l.merchant_id = :m "
         "AND l.kind = 'birthday' AND l.created_at = :now) "
         "WHERE merchant_id = :m AND kind = :kind AND created_at = :now AND lot_id IS NULL",
@@ -326,7 +328,7 @@ async def _reanimation(tx: Transaction, ctx: Context) -> dict[str, Any]:
             params,
         )
         await tx.execute(
-            "UPDATE reanimations SET lot_id = (SELECT MAX(l.id) FROM bonus_lots l "
+            "UPDATE reanimations SET lot_id = (SELECT MAX(l.id + 0) FROM bonus_lots l "
             "WHERE l.customer_id = reanimations.customer_id AND +l.merchant_id = :m "
             "AND l.kind = 'reanimation' AND l.created_at = :now) "
             "WHERE merchant_id = :m AND granted_at = :now AND rule_code = :code "
