@@ -184,9 +184,8 @@ async def _birthday(tx: Transaction, ctx: Context) -> dict[str, Any]:
         "created_at) SELECT c.merchant_id, c.id, CAST(:kind AS TEXT), CAST(:key AS TEXT), "
         "NULL, CAST(:now AS BIGINT) "
         "FROM customers c WHERE c.merchant_id = :m AND c.birthday_md IN (:md1, :md2) "
-        "AND c.blocked_at IS NULL AND NOT EXISTS (SELECT 1 FROM job_events e "
-        "WHERE e.merchant_id = :m AND e.kind = :kind AND e.customer_id = c.id "
-        "AND e.event_key = :key)",
+        "AND c.blocked_at IS NULL AND c.id NOT IN (SELECT e.customer_id FROM job_events e "
+        "WHERE e.merchant_id = :m AND e.kind = :kind AND e.event_key = :key)",
         params,
     )
     # This run's events are those still without a lot (a catch-up tick runs several
@@ -261,34 +260,34 @@ def _range_sql(
     return "".join(parts)
 
 
-def _rule_sql(rule: ReanimationRule, ctx: Context, params: dict[str, Any]) -> str:
-    """The customers ``rule`` picks on ``ctx.day``: the last purchase on or before the
-    local day ``days_without_purchase`` days ago, the counts, tiers and sums in range."""
+def _rule_sql(rule: ReanimationRule, n: int, ctx: Context, params: dict[str, Any]) -> str:
+    """The condition on customer ``c`` of ``rule`` (the ``n``-th) on ``ctx.day``: the
+    last purchase on or before the local day ``days_without_purchase`` days ago, the
+    counts, tiers and sums in range."""
+    p = f"r{n}_"
     cutoff = ctx.day - timedelta(days=rule.days_without_purchase - 1)
-    params["cutoff"] = to_epoch(local_midnight(cutoff, ctx.tz))
-    sql = (
-        "FROM customers c WHERE c.merchant_id = :m AND c.blocked_at IS NULL "
-        "AND c.last_purchase_at IS NOT NULL AND c.last_purchase_at < :cutoff"
-    )
+    params[f"{p}cutoff"] = to_epoch(local_midnight(cutoff, ctx.tz))
+    sql = f"c.last_purchase_at < :{p}cutoff"
     if rule.purchase_count is not None:
-        params["count_min"] = rule.purchase_count.at_least
-        sql += " AND c.purchase_count >= :count_min"
+        params[f"{p}count_min"] = rule.purchase_count.at_least
+        sql += f" AND c.purchase_count >= :{p}count_min"
         if rule.purchase_count.at_most is not None:
-            params["count_max"] = rule.purchase_count.at_most
-            sql += " AND c.purchase_count <= :count_max"
+            params[f"{p}count_max"] = rule.purchase_count.at_most
+            sql += f" AND c.purchase_count <= :{p}count_max"
     if rule.tiers is not None:
         names = []
         for i, code in enumerate(rule.tiers):
-            params[f"tier{i}"] = code
-            names.append(f":tier{i}")
+            params[f"{p}tier{i}"] = code
+            names.append(f":{p}tier{i}")
         sql += f" AND c.tier_code IN ({', '.join(names)})"
-    sql += _range_sql("c.lifetime_purchases", rule.revenue, "revenue", params)
+    sql += _range_sql("c.lifetime_purchases", rule.revenue, f"{p}revenue", params)
     if rule.average_receipt is not None:
         # average >= x  <=>  lifetime >= x * count, for a customer with purchases.
         sql += " AND c.purchase_count > 0" + _range_sql(
-            "c.lifetime_purchases", rule.average_receipt, "avg", params, " * c.purchase_count"
-        )
-    return sql
+            "c.lifetime_purchases", rule.average_receipt, f"{p}avg", params,
+            " * c.purchase_count",
+        )  # fmt: skip
+    return f"({sql})"
 
 
 async def _reanimation(tx: Transaction, ctx: Context) -> dict[str, Any]:
@@ -296,26 +295,37 @@ async def _reanimation(tx: Transaction, ctx: Context) -> dict[str, Any]:
     if not rules:
         return {"configured": False}
     totals: dict[str, Any] = {"granted": 0, "amount": 0, "rules": {}}
-    # Rules in list order: a customer gets the first rule that picks them, once per
-    # absence (the unique key on the last purchase before the gift).
+    # One statement picks for every rule. The absences already answered are read once
+    # into a hash (``NOT IN``): a per-customer ``NOT EXISTS`` probe, planned as a scan
+    # of a table the statistics say is empty, would rescan the rows the statement is
+    # adding once per customer. Rules in list order: a
+    # customer gets the first rule that picks them, once per absence (the unique key on
+    # the last purchase before the gift).
+    params: dict[str, Any] = {"m": ctx.merchant_id, "now": ctx.now, "day": ctx.day.isoformat()}
+    conditions = [_rule_sql(rule, n, ctx, params) for n, rule in enumerate(rules)]
+    code, amount_sql = ["CASE"], ["CASE"]
+    for n, (rule, condition) in enumerate(zip(rules, conditions, strict=True)):
+        params[f"r{n}_code"], params[f"r{n}_amount"] = rule.code, to_kopecks(rule.amount)
+        code.append(f" WHEN {condition} THEN CAST(:r{n}_code AS TEXT)")
+        amount_sql.append(f" WHEN {condition} THEN CAST(:r{n}_amount AS BIGINT)")
+    await tx.execute(
+        "INSERT INTO reanimations (merchant_id, customer_id, rule_code, "
+        "last_purchase_at, amount, lot_id, run_date, granted_at) SELECT c.merchant_id, "
+        f"c.id, {''.join(code)} END, c.last_purchase_at, {''.join(amount_sql)} END, NULL, "
+        "CAST(:day AS TEXT), CAST(:now AS BIGINT) FROM customers c "
+        "WHERE c.merchant_id = :m AND c.blocked_at IS NULL "
+        f"AND c.last_purchase_at IS NOT NULL AND ({' OR '.join(conditions)}) "
+        "AND (c.id, c.last_purchase_at) NOT IN (SELECT r.customer_id, r.last_purchase_at "
+        "FROM reanimations r WHERE r.merchant_id = :m)",
+        params,
+    )
     for rule in rules:
         amount = to_kopecks(rule.amount)
         available, expires = gift_dates(ctx, rule)
-        params: dict[str, Any] = {
-            "m": ctx.merchant_id, "now": ctx.now, "code": rule.code, "amount": amount,
-            "af": available, "exp": expires, "day": ctx.day.isoformat(),
+        params = {
+            "m": ctx.merchant_id, "now": ctx.now, "code": rule.code, "af": available,
+            "exp": expires, "day": ctx.day.isoformat(),
         }  # fmt: skip
-        picked = _rule_sql(rule, ctx, params)
-        await tx.execute(
-            "INSERT INTO reanimations (merchant_id, customer_id, rule_code, "
-            "last_purchase_at, amount, lot_id, run_date, granted_at) SELECT c.merchant_id, "
-            "c.id, CAST(:code AS TEXT), c.last_purchase_at, CAST(:amount AS BIGINT), NULL, "
-            "CAST(:day AS TEXT), "
-            f"CAST(:now AS BIGINT) {picked} AND NOT EXISTS (SELECT 1 FROM reanimations r "
-            "WHERE r.merchant_id = :m AND r.customer_id = c.id "
-            "AND r.last_purchase_at = c.last_purchase_at)",
-            params,
-        )
         mine = (
             "WHERE r.merchant_id = :m AND r.granted_at = :now AND r.rule_code = :code "
             "AND r.run_date = :day"

@@ -37,9 +37,8 @@ async def _choose(tx: Transaction, kind: str, from_sql: str, params: dict[str, A
         f"created_at) SELECT DISTINCT c.merchant_id, c.id, '{kind}', CAST(:key AS TEXT), "
         f"CAST(NULL AS BIGINT), CAST(:now AS BIGINT) {from_sql} "
         "AND c.consent_messages_at IS NOT NULL AND c.blocked_at IS NULL "
-        "AND NOT EXISTS (SELECT 1 FROM job_events e "
-        f"WHERE e.merchant_id = :m AND e.kind = '{kind}' AND e.customer_id = c.id "
-        "AND e.event_key = :key)",
+        "AND c.id NOT IN (SELECT e.customer_id FROM job_events e "
+        f"WHERE e.merchant_id = :m AND e.kind = '{kind}' AND e.event_key = :key)",
         params,
     )
     return int(await tx.fetch_value(f"SELECT COUNT(*) {_events(kind)}", params) or 0)
