@@ -307,10 +307,10 @@ def _tier_sql(compiled: Any, params: dict[str, Any]) -> tuple[str, str, str]:
 
 TIERS_WRITE_SQL = (
     "UPDATE customers SET tier_code = (SELECT MAX(t.to_tier) FROM tier_changes t "
-    "WHERE t.customer_id = customers.id AND t.created_at = :now AND t.receipt_id IS NULL "
+    "WHERE t.customer_id = customers.id AND t.id > :before AND t.receipt_id IS NULL "
     "AND t.reason LIKE 'rolling%') WHERE +merchant_id = :m AND id BETWEEN :lo AND :hi "
     "AND id IN (SELECT customer_id FROM tier_changes WHERE merchant_id = :m "
-    "AND created_at = :now AND receipt_id IS NULL AND reason LIKE 'rolling%' "
+    "AND id > :before AND receipt_id IS NULL AND reason LIKE 'rolling%' "
     "AND customer_id BETWEEN :lo AND :hi)"
 )
 """Apply the moves the batch recorded (the customers are locked since before the sums
@@ -329,6 +329,9 @@ async def recompute_tiers_between(
         "last": last.isoformat(), "now": now, "window": window,
     }  # fmt: skip
     code, rank, current = _tier_sql(compiled, params)
+    # The moves of this batch are the rows after the last one before it (the batch's
+    # customers are locked, so no other writer adds rolling moves for them).
+    params["before"] = int(await tx.fetch_value("SELECT COALESCE(MAX(id), 0) FROM tier_changes"))
     # A customer without a tier and without purchases in the window keeps none.
     moves = (
         f"SELECT r.id, r.tier_code, {code} AS to_tier, {rank} AS new_rank, "
@@ -347,9 +350,9 @@ async def recompute_tiers_between(
     row = await tx.fetch_one(
         "SELECT (SELECT COUNT(*) FROM customers WHERE +merchant_id = :m "
         "AND id BETWEEN :lo AND :hi) AS customers, "
-        "(SELECT COUNT(*) FROM tier_changes WHERE merchant_id = :m AND created_at = :now "
+        "(SELECT COUNT(*) FROM tier_changes WHERE merchant_id = :m AND id > :before "
         "AND customer_id BETWEEN :lo AND :hi AND reason LIKE 'rolling_upgrade:%') AS up, "
-        "(SELECT COUNT(*) FROM tier_changes WHERE merchant_id = :m AND created_at = :now "
+        "(SELECT COUNT(*) FROM tier_changes WHERE merchant_id = :m AND id > :before "
         "AND customer_id BETWEEN :lo AND :hi AND reason LIKE 'rolling_downgrade:%') AS down",
         params,
     )
