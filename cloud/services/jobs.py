@@ -307,14 +307,16 @@ def _tier_sql(compiled: Any, params: dict[str, Any]) -> tuple[str, str, str]:
 
 TIERS_WRITE_SQL = (
     "UPDATE customers SET tier_code = (SELECT MAX(t.to_tier) FROM tier_changes t "
-    "WHERE t.customer_id = customers.id AND t.id > :before AND t.receipt_id IS NULL "
+    "WHERE t.customer_id = customers.id AND t.id + 0 > :before AND t.receipt_id IS NULL "
     "AND t.reason LIKE 'rolling%') WHERE +merchant_id = :m AND id BETWEEN :lo AND :hi "
     "AND id IN (SELECT customer_id FROM tier_changes WHERE merchant_id = :m "
     "AND id > :before AND receipt_id IS NULL AND reason LIKE 'rolling%' "
     "AND customer_id BETWEEN :lo AND :hi)"
 )
 """Apply the moves the batch recorded (the customers are locked since before the sums
-were read, so no till's tier change can fall between reading and writing)."""
+were read, so no till's tier change can fall between reading and writing). ``t.id + 0``
+keeps PostgreSQL on the customer index: walking the batch's new ids for every customer
+would make a batch quadratic."""
 
 
 async def recompute_tiers_between(
