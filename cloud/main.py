@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -18,22 +19,26 @@ from typing import Any
 from aiohttp import web
 
 from cloud.api.app import create_app
-from cloud.api.keys import DEPS
+from cloud.api.keys import DEPS, SETTINGS
 from cloud.db import migrate
 from cloud.db.database import open_database
 from cloud.errors import DomainError, NotFound
 from cloud.logging import configure_logging
-from cloud.services import demo, jobs, programs
+from cloud.services import demo, jobs, lifecycle, notices, programs, scheduler
 from cloud.services.admin import operator, stores, terminals
 from cloud.services.deps import Deps
 from cloud.services.merchants import CHANNELS
 from cloud.settings import Settings
 from webhooks.evotor.app import create_app as create_evotor_app
 
-JOBS: dict[str, Callable[[Deps, date | None], Awaitable[jobs.JobReport]]] = {
+JOBS: dict[str, Callable[[Deps, date | None, int | None], Awaitable[jobs.JobReport]]] = {
     "expiry": jobs.run_expiry,
     "tiers": jobs.run_tiers,
     "holds": jobs.run_holds,
+    "birthday": lifecycle.run_birthday,
+    "expiry_warnings": notices.run_expiry_warnings,
+    "reanimation": lifecycle.run_reanimation,
+    "follow_up_reminders": notices.run_follow_up_reminders,
 }
 
 
@@ -45,8 +50,37 @@ def mount_adapters(app: web.Application) -> web.Application:
 
 
 def build_app(settings: Settings, **kwargs: Any) -> web.Application:
-    """The service with every adapter mounted (``create_app`` arguments pass through)."""
-    return mount_adapters(create_app(settings, **kwargs))
+    """The service with every adapter mounted (``create_app`` arguments pass through),
+    and the job scheduler as a background task unless ``scheduler_in_serve`` is off."""
+    app = mount_adapters(create_app(settings, **kwargs))
+    if settings.scheduler_in_serve:
+        app.cleanup_ctx.append(_scheduler_ctx)
+    return app
+
+
+async def _scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Run the scheduler beside the service (after the database context opened it)."""
+    task = asyncio.create_task(
+        scheduler.run_forever(app[DEPS], app[SETTINGS].scheduler_interval_seconds)
+    )
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def run_scheduler(settings: Settings, ticks: int | None = None) -> None:
+    """``loyalty scheduler``: migrate, then tick until stopped (``ticks`` for tests)."""
+    await migrate.upgrade_async(settings.database_url)
+    db = await open_database(settings.database_url, settings.pg_pool_size)
+    try:
+        deps = Deps.build(settings, db)
+        if ticks is None:
+            await scheduler.run_forever(deps, settings.scheduler_interval_seconds)
+        for _ in range(ticks or 0):
+            await scheduler.tick(deps)
+    finally:
+        await db.close()
 
 
 def _curl(base: str, token: str) -> str:
@@ -170,12 +204,14 @@ async def _demo(settings: Settings, revoke: bool = False) -> None:
     )
 
 
-async def run_job(settings: Settings, job: str, run_date: date | None) -> jobs.JobReport:
+async def run_job(
+    settings: Settings, job: str, run_date: date | None, merchant_id: int | None = None
+) -> jobs.JobReport:
     await migrate.upgrade_async(settings.database_url)
     db = await open_database(settings.database_url)
     try:
         deps = Deps.build(settings, db)
-        return await JOBS[job](deps, run_date)
+        return await JOBS[job](deps, run_date, merchant_id)
     finally:
         await db.close()
 
@@ -307,6 +343,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         type=date.fromisoformat,
         help="run as of this local date (a missed earlier date of the schedule is caught up)",
     )
+    run.add_argument("--merchant", type=int, help="only this merchant (default: every one)")
+    commands.add_parser(
+        "scheduler", help="run every job at each merchant's local time, until stopped"
+    )
     programs_cmd = commands.add_parser("programs", help="program versions")
     programs_commands = programs_cmd.add_subparsers(dest="programs_command", required=True)
     load = programs_commands.add_parser("load", help="load a program document as a new version")
@@ -357,8 +397,13 @@ def main(argv: Sequence[str] | None = None) -> None:
             print(asyncio.run(_with_db(settings, _admin_command(args))))
         except DomainError as exc:
             parser.exit(1, f"loyalty: {exc.message}\n")
+    elif args.command == "scheduler":
+        print(f"Scheduler: every {settings.scheduler_interval_seconds:g} s (Ctrl-C stops)")
+        sys.stdout.flush()
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(run_scheduler(settings))
     elif args.command == "jobs":
-        report = asyncio.run(run_job(settings, args.job, args.date))
+        report = asyncio.run(run_job(settings, args.job, args.date, args.merchant))
         print(
             f"{report.job}: {report.merchants} merchant(s) processed, "
             f"{report.skipped} already done for that date; {report.details}"

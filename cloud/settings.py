@@ -73,6 +73,12 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     load_demo: bool = True
     pg_pool_size: int = Field(10, ge=1, le=200)
+    scheduler_in_serve: bool = Field(
+        True,
+        description="run the job scheduler inside `loyalty serve` (turn off where a separate "
+        "`loyalty scheduler` runs; both together are safe, only redundant)",
+    )
+    scheduler_interval_seconds: float = Field(60.0, ge=1, le=3600)
 
     @model_validator(mode="after")
     def _refuse_dev_keys_in_production(self) -> Settings:

@@ -144,9 +144,13 @@ class Customer(Base):
     campaign: Mapped[str | None] = mapped_column(String(64), nullable=True)
     consent_messages_version: Mapped[str | None] = mapped_column(String(32), nullable=True)
     consent_personal_data_version: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    birthday_md: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """Month and day of the birthday as ``MMDD`` (no year: the birthday itself stays
+    encrypted), so the birthday job finds a day's customers by index."""
     __table_args__ = (
         UniqueConstraint("merchant_id", "phone_index"),
         Index("ix_customers_referrer", "merchant_id", "referrer_id"),
+        Index("ix_customers_birthday", "merchant_id", "birthday_md"),
     )
 
 
@@ -398,6 +402,11 @@ class Notification(Base):
     cost: Mapped[int] = mapped_column(BigInteger, default=0)
     created_at: Mapped[int] = mapped_column(BigInteger)
     sent_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    kind: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    """What the message is about (``birthday_gift``, ``expiry_warning``...): the worker
+    renders ``body`` from it and ``params`` when ``body`` is empty."""
+    params: Mapped[str | None] = mapped_column(Text, nullable=True)
+    """JSON object of the template's variables (kopecks as integers, ISO dates)."""
     __table_args__ = (Index("ix_notifications_status", "status", "id"),)
 
 
@@ -415,6 +424,56 @@ class JobRun(Base):
     result: Mapped[str] = mapped_column(Text)
     created_at: Mapped[int] = mapped_column(BigInteger)
     finished_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+class JobLock(Base):
+    """One row per merchant and job, locked (``FOR UPDATE SKIP LOCKED``) by the worker
+    running that job for that merchant, so another worker skips it instead of waiting."""
+
+    __tablename__ = "job_locks"
+    id: Mapped[int] = _pk()
+    merchant_id: Mapped[int] = _merchant()
+    job: Mapped[str] = mapped_column(String(32))
+    __table_args__ = (UniqueConstraint("merchant_id", "job"),)
+
+
+class JobEvent(Base):
+    """What a lifecycle job did for one customer, once: a birthday gift of a year, an
+    expiry warning of a date, a reminder of an offer. The unique key makes a repeated
+    run (or a racing worker) do nothing twice; ``lot_id`` is the gift's lot."""
+
+    __tablename__ = "job_events"
+    id: Mapped[int] = _pk()
+    merchant_id: Mapped[int] = _merchant()
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    event_key: Mapped[str] = mapped_column(String(64))
+    lot_id: Mapped[int | None] = mapped_column(Id, nullable=True)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    __table_args__ = (
+        UniqueConstraint("merchant_id", "kind", "customer_id", "event_key"),
+        Index("ix_job_events_created", "merchant_id", "kind", "created_at"),
+    )
+
+
+class Reanimation(Base):
+    """A reanimation gift: the customer, the rule, and the absence it answered (the last
+    purchase before it), so the report can tell who came back and what they spent."""
+
+    __tablename__ = "reanimations"
+    id: Mapped[int] = _pk()
+    merchant_id: Mapped[int] = _merchant()
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    rule_code: Mapped[str] = mapped_column(String(64))
+    last_purchase_at: Mapped[int] = mapped_column(BigInteger)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    lot_id: Mapped[int | None] = mapped_column(Id, nullable=True)
+    run_date: Mapped[str] = mapped_column(String(10))
+    granted_at: Mapped[int] = mapped_column(BigInteger)
+    __table_args__ = (
+        UniqueConstraint("merchant_id", "customer_id", "last_purchase_at"),
+        Index("ix_reanimations_granted", "merchant_id", "granted_at"),
+    )
 
 
 # ---- Evotor (webhooks/evotor) ----------------------------------------------------------

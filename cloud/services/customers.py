@@ -211,14 +211,14 @@ async def register_customer(
                 tier_code = program.program.tiers[0].code
             customer_id = await tx.insert(
                 "INSERT INTO customers (merchant_id, phone_index, phone_enc, name_enc, "
-                "email_enc, birthday_enc, tier_code, lifetime_purchases, purchase_count, "
-                "last_purchase_at, registration_channel, registered_store_id, "
+                "email_enc, birthday_enc, birthday_md, tier_code, lifetime_purchases, "
+                "purchase_count, last_purchase_at, registration_channel, registered_store_id, "
                 "consent_messages_at, consent_personal_data_at, created_at, referrer_id, "
                 "gender, acquisition_channel, campaign, consent_messages_version, "
                 "consent_personal_data_version) "
-                "VALUES (:m, :phone_index, :phone, :name, :email, :birthday, :tier, 0, 0, "
-                "NULL, :channel, :store, :consent_messages, :consent_pd, :now, :referrer, "
-                ":gender, :acquisition, :campaign, :messages_version, :pd_version) "
+                "VALUES (:m, :phone_index, :phone, :name, :email, :birthday, :birthday_md, "
+                ":tier, 0, 0, NULL, :channel, :store, :consent_messages, :consent_pd, :now, "
+                ":referrer, :gender, :acquisition, :campaign, :messages_version, :pd_version) "
                 "RETURNING id",
                 {
                     "m": merchant_id,
@@ -230,6 +230,10 @@ async def register_customer(
                     ),
                     "birthday": cipher.encrypt_optional(
                         merchant_id, data.birthday.isoformat() if data.birthday else None
+                    ),
+                    # Month and day in clear for the birthday job's index (no year).
+                    "birthday_md": (
+                        data.birthday.month * 100 + data.birthday.day if data.birthday else None
                     ),
                     "tier": tier_code,
                     "channel": channel,

@@ -1,17 +1,25 @@
 """Scheduled jobs.
 
-The nightly jobs (``expiry``, ``tiers``) run once per merchant and local date. A run is
-recorded in ``job_runs`` (unique per merchant, job and date) only in the transaction
-that commits its last batch of work: a run that fails or is killed halfway leaves no
-record, so the next run does the date again (the work is idempotent: each batch re-reads
-under the customers' locks what is still to do). Two workers racing on the same date may
-both do the work; the second's record fails on the unique key, and its last batch rolls
-back. A run as of a date also catches up a recomputation the schedule named on an
-earlier date that nothing ran (the tier job due on the 1st, run on the 3rd).
+Every job runs once per merchant and local date. A run is recorded in ``job_runs``
+(unique per merchant, job and date) only in the transaction that commits its last batch
+of work: a run that fails or is killed halfway leaves no record, so the next run does the
+date again (the work is idempotent: each batch re-reads under the customers' locks what
+is still to do). A run as of a date also catches up a recomputation the schedule named on
+an earlier date that nothing ran (the tier job due on the 1st, run on the 3rd).
+
+Several workers: on PostgreSQL a worker claims a merchant's job by locking its
+``job_locks`` row ``FOR UPDATE SKIP LOCKED`` for the length of the run, so another
+worker skips that merchant rather than doing the work twice or waiting (a killed worker's
+lock dies with its connection). Should two runs still meet (SQLite has one writer, but
+two processes may share a file), the unique key of ``job_runs`` rolls back the later
+one's last batch, and the lifecycle jobs' own unique keys (``job_events``,
+``reanimations``) make a repeated grant impossible.
 
 Work is set-based SQL over a batch of a merchant's customers at a time, with those
 customers locked first (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite's single writer
-transaction is the lock), so a purchase during a job is either seen by it or waits.
+transaction is the lock), so a purchase during a job is either seen by it or waits. The
+batches are cut once per run from one ordered scan (``_batches``), never by re-reading
+what is left before every batch.
 
 ``holds`` closes holds whose time ran out (status ``expired``); it keeps no date and may
 run as often as wanted: a second run finds nothing left to close.
@@ -21,22 +29,23 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from cloud.clock import to_epoch
 from cloud.db.database import Transaction, is_unique_violation
-from cloud.engine.tiers import last_recompute_date, rolling_window, tier_for_rolling_purchases
+from cloud.engine.tiers import last_recompute_date, rolling_window
 from cloud.ledger.lots import expire_lots_between
 from cloud.services.deps import Deps
 from cloud.services.merchants import zone
 from cloud.services.tiers import ROLLING_SQL
 
 # Customers per transaction: long enough to amortise a commit, short enough that a till
-# waiting for one of them is not kept long.
-BATCH = 500
+# waiting for one of them is not kept long (a batch takes tens of milliseconds).
+BATCH = 2000
 
 
 @dataclass
@@ -47,7 +56,7 @@ class JobReport:
     details: dict[str, Any] = field(default_factory=dict)
 
 
-class _AlreadyRun(Exception):
+class AlreadyRun(Exception):
     """Another run recorded this date first: roll back our last batch."""
 
 
@@ -59,10 +68,12 @@ async def already_run(deps: Deps, merchant_id: int, job: str, run_date: date) ->
     return value is not None
 
 
-async def _record(
+async def record_run(
     tx: Transaction, merchant_id: int, job: str, run_date: date, started: int, now: int,
     result: dict[str, Any],
 ) -> None:  # fmt: skip
+    """Record the date in the transaction of its last work; raises ``AlreadyRun`` when
+    another run recorded it first (the caller's transaction then rolls back)."""
     try:
         await tx.insert(
             "INSERT INTO job_runs (merchant_id, job, run_date, status, result, created_at, "
@@ -72,8 +83,28 @@ async def _record(
         )  # fmt: skip
     except Exception as exc:
         if is_unique_violation(exc):
-            raise _AlreadyRun() from exc
+            raise AlreadyRun() from exc
         raise
+
+
+@asynccontextmanager
+async def claim(deps: Deps, merchant_id: int, job: str) -> AsyncIterator[bool]:
+    """Claim ``job`` for ``merchant_id`` for the length of the block; yields False when
+    another worker holds it (PostgreSQL). SQLite's writer is one process: always True."""
+    if deps.db.dialect != "postgresql":
+        yield True
+        return
+    await deps.db.execute(
+        "INSERT INTO job_locks (merchant_id, job) VALUES (:m, :j) "
+        "ON CONFLICT (merchant_id, job) DO NOTHING",
+        {"m": merchant_id, "j": job},
+    )
+    async with deps.db.transaction() as tx:
+        held = await tx.fetch_value(
+            "SELECT id FROM job_locks WHERE merchant_id = :m AND job = :j FOR UPDATE SKIP LOCKED",
+            {"m": merchant_id, "j": job},
+        )
+        yield held is not None
 
 
 async def _lock_range(tx: Transaction, merchant_id: int, lo: int, hi: int) -> None:
@@ -81,11 +112,29 @@ async def _lock_range(tx: Transaction, merchant_id: int, lo: int, hi: int) -> No
     job, so two jobs never wait for each other in a cycle)."""
     if tx.dialect == "postgresql":
         await tx.fetch_all(
-            "SELECT id FROM customers WHERE merchant_id = :m AND id BETWEEN :lo AND :hi "
+            "SELECT id FROM customers WHERE +merchant_id = :m AND id BETWEEN :lo AND :hi "
             "ORDER BY id FOR UPDATE",
             {"m": merchant_id, "lo": lo, "hi": hi},
         )
     # SQLite: the transaction is the only writer already.
+
+
+async def _batches(deps: Deps, ids_sql: str, params: dict[str, Any]) -> list[tuple[int, int]]:
+    """Cut the ordered customer ids ``ids_sql`` selects (column ``id``) into ranges of
+    ``BATCH`` ids, in one scan: only every BATCH-th id comes back to Python."""
+    rows = await deps.db.fetch_all(
+        "SELECT id, rn, total FROM (SELECT id, ROW_NUMBER() OVER (ORDER BY id) AS rn, "
+        f"COUNT(*) OVER () AS total FROM ({ids_sql}) ids) numbered "
+        "WHERE (rn - 1) % :batch = 0 OR rn = total ORDER BY id",
+        {**params, "batch": BATCH},
+    )
+    ranges: list[tuple[int, int]] = []
+    starts = [int(r["id"]) for r in rows if (int(r["rn"]) - 1) % BATCH == 0]
+    last = int(rows[-1]["id"]) if rows else 0
+    for i, lo in enumerate(starts):
+        hi = starts[i + 1] - 1 if i + 1 < len(starts) else last
+        ranges.append((lo, hi))
+    return ranges
 
 
 Step = Callable[[Transaction, int, int], Awaitable[dict[str, int]]]
@@ -96,39 +145,40 @@ async def _run_batches(
     merchant_id: int,
     job: str,
     run_date: date,
-    next_ids_sql: str,
-    params: dict[str, Any],
+    ranges: list[tuple[int, int]],
     step: Step,
     result: dict[str, Any],
 ) -> dict[str, Any] | None:
-    """Run ``step`` over the customers ``next_ids_sql`` pages through (``:after``,
-    ``:n``), a batch per transaction, and record the date with the last batch. Returns
-    the result recorded, or None when another run recorded the date first."""
+    """Run ``step`` over each customer range, a range per transaction, and record the
+    date with the last one. Returns the result recorded, or None when another run
+    recorded the date first."""
     started = to_epoch(deps.clock())
     totals: Counter[str] = Counter()
-    after = 0
     try:
-        while True:
+        for i in range(max(len(ranges), 1)):
             async with deps.db.transaction() as tx:
-                rows = await tx.fetch_all(next_ids_sql, {**params, "after": after, "n": BATCH})
-                ids = [int(row["id"]) for row in rows]
-                if ids:
-                    await _lock_range(tx, merchant_id, ids[0], ids[-1])
-                    totals.update(await step(tx, ids[0], ids[-1]))
-                    after = ids[-1]
-                if len(ids) < BATCH:
+                if ranges:
+                    lo, hi = ranges[i]
+                    await _lock_range(tx, merchant_id, lo, hi)
+                    totals.update(await step(tx, lo, hi))
+                if i + 1 >= len(ranges):
                     recorded = {**result, **totals}
                     now = to_epoch(deps.clock())
-                    await _record(tx, merchant_id, job, run_date, started, now, recorded)
+                    await record_run(tx, merchant_id, job, run_date, started, now, recorded)
                     return recorded
-    except _AlreadyRun:
+    except AlreadyRun:
         return None
+    return None
 
 
-async def merchants_with_programs(deps: Deps) -> list[tuple[int, int, str]]:
+async def merchants_with_programs(
+    deps: Deps, merchant_id: int | None = None
+) -> list[tuple[int, int, str]]:
     rows = await deps.db.fetch_all(
         "SELECT id, active_program_version_id, timezone FROM merchants "
-        "WHERE status = 'active' AND active_program_version_id IS NOT NULL ORDER BY id"
+        "WHERE status = 'active' AND active_program_version_id IS NOT NULL "
+        "AND (CAST(:only AS BIGINT) IS NULL OR id = :only) ORDER BY id",
+        {"only": merchant_id},
     )
     return [(int(r["id"]), int(r["active_program_version_id"]), str(r["timezone"])) for r in rows]
 
@@ -140,119 +190,192 @@ def local_date(deps: Deps, timezone: str) -> date:
 # ---- expiry ---------------------------------------------------------------------------
 
 _DUE_CUSTOMERS_SQL = (
-    "SELECT DISTINCT customer_id AS id FROM bonus_lots WHERE merchant_id = :m AND remaining > 0 "
-    "AND expires_at IS NOT NULL AND expires_at <= :now AND customer_id > :after "
-    "ORDER BY customer_id LIMIT :n"
+    "SELECT DISTINCT customer_id AS id FROM bonus_lots WHERE merchant_id = :m "
+    "AND remaining > 0 AND expires_at IS NOT NULL AND expires_at <= :now"
 )
 
 
-async def run_expiry(deps: Deps, run_date: date | None = None) -> JobReport:
+async def run_expiry(
+    deps: Deps, run_date: date | None = None, merchant_id: int | None = None
+) -> JobReport:
     """Expire lapsed lots, a batch of customers at a time, as of now (a missed night is
     caught up by the next run: every lot lapsed by then expires)."""
     report = JobReport("expiry")
     now = to_epoch(deps.clock())
-    for merchant_id, _, timezone in await merchants_with_programs(deps):
+    for merchant, _, timezone in await merchants_with_programs(deps, merchant_id):
         day = run_date or local_date(deps, timezone)
-        if await already_run(deps, merchant_id, "expiry", day):
+        if await already_run(deps, merchant, "expiry", day):
             report.skipped += 1
             continue
+        async with claim(deps, merchant, "expiry") as mine:
+            if not mine:
+                report.skipped += 1
+                continue
 
-        async def step(tx: Transaction, lo: int, hi: int, merchant_id: int = merchant_id) -> dict:
-            customers, expired = await expire_lots_between(tx, merchant_id, lo, hi, now)
-            return {"customers": customers, "expired": expired}
+            async def step(tx: Transaction, lo: int, hi: int, merchant: int = merchant) -> dict:
+                customers, expired = await expire_lots_between(tx, merchant, lo, hi, now)
+                return {"customers": customers, "expired": expired}
 
-        result = await _run_batches(
-            deps, merchant_id, "expiry", day, _DUE_CUSTOMERS_SQL, {"m": merchant_id, "now": now},
-            step, {"customers": 0, "expired": 0},
-        )  # fmt: skip
+            ranges = await _batches(deps, _DUE_CUSTOMERS_SQL, {"m": merchant, "now": now})
+            result = await _run_batches(
+                deps, merchant, "expiry", day, ranges, step, {"customers": 0, "expired": 0}
+            )
         if result is None:
             report.skipped += 1
             continue
         report.merchants += 1
-        report.details[str(merchant_id)] = result
+        report.details[str(merchant)] = result
     return report
 
 
 # ---- tiers ----------------------------------------------------------------------------
 
-_CUSTOMERS_SQL = (
-    "SELECT id FROM customers WHERE merchant_id = :m AND id > :after ORDER BY id LIMIT :n"
-)
+_CUSTOMERS_SQL = "SELECT id FROM customers WHERE merchant_id = :m"
 
 
-async def run_tiers(deps: Deps, run_date: date | None = None) -> JobReport:
+async def run_tiers(
+    deps: Deps, run_date: date | None = None, merchant_id: int | None = None
+) -> JobReport:
     """Recompute tiers of programs whose tiers follow purchases over a rolling period,
     for the latest date their schedule names up to ``run_date`` (today by default) that
     has not run yet; upgrades and downgrades are recorded with the reason in
     ``tier_changes``. Sums are of what is left of each receipt after its refunds (see
     ``cloud.services.tiers``)."""
     report = JobReport("tiers")
-    for merchant_id, version_id, timezone in await merchants_with_programs(deps):
+    for merchant, version_id, timezone in await merchants_with_programs(deps, merchant_id):
         loaded = await deps.programs.get(version_id)
         day = last_recompute_date(loaded.compiled, run_date or local_date(deps, timezone))
         if day is None:
             continue
-        if await already_run(deps, merchant_id, "tiers", day):
+        if await already_run(deps, merchant, "tiers", day):
             report.skipped += 1
             continue
         first, last = rolling_window(loaded.compiled, day)
         window = f"{first.isoformat()}..{last.isoformat()}"
 
         async def step(
-            tx: Transaction, lo: int, hi: int, merchant_id: int = merchant_id,
+            tx: Transaction, lo: int, hi: int, merchant: int = merchant,
             loaded: Any = loaded, first: date = first, last: date = last, window: str = window,
         ) -> dict:  # fmt: skip
-            rows = await tx.fetch_all(
-                ROLLING_SQL,
-                {"m": merchant_id, "lo": lo, "hi": hi, "first": first.isoformat(),
-                 "last": last.isoformat()},
+            return await recompute_tiers_between(
+                tx, merchant, lo, hi, loaded.compiled, first, last, window,
+                to_epoch(deps.clock()),
             )  # fmt: skip
-            moves: Counter[str] = Counter()
-            changes = []
-            now = to_epoch(deps.clock())
-            for row in rows:
-                tier_code, reason = tier_for_rolling_purchases(
-                    loaded.compiled, row["tier_code"], int(row["total"]),
-                    largest_receipt=int(row["largest"]),
-                )  # fmt: skip
-                if tier_code is None or tier_code == row["tier_code"]:
-                    continue
-                moves[reason] += 1
-                changes.append(
-                    {"m": merchant_id, "c": row["id"], "f": row["tier_code"], "t": tier_code,
-                     "r": f"{reason}:{window}", "now": now}
-                )  # fmt: skip
-            await tx.execute_many(
-                "UPDATE customers SET tier_code = :t WHERE id = :c AND merchant_id = :m",
-                [{"t": c["t"], "c": c["c"], "m": c["m"]} for c in changes],
-            )
-            await tx.execute_many(
-                "INSERT INTO tier_changes (merchant_id, customer_id, from_tier, to_tier, "
-                "reason, receipt_id, created_at) VALUES (:m, :c, :f, :t, :r, NULL, :now)",
-                changes,
-            )
-            return {"customers": len(rows), **moves}
 
-        result = await _run_batches(
-            deps, merchant_id, "tiers", day, _CUSTOMERS_SQL, {"m": merchant_id}, step,
-            {"window": [first.isoformat(), last.isoformat()], "customers": 0,
-             "rolling_upgrade": 0, "rolling_downgrade": 0},
-        )  # fmt: skip
+        async with claim(deps, merchant, "tiers") as mine:
+            if not mine:
+                report.skipped += 1
+                continue
+            ranges = await _batches(deps, _CUSTOMERS_SQL, {"m": merchant})
+            result = await _run_batches(
+                deps, merchant, "tiers", day, ranges, step,
+                {"window": [first.isoformat(), last.isoformat()], "customers": 0,
+                 "rolling_upgrade": 0, "rolling_downgrade": 0},
+            )  # fmt: skip
         if result is None:
             report.skipped += 1
             continue
         report.merchants += 1
-        report.details[str(merchant_id)] = {"date": day.isoformat(), **result}
+        report.details[str(merchant)] = {"date": day.isoformat(), **result}
     return report
+
+
+def _tier_sql(compiled: Any, params: dict[str, Any]) -> tuple[str, str, str]:
+    """SQL of ``tier_for_rolling_purchases`` over ``r`` (``tier_code``, ``total``,
+    ``largest``): the new tier's code and rank (the highest tier whose threshold the
+    window's sum is over or whose single-receipt bound the largest receipt reaches, else
+    the entry tier), and the current tier's rank (-1 when none or unknown)."""
+    best_code, best_rank, current = ["CASE"], ["CASE"], ["CASE r.tier_code"]
+    for tier in compiled.tiers:
+        params[f"tier{tier.rank}"] = tier.code
+        current.append(f" WHEN :tier{tier.rank} THEN {tier.rank}")
+    for tier in reversed(compiled.tiers[1:]):
+        tests = []
+        if tier.threshold is not None:
+            tests.append(f"r.total > {int(tier.threshold)}")
+        if tier.single_receipt is not None:
+            tests.append(f"r.largest >= {int(tier.single_receipt)}")
+        if tests:
+            best_code.append(f" WHEN {' OR '.join(tests)} THEN :tier{tier.rank}")
+            best_rank.append(f" WHEN {' OR '.join(tests)} THEN {tier.rank}")
+    entry = compiled.tiers[0]
+    best_code.append(f" ELSE :tier{entry.rank} END")
+    best_rank.append(f" ELSE {entry.rank} END")
+    current.append(" ELSE -1 END")
+    return "".join(best_code), "".join(best_rank), "".join(current)
+
+
+TIERS_WRITE_SQL = (
+    "UPDATE customers SET tier_code = (SELECT MAX(t.to_tier) FROM tier_changes t "
+    "WHERE t.customer_id = customers.id AND t.id + 0 > :before AND t.receipt_id IS NULL "
+    "AND t.reason LIKE 'rolling%') WHERE +merchant_id = :m AND id BETWEEN :lo AND :hi "
+    "AND id IN (SELECT customer_id FROM tier_changes WHERE merchant_id = :m "
+    "AND id > :before AND receipt_id IS NULL AND reason LIKE 'rolling%' "
+    "AND customer_id BETWEEN :lo AND :hi)"
+)
+"""Apply the moves the batch recorded (the customers are locked since before the sums
+were read, so no till's tier change can fall between reading and writing). ``t.id + 0``
+keeps PostgreSQL on the customer index: walking the batch's new ids for every customer
+would make a batch quadratic."""
+
+
+async def recompute_tiers_between(
+    tx: Transaction, merchant_id: int, lo: int, hi: int, compiled: Any, first: date,
+    last: date, window: str, now: int,
+) -> dict[str, int]:  # fmt: skip
+    """The rolling recomputation for the locked customers ``lo``..``hi`` in three
+    statements: each move is recorded in ``tier_changes`` (reason and window) straight
+    from the sums, then the customers take their recorded tier."""
+    params: dict[str, Any] = {
+        "m": merchant_id, "lo": lo, "hi": hi, "first": first.isoformat(),
+        "last": last.isoformat(), "now": now, "window": window,
+    }  # fmt: skip
+    code, rank, current = _tier_sql(compiled, params)
+    # The moves of this batch are the rows after the last one before it (the batch's
+    # customers are locked, so no other writer adds rolling moves for them).
+    params["before"] = int(await tx.fetch_value("SELECT COALESCE(MAX(id), 0) FROM tier_changes"))
+    # A customer without a tier and without purchases in the window keeps none.
+    moves = (
+        f"SELECT r.id, r.tier_code, {code} AS to_tier, {rank} AS new_rank, "
+        f"{current} AS old_rank FROM ({ROLLING_SQL}) r "
+        "WHERE r.tier_code IS NOT NULL OR r.total > 0 OR r.largest > 0"
+    )
+    await tx.execute(
+        "INSERT INTO tier_changes (merchant_id, customer_id, from_tier, to_tier, reason, "
+        "receipt_id, created_at) SELECT :m, x.id, x.tier_code, x.to_tier, CASE WHEN "
+        "x.new_rank > x.old_rank THEN 'rolling_upgrade:' ELSE 'rolling_downgrade:' END "
+        f"|| CAST(:window AS TEXT), NULL, CAST(:now AS BIGINT) FROM ({moves}) x "
+        "WHERE x.new_rank <> x.old_rank",
+        params,
+    )
+    await tx.execute(TIERS_WRITE_SQL, params)
+    row = await tx.fetch_one(
+        "SELECT (SELECT COUNT(*) FROM customers WHERE +merchant_id = :m "
+        "AND id BETWEEN :lo AND :hi) AS customers, "
+        "(SELECT COUNT(*) FROM tier_changes WHERE merchant_id = :m AND id > :before "
+        "AND customer_id BETWEEN :lo AND :hi AND reason LIKE 'rolling_upgrade:%') AS up, "
+        "(SELECT COUNT(*) FROM tier_changes WHERE merchant_id = :m AND id > :before "
+        "AND customer_id BETWEEN :lo AND :hi AND reason LIKE 'rolling_downgrade:%') AS down",
+        params,
+    )
+    assert row is not None
+    result = {"customers": int(row["customers"])}
+    for reason, key in (("rolling_upgrade", "up"), ("rolling_downgrade", "down")):
+        if row[key]:
+            result[reason] = int(row[key])
+    return result
 
 
 # ---- holds ----------------------------------------------------------------------------
 
 
-async def run_holds(deps: Deps, run_date: date | None = None) -> JobReport:
+async def run_holds(
+    deps: Deps, run_date: date | None = None, merchant_id: int | None = None
+) -> JobReport:
     """Close every hold whose time ran out (``expired``), so they stop weighing on the
-    snapshot query. ``run_date`` is accepted for the CLI's sake and ignored: holds
-    expire by the clock, and a second run closes nothing."""
+    snapshot query. ``run_date`` and ``merchant_id`` are accepted for the CLI's and the
+    scheduler's sake and ignored: holds expire by the clock, and a second run closes
+    nothing."""
     report = JobReport("holds")
     now = to_epoch(deps.clock())
     async with deps.db.transaction() as tx:

@@ -42,13 +42,14 @@ NET_SALES_SQL = (
 # summed (a return counts against the day of the sale it returns), and the largest net
 # since ``:first`` -- receipts after the window included, so a single-receipt tier
 # earned at a till after the window closed is not taken away by the recomputation.
+# ``+c.merchant_id`` keeps SQLite on the id range (not a scan of the merchant's rows).
 ROLLING_SQL = (
     "SELECT c.id, c.tier_code, "
     "COALESCE(SUM(CASE WHEN n.local_date <= :last THEN n.net ELSE 0 END), 0) AS total, "
     "COALESCE(MAX(n.net), 0) AS largest "
     f"FROM customers c LEFT JOIN ({NET_SALES_SQL}) n "
     "ON n.customer_id = c.id AND n.local_date >= :first "
-    "WHERE c.merchant_id = :m AND c.id BETWEEN :lo AND :hi "
+    "WHERE +c.merchant_id = :m AND c.id BETWEEN :lo AND :hi "
     "GROUP BY c.id, c.tier_code ORDER BY c.id"
 )
 

@@ -6,8 +6,10 @@ held receipts, partial refunds, replays) are ``test_invariants.Scenario`` steps,
 their own checks (FIFO allocation, a refused operation writes nothing, a replay answers
 the same body and writes nothing). Around them the merchant's day goes on: quotes that
 must write nothing, full refunds, the clock moving by hours or days without any job,
-and the expiry, tier and hold-expiry jobs as ``loyalty jobs run`` would run them. After
-every step, for every customer of the merchant:
+and the expiry, tier and hold-expiry jobs and the gift and message jobs (birthday,
+reanimation, expiry warnings) as ``loyalty jobs run`` would run them; a job that did
+work, run again at once, changes nothing. After every step, for every customer of the
+merchant:
 
 - the journal sums to the lots' remainders, and no remainder leaves ``[0, amount]``;
 - a sale's allocations add up to its lines' redeemed bonuses, and what refunds gave back
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -28,9 +31,9 @@ from hypothesis import strategies as st
 
 from cloud.clock import ManualClock, to_epoch
 from cloud.errors import Conflict
-from cloud.services import checkout, jobs
+from cloud.services import checkout, jobs, lifecycle, notices
 from cloud.services.deps import Deps
-from cloud.services.merchants import TerminalContext
+from cloud.services.merchants import TerminalContext, zone
 from schemas import checkout as wire
 from tests.conftest import Tenant, make_tenant
 from tests.ledger.helpers import (
@@ -65,7 +68,21 @@ PROGRAM = {
     "accrual_rounding": "floor_kopeck",
     "activation_delay_days": 0,
     "lifetime_days": 20,
+    "expiry_warning_days": 2,
+    "gifts": {
+        "birthday": {"amount": "50", "days_before": 2, "valid_days": 5},
+        "reanimation": [{"code": "back", "name": "Вернуть", "days_without_purchase": 3,
+                         "amount": "30", "valid_days": 4}],
+    },
 }  # fmt: skip
+JOBS = {
+    "expiry": jobs.run_expiry,
+    "tiers": jobs.run_tiers,
+    "holds": jobs.run_holds,
+    "birthday": lifecycle.run_birthday,
+    "reanimation": lifecycle.run_reanimation,
+    "expiry_warnings": notices.run_expiry_warnings,
+}
 TIERS = {tier["code"] for tier in PROGRAM["tiers"]}  # type: ignore[attr-defined]
 
 own_steps = st.one_of(
@@ -85,7 +102,7 @@ operations = st.one_of(
     st.tuples(st.just("calculate"), index, line_specs, percent),
     st.tuples(st.just("refund_all"), index, index),
     st.tuples(st.just("advance"), st.integers(1, 30 * 24)),  # hours
-    st.tuples(st.just("job"), st.sampled_from(["expiry", "tiers", "holds"])),
+    st.tuples(st.just("job"), st.sampled_from(sorted(JOBS))),
 )
 
 
@@ -142,9 +159,12 @@ class Shop:
         elif kind == "advance":
             self.clock.advance(hours=op[1])
         elif kind == "job":
-            report = await {"expiry": jobs.run_expiry, "tiers": jobs.run_tiers,
-                            "holds": jobs.run_holds}[op[1]](deps)  # fmt: skip
+            report = await JOBS[op[1]](deps)
             event(f"job {op[1]}: {'ran' if report.merchants else 'nothing to do'}")
+            if report.merchants:
+                before = await self.tables()
+                assert (await JOBS[op[1]](deps)).merchants == 0
+                assert await self.tables() == before
             if op[1] == "expiry" and report.merchants:
                 # The day's run expired every lot lapsed by now.
                 lapsed = await deps.db.fetch_value(
@@ -153,6 +173,16 @@ class Shop:
                     {"m": self.term.merchant_id, "now": to_epoch(self.clock())},
                 )
                 assert lapsed == 0
+
+    async def tables(self) -> tuple[int, ...]:
+        """Rows a job could write, and the lots' remainders."""
+        row = await self.deps.db.fetch_one(
+            "SELECT (SELECT COUNT(*) FROM ledger_entries) AS a, (SELECT COUNT(*) FROM "
+            "notifications) AS b, (SELECT COUNT(*) FROM job_events) AS c, (SELECT COUNT(*) "
+            "FROM reanimations) AS d, (SELECT COALESCE(SUM(remaining), 0) FROM bonus_lots) AS e"
+        )
+        assert row is not None
+        return tuple(int(row[k]) for k in "abcde")
 
     async def check(self, everyone: bool = False) -> None:
         """The invariants for this example's customers (``everyone``: the merchant's)."""
@@ -185,6 +215,7 @@ async def shop_tenant(deps: Deps) -> Tenant:
     people=st.integers(2, 3),
     lots=st.lists(st.tuples(index, accruals), min_size=1, max_size=4),
     steps=st.lists(operations, min_size=4, max_size=25),
+    birthdays=st.lists(st.integers(0, 6), min_size=3, max_size=3),
 )
 async def test_sequences_with_jobs_keep_every_ledger_invariant(
     deps: Deps,
@@ -193,6 +224,7 @@ async def test_sequences_with_jobs_keep_every_ledger_invariant(
     people: int,
     lots: list[tuple[int, tuple[Any, ...]]],
     steps: list[tuple[Any, ...]],
+    birthdays: list[int],
 ) -> None:
     """Whatever the sequence of quotes, payments, holds, confirms, cancels, partial and
     full refunds, clock moves, expiry, tier and hold-expiry jobs and replays over
@@ -205,6 +237,13 @@ async def test_sequences_with_jobs_keep_every_ledger_invariant(
         for _ in range(people)
     ]
     shop = Shop(deps, term, clock, customers)
+    for customer, days in zip(customers, birthdays, strict=False):
+        # A birthday a few days ahead, so the birthday job has something to grant.
+        born = (clock() + timedelta(days=days)).astimezone(zone("Europe/Moscow")).date()
+        await deps.db.execute(
+            "UPDATE customers SET birthday_md = :md, consent_messages_at = 0 WHERE id = :c",
+            {"md": born.month * 100 + born.day, "c": customer.member.id},
+        )
     for pick, accrual in lots:
         await shop.who(pick).step(accrual)
     for op in steps:

@@ -98,7 +98,7 @@ async def test_tier_crash_midway_leaves_the_date_runnable(
     for i, person in enumerate(people):
         await _buy(deps, tenant, person, f"s-{i}", 40_000)
     monkeypatch.setattr(jobs, "BATCH", 1)
-    _crash_on_call(monkeypatch, "tier_for_rolling_purchases", 2)
+    _crash_on_call(monkeypatch, "recompute_tiers_between", 2)
 
     with pytest.raises(Crash):
         await jobs.run_tiers(deps, date(2026, 1, 1))

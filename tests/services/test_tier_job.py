@@ -17,7 +17,6 @@ from cloud.clock import ManualClock
 from cloud.services import checkout, customers, jobs
 from cloud.services.deps import Deps
 from cloud.services.merchants import TerminalContext, zone
-from cloud.services.tiers import ROLLING_SQL
 from schemas import checkout as wire
 from schemas.customers import Consent, RegisterCustomer
 from tests.conftest import Tenant, make_tenant
@@ -203,7 +202,8 @@ async def test_single_receipt_tier_earned_after_the_window_survives_the_job(
 
 
 class _PausingTransaction:
-    """A transaction that, right after the tier job's read, lets ``pause`` run."""
+    """A transaction that, once the tier job holds its customers' locks and before its
+    statement reads their sums, lets ``pause`` run."""
 
     def __init__(self, tx: Any, pause: Callable[[], Awaitable[None]]) -> None:
         self._tx = tx
@@ -212,11 +212,10 @@ class _PausingTransaction:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._tx, name)
 
-    async def fetch_all(self, sql: str, params: Any = None) -> Any:
-        rows = await self._tx.fetch_all(sql, params)
-        if sql == ROLLING_SQL:
+    async def execute(self, sql: str, params: Any = None) -> Any:
+        if sql.startswith("INSERT INTO tier_changes"):
             await self._pause()
-        return rows
+        return await self._tx.execute(sql, params)
 
 
 class _PausingDatabase:
@@ -276,12 +275,13 @@ async def test_tier_job_locks_customers_before_reading(deps: Deps, clock: Manual
 
 
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
-async def test_without_the_lock_the_tier_job_overwrites_a_purchase(
+async def test_without_the_lock_the_purchase_does_not_wait_nor_get_overwritten(
     deps: Deps, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Proof that the lock matters: with the job's customer lock made a no-op, the
-    purchase finishes while the job holds sums read before it, and the job then writes
-    Серебряная over the Золотая the receipt earned."""
+    """The lock is what makes the purchase wait: with it made a no-op, the purchase
+    finishes during the pause. The job reads the sums and records the moves in one
+    statement, so it then sees the purchase (Золотая by the receipt) and moves nobody:
+    no sums read before a purchase are ever written over it."""
 
     async def no_lock(tx: Any, merchant_id: int, lo: int, hi: int) -> None:
         return None
@@ -289,4 +289,8 @@ async def test_without_the_lock_the_tier_job_overwrites_a_purchase(
     monkeypatch.setattr(jobs, "_lock_range", no_lock)
     tenant, a, finished = await _race_purchase_into_tier_job(deps, clock)
     assert finished == [True]
-    assert (await _tiers(deps, tenant.merchant_id))[a] == "silver"
+    assert (await _tiers(deps, tenant.merchant_id))[a] == "gold"
+    assert await _changes(deps, a) == [
+        (None, "standard", "first_purchase"),
+        ("standard", "gold", "single_receipt"),
+    ]

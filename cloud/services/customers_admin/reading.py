@@ -278,4 +278,8 @@ def _who(r: Row) -> str:
     key = str(r["idempotency_key"])
     if key.startswith("welcome:"):
         return "подарок при регистрации"
+    if key.startswith("birthday:"):
+        return "подарок ко дню рождения"
+    if key.startswith("reanimation:"):
+        return "подарок за возвращение"
     return "система"
