@@ -17,6 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
+from cloud import envfile
 from cloud.api.app import create_app
 from cloud.api.keys import DEPS
 from cloud.db import migrate
@@ -153,21 +154,32 @@ def _event_loop() -> asyncio.AbstractEventLoop:
     return uvloop.new_event_loop()
 
 
-async def _demo(settings: Settings, revoke: bool = False) -> None:
+async def _demo(settings: Settings, revoke: bool = False, if_absent: bool = False) -> None:
+    """Load (or refresh) the demo merchant. In production its key and tokens are fresh
+    random ones printed once, never the published ones; ``if_absent`` leaves a loaded
+    demo alone (an entry point that runs on every container start)."""
     await migrate.upgrade_async(settings.database_url)
     db = await open_database(settings.database_url)
+    fresh = settings.env == "production"
     try:
         if revoke:
             revoked = await demo.revoke_public_credentials(Deps.build(settings, db))
             print(f"Revoked {revoked} public demo credential(s)")
             return
-        loaded = await demo.load_demo(Deps.build(settings, db), refresh=True)
+        loaded = await demo.load_demo(
+            Deps.build(settings, db), refresh=not if_absent, fresh_tokens=fresh
+        )
     finally:
         await db.close()
+    if if_absent and loaded.customers == 0:
+        print(f"Demo merchant #{loaded.merchant_id} is already loaded")
+        return
     print(
         f"Demo merchant #{loaded.merchant_id}: {loaded.customers} customers, "
         f"{loaded.receipts} receipts; terminal tokens: {', '.join(loaded.tokens)}"
     )
+    if fresh:
+        print(f"Demo merchant key (shown once, only its hash is kept): {loaded.merchant_key}")
 
 
 async def run_job(settings: Settings, job: str, run_date: date | None) -> jobs.JobReport:
@@ -298,6 +310,16 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--revoke", action="store_true",
         help="revoke the demo's public tokens instead (before production uses this database)",
     )  # fmt: skip
+    demo_cmd.add_argument(
+        "--if-absent", action="store_true", help="do nothing when the demo merchant exists"
+    )
+    secrets_cmd = commands.add_parser("secrets", help="secrets of a deployment")
+    secrets_sub = secrets_cmd.add_subparsers(dest="secrets_command", required=True)
+    generate = secrets_sub.add_parser(
+        "generate", help="write an .env with a fresh value for every secret (mode 0600)"
+    )
+    generate.add_argument("--output", type=Path, default=Path(".env"))
+    generate.add_argument("--force", action="store_true", help="replace an existing file")
     jobs = commands.add_parser("jobs", help="scheduled jobs")
     jobs_commands = jobs.add_subparsers(dest="job_command", required=True)
     run = jobs_commands.add_parser("run", help="run one job now")
@@ -315,6 +337,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     load.add_argument("--activate", action="store_true", help="make it the live version")
     _add_admin_commands(commands)
     args = parser.parse_args(argv)
+    if args.command == "secrets":
+        # Before the settings: production's settings refuse to load until this has run.
+        try:
+            envfile.write(args.output, force=args.force)
+        except envfile.EnvFileExists as exc:
+            parser.exit(1, f"loyalty: {exc}\n")
+        print(f"Wrote {args.output} (mode 0600): every secret fresh; keep it and back it up")
+        return
 
     overrides: dict[str, Any] = {}
     if getattr(args, "host", None):
@@ -336,11 +366,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         migrate.upgrade(settings.database_url)
         print("Database is at the latest migration")
     elif args.command == "demo":
-        if settings.env == "production" and not args.revoke:
-            parser.exit(
-                2, "loyalty: the demo merchant (public tokens) is not loaded in production\n"
-            )
-        asyncio.run(_demo(settings, args.revoke))
+        asyncio.run(_demo(settings, args.revoke, args.if_absent))
     elif args.command == "programs":
         try:
             loaded = asyncio.run(
