@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
+import socket
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date
@@ -120,7 +122,30 @@ async def _prepare(settings: Settings) -> demo.DemoMerchant | None:
     return loaded
 
 
+class PortInUse(Exception):
+    """Another process listens on the address; the message says how to pick a port."""
+
+
+def check_port(settings: Settings) -> None:
+    """Bind the address once before announcing it (as aiohttp will: SO_REUSEADDR), so a
+    taken port is a one-line answer, not a traceback after "is listening"."""
+    family = socket.AF_INET6 if ":" in settings.host.strip("[]") else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((settings.host.strip("[]"), settings.port))
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                raise
+            raise PortInUse(
+                f"port {settings.port} on {settings.host} is already in use (another "
+                f"`loyalty serve`?); choose another: `./dev serve --port {settings.port + 1}` "
+                f"or LOYALTY_PORT={settings.port + 1}"
+            ) from exc
+
+
 def serve(settings: Settings) -> None:
+    check_port(settings)
     loaded = asyncio.run(_prepare(settings))
     base = settings.public_url or f"http://{settings.host}:{settings.port}"
     print(f"Loyalty cloud is listening on {base}  (database: {settings.database_url})")
@@ -360,7 +385,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.command == "serve":
         try:
             serve(settings)
-        except RefusedToStart as exc:
+        except (RefusedToStart, PortInUse) as exc:
             parser.exit(2, f"loyalty: {exc}\n")
     elif args.command == "migrate":
         migrate.upgrade(settings.database_url)
