@@ -23,7 +23,7 @@ from cloud import envfile
 from cloud.api.app import create_app
 from cloud.api.keys import DEPS
 from cloud.db import migrate
-from cloud.db.database import open_database
+from cloud.db.database import exclusive, open_database
 from cloud.errors import DomainError, NotFound
 from cloud.logging import configure_logging
 from cloud.services import demo, jobs, programs
@@ -179,6 +179,10 @@ def _event_loop() -> asyncio.AbstractEventLoop:
     return uvloop.new_event_loop()
 
 
+DEMO_LOCK = 0x6C6F79616C7479 + 1
+"""The advisory lock key of loading the demo (the migrations' key + 1)."""
+
+
 async def _demo(settings: Settings, revoke: bool = False, if_absent: bool = False) -> None:
     """Load (or refresh) the demo merchant. In production its key and tokens are fresh
     random ones printed once, never the published ones; ``if_absent`` leaves a loaded
@@ -191,9 +195,11 @@ async def _demo(settings: Settings, revoke: bool = False, if_absent: bool = Fals
             revoked = await demo.revoke_public_credentials(Deps.build(settings, db))
             print(f"Revoked {revoked} public demo credential(s)")
             return
-        loaded = await demo.load_demo(
-            Deps.build(settings, db), refresh=not if_absent, fresh_tokens=fresh
-        )
+        # Replicas started together with LOYALTY_DEMO=1 load it once: the second finds it.
+        async with exclusive(settings.database_url, DEMO_LOCK):
+            loaded = await demo.load_demo(
+                Deps.build(settings, db), refresh=not if_absent, fresh_tokens=fresh
+            )
     finally:
         await db.close()
     if if_absent and loaded.customers == 0:
