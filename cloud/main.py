@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import errno
+import socket
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import date
@@ -18,10 +20,11 @@ from typing import Any
 
 from aiohttp import web
 
+from cloud import envfile
 from cloud.api.app import create_app
 from cloud.api.keys import DEPS, SETTINGS
 from cloud.db import migrate
-from cloud.db.database import open_database
+from cloud.db.database import exclusive, open_database
 from cloud.errors import DomainError, NotFound
 from cloud.logging import configure_logging
 from cloud.services import demo, jobs, lifecycle, notices, programs, scheduler
@@ -153,7 +156,30 @@ async def _prepare(settings: Settings) -> demo.DemoMerchant | None:
     return loaded
 
 
+class PortInUse(Exception):
+    """Another process listens on the address; the message says how to pick a port."""
+
+
+def check_port(settings: Settings) -> None:
+    """Bind the address once before announcing it (as aiohttp will: SO_REUSEADDR), so a
+    taken port is a one-line answer, not a traceback after "is listening"."""
+    family = socket.AF_INET6 if ":" in settings.host.strip("[]") else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((settings.host.strip("[]"), settings.port))
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                raise
+            raise PortInUse(
+                f"port {settings.port} on {settings.host} is already in use (another "
+                f"`loyalty serve`?); choose another: `./dev serve --port {settings.port + 1}` "
+                f"or LOYALTY_PORT={settings.port + 1}"
+            ) from exc
+
+
 def serve(settings: Settings) -> None:
+    check_port(settings)
     loaded = asyncio.run(_prepare(settings))
     base = settings.public_url or f"http://{settings.host}:{settings.port}"
     print(f"Loyalty cloud is listening on {base}  (database: {settings.database_url})")
@@ -187,21 +213,38 @@ def _event_loop() -> asyncio.AbstractEventLoop:
     return uvloop.new_event_loop()
 
 
-async def _demo(settings: Settings, revoke: bool = False) -> None:
+DEMO_LOCK = 0x6C6F79616C7479 + 1
+"""The advisory lock key of loading the demo (the migrations' key + 1)."""
+
+
+async def _demo(settings: Settings, revoke: bool = False, if_absent: bool = False) -> None:
+    """Load (or refresh) the demo merchant. In production its key and tokens are fresh
+    random ones printed once, never the published ones; ``if_absent`` leaves a loaded
+    demo alone (an entry point that runs on every container start)."""
     await migrate.upgrade_async(settings.database_url)
     db = await open_database(settings.database_url)
+    fresh = settings.env == "production"
     try:
         if revoke:
             revoked = await demo.revoke_public_credentials(Deps.build(settings, db))
             print(f"Revoked {revoked} public demo credential(s)")
             return
-        loaded = await demo.load_demo(Deps.build(settings, db), refresh=True)
+        # Replicas started together with LOYALTY_DEMO=1 load it once: the second finds it.
+        async with exclusive(settings.database_url, DEMO_LOCK):
+            loaded = await demo.load_demo(
+                Deps.build(settings, db), refresh=not if_absent, fresh_tokens=fresh
+            )
     finally:
         await db.close()
+    if if_absent and loaded.customers == 0:
+        print(f"Demo merchant #{loaded.merchant_id} is already loaded")
+        return
     print(
         f"Demo merchant #{loaded.merchant_id}: {loaded.customers} customers, "
         f"{loaded.receipts} receipts; terminal tokens: {', '.join(loaded.tokens)}"
     )
+    if fresh:
+        print(f"Demo merchant key (shown once, only its hash is kept): {loaded.merchant_key}")
 
 
 async def run_job(
@@ -334,6 +377,16 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--revoke", action="store_true",
         help="revoke the demo's public tokens instead (before production uses this database)",
     )  # fmt: skip
+    demo_cmd.add_argument(
+        "--if-absent", action="store_true", help="do nothing when the demo merchant exists"
+    )
+    secrets_cmd = commands.add_parser("secrets", help="secrets of a deployment")
+    secrets_sub = secrets_cmd.add_subparsers(dest="secrets_command", required=True)
+    generate = secrets_sub.add_parser(
+        "generate", help="write an .env with a fresh value for every secret (mode 0600)"
+    )
+    generate.add_argument("--output", type=Path, default=Path(".env"))
+    generate.add_argument("--force", action="store_true", help="replace an existing file")
     jobs = commands.add_parser("jobs", help="scheduled jobs")
     jobs_commands = jobs.add_subparsers(dest="job_command", required=True)
     run = jobs_commands.add_parser("run", help="run one job now")
@@ -355,6 +408,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     load.add_argument("--activate", action="store_true", help="make it the live version")
     _add_admin_commands(commands)
     args = parser.parse_args(argv)
+    if args.command == "secrets":
+        # Before the settings: production's settings refuse to load until this has run.
+        try:
+            envfile.write(args.output, force=args.force)
+        except envfile.EnvFileExists as exc:
+            parser.exit(1, f"loyalty: {exc}\n")
+        print(f"Wrote {args.output} (mode 0600): every secret fresh; keep it and back it up")
+        return
 
     overrides: dict[str, Any] = {}
     if getattr(args, "host", None):
@@ -370,17 +431,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.command == "serve":
         try:
             serve(settings)
-        except RefusedToStart as exc:
+        except (RefusedToStart, PortInUse) as exc:
             parser.exit(2, f"loyalty: {exc}\n")
     elif args.command == "migrate":
         migrate.upgrade(settings.database_url)
         print("Database is at the latest migration")
     elif args.command == "demo":
-        if settings.env == "production" and not args.revoke:
-            parser.exit(
-                2, "loyalty: the demo merchant (public tokens) is not loaded in production\n"
-            )
-        asyncio.run(_demo(settings, args.revoke))
+        asyncio.run(_demo(settings, args.revoke, args.if_absent))
     elif args.command == "programs":
         try:
             loaded = asyncio.run(

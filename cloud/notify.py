@@ -37,11 +37,17 @@ class LogSmsProvider:
     cost_kopecks: int = 0
     sent: list[SentMessage] = field(default_factory=list)
     keep: int = 1000
+    reveal_codes: bool = False
+    """Development only (``Deps.build`` sets it when LOYALTY_ENV=development): no SMS
+    leaves the machine, so the log line is the developer's phone and carries the code."""
 
     async def send(self, phone: str, text: str, *, masked: str | None = None) -> None:
         hidden_phone = phone[:-4] + "****" if len(phone) > 4 else "****"
-        # A log is read by more people than the customer's phone: never the code.
-        log.info("sms.sent", provider="log", phone=hidden_phone, text=masked or text)
+        if self.reveal_codes:
+            log.info("sms.sent", provider="log", phone=hidden_phone, text=text, development=True)
+        else:
+            # A log is read by more people than the customer's phone: never the code.
+            log.info("sms.sent", provider="log", phone=hidden_phone, text=masked or text)
         self.sent.append(SentMessage(phone, text))
         del self.sent[: -self.keep]
 

@@ -32,8 +32,9 @@ class ApiError(NamedTuple):
     routes), ``admin_search``, ``admin_page``, ``adjust``, ``referrer`` (a change of the
     referrer); administration: ``operator``,
     ``stores``, ``store`` (a store by id), ``terminals``, ``terminal_tokens``, ``revoke``,
-    ``keys``, ``key`` (a merchant key by id); ``route``: any address of the API, outside
-    the operations (an unknown path, a method a path does not serve)."""
+    ``keys``, ``key`` (a merchant key by id); ``ready`` (the readiness probe); ``route``:
+    any address of the API, outside the operations (an unknown path, a method a path does
+    not serve)."""
 
 
 ERRORS: tuple[ApiError, ...] = (
@@ -50,6 +51,8 @@ ERRORS: tuple[ApiError, ...] = (
     ApiError("not_found", 404, "Нет такого адреса API", ("path", "route")),
     ApiError("method_not_allowed", 405, "Метод не поддерживается", ("route",)),
     ApiError("internal_error", 500, "Внутренняя ошибка сервиса, повторите позже", ("all",)),
+    ApiError("database_unavailable", 503, "Сервис не готов: база данных не отвечает",
+             ("ready",)),
     # ---- credentials ----
     ApiError("missing_token", 401,
              "Нужен заголовок Authorization: Bearer <токен> (или Basic с токеном)", ("auth",)),

@@ -21,7 +21,7 @@ log = structlog.get_logger("loyalty.request")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-PUBLIC_PATHS = frozenset({"/api/v1/openapi.json", "/health"})
+PUBLIC_PATHS = frozenset({"/api/v1/openapi.json", "/health", "/ready"})
 # Calls whose handler reads the snapshot first, which proves a remembered token still
 # live in the same query (the hot path stays at one database read).
 DEFERRED_CHECK_PATHS = frozenset({"/api/v1/checkout/calculate", "/api/v1/checkout/confirm"})

@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from cloud.api.middleware import MERCHANT_PATHS, OPERATOR_PATHS
+from cloud.api.middleware import MERCHANT_PATHS, OPERATOR_PATHS, PUBLIC_PATHS
 from schemas.bounds import BIGINT_MAX, INT_MAX
 from schemas.errors import ERRORS, ErrorBody, errors_for
 from schemas.money import WireJsonSchema
@@ -91,20 +91,25 @@ _PATH_SCOPES: dict[str, set[str]] = {
     "/api/v1/merchant/keys": {"keys"},
     "/api/v1/merchant/keys/rotate": {"keys"},
     "/api/v1/merchant/keys/{key_id}/revoke": {"keys", "key"},
+    "/ready": {"ready"},
 }
 MERCHANT_CUSTOMERS = "/api/v1/merchant/customers"
 """The merchant's customer administration (merchant key, like program versions)."""
 
 
 def credential_of(path: str) -> str:
-    """Which credential a path takes (as the middleware dispatches): ``operator``,
-    ``merchant`` (the merchant's key) or ``terminal``."""
+    """Which credential a path takes (as the middleware dispatches): ``public`` (the
+    probes), ``operator``, ``merchant`` (the merchant's key) or ``terminal``."""
+    if path in PUBLIC_PATHS:
+        return "public"
     if path.startswith(OPERATOR_PATHS):
         return "operator"
     return "merchant" if path.startswith(MERCHANT_PATHS) else "terminal"
 
 
 def _scopes(operation: Operation, path: str) -> set[str]:
+    if credential_of(path) == "public":
+        return _PATH_SCOPES.get(path, set())
     scopes = {"auth"}
     if operation.request is not None:
         scopes.add("body")
@@ -146,6 +151,7 @@ def _error_responses(scopes: set[str]) -> dict[str, Any]:
 
 
 _SECURITY: dict[str, list[dict[str, list[str]]]] = {
+    "public": [],
     "operator": [{"operatorToken": []}],
     "merchant": [{"merchantKey": []}],
     "terminal": [{"bearer": []}, {"basic": []}],
@@ -169,10 +175,12 @@ def _operation(operation: Operation, path: str) -> dict[str, Any]:
     for param in operation.parameters:
         parameters.append({"name": param.name, "in": param.location, "required": param.required,
                            "description": param.description, "schema": param.schema})  # fmt: skip
+    api = path.startswith("/api/v1/")
     document: dict[str, Any] = {
-        "operationId": operation.method.lower() + re.sub(r"\W+", "_", path[len("/api/v1") :]),
+        "operationId": operation.method.lower()
+        + re.sub(r"\W+", "_", path[len("/api/v1") :] if api else path),
         "summary": operation.summary,
-        "tags": [path.split("/")[3]],
+        "tags": [path.split("/")[3] if api else "service"],
         "security": _SECURITY[credential],
         "responses": responses,
     }

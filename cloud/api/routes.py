@@ -2,18 +2,50 @@
 
 from __future__ import annotations
 
+import asyncio
+
+import structlog
 from aiohttp import web
 
 from cloud.api import admin, checkout, customers, merchant_customers, programs
+from cloud.api.keys import DEPS
+from cloud.api.middleware import error_body
 from cloud.api.openapi import Operation, build_openapi
 from cloud.api.wire import json_response
+from schemas.service import Health, Readiness
+
+log = structlog.get_logger("loyalty.probe")
 
 OPENAPI_DOCUMENT = web.AppKey("openapi_document", dict)
 """The native API's OpenAPI document, as served at /api/v1/openapi.json."""
 
 
+READY_TIMEOUT_SECONDS = 2.0
+"""How long readiness waits for the database: a load balancer probes often, and a
+database slower than this is as good as absent for a till waiting on a receipt."""
+
+
 async def health(request: web.Request) -> web.Response:
+    """Liveness: the process answers; the database is not asked (a database outage must
+    not make an orchestrator restart every replica)."""
     return json_response({"status": "ok"})
+
+
+async def ready(request: web.Request) -> web.Response:
+    """Readiness: the database answers ``SELECT 1`` within the timeout, else 503."""
+    try:
+        async with asyncio.timeout(READY_TIMEOUT_SECONDS):
+            await request.app[DEPS].db.fetch_value("SELECT 1")
+    except Exception as exc:  # any failure of the database means "not ready", not a 500
+        log.warning("not_ready", error=type(exc).__name__, detail=str(exc)[:200])
+        return error_body("database_unavailable", "Сервис не готов: база данных не отвечает", 503)
+    return json_response({"status": "ready"})
+
+
+PROBES = (
+    Operation("GET", "/health", "Живость процесса (база данных не опрашивается)", None, Health),
+    Operation("GET", "/ready", "Готовность: база данных отвечает", None, Readiness),
+)
 
 
 def setup_routes(app: web.Application) -> None:
@@ -33,6 +65,7 @@ def setup_routes(app: web.Application) -> None:
         operations.append(operation)
     app.router.add_routes(customers.customer_routes())
     operations.extend(customers.CUSTOMER_OPENAPI)
+    operations.extend(PROBES)
     document = build_openapi(operations)
     app[OPENAPI_DOCUMENT] = document
 
@@ -41,3 +74,4 @@ def setup_routes(app: web.Application) -> None:
 
     app.router.add_get("/api/v1/openapi.json", openapi)
     app.router.add_get("/health", health)
+    app.router.add_get("/ready", ready)

@@ -292,3 +292,19 @@ def is_unique_violation(error: BaseException) -> bool:
     return isinstance(error, sqlite3.IntegrityError | asyncpg.UniqueViolationError) and (
         not isinstance(error, sqlite3.IntegrityError) or "UNIQUE" in str(error)
     )
+
+
+@asynccontextmanager
+async def exclusive(url: str, key: int) -> AsyncIterator[None]:
+    """Hold PostgreSQL's session advisory lock ``key`` for the block, on a connection of
+    its own (the pool keeps no session state); other processes asking for the same key
+    wait. SQLite: nothing to take (one machine, one writer at a time already)."""
+    if not url.startswith("postgresql"):
+        yield
+        return
+    connection = await asyncpg.connect("postgresql://" + url.split("://", 1)[1])
+    try:
+        await connection.execute("SELECT pg_advisory_lock($1)", key)
+        yield
+    finally:
+        await connection.close()  # the session's end releases the lock

@@ -1,7 +1,8 @@
 """The demo merchant: loaded through the same services a merchant and a terminal use.
 
 Terminal tokens of the demo are fixed (``fixtures/demo/merchant.json``) so the README's
-``curl`` works; the loader refuses to run in production.
+``curl`` works; production never gets those public tokens: there the demo loads only with
+fresh ones (``fresh_tokens``), shown once like any merchant's.
 """
 
 from __future__ import annotations
@@ -45,14 +46,20 @@ async def demo_merchant_id(deps: Deps) -> int | None:
     return None if value is None else int(value)
 
 
-async def load_demo(deps: Deps, *, refresh: bool = False) -> DemoMerchant:
-    """Create the demo merchant with its history; with ``refresh`` drop it first."""
-    if deps.settings.env == "production":
+async def load_demo(
+    deps: Deps, *, refresh: bool = False, fresh_tokens: bool = False
+) -> DemoMerchant:
+    """Create the demo merchant with its history; with ``refresh`` drop it first. With
+    ``fresh_tokens`` its key and tokens are new random ones (returned once), not the
+    published ones; an existing demo merchant then comes back with none."""
+    if deps.settings.env == "production" and not fresh_tokens:
         raise RuntimeError("the demo merchant (with public tokens) is not loaded in production")
     spec = json.loads(DEMO_FILE.read_text())
     existing = await demo_merchant_id(deps)
     if existing is not None:
         if not refresh:
+            if fresh_tokens:
+                return DemoMerchant(existing, [], "", 0, 0)
             return DemoMerchant(existing, _tokens(spec), spec["merchant_key"], 0, 0)
         async with deps.db.transaction() as tx:
             # Deleting the merchant cascades to everything that carries its id.
@@ -61,9 +68,11 @@ async def load_demo(deps: Deps, *, refresh: bool = False) -> DemoMerchant:
     merchant_id = await merchants.create_merchant(deps.db, spec["name"], now, spec["timezone"])
     document = (FIXTURES / spec["program"]).read_text()
     await programs.publish(deps.db, merchant_id, document, now)
-    await merchants.issue_merchant_key(
-        deps.db, merchant_id, now, token=spec["merchant_key"], label="demo"
-    )
+    merchant_key = await merchants.issue_merchant_key(
+        deps.db, merchant_id, now, token=None if fresh_tokens else spec["merchant_key"],
+        label="demo",
+    )  # fmt: skip
+    tokens: list[str] = []
     terminals: list[TerminalContext] = []
     for store in spec["stores"]:
         store_id = await merchants.create_store(
@@ -73,17 +82,18 @@ async def load_demo(deps: Deps, *, refresh: bool = False) -> DemoMerchant:
             terminal_id = await merchants.create_terminal(
                 deps.db, merchant_id, store_id, terminal["name"], now
             )
-            await merchants.issue_terminal_token(
-                deps.db, merchant_id, terminal_id, now, token=terminal["token"], label="demo"
+            token = None if fresh_tokens else terminal["token"]
+            tokens.append(
+                await merchants.issue_terminal_token(
+                    deps.db, merchant_id, terminal_id, now, token=token, label="demo"
+                )
             )
             terminals.append(
                 TerminalContext(merchant_id, store_id, terminal_id, zone(store["timezone"]),
                                 "active")
             )  # fmt: skip
     receipts = await _history(deps, spec, merchant_id, terminals)
-    return DemoMerchant(
-        merchant_id, _tokens(spec), spec["merchant_key"], len(spec["customers"]), receipts
-    )
+    return DemoMerchant(merchant_id, tokens, merchant_key, len(spec["customers"]), receipts)
 
 
 def _tokens(spec: dict[str, Any]) -> list[str]:

@@ -37,6 +37,6 @@ class Deps:
             cipher=PersonalDataCipher(settings.data_key),
             index=BlindIndex(settings.index_key),
             programs=ProgramCache(db),
-            sms=sms or LogSmsProvider(),
+            sms=sms or LogSmsProvider(reveal_codes=settings.env == "development"),
             clock=clock or system_clock,
         )

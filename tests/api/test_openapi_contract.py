@@ -112,7 +112,8 @@ async def test_every_error_is_listed_with_status_and_message(service: TestClient
         for method, operation in item.items():
             responses = operation["responses"]
             assert not any(s.upper().endswith("XX") for s in responses), (method, path)
-            assert {"401", "500"} <= set(responses), (method, path)
+            # The probes take no credential: no 401 to answer.
+            assert {"500"} | ({"401"} if operation["security"] else set()) <= set(responses)
             for status, response in responses.items():
                 if status.startswith("2"):
                     continue
@@ -164,14 +165,16 @@ def test_registry_covers_every_code_the_api_raises() -> None:
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 async def test_every_api_route_is_documented(service: TestClient) -> None:
-    """Each route the native API mounts (but the document itself) is in the document with
-    its method, and nothing else is."""
+    """Each route the native API mounts (but the document itself), and the liveness and
+    readiness probes, are in the document with their method, and nothing else is."""
     mounted = {
         (route.method.lower(), route.resource.canonical)
         for route in service.app.router.routes()
-        if route.resource is not None and route.resource.canonical.startswith("/api/v1/")
-        and route.method != "HEAD"
+        if route.resource is not None and route.method != "HEAD"
+        and (route.resource.canonical.startswith("/api/v1/")
+             or route.resource.canonical in ("/health", "/ready"))
     } - {("get", "/api/v1/openapi.json")}  # fmt: skip
+    assert {("get", "/health"), ("get", "/ready")} <= mounted
     paths = (await documents(service))["/api/v1/openapi.json"]["paths"]
     described = {(method, path) for path, item in paths.items() for method in item}
     assert described == mounted
