@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from cloud.db import migrate
 from cloud.db.database import open_database
 from cloud.errors import DomainError, NotFound
 from cloud.logging import configure_logging
+from cloud.messages import outbox
 from cloud.services import demo, jobs, programs
 from cloud.services.admin import operator, stores, terminals
 from cloud.services.deps import Deps
@@ -47,6 +48,16 @@ def mount_adapters(app: web.Application) -> web.Application:
 def build_app(settings: Settings, **kwargs: Any) -> web.Application:
     """The service with every adapter mounted (``create_app`` arguments pass through)."""
     return mount_adapters(create_app(settings, **kwargs))
+
+
+async def outbox_worker_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Drains the outbox in the background while the service runs
+    (``LOYALTY_OUTBOX_WORKER=false`` leaves it to ``loyalty outbox drain``)."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(outbox.run_worker(app[DEPS], stop))
+    yield
+    stop.set()
+    await task
 
 
 def _curl(base: str, token: str) -> str:
@@ -130,8 +141,11 @@ def serve(settings: Settings) -> None:
         print("Try a calculation:")
         print(_curl(base, loaded.tokens[0]))
     sys.stdout.flush()
+    app = build_app(settings)
+    if settings.outbox_worker:
+        app.cleanup_ctx.append(outbox_worker_ctx)
     web.run_app(
-        build_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         print=None,
@@ -176,6 +190,20 @@ async def run_job(settings: Settings, job: str, run_date: date | None) -> jobs.J
     try:
         deps = Deps.build(settings, db)
         return await JOBS[job](deps, run_date)
+    finally:
+        await db.close()
+
+
+async def drain_outbox(settings: Settings, once: bool) -> outbox.DrainReport:
+    """``loyalty outbox drain``: everything due now (``--once``), or keep draining."""
+    await migrate.upgrade_async(settings.database_url)
+    db = await open_database(settings.database_url)
+    try:
+        deps = Deps.build(settings, db)
+        if once:
+            return await outbox.drain(deps)
+        await outbox.run_worker(deps, asyncio.Event())
+        return outbox.DrainReport()
     finally:
         await db.close()
 
@@ -307,6 +335,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         type=date.fromisoformat,
         help="run as of this local date (a missed earlier date of the schedule is caught up)",
     )
+    outbox_cmd = commands.add_parser("outbox", help="messages to customers")
+    outbox_commands = outbox_cmd.add_subparsers(dest="outbox_command", required=True)
+    drain_cmd = outbox_commands.add_parser("drain", help="send the messages that are due")
+    drain_cmd.add_argument(
+        "--once", action="store_true", help="send what is due now and exit (default: keep going)"
+    )
     programs_cmd = commands.add_parser("programs", help="program versions")
     programs_commands = programs_cmd.add_subparsers(dest="programs_command", required=True)
     load = programs_commands.add_parser("load", help="load a program document as a new version")
@@ -357,6 +391,13 @@ def main(argv: Sequence[str] | None = None) -> None:
             print(asyncio.run(_with_db(settings, _admin_command(args))))
         except DomainError as exc:
             parser.exit(1, f"loyalty: {exc.message}\n")
+    elif args.command == "outbox":
+        drained = asyncio.run(drain_outbox(settings, args.once))
+        print(
+            f"outbox: {drained.sent} sent ({drained.cost / 100:.2f} ₽), {drained.retried} to "
+            f"retry, {drained.deferred} waiting for quiet hours to end, {drained.failed} failed, "
+            f"{drained.skipped} skipped (opt-out or blocked)"
+        )
     elif args.command == "jobs":
         report = asyncio.run(run_job(settings, args.job, args.date))
         print(

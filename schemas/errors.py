@@ -31,7 +31,8 @@ class ApiError(NamedTuple):
     ``history``, ``cards``, ``programs``, ``customers_admin`` (the merchant's customer
     routes), ``admin_search``, ``admin_page``, ``adjust``; administration: ``operator``,
     ``stores``, ``store`` (a store by id), ``terminals``, ``terminal_tokens``, ``revoke``,
-    ``keys``, ``key`` (a merchant key by id); ``route``: any address of the API, outside
+    ``keys``, ``key`` (a merchant key by id); messages: ``mailings``, ``mailing_send``,
+    ``mailing`` (a mailing by id), ``templates``; ``route``: any address of the API, outside
     the operations (an unknown path, a method a path does not serve)."""
 
 
@@ -180,6 +181,17 @@ ERRORS: tuple[ApiError, ...] = (
     ApiError("key_revoked", 403, "Ключ уже заменён другим запросом", ("keys",)),
     ApiError("unknown_role", 400, "Неизвестная роль «…»: owner или manager", ("keys",)),
     ApiError("key_not_found", 404, "Ключ «…» не найден", ("key",)),
+    # ---- messages: mailings and templates (merchant key) ----
+    ApiError("segment_field_unsupported", 422,
+             "Отбор по полю «…» недоступен: «почему» (возраст, пол, диапазон номеров карт)",
+             ("mailings",)),
+    ApiError("mailing_no_recipients", 422,
+             "В сегменте нет клиентов, согласных получать сообщения: рассылка не создана",
+             ("mailing_send",)),
+    ApiError("mailing_not_found", 404, "Рассылка «…» не найдена", ("mailing",)),
+    ApiError("unknown_message_kind", 404, "Нет такого вида сообщений «…»", ("templates",)),
+    ApiError("invalid_template", 400, "Шаблон: неизвестная переменная «…» или непарная скобка",
+             ("templates",)),
 )  # fmt: skip
 
 

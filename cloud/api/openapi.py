@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from cloud.api.middleware import MERCHANT_PATHS, OPERATOR_PATHS
+from cloud.messages.templates import KINDS
 from schemas.bounds import BIGINT_MAX, INT_MAX
 from schemas.errors import ERRORS, ErrorBody, errors_for
 from schemas.money import WireJsonSchema
@@ -52,6 +53,9 @@ PATH_PARAMS: dict[str, dict[str, Any]] = {
                     "description": "идентификатор терминала"},
     "key_id": {"type": "integer", "minimum": 1, "maximum": BIGINT_MAX,
                "description": "идентификатор ключа компании"},
+    "mailing_id": {"type": "integer", "minimum": 1, "maximum": BIGINT_MAX,
+                   "description": "идентификатор рассылки"},
+    "kind": {"type": "string", "enum": list(KINDS), "description": "вид сообщения"},
 }  # fmt: skip
 
 # {name} or {name:regex}, where the regex may hold braces of its own ({1,19}).
@@ -90,6 +94,10 @@ _PATH_SCOPES: dict[str, set[str]] = {
     "/api/v1/merchant/keys": {"keys"},
     "/api/v1/merchant/keys/rotate": {"keys"},
     "/api/v1/merchant/keys/{key_id}/revoke": {"keys", "key"},
+    "/api/v1/merchant/mailings/preview": {"mailings"},
+    "/api/v1/merchant/mailings": {"mailings", "mailing_send"},
+    "/api/v1/merchant/mailings/{mailing_id}": {"mailing"},
+    "/api/v1/merchant/message-templates/{kind}": {"templates"},
 }
 MERCHANT_CUSTOMERS = "/api/v1/merchant/customers"
 """The merchant's customer administration (merchant key, like program versions)."""

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from cloud.api import admin, checkout, customers, merchant_customers, programs
+from cloud.api import admin, checkout, customers, merchant_customers, messages, programs
 from cloud.api.openapi import Operation, build_openapi
 from cloud.api.wire import json_response
+from cloud.messages import callbacks
 
 OPENAPI_DOCUMENT = web.AppKey("openapi_document", dict)
 """The native API's OpenAPI document, as served at /api/v1/openapi.json."""
@@ -28,7 +29,7 @@ def setup_routes(app: web.Application) -> None:
         operations.append(
             Operation(method, path, summary, request_model, response_model, status=status)
         )
-    for operation, handler in merchant_customers.ROUTES:
+    for operation, handler in (*merchant_customers.ROUTES, *messages.ROUTES):
         app.router.add_route(operation.method, operation.path, handler)
         operations.append(operation)
     app.router.add_routes(customers.customer_routes())
@@ -41,3 +42,4 @@ def setup_routes(app: web.Application) -> None:
 
     app.router.add_get("/api/v1/openapi.json", openapi)
     app.router.add_get("/health", health)
+    callbacks.setup(app)
