@@ -51,13 +51,14 @@ class LogSmsProvider:
 
     cost_kopecks: int = 0
     name: str = "log"
+    event: str = "sms.sent"
     sent: list[SentMessage] = field(default_factory=list)
     keep: int = 1000
 
     async def send(self, recipient: str, text: str, *, masked: str | None = None) -> Delivery:
         hidden = recipient[:-4] + "****" if len(recipient) > 4 else "****"
         # A log is read by more people than the customer's phone: never the code.
-        log.info("message.sent", provider="log", recipient=hidden, text=masked or text)
+        log.info(self.event, provider="log", phone=hidden, text=masked or text)
         self.sent.append(SentMessage(recipient, text))
         del self.sent[: -self.keep]
         return Delivery(self.cost_kopecks)

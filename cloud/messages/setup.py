@@ -30,7 +30,7 @@ def build_providers(settings: Settings) -> Providers:
             api_id=settings.smsru_api_id, url=settings.smsru_url,
             sender=settings.smsru_sender, price_kopecks=settings.sms_price_kopecks,
         )  # fmt: skip
-    email: Provider = LogSmsProvider(cost_kopecks=0)
+    email: Provider = LogSmsProvider(cost_kopecks=0, event="email.sent")
     if settings.email_provider == "smtp":
         email = SmtpEmailProvider(
             host=settings.smtp_host, port=settings.smtp_port, sender=settings.smtp_sender,

@@ -21,7 +21,7 @@ class Deps:
     programs: ProgramCache
     sms: SmsProvider = field(default_factory=LogSmsProvider)
     clock: Clock = system_clock
-    email: Provider = field(default_factory=LogSmsProvider)
+    email: Provider = field(default_factory=lambda: LogSmsProvider(event="email.sent"))
     telegram: Provider | None = None
     """None: no bot configured, every message goes by SMS or email."""
 
