@@ -24,6 +24,7 @@ from cloud.db.database import open_database
 from cloud.errors import DomainError, NotFound
 from cloud.logging import configure_logging
 from cloud.messages import outbox
+from cloud.messages.setup import close_providers
 from cloud.services import demo, jobs, programs
 from cloud.services.admin import operator, stores, terminals
 from cloud.services.deps import Deps
@@ -198,13 +199,14 @@ async def drain_outbox(settings: Settings, once: bool) -> outbox.DrainReport:
     """``loyalty outbox drain``: everything due now (``--once``), or keep draining."""
     await migrate.upgrade_async(settings.database_url)
     db = await open_database(settings.database_url)
+    deps = Deps.build(settings, db)
     try:
-        deps = Deps.build(settings, db)
         if once:
             return await outbox.drain(deps)
         await outbox.run_worker(deps, asyncio.Event())
         return outbox.DrainReport()
     finally:
+        await close_providers(deps.sms, deps.email, deps.telegram)
         await db.close()
 
 

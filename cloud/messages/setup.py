@@ -45,3 +45,11 @@ def build_providers(settings: Settings) -> Providers:
             token=settings.telegram_bot_token, url=settings.telegram_api_url
         )
     return Providers(sms, email, telegram)
+
+
+async def close_providers(*providers: Provider | None) -> None:
+    """Close the HTTP pools the providers opened (at shutdown)."""
+    for provider in providers:
+        client = getattr(provider, "client", None)
+        if client is not None:
+            await client.aclose()
