@@ -162,8 +162,10 @@ async def test_email_goes_over_smtp(deps: Deps, demo_tenant: Tenant) -> None:
         deps.email = SmtpEmailProvider(host="127.0.0.1", port=controller.port,
                                        sender="club@example.ru", price_kopecks=5)  # fmt: skip
         customer = await add_customer(deps, demo_tenant.merchant_id, PHONE, email="a@example.ru")
-        message = await queue(deps, demo_tenant.merchant_id, customer, "expiry_warning",
-                              {"amount": 12345, "expires_on": "2026-12-01"}, channel="email")  # fmt: skip
+        params = {"amount": 12345, "expires_on": "2026-12-01"}
+        message = await queue(
+            deps, demo_tenant.merchant_id, customer, "expiry_warning", params, channel="email"
+        )
         assert (await drain(deps)).sent == 1
     finally:
         controller.stop()
