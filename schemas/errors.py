@@ -189,7 +189,7 @@ ERRORS: tuple[ApiError, ...] = (
              "В сегменте нет клиентов, согласных получать сообщения: рассылка не создана",
              ("mailing_send",)),
     ApiError("mailing_not_found", 404, "Рассылка «…» не найдена", ("mailing",)),
-    ApiError("unknown_message_kind", 404, "Нет такого вида сообщений «…»", ("templates",)),
+    ApiError("unknown_message_kind", 400, "Нет такого вида сообщений «…»", ("templates",)),
     ApiError("invalid_template", 400, "Шаблон: неизвестная переменная «…» или непарная скобка",
              ("templates",)),
 )  # fmt: skip

@@ -126,5 +126,6 @@ class TemplateList(WireModel):
 
 
 class TemplateRequest(WireModel):
+    kind: str = Field(min_length=1, max_length=32, description="вид сообщения, см. GET")
     body: str = Field(min_length=1, max_length=1000)
     _text = field_validator("body")(_text)

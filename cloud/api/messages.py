@@ -51,9 +51,7 @@ async def list_templates(request: web.Request) -> web.Response:
 
 async def put_template(request: web.Request) -> web.Response:
     body = await read_model(request, wire.TemplateRequest)
-    saved = await templates_admin.put_template(
-        deps_of(request), _merchant_id(request), request.match_info["kind"], body
-    )
+    saved = await templates_admin.put_template(deps_of(request), _merchant_id(request), body)
     return json_response(saved)
 
 
@@ -67,7 +65,7 @@ ROUTES: list[tuple[Operation, Handler]] = [
      results),
     (Operation("get", TEMPLATES, "Тексты сообщений по видам (свои и по умолчанию)", None,
                wire.TemplateList), list_templates),
-    (Operation("put", TEMPLATES + r"/{kind:[a-z_]{1,32}}", "Свой текст сообщения вида "
+    (Operation("put", TEMPLATES, "Свой текст сообщения вида "
                "(текст по умолчанию сбрасывает)", wire.TemplateRequest, wire.TemplateInfo),
      put_template),
 ]  # fmt: skip

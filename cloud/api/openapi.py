@@ -16,7 +16,6 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from cloud.api.middleware import MERCHANT_PATHS, OPERATOR_PATHS
-from cloud.messages.templates import KINDS
 from schemas.bounds import BIGINT_MAX, INT_MAX
 from schemas.errors import ERRORS, ErrorBody, errors_for
 from schemas.money import WireJsonSchema
@@ -55,7 +54,6 @@ PATH_PARAMS: dict[str, dict[str, Any]] = {
                "description": "идентификатор ключа компании"},
     "mailing_id": {"type": "integer", "minimum": 1, "maximum": BIGINT_MAX,
                    "description": "идентификатор рассылки"},
-    "kind": {"type": "string", "enum": list(KINDS), "description": "вид сообщения"},
 }  # fmt: skip
 
 # {name} or {name:regex}, where the regex may hold braces of its own ({1,19}).
@@ -97,7 +95,7 @@ _PATH_SCOPES: dict[str, set[str]] = {
     "/api/v1/merchant/mailings/preview": {"mailings"},
     "/api/v1/merchant/mailings": {"mailings", "mailing_send"},
     "/api/v1/merchant/mailings/{mailing_id}": {"mailing"},
-    "/api/v1/merchant/message-templates/{kind}": {"templates"},
+    "/api/v1/merchant/message-templates": {"templates"},
 }
 MERCHANT_CUSTOMERS = "/api/v1/merchant/customers"
 """The merchant's customer administration (merchant key, like program versions)."""

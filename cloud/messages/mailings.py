@@ -16,6 +16,7 @@ from typing import Any
 from cloud.clock import from_epoch, to_epoch
 from cloud.errors import NotFound, Unprocessable
 from cloud.ledger.balance import LOTS_AVAILABLE_SQL
+from cloud.messages.providers import sms_parts
 from cloud.messages.templates import render
 from cloud.services.deps import Deps
 from schemas import messages as wire
@@ -106,13 +107,6 @@ def segment_where(merchant_id: int, segment: wire.Segment, channel: str, now: in
             params["idle_max"] = now - idle.max * DAY
             parts.append(f"{last} >= :idle_max")
     return _Where(" AND ".join(parts), params)
-
-
-def sms_parts(text: str) -> int:
-    """How many SMS a text takes: GSM-7 (Latin) 160 / 153 per part, UCS-2 (Cyrillic)
-    70 / 67 — the way gateways bill."""
-    single, multi = (160, 153) if text.isascii() else (70, 67)
-    return 1 if len(text) <= single else -(-len(text) // multi)
 
 
 async def _rendered(deps: Deps, merchant_id: int, text: str) -> str:

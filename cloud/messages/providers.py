@@ -38,6 +38,13 @@ class Provider(Protocol):
         ...
 
 
+def sms_parts(text: str) -> int:
+    """How many SMS a text takes: GSM-7 (Latin) 160 / 153 per part, UCS-2 (Cyrillic)
+    70 / 67 — the way gateways bill."""
+    single, multi = (160, 153) if text.isascii() else (70, 67)
+    return 1 if len(text) <= single else -(-len(text) // multi)
+
+
 @dataclass(frozen=True)
 class SentMessage:
     phone: str
@@ -47,7 +54,8 @@ class SentMessage:
 @dataclass
 class LogSmsProvider:
     """Writes the message to the log instead of a gateway; remembers the last messages so
-    the demo and tests can read a code the way a customer would read their phone."""
+    the demo and tests can read a code the way a customer would read their phone.
+    ``cost_kopecks`` is the price of one SMS part."""
 
     cost_kopecks: int = 0
     name: str = "log"
@@ -61,7 +69,7 @@ class LogSmsProvider:
         log.info(self.event, provider="log", phone=hidden, text=masked or text)
         self.sent.append(SentMessage(recipient, text))
         del self.sent[: -self.keep]
-        return Delivery(self.cost_kopecks)
+        return Delivery(self.cost_kopecks * sms_parts(text))
 
     def last_to(self, phone: str) -> str | None:
         for message in reversed(self.sent):
@@ -126,9 +134,9 @@ class SmsRuProvider:
             raise PermanentFailure(reason) if code in SMSRU_PERMANENT else RuntimeError(reason)
         cost = _kopecks(result.get("cost"))
         sms_id = result.get("sms_id")
-        return Delivery(
-            self.price_kopecks if cost is None else cost, str(sms_id) if sms_id else None
-        )
+        if cost is None:
+            cost = self.price_kopecks * sms_parts(text)
+        return Delivery(cost, str(sms_id) if sms_id else None)
 
 
 SMSRU_DELIVERED = frozenset({103, 110})

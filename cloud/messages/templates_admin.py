@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cloud.clock import to_epoch
-from cloud.errors import BadRequest, NotFound
+from cloud.errors import BadRequest
 from cloud.messages.templates import DEFAULTS, KINDS, VARIABLES, TemplateError, check_template
 from cloud.services.deps import Deps
 from schemas import messages as wire
@@ -25,11 +25,12 @@ async def list_templates(deps: Deps, merchant_id: int) -> wire.TemplateList:
 
 
 async def put_template(
-    deps: Deps, merchant_id: int, kind: str, request: wire.TemplateRequest
+    deps: Deps, merchant_id: int, request: wire.TemplateRequest
 ) -> wire.TemplateInfo:
-    """Save the merchant's text for ``kind``; the default's own text resets it."""
+    """Save the merchant's text for a kind; the default's own text resets it."""
+    kind = request.kind
     if kind not in DEFAULTS:
-        raise NotFound("unknown_message_kind", f"Нет такого вида сообщений «{kind}»")
+        raise BadRequest("unknown_message_kind", f"Нет такого вида сообщений «{kind}»")
     try:
         check_template(kind, request.body)
     except TemplateError as exc:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cloud.messages.mailings import sms_parts
+from cloud.messages.providers import sms_parts
 from cloud.messages.templates import KINDS, TemplateError, check_template, day, money, render
 
 
