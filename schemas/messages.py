@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
 
 from schemas.money import Amount, Money
 
@@ -35,8 +35,8 @@ class MoneyRange(WireModel):
 
 
 class CountRange(WireModel):
-    min: int | None = Field(None, ge=0, le=1_000_000)
-    max: int | None = Field(None, ge=0, le=1_000_000)
+    min: StrictInt | None = Field(None, ge=0, le=1_000_000)
+    max: StrictInt | None = Field(None, ge=0, le=1_000_000)
     _check = model_validator(mode="after")(_ordered)
 
 
@@ -76,7 +76,7 @@ class MailingRequest(WireModel):
     channel: Literal["sms", "email"] = Field(
         "sms", description="sms: клиентам с привязанным Telegram — в Telegram (бесплатно)"
     )
-    attribution_days: int | None = Field(
+    attribution_days: StrictInt | None = Field(
         None, ge=1, le=90, description="окно учёта покупок после отправки, дней"
     )
     _text = field_validator("text")(_text)

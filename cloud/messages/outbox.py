@@ -27,7 +27,7 @@ import structlog
 
 from cloud.clock import to_epoch
 from cloud.db.database import Executor, Row
-from cloud.messages.providers import Delivery, PermanentFailure, Provider
+from cloud.messages.providers import BatchProvider, Delivery, PermanentFailure, Provider
 from cloud.messages.templates import ADVERTISING_KINDS, TemplateError, render
 from cloud.services.deps import Deps
 
@@ -174,15 +174,21 @@ def _check_consent(row: Row) -> None:
         raise _Skip("skipped_blocked", "карта заблокирована")
 
 
-async def _handle(deps: Deps, row: Row, templates: Templates, gate: asyncio.Semaphore) -> _Outcome:
-    settings = deps.settings
-    attempts = int(row["attempts"])
-    outcome = _Outcome(int(row["id"]), "failed", attempts, channel=str(row["channel"]),
-                       body=str(row["body"] or ""))  # fmt: skip
-    moment = deps.clock()
+@dataclass
+class _Send:
+    outcome: _Outcome
+    provider: Provider
+    recipient: str
+
+
+def _prepare(deps: Deps, row: Row, templates: Templates) -> _Outcome | _Send:
+    """Everything decided before a provider is called: consent, quiet hours, the channel
+    and the text. An ``_Outcome`` is final; a ``_Send`` still has to go out."""
+    outcome = _Outcome(int(row["id"]), "failed", int(row["attempts"]),
+                       channel=str(row["channel"]), body=str(row["body"] or ""))  # fmt: skip
     try:
         _check_consent(row)
-        until = quiet_until(settings.quiet_hours, moment, str(row["timezone"]))
+        until = quiet_until(deps.settings.quiet_hours, deps.clock(), str(row["timezone"]))
         if until is not None:
             outcome.status, outcome.next = "pending", to_epoch(until)
             return outcome
@@ -199,23 +205,73 @@ async def _handle(deps: Deps, row: Row, templates: Templates, gate: asyncio.Sema
         outcome.error = f"шаблон: {exc}"
         return outcome
     outcome.provider = provider.name
-    outcome.attempts = attempts + 1
-    try:
-        async with gate:
-            delivery: Delivery = await provider.send(recipient, outcome.body)
-    except PermanentFailure as exc:
-        outcome.error = str(exc)[:500]
-        return outcome
-    except Exception as exc:
-        outcome.error = f"{type(exc).__name__}: {exc}"[:500]
+    outcome.attempts += 1
+    return _Send(outcome, provider, recipient)
+
+
+def _settle(deps: Deps, send: _Send, result: Delivery | BaseException) -> None:
+    outcome, settings = send.outcome, deps.settings
+    now = to_epoch(deps.clock())
+    if isinstance(result, Delivery):
+        outcome.status, outcome.cost = "sent", result.cost
+        outcome.provider_id, outcome.sent_at = result.provider_id, now
+    elif isinstance(result, PermanentFailure):
+        outcome.error = str(result)[:500]
+    else:
+        outcome.error = f"{type(result).__name__}: {result}"[:500]
         if outcome.attempts < settings.outbox_max_attempts:
             delay = settings.outbox_backoff_seconds * 2 ** (outcome.attempts - 1)
             outcome.status = "pending"
-            outcome.next = to_epoch(moment) + min(delay, settings.outbox_backoff_max_seconds)
-        return outcome
-    outcome.status, outcome.cost = "sent", delivery.cost
-    outcome.provider_id, outcome.sent_at = delivery.provider_id, to_epoch(deps.clock())
-    return outcome
+            outcome.next = now + min(delay, settings.outbox_backoff_max_seconds)
+
+
+async def _deliver(deps: Deps, sends: list[_Send]) -> None:
+    """Send, at most ``outbox_concurrency`` requests at a time. A provider that takes
+    many messages per request (SMS.ru: up to 100 numbers) gets them in chunks, each
+    number once per chunk; the others one by one."""
+    gate = asyncio.Semaphore(deps.settings.outbox_concurrency)
+
+    async def one(send: _Send) -> None:
+        try:
+            async with gate:
+                result: Delivery | BaseException = await send.provider.send(
+                    send.recipient, send.outcome.body
+                )
+        except Exception as exc:
+            result = exc
+        _settle(deps, send, result)
+
+    async def many(provider: BatchProvider, chunk: list[_Send]) -> None:
+        try:
+            async with gate:
+                results = await provider.send_many([(s.recipient, s.outcome.body) for s in chunk])
+        except Exception as exc:
+            results = [exc] * len(chunk)
+        for send, result in zip(chunk, results, strict=True):
+            _settle(deps, send, result)
+
+    tasks = []
+    chunks: dict[int, list[list[_Send]]] = {}
+    for send in sends:
+        provider = send.provider
+        if not isinstance(provider, BatchProvider):
+            tasks.append(one(send))
+            continue
+        open_chunks = chunks.setdefault(id(provider), [])
+        for chunk in open_chunks:
+            if len(chunk) < provider.batch_size and all(
+                other.recipient != send.recipient for other in chunk
+            ):
+                chunk.append(send)
+                break
+        else:
+            open_chunks.append([send])
+    for send_chunks in chunks.values():
+        for chunk in send_chunks:
+            provider = chunk[0].provider
+            assert isinstance(provider, BatchProvider)
+            tasks.append(many(provider, chunk))
+    await asyncio.gather(*tasks)
 
 
 async def drain_batch(deps: Deps, report: DrainReport | None = None) -> DrainReport:
@@ -228,8 +284,9 @@ async def drain_batch(deps: Deps, report: DrainReport | None = None) -> DrainRep
     if not claimed:
         return report
     rows, templates = claimed
-    gate = asyncio.Semaphore(settings.outbox_concurrency)
-    outcomes = await asyncio.gather(*(_handle(deps, row, templates, gate) for row in rows))
+    prepared = [_prepare(deps, row, templates) for row in rows]
+    await _deliver(deps, [p for p in prepared if isinstance(p, _Send)])
+    outcomes = [p.outcome if isinstance(p, _Send) else p for p in prepared]
     async with deps.db.transaction() as tx:
         await tx.execute_many(_RESULT, [{**vars(o), "lease": lease} for o in outcomes])
     for outcome in outcomes:

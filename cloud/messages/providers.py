@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import httpx
 import structlog
@@ -43,6 +43,17 @@ def sms_parts(text: str) -> int:
     70 / 67 — the way gateways bill."""
     single, multi = (160, 153) if text.isascii() else (70, 67)
     return 1 if len(text) <= single else -(-len(text) // multi)
+
+
+@runtime_checkable
+class BatchProvider(Provider, Protocol):
+    """A provider that takes many messages in one request."""
+
+    batch_size: int
+
+    async def send_many(self, messages: list[tuple[str, str]]) -> list[Delivery | Exception]:
+        """One result per (recipient, text), in order; recipients are distinct."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -116,26 +127,44 @@ class SmsRuProvider:
     price_kopecks: int = 0
     name: str = "smsru"
 
+    batch_size: int = 100
+
     async def send(self, recipient: str, text: str, *, masked: str | None = None) -> Delivery:
-        to = recipient.lstrip("+")
-        form = {"api_id": self.api_id, "to": to, "msg": text, "json": "1"}
+        [result] = await self.send_many([(recipient, text)])
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    async def send_many(self, messages: list[tuple[str, str]]) -> list[Delivery | Exception]:
+        """One request: ``to`` + ``msg`` for one message, ``multi[number]=text`` for
+        several (SMS.ru takes up to 100); the answer has a status per number."""
+        form = {"api_id": self.api_id, "json": "1"}
+        if len(messages) == 1:
+            form["to"], form["msg"] = messages[0][0].lstrip("+"), messages[0][1]
+        else:
+            for recipient, text in messages:
+                form[f"multi[{recipient.lstrip('+')}]"] = text
         if self.sender:
             form["from"] = self.sender
-        response = await _http(self).post(f"{self.url}/sms/send", data=form, timeout=15)
+        response = await _http(self).post(f"{self.url}/sms/send", data=form, timeout=30)
         response.raise_for_status()
         answer = response.json()
         if answer.get("status") != "OK":
             # The whole request was refused (api_id, balance, limits): not this number's fault.
             raise RuntimeError(f"sms.ru {answer.get('status_code')}: {answer.get('status_text')}")
-        result = (answer.get("sms") or {}).get(to) or {}
+        per_number = answer.get("sms") or {}
+        return [self._result(per_number.get(recipient.lstrip("+")) or {}, text)
+                for recipient, text in messages]  # fmt: skip
+
+    def _result(self, result: dict[str, Any], text: str) -> Delivery | Exception:
         if result.get("status") != "OK":
             code = int(result.get("status_code") or 0)
             reason = f"sms.ru {code}: {result.get('status_text')}"
-            raise PermanentFailure(reason) if code in SMSRU_PERMANENT else RuntimeError(reason)
+            return PermanentFailure(reason) if code in SMSRU_PERMANENT else RuntimeError(reason)
         cost = _kopecks(result.get("cost"))
-        sms_id = result.get("sms_id")
         if cost is None:
             cost = self.price_kopecks * sms_parts(text)
+        sms_id = result.get("sms_id")
         return Delivery(cost, str(sms_id) if sms_id else None)
 
 

@@ -222,3 +222,34 @@ async def test_telegram_is_preferred_over_sms_for_a_linked_chat(
         "sent", "telegram", 0, "77")  # fmt: skip
     assert (await row(deps, by_sms))["channel"] == "sms"
     assert (await row(deps, blocked))["status"] == "failed"
+
+
+@respx.mock
+async def test_smsru_sends_a_batch_in_one_request_with_a_status_per_number(
+    deps: Deps, demo_tenant: Tenant, http: httpx.AsyncClient
+) -> None:
+    """Messages due together go to SMS.ru as ``multi[number]=text`` (one request for up
+    to 100 numbers); each number's own status decides its message: one sent with its
+    cost, one refused for good; two messages to one number go in separate requests."""
+    answer = {"status": "OK", "status_code": 100, "sms": {
+        "79161234567": {"status": "OK", "status_code": 100, "sms_id": "a", "cost": "2.5"},
+        "79161234568": {"status": "ERROR", "status_code": 202, "status_text": "Неверный номер"},
+    }}  # fmt: skip
+    route = respx.post(f"{SMSRU}/sms/send").mock(return_value=httpx.Response(200, json=answer))
+    deps.sms = SmsRuProvider(api_id="K", client=http)
+    m = demo_tenant.merchant_id
+    good = await add_customer(deps, m, PHONE)
+    bad = await add_customer(deps, m, "+79161234568")
+    first = await queue(deps, m, good, "tier_changed", {"tier": "A"})
+    refused = await queue(deps, m, bad, "tier_changed", {"tier": "A"})
+    second = await queue(deps, m, good, "tier_changed", {"tier": "B"})
+    await drain(deps)
+    assert route.call_count == 2
+    forms = [dict(httpx.QueryParams(c.request.content.decode())) for c in route.calls]
+    assert sorted(k for form in forms for k in form if k.startswith("multi[")) == [
+        "multi[79161234567]", "multi[79161234568]"]  # fmt: skip
+    assert any(form.get("to") == "79161234567" for form in forms)
+    assert [(await row(deps, n))["status"] for n in (first, refused, second)] == [
+        "sent", "failed", "sent"]  # fmt: skip
+    assert (await row(deps, first))["cost"] == 250
+    assert "202" in (await row(deps, refused))["last_error"]
