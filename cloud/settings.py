@@ -104,8 +104,8 @@ class Settings(BaseSettings):
     outbox_lease_seconds: int = Field(300, ge=10, le=86_400)
     quiet_hours: str | None = Field(
         "21:00-09:00",
-        pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-3]):[0-5][0-9]$",
-        description="local time when messages (not one-time codes) wait; unset: none",
+        pattern=r"^(([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-3]):[0-5][0-9])?$",
+        description="local time when messages (not one-time codes) wait; empty: none",
     )
     mailing_attribution_days: int = Field(7, ge=1, le=90)
     log_format: Literal["console", "json"] | None = None
@@ -120,6 +120,12 @@ class Settings(BaseSettings):
                 "production refuses the built-in development keys; set "
                 + ", ".join(self.public_secrets_in_use)
             )
+        return self
+
+    @model_validator(mode="after")
+    def _providers_configured(self) -> Settings:
+        if self.sms_provider == "smsru" and not self.smsru_api_id:
+            raise ValueError("LOYALTY_SMS_PROVIDER=smsru needs LOYALTY_SMSRU_API_ID")
         return self
 
     @property

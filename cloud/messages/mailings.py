@@ -120,9 +120,10 @@ async def _rendered(deps: Deps, merchant_id: int, text: str) -> str:
 
 
 async def preview(
-    deps: Deps, merchant_id: int, request: wire.MailingRequest
+    deps: Deps, merchant_id: int, request: wire.MailingRequest, now: int | None = None
 ) -> wire.MailingPreview:
-    now = to_epoch(deps.clock())
+    """The count and cost estimate ``send`` would queue at ``now`` (default: the clock)."""
+    now = to_epoch(deps.clock()) if now is None else now
     where = segment_where(merchant_id, request.segment, request.channel, now)
     row = await deps.db.fetch_one(
         "SELECT COUNT(*) AS total, COALESCE(SUM(CASE WHEN c.telegram_chat_id IS NOT NULL "
@@ -144,9 +145,9 @@ async def preview(
 
 async def send(deps: Deps, merchant_id: int, request: wire.MailingRequest) -> wire.MailingCreated:
     """Queue the mailing for every customer of the segment, in one statement."""
-    estimate = await preview(deps, merchant_id, request)
     moment = deps.clock()
     now = to_epoch(moment)
+    estimate = await preview(deps, merchant_id, request, now)
     where = segment_where(merchant_id, request.segment, request.channel, now)
     days = request.attribution_days or deps.settings.mailing_attribution_days
     async with deps.db.transaction() as tx:

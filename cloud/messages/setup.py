@@ -24,8 +24,7 @@ class Providers:
 def build_providers(settings: Settings) -> Providers:
     sms: Provider = LogSmsProvider(cost_kopecks=0)
     if settings.sms_provider == "smsru":
-        if not settings.smsru_api_id:
-            raise ValueError("LOYALTY_SMS_PROVIDER=smsru needs LOYALTY_SMSRU_API_ID")
+        assert settings.smsru_api_id  # Settings refuses smsru without it
         sms = SmsRuProvider(
             api_id=settings.smsru_api_id, url=settings.smsru_url,
             sender=settings.smsru_sender, price_kopecks=settings.sms_price_kopecks,

@@ -54,3 +54,18 @@ def test_sms_parts_count_like_a_gateway() -> None:
     assert sms_parts("я" * 70) == 1
     assert sms_parts("я" * 71) == 2
     assert sms_parts("a" * 160) == 1 and sms_parts("a" * 161) == 2
+
+
+def test_message_settings_refuse_what_cannot_work() -> None:
+    """SMS.ru without its api_id and malformed quiet hours are refused at start; an
+    empty quiet-hours setting turns them off."""
+    from pydantic import ValidationError
+
+    from cloud.settings import Settings
+
+    with pytest.raises(ValidationError, match="SMSRU_API_ID"):
+        Settings(sms_provider="smsru")
+    with pytest.raises(ValidationError):
+        Settings(quiet_hours="21-9")
+    assert Settings(quiet_hours="").quiet_hours == ""
+    assert Settings(sms_provider="smsru", smsru_api_id="k").sms_provider == "smsru"
