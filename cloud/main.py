@@ -27,6 +27,8 @@ from cloud.db import migrate
 from cloud.db.database import exclusive, open_database
 from cloud.errors import DomainError, NotFound
 from cloud.logging import configure_logging
+from cloud.messages import outbox
+from cloud.messages.setup import close_providers
 from cloud.services import demo, jobs, lifecycle, notices, programs, scheduler
 from cloud.services.admin import operator, stores, terminals
 from cloud.services.deps import Deps
@@ -84,6 +86,16 @@ async def run_scheduler(settings: Settings, ticks: int | None = None) -> None:
             await scheduler.tick(deps)
     finally:
         await db.close()
+
+
+async def outbox_worker_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Drains the outbox in the background while the service runs
+    (``LOYALTY_OUTBOX_WORKER=false`` leaves it to ``loyalty outbox drain``)."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(outbox.run_worker(app[DEPS], stop))
+    yield
+    stop.set()
+    await task
 
 
 def _curl(base: str, token: str) -> str:
@@ -190,8 +202,11 @@ def serve(settings: Settings) -> None:
         print("Try a calculation:")
         print(_curl(base, loaded.tokens[0]))
     sys.stdout.flush()
+    app = build_app(settings)
+    if settings.outbox_worker:
+        app.cleanup_ctx.append(outbox_worker_ctx)
     web.run_app(
-        build_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         print=None,
@@ -256,6 +271,21 @@ async def run_job(
         deps = Deps.build(settings, db)
         return await JOBS[job](deps, run_date, merchant_id)
     finally:
+        await db.close()
+
+
+async def drain_outbox(settings: Settings, once: bool) -> outbox.DrainReport:
+    """``loyalty outbox drain``: everything due now (``--once``), or keep draining."""
+    await migrate.upgrade_async(settings.database_url)
+    db = await open_database(settings.database_url)
+    deps = Deps.build(settings, db)
+    try:
+        if once:
+            return await outbox.drain(deps)
+        await outbox.run_worker(deps, asyncio.Event())
+        return outbox.DrainReport()
+    finally:
+        await close_providers(deps.sms, deps.email, deps.telegram)
         await db.close()
 
 
@@ -400,6 +430,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     commands.add_parser(
         "scheduler", help="run every job at each merchant's local time, until stopped"
     )
+    outbox_cmd = commands.add_parser("outbox", help="messages to customers")
+    outbox_commands = outbox_cmd.add_subparsers(dest="outbox_command", required=True)
+    drain_cmd = outbox_commands.add_parser("drain", help="send the messages that are due")
+    drain_cmd.add_argument(
+        "--once", action="store_true", help="send what is due now and exit (default: keep going)"
+    )
     programs_cmd = commands.add_parser("programs", help="program versions")
     programs_commands = programs_cmd.add_subparsers(dest="programs_command", required=True)
     load = programs_commands.add_parser("load", help="load a program document as a new version")
@@ -459,6 +495,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.stdout.flush()
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(run_scheduler(settings))
+    elif args.command == "outbox":
+        drained = asyncio.run(drain_outbox(settings, args.once))
+        print(
+            f"outbox: {drained.sent} sent ({drained.cost / 100:.2f} ₽), {drained.retried} to "
+            f"retry, {drained.deferred} waiting for quiet hours to end, {drained.failed} failed, "
+            f"{drained.skipped} skipped (opt-out or blocked)"
+        )
     elif args.command == "jobs":
         report = asyncio.run(run_job(settings, args.job, args.date, args.merchant))
         print(

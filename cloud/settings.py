@@ -69,6 +69,45 @@ class Settings(BaseSettings):
     sms_codes_per_phone: int = Field(5, ge=1, le=1000)
     sms_codes_per_terminal: int = Field(20, ge=1, le=100_000)
     sms_codes_per_merchant: int = Field(200, ge=1, le=1_000_000)
+    # ---- messages (cloud.messages; docs/messages.md) ----
+    sms_provider: Literal["log", "smsru"] = Field("log", description="SMS gateway")
+    smsru_api_id: str | None = Field(None, description="SMS.ru api_id (secret)")
+    smsru_url: str = "https://sms.ru"
+    smsru_sender: str | None = Field(None, description="SMS.ru sender name («from»)")
+    smsru_callback_token: str | None = Field(
+        None, min_length=16,
+        description="secret part of the delivery status callback URL given to SMS.ru; "
+        "unset turns the callback off",
+    )  # fmt: skip
+    sms_price_kopecks: int = Field(
+        250, ge=0, le=100_000, description="one SMS part when the gateway does not say"
+    )
+    email_provider: Literal["log", "smtp"] = "log"
+    smtp_host: str = "localhost"
+    smtp_port: int = Field(25, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_sender: str = "loyalty@localhost"
+    smtp_tls: Literal["none", "starttls", "tls"] = "none"
+    email_price_kopecks: int = Field(0, ge=0, le=100_000)
+    telegram_bot_token: str | None = Field(
+        None, description="the merchant bot's token; unset turns Telegram delivery off"
+    )
+    telegram_api_url: str = "https://api.telegram.org"
+    outbox_worker: bool = Field(True, description="drain the outbox inside `loyalty serve`")
+    outbox_poll_seconds: float = Field(2.0, gt=0, le=3600)
+    outbox_batch: int = Field(200, ge=1, le=10_000)
+    outbox_concurrency: int = Field(50, ge=1, le=1000)
+    outbox_max_attempts: int = Field(6, ge=1, le=50)
+    outbox_backoff_seconds: int = Field(60, ge=1, le=86_400, description="first retry delay")
+    outbox_backoff_max_seconds: int = Field(6 * 3600, ge=1, le=7 * 86_400)
+    outbox_lease_seconds: int = Field(300, ge=10, le=86_400)
+    quiet_hours: str | None = Field(
+        "21:00-09:00",
+        pattern=r"^(([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-3]):[0-5][0-9])?$",
+        description="local time when messages (not one-time codes) wait; empty: none",
+    )
+    mailing_attribution_days: int = Field(7, ge=1, le=90)
     log_format: Literal["console", "json"] | None = None
     log_level: str = "INFO"
     load_demo: bool = True
@@ -87,6 +126,12 @@ class Settings(BaseSettings):
                 "production refuses the built-in development keys; set "
                 + ", ".join(self.public_secrets_in_use)
             )
+        return self
+
+    @model_validator(mode="after")
+    def _providers_configured(self) -> Settings:
+        if self.sms_provider == "smsru" and not self.smsru_api_id:
+            raise ValueError("LOYALTY_SMS_PROVIDER=smsru needs LOYALTY_SMSRU_API_ID")
         return self
 
     @property

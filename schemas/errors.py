@@ -32,7 +32,8 @@ class ApiError(NamedTuple):
     routes), ``admin_search``, ``admin_page``, ``adjust``, ``referrer`` (a change of the
     referrer); administration: ``operator``,
     ``stores``, ``store`` (a store by id), ``terminals``, ``terminal_tokens``, ``revoke``,
-    ``keys``, ``key`` (a merchant key by id); ``ready`` (the readiness probe); ``route``:
+    ``keys``, ``key`` (a merchant key by id); ``ready`` (the readiness probe); messages:
+    ``mailings``, ``mailing_send``, ``mailing`` (a mailing by id), ``templates``; ``route``:
     any address of the API, outside the operations (an unknown path, a method a path does
     not serve)."""
 
@@ -192,6 +193,17 @@ ERRORS: tuple[ApiError, ...] = (
     ApiError("key_revoked", 403, "Ключ уже заменён другим запросом", ("keys",)),
     ApiError("unknown_role", 400, "Неизвестная роль «…»: owner или manager", ("keys",)),
     ApiError("key_not_found", 404, "Ключ «…» не найден", ("key",)),
+    # ---- messages: mailings and templates (merchant key) ----
+    ApiError("segment_field_unsupported", 422,
+             "Отбор по полю «…» недоступен: «почему» (возраст, пол, диапазон номеров карт)",
+             ("mailings",)),
+    ApiError("mailing_no_recipients", 422,
+             "В сегменте нет клиентов, согласных получать сообщения: рассылка не создана",
+             ("mailing_send",)),
+    ApiError("mailing_not_found", 404, "Рассылка «…» не найдена", ("mailing",)),
+    ApiError("unknown_message_kind", 400, "Нет такого вида сообщений «…»", ("templates",)),
+    ApiError("invalid_template", 400, "Шаблон: неизвестная переменная «…» или непарная скобка",
+             ("templates",)),
 )  # fmt: skip
 
 

@@ -11,6 +11,7 @@ from cloud.api.middleware import api_middleware
 from cloud.api.routes import setup_routes
 from cloud.clock import Clock
 from cloud.db.database import open_database
+from cloud.messages.setup import close_providers
 from cloud.notify import SmsProvider
 from cloud.services.deps import Deps
 from cloud.services.merchants import TerminalAuthenticator
@@ -44,6 +45,7 @@ def create_app(
         app[AUTHENTICATOR] = TerminalAuthenticator(built.db)
         yield
         if own:
+            await close_providers(built.sms, built.email, built.telegram)
             await built.db.close()
 
     app.cleanup_ctx.append(database_ctx)

@@ -52,6 +52,8 @@ PATH_PARAMS: dict[str, dict[str, Any]] = {
                     "description": "идентификатор терминала"},
     "key_id": {"type": "integer", "minimum": 1, "maximum": BIGINT_MAX,
                "description": "идентификатор ключа компании"},
+    "mailing_id": {"type": "integer", "minimum": 1, "maximum": BIGINT_MAX,
+                   "description": "идентификатор рассылки"},
 }  # fmt: skip
 
 # {name} or {name:regex}, where the regex may hold braces of its own ({1,19}).
@@ -92,6 +94,10 @@ _PATH_SCOPES: dict[str, set[str]] = {
     "/api/v1/merchant/keys/rotate": {"keys"},
     "/api/v1/merchant/keys/{key_id}/revoke": {"keys", "key"},
     "/ready": {"ready"},
+    "/api/v1/merchant/mailings/preview": {"mailings"},
+    "/api/v1/merchant/mailings": {"mailings", "mailing_send"},
+    "/api/v1/merchant/mailings/{mailing_id}": {"mailing"},
+    "/api/v1/merchant/message-templates": {"templates"},
 }
 MERCHANT_CUSTOMERS = "/api/v1/merchant/customers"
 """The merchant's customer administration (merchant key, like program versions)."""

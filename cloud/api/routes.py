@@ -7,11 +7,12 @@ import asyncio
 import structlog
 from aiohttp import web
 
-from cloud.api import admin, checkout, customers, merchant_customers, programs
+from cloud.api import admin, checkout, customers, merchant_customers, messages, programs
 from cloud.api.keys import DEPS
 from cloud.api.middleware import error_body
 from cloud.api.openapi import Operation, build_openapi
 from cloud.api.wire import json_response
+from cloud.messages import callbacks
 from schemas.service import Health, Readiness
 
 log = structlog.get_logger("loyalty.probe")
@@ -60,7 +61,7 @@ def setup_routes(app: web.Application) -> None:
         operations.append(
             Operation(method, path, summary, request_model, response_model, status=status)
         )
-    for operation, handler in merchant_customers.ROUTES:
+    for operation, handler in (*merchant_customers.ROUTES, *messages.ROUTES):
         app.router.add_route(operation.method, operation.path, handler)
         operations.append(operation)
     app.router.add_routes(customers.customer_routes())
@@ -75,3 +76,4 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/api/v1/openapi.json", openapi)
     app.router.add_get("/health", health)
     app.router.add_get("/ready", ready)
+    callbacks.setup(app)

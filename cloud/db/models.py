@@ -147,6 +147,11 @@ class Customer(Base):
     birthday_md: Mapped[int | None] = mapped_column(Integer, nullable=True)
     """Month and day of the birthday as ``MMDD`` (no year: the birthday itself stays
     encrypted), so the birthday job finds a day's customers by index."""
+    telegram_chat_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    """The customer's chat with the merchant's bot, once linked: messages go there (free)
+    rather than by SMS."""
+    messages_opt_out_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    """Set when the customer said «СТОП»: no message but one-time codes reaches them."""
     __table_args__ = (
         UniqueConstraint("merchant_id", "phone_index"),
         Index("ix_customers_referrer", "merchant_id", "referrer_id"),
@@ -406,8 +411,50 @@ class Notification(Base):
     """What the message is about (``birthday_gift``, ``expiry_warning``...): the worker
     renders ``body`` from it and ``params`` when ``body`` is empty."""
     params: Mapped[str | None] = mapped_column(Text, nullable=True)
-    """JSON object of the template's variables (kopecks as integers, ISO dates)."""
-    __table_args__ = (Index("ix_notifications_status", "status", "id"),)
+    """JSON object the template of ``kind`` is rendered with when ``body`` is empty."""
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    next_attempt_at: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    """When a ``pending`` row is due (backoff, quiet hours); for a ``claimed`` row, when
+    the worker's lease ends and another worker may take it."""
+    last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    provider: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    provider_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    """The gateway's id of the message: its delivery callbacks name it."""
+    mailing_id: Mapped[int | None] = mapped_column(Id, nullable=True)
+    __table_args__ = (
+        Index("ix_notifications_status", "status", "id"),
+        Index("ix_notifications_due", "status", "next_attempt_at"),
+        Index("ix_notifications_provider_id", "provider", "provider_id"),
+        Index("ix_notifications_mailing", "merchant_id", "mailing_id"),
+    )
+
+
+class Mailing(Base):
+    """A message sent to a segment of the merchant's customers; its rows in
+    ``notifications`` are the participants."""
+
+    __tablename__ = "mailings"
+    id: Mapped[int] = _pk()
+    merchant_id: Mapped[int] = _merchant()
+    text: Mapped[str] = mapped_column(Text)
+    segment: Mapped[str] = mapped_column(Text)
+    attribution_days: Mapped[int] = mapped_column(Integer)
+    participants: Mapped[int] = mapped_column(Integer)
+    estimated_cost: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    __table_args__ = (Index("ix_mailings_merchant", "merchant_id", "id"),)
+
+
+class MessageTemplate(Base):
+    """A merchant's own text for a kind of message (the defaults are in code)."""
+
+    __tablename__ = "message_templates"
+    id: Mapped[int] = _pk()
+    merchant_id: Mapped[int] = _merchant()
+    kind: Mapped[str] = mapped_column(String(32))
+    body: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[int] = mapped_column(BigInteger)
+    __table_args__ = (UniqueConstraint("merchant_id", "kind"),)
 
 
 class JobRun(Base):

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from cloud.clock import Clock, system_clock
 from cloud.crypto import BlindIndex, PersonalDataCipher
 from cloud.db.database import PostgresDatabase, SqliteDatabase
-from cloud.notify import LogSmsProvider, SmsProvider
+from cloud.messages.providers import LogSmsProvider, Provider, SmsProvider
 from cloud.services.programs import ProgramCache
 from cloud.settings import Settings
 
@@ -21,6 +21,9 @@ class Deps:
     programs: ProgramCache
     sms: SmsProvider = field(default_factory=LogSmsProvider)
     clock: Clock = system_clock
+    email: Provider = field(default_factory=lambda: LogSmsProvider(event="email.sent"))
+    telegram: Provider | None = None
+    """None: no bot configured, every message goes by SMS or email."""
 
     @classmethod
     def build(
@@ -30,13 +33,21 @@ class Deps:
         *,
         sms: SmsProvider | None = None,
         clock: Clock | None = None,
+        email: Provider | None = None,
+        telegram: Provider | None = None,
     ) -> Deps:
+        """Providers not given are built from settings (``cloud.messages.setup``)."""
+        from cloud.messages.setup import build_providers
+
+        built = build_providers(settings)
         return cls(
             settings=settings,
             db=db,
             cipher=PersonalDataCipher(settings.data_key),
             index=BlindIndex(settings.index_key),
             programs=ProgramCache(db),
-            sms=sms or LogSmsProvider(reveal_codes=settings.env == "development"),
+            sms=sms or built.sms,
             clock=clock or system_clock,
+            email=email or built.email,
+            telegram=telegram or built.telegram,
         )

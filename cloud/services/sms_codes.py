@@ -109,29 +109,35 @@ async def send_code(
         )
         notification_id = await tx.insert(
             "INSERT INTO notifications (merchant_id, customer_id, channel, recipient_enc, body, "
-            "status, cost, created_at, sent_at) "
-            "VALUES (:m, :c, 'sms', :recipient, :body, 'sending', :cost, :now, NULL) "
-            "RETURNING id",
+            "status, cost, created_at, sent_at, kind, provider) "
+            "VALUES (:m, :c, 'sms', :recipient, :body, 'sending', :cost, :now, NULL, "
+            "'sms_code', :provider) RETURNING id",
             {
                 "m": merchant_id,
                 "c": customer_id,
                 "recipient": deps.cipher.encrypt(merchant_id, e164),
                 "body": masked,
-                "cost": deps.sms.cost_kopecks,
+                "cost": 0,
                 "now": now,
+                "provider": deps.sms.name,
             },
         )
     # Sent after the commit: a gateway call inside the transaction would hold SQLite's
     # single writer (and a PostgreSQL connection) for the length of a network round trip.
+    # Sent now through the outbox's SMS provider (a till is waiting), never queued:
+    # the worker leaves 'sending' rows alone, and a late code is worthless anyway.
     try:
-        await deps.sms.send(e164, text, masked=masked)
+        delivery = await deps.sms.send(e164, text, masked=masked)
     except Exception as exc:
         log.warning("sms.failed", merchant=merchant_id, notification=notification_id)
-        await _mark(deps, merchant_id, notification_id, "failed", None)
+        await _mark(deps, merchant_id, notification_id, "failed", None, error=str(exc))
         raise SmsDeliveryFailed(
             "sms_delivery_failed", "Не удалось отправить SMS, повторите попытку позже"
         ) from exc
-    await _mark(deps, merchant_id, notification_id, "sent", to_epoch(deps.clock()))
+    await _mark(
+        deps, merchant_id, notification_id, "sent", to_epoch(deps.clock()),
+        cost=delivery.cost, provider_id=delivery.provider_id,
+    )  # fmt: skip
     return SentCode(phone=e164, expires_at=now + ttl, expires_in=ttl)
 
 
@@ -202,14 +208,24 @@ def _window_text(seconds: int) -> str:
 
 
 async def _mark(
-    deps: Deps, merchant_id: int, notification_id: int, status: str, sent_at: int | None
+    deps: Deps,
+    merchant_id: int,
+    notification_id: int,
+    status: str,
+    sent_at: int | None,
+    *,
+    cost: int = 0,
+    provider_id: str | None = None,
+    error: str | None = None,
 ) -> None:
     async with deps.db.transaction() as tx:
         await tx.execute(
-            "UPDATE notifications SET status = :status, sent_at = :sent_at "
+            "UPDATE notifications SET status = :status, sent_at = :sent_at, cost = :cost, "
+            "provider_id = :pid, last_error = :error, attempts = 1 "
             "WHERE merchant_id = :m AND id = :id",
-            {"status": status, "sent_at": sent_at, "m": merchant_id, "id": notification_id},
-        )
+            {"status": status, "sent_at": sent_at, "m": merchant_id, "id": notification_id,
+             "cost": cost, "pid": provider_id, "error": error and error[:500]},
+        )  # fmt: skip
 
 
 async def verify_code(

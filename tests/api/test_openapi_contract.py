@@ -23,7 +23,7 @@ DOCUMENTS = ("/api/v1/openapi.json", "/evotor/terminal/v1/openapi.json")
 
 # Where native-API errors are raised, and the classes that carry their status.
 SCANNED = ["cloud/api", "cloud/services", "cloud/ledger", "cloud/engine", "cloud/phones.py",
-           "cloud/web_json.py"]  # fmt: skip
+           "cloud/web_json.py", "cloud/messages"]  # fmt: skip
 STATUS_OF = {"BadRequest": 400, "Unauthorized": 401, "PaymentRequired": 402, "Forbidden": 403,
              "NotFound": 404, "BodyTimeout": 408, "Conflict": 409, "Unprocessable": 422,
              "EngineError": 422, "TooManyRequests": 429}  # fmt: skip

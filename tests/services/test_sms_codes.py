@@ -11,7 +11,7 @@ from structlog.testing import capture_logs
 from cloud.clock import ManualClock
 from cloud.db.models import Base
 from cloud.errors import TooManyRequests, Unprocessable
-from cloud.notify import LogSmsProvider
+from cloud.notify import Delivery, LogSmsProvider
 from cloud.services.deps import Deps
 from cloud.services.sms_codes import SmsDeliveryFailed, send_code, verify_code
 from tests.conftest import Tenant
@@ -164,8 +164,9 @@ async def test_unknown_purpose_is_refused(deps: Deps, demo_tenant: Tenant) -> No
 
 class _BrokenGateway:
     cost_kopecks = 100
+    name = "broken"
 
-    async def send(self, phone: str, text: str, *, masked: str | None = None) -> None:
+    async def send(self, phone: str, text: str, *, masked: str | None = None) -> Delivery:
         raise ConnectionError("gateway down")
 
 

@@ -1,0 +1,1 @@
+"""Messages to customers: providers, templates, the outbox worker and mailings."""

@@ -1,0 +1,235 @@
+"""Mailings: a segment of the merchant's customers, its preview (count and cost), the
+send (one set-based INSERT … SELECT into the outbox) and the results (set-based too).
+
+The preview and the send evaluate the same WHERE clause at the same moment's clock, so
+the preview's count is what the send queues. Only customers who consented to messages,
+did not say «СТОП» and whose card is not blocked are in any segment: the outbox would
+skip the rest anyway, and a cost estimate should not count them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from cloud.clock import from_epoch, to_epoch
+from cloud.errors import NotFound, Unprocessable
+from cloud.ledger.balance import LOTS_AVAILABLE_SQL
+from cloud.messages.providers import sms_parts
+from cloud.messages.templates import render
+from cloud.services.deps import Deps
+from schemas import messages as wire
+from schemas.money import to_kopecks, to_roubles
+
+DAY = 86_400
+
+_UNSUPPORTED = {
+    "age": "дата рождения хранится зашифрованной, возраст в запросе не вычислить",
+    "gender": "пол клиента не хранится",
+    "card_numbers": "номера карт хранятся зашифрованными, диапазон по ним не вычислить",
+}
+
+
+@dataclass(frozen=True)
+class _Where:
+    sql: str
+    params: dict[str, Any]
+
+
+def _in(name: str, values: list[str], params: dict[str, Any]) -> str:
+    names = []
+    for i, value in enumerate(values):
+        params[f"{name}{i}"] = value
+        names.append(f":{name}{i}")
+    return ", ".join(names)
+
+
+def segment_where(merchant_id: int, segment: wire.Segment, channel: str, now: int) -> _Where:
+    """The WHERE clause over ``customers c`` for a segment; refuses what it cannot
+    evaluate (a field given but ignored would widen the audience silently)."""
+    for field, reason in _UNSUPPORTED.items():
+        if getattr(segment, field) is not None:
+            raise Unprocessable(
+                "segment_field_unsupported", f"Отбор по полю «{field}» недоступен: {reason}"
+            )
+    params: dict[str, Any] = {"m": merchant_id, "now": now}
+    parts = [
+        "c.merchant_id = :m",
+        "c.consent_messages_at IS NOT NULL",
+        "c.messages_opt_out_at IS NULL",
+        "c.blocked_at IS NULL",
+    ]
+    if channel == "email":
+        parts.append("c.email_enc IS NOT NULL")
+    if segment.tiers:
+        parts.append(f"c.tier_code IN ({_in('tier', segment.tiers, params)})")
+    if segment.registration_channels:
+        names = _in("reg", segment.registration_channels, params)
+        parts.append(f"c.registration_channel IN ({names})")
+
+    def money_range(expression: str, name: str, bounds: wire.MoneyRange | None) -> None:
+        if bounds is None:
+            return
+        if bounds.min is not None:
+            params[f"{name}_min"] = to_kopecks(bounds.min)
+            parts.append(f"{expression} >= :{name}_min")
+        if bounds.max is not None:
+            params[f"{name}_max"] = to_kopecks(bounds.max)
+            parts.append(f"{expression} <= :{name}_max")
+
+    money_range("c.lifetime_purchases", "revenue", segment.revenue)
+    if segment.average_receipt is not None:
+        # Compared without dividing: lifetime >= min × count, exact in integers.
+        parts.append("c.purchase_count > 0")
+        if segment.average_receipt.min is not None:
+            params["avg_min"] = to_kopecks(segment.average_receipt.min)
+            parts.append("c.lifetime_purchases >= :avg_min * c.purchase_count")
+        if segment.average_receipt.max is not None:
+            params["avg_max"] = to_kopecks(segment.average_receipt.max)
+            parts.append("c.lifetime_purchases <= :avg_max * c.purchase_count")
+    if segment.purchase_count is not None:
+        if segment.purchase_count.min is not None:
+            params["count_min"] = segment.purchase_count.min
+            parts.append("c.purchase_count >= :count_min")
+        if segment.purchase_count.max is not None:
+            params["count_max"] = segment.purchase_count.max
+            parts.append("c.purchase_count <= :count_max")
+    balance = "(" + LOTS_AVAILABLE_SQL.format(customer="c.id") + ")"
+    money_range(balance, "balance", segment.balance)
+    idle = segment.days_without_purchase
+    if idle is not None:
+        last = "COALESCE(c.last_purchase_at, c.created_at)"
+        if idle.min is not None:
+            params["idle_min"] = now - idle.min * DAY
+            parts.append(f"{last} <= :idle_min")
+        if idle.max is not None:
+            params["idle_max"] = now - idle.max * DAY
+            parts.append(f"{last} >= :idle_max")
+    return _Where(" AND ".join(parts), params)
+
+
+async def _rendered(deps: Deps, merchant_id: int, text: str) -> str:
+    row = await deps.db.fetch_one(
+        "SELECT m.name, t.body FROM merchants m LEFT JOIN message_templates t "
+        "ON t.merchant_id = m.id AND t.kind = 'mailing' WHERE m.id = :m",
+        {"m": merchant_id},
+    )
+    assert row is not None
+    return render("mailing", {"text": text}, str(row["name"]), row["body"])
+
+
+async def preview(
+    deps: Deps, merchant_id: int, request: wire.MailingRequest, now: int | None = None
+) -> wire.MailingPreview:
+    """The count and cost estimate ``send`` would queue at ``now`` (default: the clock)."""
+    now = to_epoch(deps.clock()) if now is None else now
+    where = segment_where(merchant_id, request.segment, request.channel, now)
+    row = await deps.db.fetch_one(
+        "SELECT COUNT(*) AS total, COALESCE(SUM(CASE WHEN c.telegram_chat_id IS NOT NULL "
+        "THEN 1 ELSE 0 END), 0) AS telegram FROM customers c WHERE " + where.sql,
+        where.params,
+    )
+    assert row is not None
+    total = int(row["total"])
+    telegram = int(row["telegram"]) if deps.telegram is not None and request.channel == "sms" else 0
+    parts = sms_parts(await _rendered(deps, merchant_id, request.text))
+    if request.channel == "email":
+        cost = total * deps.settings.email_price_kopecks
+    else:
+        cost = (total - telegram) * parts * deps.settings.sms_price_kopecks
+    return wire.MailingPreview(
+        participants=total, by_telegram=telegram, parts=parts, estimated_cost=to_roubles(cost)
+    )
+
+
+async def send(deps: Deps, merchant_id: int, request: wire.MailingRequest) -> wire.MailingCreated:
+    """Queue the mailing for every customer of the segment, in one statement."""
+    moment = deps.clock()
+    now = to_epoch(moment)
+    estimate = await preview(deps, merchant_id, request, now)
+    where = segment_where(merchant_id, request.segment, request.channel, now)
+    days = request.attribution_days or deps.settings.mailing_attribution_days
+    async with deps.db.transaction() as tx:
+        mailing_id = await tx.insert(
+            "INSERT INTO mailings (merchant_id, text, segment, attribution_days, participants, "
+            "estimated_cost, created_at) VALUES (:m, :text, :segment, :days, 0, :cost, :now) "
+            "RETURNING id",
+            {"m": merchant_id, "text": request.text, "days": days, "now": now,
+             "segment": request.segment.model_dump_json(exclude_none=True),
+             "cost": to_kopecks(estimate.estimated_cost)},
+        )  # fmt: skip
+        recipient = "c.email_enc" if request.channel == "email" else "c.phone_enc"
+        await tx.execute(
+            "INSERT INTO notifications (merchant_id, customer_id, channel, recipient_enc, body, "
+            "status, cost, created_at, sent_at, kind, params, attempts, next_attempt_at, "
+            f"mailing_id) SELECT c.merchant_id, c.id, :channel, {recipient}, '', 'pending', 0, "
+            ":now, NULL, 'mailing', :params, 0, 0, :mailing FROM customers c WHERE " + where.sql,
+            {**where.params, "channel": request.channel, "mailing": mailing_id,
+             "params": json.dumps({"text": request.text}, ensure_ascii=False)},
+        )  # fmt: skip
+        participants = int(
+            await tx.fetch_value(
+                "SELECT COUNT(*) FROM notifications WHERE merchant_id = :m AND mailing_id = :id",
+                {"m": merchant_id, "id": mailing_id},
+            )
+        )
+        if participants == 0:
+            raise Unprocessable(
+                "mailing_no_recipients",
+                "В сегменте нет клиентов, согласных получать сообщения: рассылка не создана",
+            )
+        await tx.execute(
+            "UPDATE mailings SET participants = :n WHERE id = :id", {"n": participants,
+                                                                     "id": mailing_id}
+        )  # fmt: skip
+    return wire.MailingCreated(
+        id=mailing_id, participants=participants, estimated_cost=estimate.estimated_cost,
+        created_at=moment,
+    )  # fmt: skip
+
+
+async def results(deps: Deps, merchant_id: int, mailing_id: int) -> wire.MailingResults:
+    mailing = await deps.db.fetch_one(
+        "SELECT id, text, created_at, attribution_days FROM mailings "
+        "WHERE merchant_id = :m AND id = :id",
+        {"m": merchant_id, "id": mailing_id},
+    )
+    if mailing is None:
+        raise NotFound("mailing_not_found", f"Рассылка «{mailing_id}» не найдена")
+    counts = await deps.db.fetch_one(
+        "SELECT COUNT(*) AS total, "
+        "COALESCE(SUM(CASE WHEN status IN ('sent', 'delivered', 'undelivered') THEN 1 ELSE 0 "
+        "END), 0) AS sent, "
+        "COALESCE(SUM(CASE WHEN status = 'delivered' THEN 1 ELSE 0 END), 0) AS delivered, "
+        "COALESCE(SUM(CASE WHEN status IN ('pending', 'claimed') THEN 1 ELSE 0 END), 0) "
+        "AS pending, COALESCE(SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END), 0) AS failed, "
+        "COALESCE(SUM(CASE WHEN status LIKE 'skipped%' THEN 1 ELSE 0 END), 0) AS skipped, "
+        "COALESCE(SUM(cost), 0) AS cost FROM notifications "
+        "WHERE merchant_id = :m AND mailing_id = :id",
+        {"m": merchant_id, "id": mailing_id},
+    )
+    assert counts is not None
+    start = int(mailing["created_at"])
+    days = int(mailing["attribution_days"])
+    # The participants who were reached, and their sales inside the window.
+    sales = await deps.db.fetch_one(
+        "SELECT COUNT(DISTINCT r.customer_id) AS buyers, COUNT(*) AS sales, "
+        "COALESCE(SUM(r.amount), 0) AS revenue FROM receipts r "
+        "WHERE r.merchant_id = :m AND r.kind = 'sale' AND r.created_at >= :start "
+        "AND r.created_at < :until AND r.customer_id IN (SELECT n.customer_id "
+        "FROM notifications n WHERE n.merchant_id = :m AND n.mailing_id = :id "
+        "AND n.status IN ('sent', 'delivered', 'undelivered'))",
+        {"m": merchant_id, "id": mailing_id, "start": start, "until": start + days * DAY},
+    )
+    assert sales is not None
+    created = from_epoch(start)
+    assert created is not None
+    return wire.MailingResults(
+        id=mailing_id, text=str(mailing["text"]), created_at=created, attribution_days=days,
+        participants=int(counts["total"]), sent=int(counts["sent"]),
+        delivered=int(counts["delivered"]), pending=int(counts["pending"]),
+        failed=int(counts["failed"]), skipped=int(counts["skipped"]),
+        cost=to_roubles(int(counts["cost"])), buyers=int(sales["buyers"]),
+        sales=int(sales["sales"]), revenue=to_roubles(int(sales["revenue"])),
+    )  # fmt: skip
