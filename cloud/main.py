@@ -17,6 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
+from cloud import customers_cli
 from cloud.api.app import create_app
 from cloud.api.keys import DEPS
 from cloud.db import migrate
@@ -314,6 +315,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     load.add_argument("--merchant", type=int, required=True)
     load.add_argument("--activate", action="store_true", help="make it the live version")
     _add_admin_commands(commands)
+    customers_cli.add_commands(commands)
     args = parser.parse_args(argv)
 
     overrides: dict[str, Any] = {}
@@ -357,6 +359,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             print(asyncio.run(_with_db(settings, _admin_command(args))))
         except DomainError as exc:
             parser.exit(1, f"loyalty: {exc.message}\n")
+    elif args.command == "customers":
+        args.run(settings, args, parser)
     elif args.command == "jobs":
         report = asyncio.run(run_job(settings, args.job, args.date))
         print(

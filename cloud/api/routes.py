@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from cloud.api import admin, checkout, customers, merchant_customers, programs
+from cloud.api import admin, checkout, customer_files, customers, merchant_customers, programs
 from cloud.api.openapi import Operation, build_openapi
 from cloud.api.wire import json_response
 
@@ -28,7 +28,7 @@ def setup_routes(app: web.Application) -> None:
         operations.append(
             Operation(method, path, summary, request_model, response_model, status=status)
         )
-    for operation, handler in merchant_customers.ROUTES:
+    for operation, handler in (*merchant_customers.ROUTES, *customer_files.ROUTES):
         app.router.add_route(operation.method, operation.path, handler)
         operations.append(operation)
     app.router.add_routes(customers.customer_routes())
