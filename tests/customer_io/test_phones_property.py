@@ -29,7 +29,7 @@ def spell(number: int, style: int) -> str:
         st.tuples(st.sampled_from(range(6)), st.integers(0, 4), st.integers(1, 999)),
         min_size=1,
         max_size=20,
-    ),  # fmt: skip
+    ),
     numbers=NUMBERS,
     clash=st.booleans(),
 )
