@@ -75,7 +75,7 @@ def _dry_run(request: web.Request) -> bool:
 def report_of(result: customers_io.ImportResult, request: web.Request) -> ImportReport:
     tz = request[MERCHANT].timezone
     return ImportReport(
-        status=result.status,  # type: ignore[arg-type]
+        status=result.status,
         rows=result.rows, customers_new=result.customers_new,
         customers_merged=result.customers_merged, lots=result.lots,
         bonuses=to_roubles(result.bonuses), errors_total=result.errors_total,

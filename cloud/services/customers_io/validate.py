@@ -90,16 +90,10 @@ def _read_row(
     """The row's values by column key, and ``(column title, reason)`` of each bad cell."""
     values: dict[str, Any] = {}
     problems: list[tuple[str, str]] = []
-
-    def cell(key: str) -> Any:
-        position = positions.get(key)
-        if position is None or position >= len(cells) or c.is_blank(cells[position]):
-            return None
-        return cells[position]
-
-    for key in positions:
-        raw = cell(key)
-        if raw is None:
+    width = len(cells)
+    for key, position in positions.items():
+        raw = cells[position] if position < width else None
+        if raw is None or (raw.__class__ is str and not raw.strip()):
             continue
         if key == "tier":
             text = str(raw).strip()
@@ -147,6 +141,7 @@ def parse_file(
     seen_rows: dict[tuple[Any, ...], int] = {}
     card_rows: dict[str, tuple[str, int]] = {}
     read = readers(today)
+    order = sorted(positions)
     count = 0
     for number, cells in rows:
         count += 1
@@ -157,7 +152,7 @@ def parse_file(
             errors.extend(RowError(number, column, message) for column, message in problems)
             continue
         phone = values["phone"]
-        signature = tuple(values.get(key) for key in sorted(positions))
+        signature = tuple(values.get(key) for key in order)
         if signature in seen_rows:
             errors.append(RowError(number, c.BY_KEY["phone"].title,
                                    f"Строка повторяет строку {seen_rows[signature]}"))  # fmt: skip
