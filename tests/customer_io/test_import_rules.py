@@ -83,8 +83,8 @@ async def test_an_existing_customer_is_merged_never_overwritten(
     admin: TestClient, client: TestClient, deps: Deps
 ) -> None:
     """A customer registered at the till keeps their name; the import fills the empty
-    email, adds the card and the lot; the card of another customer of the base is a bad
-    row that stops the whole file."""
+    email, adds the card and the lot (an ``import`` movement naming the upload); the
+    card of another customer of the base is a bad row that stops the whole file."""
     mine = await register_over_api(client, deps, "+79167770001", name="Ольга")
     other = await register_over_api(client, deps, "+79167770002", card="OTHER-7")
     merged = [row("8 916 777-00-01", "NEW-1", "Не Ольга", email="olga@example.ru", balance=40)]
@@ -94,6 +94,10 @@ async def test_an_existing_customer_is_merged_never_overwritten(
     assert card["name"] == "Ольга" and card["email"] == "olga@example.ru"
     assert "NEW1" in [c["number"] for c in card["cards"]]  # compared without dashes
     assert money(card["balance"]) == 40 and card["registration_channel"] != "import"
+    history = await (await admin.get(f"/api/v1/merchant/customers/{mine['id']}/movements")).json()
+    imported = history["movements"][0]
+    assert imported["kind"] == "import" and money(imported["amount"]) == 40
+    assert imported["by"] == f"загрузка базы №{report['import_id']}"
     taken = [row("+79167770003", "other-7", balance=5)]
     response = await upload(admin, xlsx(taken), dry_run=False)
     assert response.status == 422

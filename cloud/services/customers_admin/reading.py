@@ -274,4 +274,6 @@ def _who(r: Row) -> str:
     key = str(r["idempotency_key"])
     if key.startswith("welcome:"):
         return "подарок при регистрации"
+    if key.startswith("import:"):  # import:<customer_imports.id>:<lot>
+        return f"загрузка базы №{key.split(':')[1]}"
     return "система"
