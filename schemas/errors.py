@@ -173,6 +173,8 @@ ERRORS: tuple[ApiError, ...] = (
              "«что не так»", ("import",)),
     ApiError("import_too_many_rows", 400, "В одном файле — не больше 200000 строк клиентов: "
              "разделите файл", ("import",)),
+    ApiError("import_conflict", 409, "Пока файл загружался, на кассе зарегистрировали "
+             "клиента из него: ничего не загружено, повторите загрузку", ("import",)),
     ApiError("import_rejected", 422, "В файле «…» ошибочных строк: ничего не загружено "
              "(список — в report.errors)", ("import",)),
     # ---- administration (operator token; merchant key) ----

@@ -24,8 +24,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 from cloud.clock import to_epoch
-from cloud.db.database import Executor, Transaction
-from cloud.errors import NotFound
+from cloud.db.database import Executor, Transaction, is_unique_violation
+from cloud.errors import Conflict, NotFound
 from cloud.services.customers import live_program
 from cloud.services.customers_io import columns as c
 from cloud.services.customers_io.prepare import (
@@ -37,6 +37,7 @@ from cloud.services.customers_io.prepare import (
 from cloud.services.customers_io.validate import Progress, RowError, parse_file, tier_lookup
 from cloud.services.deps import Deps
 from cloud.services.merchants import zone
+from cloud.services.programs import LoadedProgram
 
 MAX_LISTED_ERRORS = 1000
 CHUNK = 500
@@ -171,29 +172,51 @@ async def import_base(
     if parsed.errors:
         result.status = "rejected"
         return _finish(result, parsed.errors)
-    async with deps.db.transaction() as tx:
-        if tx.dialect == "postgresql":  # one import of a merchant at a time
-            await tx.execute(
-                "SELECT id FROM merchants WHERE id = :m FOR UPDATE", {"m": merchant_id}
-            )
-        replay = await _stored(tx, merchant_id, digest)
-        if replay is not None:
-            return replay
-        phones, cards = await _existing(tx, merchant_id, prepared, lock=True)
-        errors = _card_errors(prepared, phones, cards)
-        if errors:
-            result.status = "rejected"
-            return _finish(result, errors)
-        result.status = "imported"
-        _count(result, prepared, phones)
-        for item in prepared:  # a merged customer's tier follows their own purchases
-            known = phones.get(item.phone_index)
-            if known is not None and known[2] > 0 and item.params["explicit_tier"] is None:
-                item.params["tier"] = computed_tier(program, known[2])
-        await _write(
-            tx, deps, merchant_id, prepared, phones, cards, now, digest, label, result, progress
-        )
+    try:
+        async with deps.db.transaction() as tx:
+            done = await _import_in(tx, deps, merchant_id, digest, prepared, program, now,
+                                    label, result, progress)  # fmt: skip
+    except Exception as exc:
+        # A till registered one of the file's phones or cards between our check and our
+        # insert: nothing was written; the next upload sees the customer and merges.
+        if not is_unique_violation(exc):
+            raise
+        raise Conflict(
+            "import_conflict",
+            "Пока файл загружался, на кассе зарегистрировали клиента из него: ничего не "
+            "загружено, повторите загрузку",
+        ) from exc
+    if done is not None:
+        return done
     return _finish(result, [])
+
+
+async def _import_in(
+    tx: Transaction, deps: Deps, merchant_id: int, digest: str, prepared: list[Prepared],
+    program: LoadedProgram | None, now: datetime, label: str, result: ImportResult,
+    progress: Progress | None,
+) -> ImportResult | None:  # fmt: skip
+    """The real run inside its transaction; an answer when it writes nothing (a replay,
+    a card of another customer), None once written into ``result``."""
+    if tx.dialect == "postgresql":  # one import of a merchant at a time
+        await tx.execute("SELECT id FROM merchants WHERE id = :m FOR UPDATE", {"m": merchant_id})
+    replay = await _stored(tx, merchant_id, digest)
+    if replay is not None:
+        return replay
+    phones, cards = await _existing(tx, merchant_id, prepared, lock=True)
+    errors = _card_errors(prepared, phones, cards)
+    if errors:
+        result.status = "rejected"
+        return _finish(result, errors)
+    result.status = "imported"
+    _count(result, prepared, phones)
+    for item in prepared:  # a merged customer's tier follows their own purchases
+        known = phones.get(item.phone_index)
+        if known is not None and known[2] > 0 and item.params["explicit_tier"] is None:
+            item.params["tier"] = computed_tier(program, known[2])
+    await _write(tx, deps, merchant_id, prepared, phones, cards, now, digest, label, result,
+                 progress)  # fmt: skip
+    return None
 
 
 def _count(
