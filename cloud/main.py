@@ -20,7 +20,7 @@ from typing import Any
 
 from aiohttp import web
 
-from cloud import envfile
+from cloud import customers_cli, envfile
 from cloud.api.app import create_app
 from cloud.api.keys import DEPS, SETTINGS
 from cloud.db import migrate
@@ -443,6 +443,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     load.add_argument("--merchant", type=int, required=True)
     load.add_argument("--activate", action="store_true", help="make it the live version")
     _add_admin_commands(commands)
+    customers_cli.add_commands(commands)
     args = parser.parse_args(argv)
     if args.command == "secrets":
         # Before the settings: production's settings refuse to load until this has run.
@@ -502,6 +503,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             f"retry, {drained.deferred} waiting for quiet hours to end, {drained.failed} failed, "
             f"{drained.skipped} skipped (opt-out or blocked)"
         )
+    elif args.command == "customers":
+        args.run(settings, args, parser)
     elif args.command == "jobs":
         report = asyncio.run(run_job(settings, args.job, args.date, args.merchant))
         print(

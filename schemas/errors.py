@@ -32,10 +32,10 @@ class ApiError(NamedTuple):
     routes), ``admin_search``, ``admin_page``, ``adjust``, ``referrer`` (a change of the
     referrer); administration: ``operator``,
     ``stores``, ``store`` (a store by id), ``terminals``, ``terminal_tokens``, ``revoke``,
-    ``keys``, ``key`` (a merchant key by id); ``ready`` (the readiness probe); messages:
-    ``mailings``, ``mailing_send``, ``mailing`` (a mailing by id), ``templates``; ``route``:
-    any address of the API, outside the operations (an unknown path, a method a path does
-    not serve)."""
+    ``keys``, ``key`` (a merchant key by id); ``ready`` (the readiness probe); ``import``
+    (the customer base import); messages: ``mailings``, ``mailing_send``, ``mailing`` (a
+    mailing by id), ``templates``; ``route``: any address of the API, outside the
+    operations (an unknown path, a method a path does not serve)."""
 
 
 ERRORS: tuple[ApiError, ...] = (
@@ -47,7 +47,7 @@ ERRORS: tuple[ApiError, ...] = (
              "Число «…» нельзя принять точно: не больше 15 значащих цифр", ("body",)),
     ApiError("nul_character", 400, "Строки не могут содержать символ NUL (\\u0000)",
              ("body", "lookup", "admin_search")),
-    ApiError("request_timeout", 408, "Тело запроса не получено за 30 с", ("body",)),
+    ApiError("request_timeout", 408, "Тело запроса не получено за 30 с", ("body", "import")),
     ApiError("too_large", 413, "Слишком большое тело запроса", ("body",)),
     ApiError("not_found", 404, "Нет такого адреса API", ("path", "route")),
     ApiError("method_not_allowed", 405, "Метод не поддерживается", ("route",)),
@@ -74,7 +74,7 @@ ERRORS: tuple[ApiError, ...] = (
              ("lookup", "admin_search")),
     ApiError("invalid_query", 400,
              "Параметр «…»: целое от 1 до 9 223 372 036 854 775 807 (строка: от 1 до 32 "
-             "или 64 символов)", ("lookup", "history", "admin_search", "admin_page")),
+             "или 64 символов)", ("lookup", "history", "admin_search", "admin_page", "import")),
     ApiError("invalid_limit", 400, "Размер страницы должен быть от 1 до 100",
              ("history", "admin_search", "admin_page")),
     ApiError("consent_required", 400,
@@ -173,6 +173,22 @@ ERRORS: tuple[ApiError, ...] = (
              ("adjust",)),
     ApiError("invalid_expiry", 400, "Укажите что-то одно: срок жизни в днях или дату "
              "сгорания (не раньше активации, не дальше десяти лет)", ("adjust",)),
+    # ---- import of a customer base (merchant API key) ----
+    ApiError("unsupported_media_type", 415, "Тело запроса — файл .xlsx (Content-Type «…») "
+             "или .csv (text/csv)", ("import",)),
+    ApiError("import_too_large", 413, "Файл больше «…» МБ: разделите его", ("import",)),
+    ApiError("import_unreadable", 400, "Файл не читается как «таблица .xlsx» или «CSV»",
+             ("import",)),
+    ApiError("import_empty", 400, "Файл пуст: нужна строка заголовков и строки клиентов",
+             ("import",)),
+    ApiError("import_columns", 400, "Первая строка файла — заголовки столбцов (см. шаблон): "
+             "«что не так»", ("import",)),
+    ApiError("import_too_many_rows", 400, "В одном файле — не больше 200000 строк клиентов: "
+             "разделите файл", ("import",)),
+    ApiError("import_conflict", 409, "Пока файл загружался, на кассе зарегистрировали "
+             "клиента из него: ничего не загружено, повторите загрузку", ("import",)),
+    ApiError("import_rejected", 422, "В файле «…» ошибочных строк: ничего не загружено "
+             "(список — в report.errors)", ("import",)),
     # ---- administration (operator token; merchant key) ----
     ApiError("operator_disabled", 403,
              "API оператора платформы выключен: задайте LOYALTY_OPERATOR_TOKEN", ("operator",)),

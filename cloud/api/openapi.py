@@ -39,6 +39,10 @@ class Operation(NamedTuple):
     other_statuses: tuple[int, ...] = ()
     parameters: tuple[Param, ...] = ()
     description: str = ""
+    request_media: tuple[str, ...] = ()
+    """Media types of a body that is a file, not JSON (the customer base import)."""
+    response_media: str | None = None
+    """The media type of an answer that is a file (the customer base export)."""
 
 
 PATH_PARAMS: dict[str, dict[str, Any]] = {
@@ -59,6 +63,7 @@ PATH_PARAMS: dict[str, dict[str, Any]] = {
 # {name} or {name:regex}, where the regex may hold braces of its own ({1,19}).
 _TEMPLATE = re.compile(r"\{(\w+)(?::(?:[^{}]|\{[^{}]*\})*)?\}")
 _SUCCESS = {200: "OK", 201: "Создано"}
+_FILE = {"type": "string", "format": "binary"}
 
 
 def public_path(path: str) -> str:
@@ -77,6 +82,7 @@ _PATH_SCOPES: dict[str, set[str]] = {
     "/api/v1/customers/{customer_id}/cards": {"customer", "cards"},
     "/api/v1/programs/{version}/preview": {"programs", "checkout"},
     "/api/v1/merchant/customers": {"admin_search"},
+    "/api/v1/merchant/customers/import": {"import"},
     "/api/v1/merchant/customers/{customer_id}": {"customer"},
     "/api/v1/merchant/customers/{customer_id}/lots": {"customer", "admin_page"},
     "/api/v1/merchant/customers/{customer_id}/movements": {"customer", "admin_page"},
@@ -169,6 +175,8 @@ def _operation(operation: Operation, path: str) -> dict[str, Any]:
     success: dict[str, Any] = {"description": _SUCCESS.get(operation.status, "OK")}
     if operation.response is not None:
         success["content"] = {"application/json": {"schema": _ref(operation.response)}}
+    elif operation.response_media is not None:
+        success["content"] = {operation.response_media: {"schema": _FILE}}
     responses: dict[str, Any] = {str(operation.status): success}
     for status in operation.other_statuses:
         responses[str(status)] = {**success, "description": _SUCCESS.get(status, "OK")}
@@ -194,6 +202,11 @@ def _operation(operation: Operation, path: str) -> dict[str, Any]:
         document["description"] = operation.description
     if parameters:
         document["parameters"] = parameters
+    if operation.request_media:
+        document["requestBody"] = {
+            "required": True,
+            "content": {media: {"schema": _FILE} for media in operation.request_media},
+        }
     if operation.request is not None:
         document["requestBody"] = {
             "required": True,

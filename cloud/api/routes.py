@@ -7,7 +7,15 @@ import asyncio
 import structlog
 from aiohttp import web
 
-from cloud.api import admin, checkout, customers, merchant_customers, messages, programs
+from cloud.api import (
+    admin,
+    checkout,
+    customer_files,
+    customers,
+    merchant_customers,
+    messages,
+    programs,
+)
 from cloud.api.keys import DEPS
 from cloud.api.middleware import error_body
 from cloud.api.openapi import Operation, build_openapi
@@ -61,7 +69,11 @@ def setup_routes(app: web.Application) -> None:
         operations.append(
             Operation(method, path, summary, request_model, response_model, status=status)
         )
-    for operation, handler in (*merchant_customers.ROUTES, *messages.ROUTES):
+    for operation, handler in (
+        *merchant_customers.ROUTES,
+        *messages.ROUTES,
+        *customer_files.ROUTES,
+    ):
         app.router.add_route(operation.method, operation.path, handler)
         operations.append(operation)
     app.router.add_routes(customers.customer_routes())

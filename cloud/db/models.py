@@ -748,6 +748,22 @@ class CustomerAction(Base):
     )
 
 
+class CustomerImport(Base):
+    """One imported customer base file: its SHA-256 (a re-upload of the same file
+    answers this result and changes nothing), its row count, the merchant key that
+    uploaded it and the report. Journal entries of its lots are ``import:<id>:<lot>``."""
+
+    __tablename__ = "customer_imports"
+    id: Mapped[int] = _pk()
+    merchant_id: Mapped[int] = _merchant()
+    digest: Mapped[str] = mapped_column(String(64))
+    rows: Mapped[int] = mapped_column(Integer)
+    credential_label: Mapped[str] = mapped_column(String(100))
+    result: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    __table_args__ = (UniqueConstraint("merchant_id", "digest"),)
+
+
 # SQLite would otherwise reuse the id of a deleted last row; ids are cache keys (program
 # versions) and appear in other systems' records, so they are never reused.
 for _table in Base.metadata.tables.values():

@@ -47,7 +47,7 @@ VARIABLES: dict[str, dict[str, Formatter]] = {
     "birthday_gift": {"amount": money, "expires_on": day},
     "expiry_warning": {"amount": money, "expires_on": day},
     "reanimation_gift": {"amount": money, "expires_on": day},
-    "follow_up_reminder": {"offer": text, "expires_on": day},
+    "follow_up_reminder": {"expires_on": day},
     "tier_changed": {"tier": text},
     "referral_reward": {"amount": money, "level": integer},
     "mailing": {"text": text},
@@ -57,10 +57,10 @@ VARIABLES: dict[str, dict[str, Formatter]] = {
 DEFAULTS: dict[str, str] = {
     "birthday_gift": "{merchant}: с днём рождения! Дарим {amount} бонусами, "
     "они действуют до {expires_on}.",
-    "expiry_warning": "{merchant}: {expires_on} сгорят {amount} бонусами. Успейте потратить!",
+    "expiry_warning": "{merchant}: {amount} бонусами сгорят после {expires_on}. Успейте потратить!",
     "reanimation_gift": "{merchant}: мы скучаем! Дарим {amount} бонусами до {expires_on}.",
-    "follow_up_reminder": "{merchant}: напоминаем о предложении «{offer}», оно действует "
-    "до {expires_on}.",
+    "follow_up_reminder": "{merchant}: напоминаем о вашем персональном предложении, оно "
+    "действует до {expires_on}.",
     "tier_changed": "{merchant}: ваш уровень в программе лояльности теперь «{tier}».",
     "referral_reward": "{merchant}: вам начислено {amount} бонусами за покупку друга.",
     "mailing": "{text}",

@@ -76,7 +76,7 @@ async def _expiry_warnings(tx: Transaction, ctx: Context) -> dict[str, Any]:
         "AND e.kind = 'expiry_warning' AND e.created_at = :now AND e.event_key = :key "
         "JOIN customers c ON c.id = s.customer_id WHERE c.merchant_id = :m",
         params,
-        "'{\"amount\": ' || s.amount || ', \"date\": \"' || CAST(:key AS TEXT) || '\"}'",
+        "'{\"amount\": ' || s.amount || ', \"expires_on\": \"' || CAST(:key AS TEXT) || '\"}'",
     )
     return {"warned": warned, "last_day": last_day.isoformat()}
 
@@ -116,7 +116,7 @@ async def _follow_up(tx: Transaction, ctx: Context) -> dict[str, Any]:
         "follow_up_reminder",
         _events("follow_up_reminder"),
         params,
-        "'{\"last_day\": \"' || CAST(:last_day AS TEXT) || '\"}'",
+        "'{\"expires_on\": \"' || CAST(:last_day AS TEXT) || '\"}'",
     )
     return {"reminded": reminded, "last_day": last_day.isoformat()}
 

@@ -9,6 +9,7 @@ accounts, so two sales in one family cannot deadlock.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
@@ -274,13 +275,6 @@ def _recipient(row: Row) -> _Recipient:
     )
 
 
-_LEVEL_TEXT = {
-    1: "Приглашённый вами друг сделал покупку",
-    2: "Друг приглашённого вами друга сделал покупку",
-    3: "Покупка в вашей реферальной сети (3-й уровень)",
-}
-
-
 async def reward_referrers(
     tx: Transaction, deps: Deps, merchant_id: int, program: LoadedProgram, buyer_id: int,
     buyer_tier: str | None, receipt_id: int, base: int, bought_at: datetime, tz: tzinfo,
@@ -324,9 +318,7 @@ async def reward_referrers(
         if rule.sms and recipient.consent_messages:
             messages.append({
                 "m": merchant_id, "c": recipient.id, "recipient": recipient.phone_enc,
-                "body": f"{_LEVEL_TEXT[level]}: вам начислено "
-                f"{engine.format_roubles(amount)} бонусов.",
-                "cost": deps.sms.cost_kopecks, "now": now,
+                "params": json.dumps({"amount": amount, "level": level}), "now": now,
             })  # fmt: skip
     if rewards:
         await tx.execute_many(
@@ -336,12 +328,13 @@ async def reward_referrers(
             rewards,
         )
     if messages:
-        # The outbox worker sends these after the commit; a customer without consent to
-        # messages is never queued.
+        # The outbox worker renders and sends these after the commit (it records the
+        # cost); a customer without consent to messages is never queued.
         await tx.execute_many(
             "INSERT INTO notifications (merchant_id, customer_id, channel, recipient_enc, "
-            "body, status, cost, created_at, sent_at) "
-            "VALUES (:m, :c, 'sms', :recipient, :body, 'queued', :cost, :now, NULL)",
+            "body, status, cost, created_at, sent_at, kind, params) "
+            "VALUES (:m, :c, 'sms', :recipient, '', 'pending', 0, :now, NULL, "
+            "'referral_reward', :params)",
             messages,
         )
 

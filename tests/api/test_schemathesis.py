@@ -160,6 +160,12 @@ def _native_document() -> dict[str, Any]:
     return app[OPENAPI_DOCUMENT]
 
 
+# The customer base import takes an xlsx file as its body: drawn as raw bytes, like
+# application/octet-stream (the handler must refuse whatever is not a workbook with 400).
+schemathesis.serializer.alias(
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "application/octet-stream"
+)
+
 # A program document is a large schema: each example costs a lot to draw (its coverage
 # phase alone took 40 s), and the document's own rules are tested in
 # tests/api/test_programs_api.py and tests/engine; a few examples each here.

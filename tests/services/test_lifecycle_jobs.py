@@ -165,7 +165,7 @@ async def test_expiry_warning_sums_the_lots_of_the_day_once(deps: Deps, clock: M
     report = await notices.run_expiry_warnings(deps)
     assert report.details[str(tenant.merchant_id)]["warned"] == 1
     assert await _notes(deps, tenant.merchant_id) == [
-        (a, "expiry_warning", {"amount": 3_500, "date": "2026-05-13"})
+        (a, "expiry_warning", {"amount": 3_500, "expires_on": "2026-05-13"})
     ]
     before = await _counts(deps)
     await notices.run_expiry_warnings(deps)
@@ -246,7 +246,7 @@ async def test_follow_up_reminder_ten_days_before_the_offer_ends(
     await _set(deps, later, last_purchase_at=_epoch(date(2026, 4, 5)))
     await notices.run_follow_up_reminders(deps)
     assert await _notes(deps, tenant.merchant_id) == [
-        (a, "follow_up_reminder", {"last_day": "2026-05-01"})
+        (a, "follow_up_reminder", {"expires_on": "2026-05-01"})
     ]
     before = await _counts(deps)
     await notices.run_follow_up_reminders(deps, date(2026, 4, 21))

@@ -17,6 +17,7 @@ from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from cloud.messages.templates import render
 from cloud.services import programs
 from cloud.services.customers_admin import actions
 from cloud.services.deps import Deps
@@ -97,12 +98,15 @@ async def test_kaloud_three_level_chain(aiohttp_client: Any, deps: Deps) -> None
         ("referral", "r1"), ("referral", "r2"), ("referral", "r3"), ("referral", "r4")
     ]  # fmt: skip
     queued = await deps.db.fetch_all(
-        "SELECT customer_id, body, cost FROM notifications WHERE status = 'queued' "
-        "AND customer_id = :a",
+        "SELECT params FROM notifications WHERE status = 'pending' "
+        "AND kind = 'referral_reward' AND customer_id = :a ORDER BY id",
         {"a": a["id"]},
     )
     assert len(queued) == 3  # no reward from r1: Стандартная has two levels
-    assert "10,00" in queued[0]["body"]
+    first = json.loads(queued[0]["params"])
+    assert first["level"] == 3
+    # What the outbox worker will send for it.
+    assert f"{first['amount'] // 100} ₽" in render("referral_reward", first, "Kaloud", None)
 
 
 async def test_partial_refund_claws_back_pro_rata(aiohttp_client: Any, deps: Deps) -> None:

@@ -282,4 +282,6 @@ def _who(r: Row) -> str:
         return "подарок ко дню рождения"
     if key.startswith("reanimation:"):
         return "подарок за возвращение"
+    if key.startswith("import:"):  # import:<customer_imports.id>:<lot>
+        return f"загрузка базы №{key.split(':')[1]}"
     return "система"
