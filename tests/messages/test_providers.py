@@ -171,7 +171,7 @@ async def test_email_goes_over_smtp(deps: Deps, demo_tenant: Tenant) -> None:
         controller.stop()
     [(recipients, email)] = inbox.messages
     assert recipients == ["a@example.ru"] and email["From"] == "club@example.ru"
-    assert "01.12.2026 сгорят 123,45 ₽" in email.get_payload(decode=True).decode()
+    assert "123,45 ₽ бонусами сгорят после 01.12.2026" in email.get_payload(decode=True).decode()
     sent = await row(deps, message)
     assert (sent["status"], sent["channel"], sent["cost"]) == ("sent", "email", 5)
 

@@ -19,13 +19,13 @@ def test_money_and_dates_are_written_the_russian_way() -> None:
 
 def test_each_kind_renders_from_its_params() -> None:
     """Every supported kind has a default text that renders from the params a job writes."""
-    params = {"amount": 30000, "expires_on": "2026-12-31", "offer": "Стрижка −20 %",
+    params = {"amount": 30000, "expires_on": "2026-12-31",
               "tier": "Золото", "level": 2, "text": "Скидки выходного дня"}  # fmt: skip
     for kind in KINDS:
         text = render(kind, params, "Салон «Лотос»", None)
         assert "{" not in text and text
     assert render("expiry_warning", params, "Лотос", None) == (
-        "Лотос: 31.12.2026 сгорят 300 ₽ бонусами. Успейте потратить!"
+        "Лотос: 300 ₽ бонусами сгорят после 31.12.2026. Успейте потратить!"
     )
 
 

@@ -13,6 +13,8 @@ import pytest
 from cloud import main
 from cloud.clock import ManualClock, to_epoch
 from cloud.engine.lifecycle import local_midnight
+from cloud.messages import outbox
+from cloud.messages.providers import LogSmsProvider
 from cloud.services import customers, jobs, lifecycle, notices
 from cloud.services.deps import Deps
 from cloud.services.merchants import zone
@@ -283,3 +285,28 @@ async def test_a_claimed_merchant_is_skipped_by_another_worker(
         assert (report.merchants, report.skipped) == (0, 1)
     report = await lifecycle.run_birthday(deps)
     assert report.details[str(tenant.merchant_id)]["granted"] == 1
+
+
+async def test_the_jobs_messages_reach_the_customer_through_the_outbox(
+    deps: Deps, clock: ManualClock
+) -> None:
+    """What the expiry-warning job queues is what the outbox worker can
+    send: it renders into its Russian text with the amount and the date, does not fail on
+    its params, and the customer without consent gets nothing."""
+    clock.now = datetime(2026, 5, 10, 9, tzinfo=UTC)  # 12:00 in Moscow: not quiet hours
+    tenant = await make_tenant(deps, "Салон", PROGRAM)
+    a = await _register(deps, tenant, "+79160000211")
+    quiet = await _register(deps, tenant, "+79160000212", messages=False)
+    now = to_epoch(clock.now)
+    lapses = _epoch(date(2026, 5, 14))
+    for customer in (a, quiet):
+        await give_lot(deps, tenant.merchant_id, customer, 12_345, expires_in=lapses - now)
+    await notices.run_expiry_warnings(deps)
+
+    report = await outbox.drain(deps)
+    assert (report.sent, report.failed) == (1, 0)
+    assert isinstance(deps.sms, LogSmsProvider)
+    assert deps.sms.last_to("+79160000212") is None
+    assert deps.sms.last_to("+79160000211") == (
+        "Салон: 123,45 ₽ бонусами сгорят после 13.05.2026. Успейте потратить!"
+    )
