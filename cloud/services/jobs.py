@@ -35,6 +35,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+import structlog
+
 from cloud.clock import to_epoch
 from cloud.db.database import Transaction, is_unique_violation
 from cloud.engine.tiers import last_recompute_date, rolling_window
@@ -42,6 +44,8 @@ from cloud.ledger.lots import expire_lots_between
 from cloud.services.deps import Deps
 from cloud.services.merchants import zone
 from cloud.services.tiers import ROLLING_SQL
+
+log = structlog.get_logger(__name__)
 
 # Customers per transaction: long enough to amortise a commit, short enough that a till
 # waiting for one of them is not kept long (a batch takes tens of milliseconds).
@@ -161,6 +165,11 @@ async def _run_batches(
                     lo, hi = ranges[i]
                     await _lock_range(tx, merchant_id, lo, hi)
                     totals.update(await step(tx, lo, hi))
+                    # A merchant with a million customers takes minutes: say how far along.
+                    log.info(
+                        "job.progress", job=job, merchant=merchant_id, batch=i + 1,
+                        batches=len(ranges), **totals,
+                    )  # fmt: skip
                 if i + 1 >= len(ranges):
                     recorded = {**result, **totals}
                     now = to_epoch(deps.clock())

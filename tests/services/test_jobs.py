@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
+import structlog.testing
 
 from cloud import main
 from cloud.clock import ManualClock
@@ -195,3 +196,22 @@ def test_last_recompute_date_per_schedule() -> None:
     assert last_recompute_date(weekly, date(2026, 11, 29)) == date(2026, 11, 23)  # Sunday
     assert last_recompute_date(daily, date(2026, 11, 29)) == date(2026, 11, 29)
     assert last_recompute_date(lifetime, date(2026, 11, 29)) is None
+
+
+async def test_a_long_job_says_how_far_along_it_is(
+    deps: Deps, demo_tenant: Tenant, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each batch of customers the expiry job finishes is logged with its number, the
+    number of batches and what it did so far: the CLI (and the scheduler's log) show a
+    long run moving rather than silence."""
+    merchant = demo_tenant.merchant_id
+    members = [await create_customer(deps, merchant) for _ in range(3)]
+    for member in members:
+        await give_lot(deps, merchant, member.id, 5_000, expires_in=DAY)
+    clock.advance(days=2)
+    monkeypatch.setattr(jobs, "BATCH", 1)
+    with structlog.testing.capture_logs() as logs:
+        await jobs.run_expiry(deps)
+    progress = [e for e in logs if e["event"] == "job.progress" and e["merchant"] == merchant]
+    assert [(e["batch"], e["batches"]) for e in progress] == [(1, 3), (2, 3), (3, 3)]
+    assert progress[-1]["expired"] == 3 * 5_000
