@@ -34,7 +34,7 @@ class ApiError(NamedTuple):
     ``stores``, ``store`` (a store by id), ``terminals``, ``terminal_tokens``, ``revoke``,
     ``keys``, ``key`` (a merchant key by id); ``ready`` (the readiness probe); ``import``
     (the customer base import); messages: ``mailings``, ``mailing_send``, ``mailing`` (a
-    mailing by id), ``templates``; ``route``: any address of the API, outside the
+    mailing by id), ``templates``; ``join_links`` (the self-registration links); ``route``: any address of the API, outside the
     operations (an unknown path, a method a path does not serve)."""
 
 
@@ -74,7 +74,8 @@ ERRORS: tuple[ApiError, ...] = (
              ("lookup", "admin_search")),
     ApiError("invalid_query", 400,
              "Параметр «…»: целое от 1 до 9 223 372 036 854 775 807 (строка: от 1 до 32 "
-             "или 64 символов)", ("lookup", "history", "admin_search", "admin_page", "import")),
+             "или 64 символов)",
+             ("lookup", "history", "admin_search", "admin_page", "import", "join_links")),
     ApiError("invalid_limit", 400, "Размер страницы должен быть от 1 до 100",
              ("history", "admin_search", "admin_page")),
     ApiError("consent_required", 400,
@@ -195,7 +196,9 @@ ERRORS: tuple[ApiError, ...] = (
     ApiError("invalid_timezone", 400, "Неизвестный часовой пояс «…»", ("operator", "stores")),
     ApiError("invalid_name", 400, "Название: от 1 до 200 символов, без управляющих",
              ("operator", "stores", "terminals")),
-    ApiError("store_not_found", 404, "Магазин «…» не найден", ("store",)),
+    ApiError("store_not_found", 404, "Магазин «…» не найден", ("store", "join_links")),
+    ApiError("invalid_campaign", 400, "Кампания: от 1 до 64 печатных символов",
+             ("join_links",)),
     ApiError("unknown_store", 400, "Магазин не найден", ("terminals",)),
     ApiError("unknown_channel", 400, "Неизвестный канал «…»: допустимы «…»", ("terminals",)),
     ApiError("terminal_not_found", 404, "Терминал «…» не найден",

@@ -104,6 +104,7 @@ _PATH_SCOPES: dict[str, set[str]] = {
     "/api/v1/merchant/mailings": {"mailings", "mailing_send"},
     "/api/v1/merchant/mailings/{mailing_id}": {"mailing"},
     "/api/v1/merchant/message-templates": {"templates"},
+    "/api/v1/merchant/join-links": {"join_links"},
 }
 MERCHANT_CUSTOMERS = "/api/v1/merchant/customers"
 """The merchant's customer administration (merchant key, like program versions)."""

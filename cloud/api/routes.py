@@ -21,6 +21,8 @@ from cloud.api.middleware import error_body
 from cloud.api.openapi import Operation, build_openapi
 from cloud.api.wire import json_response
 from cloud.messages import callbacks
+from cloud.selfservice import api as join_links
+from cloud.selfservice import setup as setup_selfservice
 from schemas.service import Health, Readiness
 
 log = structlog.get_logger("loyalty.probe")
@@ -73,6 +75,7 @@ def setup_routes(app: web.Application) -> None:
         *merchant_customers.ROUTES,
         *messages.ROUTES,
         *customer_files.ROUTES,
+        *join_links.ROUTES,
     ):
         app.router.add_route(operation.method, operation.path, handler)
         operations.append(operation)
@@ -89,3 +92,4 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/health", health)
     app.router.add_get("/ready", ready)
     callbacks.setup(app)
+    setup_selfservice(app)

@@ -162,12 +162,16 @@ async def register_customer(
     store_id: int | None,
     channel: str,
     sms_code: str | None,
+    verified_code_id: int | None = None,
 ) -> int:
     """Register a customer and return their id.
 
     Unless ``channel == "import"`` the customer must prove the phone with a
     ``registration`` SMS code; the code is used up in the same transaction that creates
-    the customer, so a refused registration (a taken card, say) leaves it usable."""
+    the customer, so a refused registration (a taken card, say) leaves it usable.
+    ``verified_code_id`` is a code the caller already checked with ``verify_code(...,
+    consume=False)`` for this phone (the self-registration pages check it one page before
+    the profile, which may take longer to fill than the code lives): it is only used up."""
     if channel not in CHANNELS:
         raise BadRequest("invalid_channel", f"Неизвестный канал регистрации «{channel}»")
     e164 = normalize_phone(data.phone)
@@ -190,8 +194,8 @@ async def register_customer(
             code=data.referrer.code, own_phone=e164, own_card=card_number,
         )  # fmt: skip
 
-    code_id: int | None = None
-    if channel != "import":
+    code_id: int | None = verified_code_id
+    if channel != "import" and code_id is None:
         if not sms_code:
             raise BadRequest("sms_code_required", "Для регистрации нужен код из SMS")
         code_id = await verify_code(
