@@ -34,7 +34,8 @@ class ApiError(NamedTuple):
     ``stores``, ``store`` (a store by id), ``terminals``, ``terminal_tokens``, ``revoke``,
     ``keys``, ``key`` (a merchant key by id); ``ready`` (the readiness probe); ``import``
     (the customer base import); messages: ``mailings``, ``mailing_send``, ``mailing`` (a
-    mailing by id), ``templates``; ``join_links`` (the self-registration links); ``route``: any address of the API, outside the
+    mailing by id), ``templates``; ``join_links`` (the self-registration links);
+    ``route``: any address of the API, outside the
     operations (an unknown path, a method a path does not serve)."""
 
 

@@ -82,7 +82,7 @@ _PARAMS = (
         "магазин",
         {"type": "integer", "minimum": 1, "maximum": BIGINT_MAX},
         required=True,
-    ),  # fmt: skip
+    ),
     Param(
         "campaign",
         "query",

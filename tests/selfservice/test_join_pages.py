@@ -233,11 +233,11 @@ async def test_forged_and_expired_links_are_404(
     admin = await merchant_client(aiohttp_client, deps, demo_tenant, "Офис")
     token = await _link(admin, demo_tenant.store_id, valid_days=1)
     assert (await admin.get(f"/join/{token}")).status == 200
-    foreign = links.sign_link("another secret", links.JoinLink(demo_tenant.merchant_id,
-                                                               demo_tenant.store_id, None, None))  # fmt: skip
-    body, mac = token.split(".")
-    edited = links.sign_link(deps.settings.secret_key, links.JoinLink(
-        demo_tenant.merchant_id, demo_tenant.store_id + 1, None, None)).split(".")[0] + "." + mac  # fmt: skip
+    own = links.JoinLink(demo_tenant.merchant_id, demo_tenant.store_id, None, None)
+    foreign = links.sign_link("another secret", own)
+    mac = token.split(".")[1]
+    other_store = links.JoinLink(demo_tenant.merchant_id, demo_tenant.store_id + 1, None, None)
+    edited = links.sign_link(deps.settings.secret_key, other_store).split(".")[0] + "." + mac
     for bad in (foreign, edited):
         assert (await admin.get(f"/join/{bad}")).status == 404
         assert (await admin.get(f"/join/{bad}/qr.svg")).status == 404
