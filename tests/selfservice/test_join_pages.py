@@ -299,3 +299,23 @@ async def test_join_links_tenancy_and_errors(
     bad = await admin.get(path, params={"store_id": demo_tenant.store_id, "campaign": "a\tb"})
     assert bad.status == 400 and (await bad.json())["code"] == "invalid_campaign"
     assert (await client.get(path, params={"store_id": demo_tenant.store_id})).status == 401
+
+
+async def test_code_requests_limited_per_phone(
+    aiohttp_client: Any, deps: Deps, demo_tenant: Tenant
+) -> None:
+    """Code requests go through the SMS codes' per-phone limit: past it the phone page
+    says when to retry, with 429, and no further SMS is sent."""
+    admin = await merchant_client(aiohttp_client, deps, demo_tenant, "Офис")
+    token = await _link(admin, demo_tenant.store_id)
+    form = _hidden(await (await admin.get(f"/join/{token}")).text())
+    for _ in range(deps.settings.sms_codes_per_phone):
+        sent = await admin.post(f"/join/{token}/phone", data={**form, "phone": PHONE})
+        assert sent.status == 200
+    limited = await admin.post(f"/join/{token}/phone", data={**form, "phone": PHONE})
+    assert limited.status == 429
+    assert "Слишком много кодов на этот номер" in await limited.text()
+    sent_count = await deps.db.fetch_value(
+        "SELECT COUNT(*) FROM sms_codes WHERE merchant_id = :m", {"m": demo_tenant.merchant_id}
+    )
+    assert sent_count == deps.settings.sms_codes_per_phone
