@@ -195,7 +195,10 @@ async def test_bad_code_and_missing_consent(
     sent = await admin.post(
         f"/join/{token}/phone", data={**_hidden(await start.text()), "phone": PHONE}
     )
-    form = _hidden(await sent.text())
+    code_page = await sent.text()
+    assert links.CONSENT_PERSONAL_DATA_TEXT in code_page
+    assert links.CONSENT_MESSAGES_TEXT in code_page
+    form = _hidden(code_page)
     wrong = "000000" if sms_code(deps, PHONE) != "000000" else "111111"
     bad = await admin.post(f"/join/{token}/code",
                            data={**form, "code": wrong, "consent_personal_data": "on"})  # fmt: skip
@@ -319,3 +322,20 @@ async def test_code_requests_limited_per_phone(
         "SELECT COUNT(*) FROM sms_codes WHERE merchant_id = :m", {"m": demo_tenant.merchant_id}
     )
     assert sent_count == deps.settings.sms_codes_per_phone
+
+
+async def test_profile_outlives_the_code_but_not_the_form(
+    aiohttp_client: Any, deps: Deps, demo_tenant: Tenant
+) -> None:
+    """The code checked on the code page still registers after its own lifetime has
+    passed (the profile may take longer to fill), but a form older than its hour is a
+    400 page."""
+    admin = await merchant_client(aiohttp_client, deps, demo_tenant, "Офис")
+    token = await _link(admin, demo_tenant.store_id)
+    page = _hidden(await _to_profile(admin, deps, token))
+    deps.clock.advance(seconds=deps.settings.sms_code_ttl_seconds + 60)  # type: ignore[attr-defined]
+    done = await admin.post(f"/join/{token}/profile", data=page)
+    assert done.status == 200, await done.text()
+    late = _hidden(await _to_profile(admin, deps, token, phone="+79160000003"))
+    deps.clock.advance(seconds=links.FORM_TTL_SECONDS + 1)  # type: ignore[attr-defined]
+    assert (await admin.post(f"/join/{token}/profile", data=late)).status == 400
