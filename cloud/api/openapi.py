@@ -104,6 +104,9 @@ _PATH_SCOPES: dict[str, set[str]] = {
     "/api/v1/merchant/mailings": {"mailings", "mailing_send"},
     "/api/v1/merchant/mailings/{mailing_id}": {"mailing"},
     "/api/v1/merchant/message-templates": {"templates"},
+    "/api/v1/merchant/feedback": {"feedback_list"},
+    "/api/v1/merchant/feedback/nps": {"feedback_list"},
+    "/api/v1/merchant/feedback/{feedback_id}/reply": {"feedback"},
 }
 MERCHANT_CUSTOMERS = "/api/v1/merchant/customers"
 """The merchant's customer administration (merchant key, like program versions)."""

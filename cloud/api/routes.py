@@ -12,7 +12,9 @@ from cloud.api import (
     checkout,
     customer_files,
     customers,
+    feedback_page,
     merchant_customers,
+    merchant_feedback,
     messages,
     programs,
 )
@@ -71,6 +73,7 @@ def setup_routes(app: web.Application) -> None:
         )
     for operation, handler in (
         *merchant_customers.ROUTES,
+        *merchant_feedback.ROUTES,
         *messages.ROUTES,
         *customer_files.ROUTES,
     ):
@@ -89,3 +92,4 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/health", health)
     app.router.add_get("/ready", ready)
     callbacks.setup(app)
+    feedback_page.setup(app)
