@@ -58,6 +58,8 @@ PATH_PARAMS: dict[str, dict[str, Any]] = {
                "description": "идентификатор ключа компании"},
     "mailing_id": {"type": "integer", "minimum": 1, "maximum": BIGINT_MAX,
                    "description": "идентификатор рассылки"},
+    "feedback_id": {"type": "integer", "minimum": 1, "maximum": BIGINT_MAX,
+                    "description": "идентификатор отзыва"},
 }  # fmt: skip
 
 # {name} or {name:regex}, where the regex may hold braces of its own ({1,19}).

@@ -1,8 +1,8 @@
 """Feedback on a purchase: the request some hours after it, the customer's page, the
 review gift.
 
-The program's ``gifts.review`` switches feedback on: without it no request is sent (the
-page still answers a link already sent). The job ``feedback_requests`` runs once per
+The program's ``gifts.review`` switches feedback on: without it (or with its ``sms``
+off) no request is sent; the page still answers a link already sent. The job ``feedback_requests`` runs once per
 merchant and local date (``run_daily``) and asks about every sale with a customer made
 at least ``request_after_hours`` before the run and at most ``WINDOW_DAYS`` before it
 (switching feedback on does not ask about last year's purchases), not refunded, not
@@ -79,7 +79,8 @@ def link_for(deps: Deps, receipt_id: int) -> str:
 
 async def _requests(tx: Transaction, ctx: Context, deps: Deps) -> dict[str, Any]:
     gift = ctx.program.program.gifts.review
-    if gift is None:
+    if gift is None or not gift.sms:
+        # ``sms: false``: the program asks nobody (the link travels only by message).
         return {"configured": False}
     before = ctx.now - gift.request_after_hours * 3600
     params = {"m": ctx.merchant_id, "before": before, "since": before - WINDOW_DAYS * 86400}
