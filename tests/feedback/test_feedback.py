@@ -87,8 +87,7 @@ async def test_request_queued_after_the_hours_once_only_with_consent(
     receipt = await _receipt(deps, tenant.merchant_id, "S1")
     token = feedback.token_for(deps.settings.secret_key, receipt)
     assert await _requests(deps, tenant.merchant_id) == [(buyer, {"link": f"/feedback/{token}"})]
-    assert report.details[str(plain.merchant_id)] == {
-        "date": (clock.now.date() + timedelta(days=1)).isoformat(), "configured": False}  # fmt: skip
+    assert report.details[str(plain.merchant_id)]["configured"] is False
     assert await _requests(deps, plain.merchant_id) == []
 
     await feedback.run_feedback_requests(deps, clock.now.date() + timedelta(days=1))
