@@ -6,9 +6,9 @@ off) no request is sent; the page still answers a link already sent. The job
 ``feedback_requests`` runs once per merchant and local date (``run_daily``) and asks
 about every sale with a customer made at least ``request_after_hours`` before the run
 and at most ``WINDOW_DAYS`` before it (switching feedback on does not ask about last
-year's purchases), not refunded, not rated, not asked before (``job_events`` keyed by the receipt), only customers who
-consented to messages and whose card is not blocked. A daily job asks at its first run
-at least that many hours after the purchase.
+year's purchases), not refunded, not rated, not asked before (``job_events`` keyed by
+the receipt), only customers who consented to messages and whose card is not blocked. A
+daily job asks at its first run at least that many hours after the purchase.
 
 The link carries the receipt id signed with the service's secret key (HMAC-SHA256), so
 it cannot be guessed from another receipt's link. That signature cannot be computed in
