@@ -29,7 +29,7 @@ def _merchant_id(request: web.Request) -> int:
 
 def _date_query(request: web.Request, name: str) -> date | None:
     text = request.query.get(name)
-    if text is None or text == "":
+    if text is None:
         return None
     try:
         if len(text) != 10 or not text.isascii():
