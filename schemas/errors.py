@@ -34,8 +34,9 @@ class ApiError(NamedTuple):
     ``stores``, ``store`` (a store by id), ``terminals``, ``terminal_tokens``, ``revoke``,
     ``keys``, ``key`` (a merchant key by id); ``ready`` (the readiness probe); ``import``
     (the customer base import); messages: ``mailings``, ``mailing_send``, ``mailing`` (a
-    mailing by id), ``templates``; ``join_links`` (the self-registration links);
-    ``route``: any address of the API, outside the
+    mailing by id), ``templates``; ``join_links`` (the self-registration links); feedback:
+    ``feedback_list`` (lists and NPS), ``feedback`` (a feedback by id); ``route``: any
+    address of the API, outside the
     operations (an unknown path, a method a path does not serve)."""
 
 
@@ -76,9 +77,10 @@ ERRORS: tuple[ApiError, ...] = (
     ApiError("invalid_query", 400,
              "Параметр «…»: целое от 1 до 9 223 372 036 854 775 807 (строка: от 1 до 32 "
              "или 64 символов)",
-             ("lookup", "history", "admin_search", "admin_page", "import", "join_links")),
+             ("lookup", "history", "admin_search", "admin_page", "import", "join_links",
+              "feedback_list")),
     ApiError("invalid_limit", 400, "Размер страницы должен быть от 1 до 100",
-             ("history", "admin_search", "admin_page")),
+             ("history", "admin_search", "admin_page", "feedback_list")),
     ApiError("consent_required", 400,
              "Нужно согласие клиента на обработку персональных данных", ("register",)),
     ApiError("sms_code_required", 400, "Для регистрации нужен код из SMS", ("register",)),
@@ -224,6 +226,10 @@ ERRORS: tuple[ApiError, ...] = (
     ApiError("unknown_message_kind", 400, "Нет такого вида сообщений «…»", ("templates",)),
     ApiError("invalid_template", 400, "Шаблон: неизвестная переменная «…» или непарная скобка",
              ("templates",)),
+    # ---- feedback (merchant key) ----
+    ApiError("invalid_period", 400, "Начало периода позже его конца", ("feedback_list",)),
+    ApiError("feedback_not_found", 404, "Отзыв «…» не найден", ("feedback",)),
+    ApiError("feedback_replied", 409, "На этот отзыв уже ответили", ("feedback",)),
 )  # fmt: skip
 
 

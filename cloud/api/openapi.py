@@ -58,6 +58,8 @@ PATH_PARAMS: dict[str, dict[str, Any]] = {
                "description": "идентификатор ключа компании"},
     "mailing_id": {"type": "integer", "minimum": 1, "maximum": BIGINT_MAX,
                    "description": "идентификатор рассылки"},
+    "feedback_id": {"type": "integer", "minimum": 1, "maximum": BIGINT_MAX,
+                    "description": "идентификатор отзыва"},
 }  # fmt: skip
 
 # {name} or {name:regex}, where the regex may hold braces of its own ({1,19}).
@@ -105,6 +107,9 @@ _PATH_SCOPES: dict[str, set[str]] = {
     "/api/v1/merchant/mailings/{mailing_id}": {"mailing"},
     "/api/v1/merchant/message-templates": {"templates"},
     "/api/v1/merchant/join-links": {"join_links"},
+    "/api/v1/merchant/feedback": {"feedback_list"},
+    "/api/v1/merchant/feedback/nps": {"feedback_list"},
+    "/api/v1/merchant/feedback/{feedback_id}/reply": {"feedback"},
 }
 MERCHANT_CUSTOMERS = "/api/v1/merchant/customers"
 """The merchant's customer administration (merchant key, like program versions)."""

@@ -12,7 +12,9 @@ from cloud.api import (
     checkout,
     customer_files,
     customers,
+    feedback_page,
     merchant_customers,
+    merchant_feedback,
     messages,
     programs,
 )
@@ -21,6 +23,7 @@ from cloud.api.middleware import error_body
 from cloud.api.openapi import Operation, build_openapi
 from cloud.api.wire import json_response
 from cloud.messages import callbacks
+from cloud.pages import setup_templates
 from cloud.selfservice import api as join_links
 from cloud.selfservice import setup as setup_selfservice
 from schemas.service import Health, Readiness
@@ -73,6 +76,7 @@ def setup_routes(app: web.Application) -> None:
         )
     for operation, handler in (
         *merchant_customers.ROUTES,
+        *merchant_feedback.ROUTES,
         *messages.ROUTES,
         *customer_files.ROUTES,
         *join_links.ROUTES,
@@ -92,4 +96,6 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/health", health)
     app.router.add_get("/ready", ready)
     callbacks.setup(app)
+    setup_templates(app)
     setup_selfservice(app)
+    feedback_page.setup(app)

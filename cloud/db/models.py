@@ -445,6 +445,29 @@ class Mailing(Base):
     __table_args__ = (Index("ix_mailings_merchant", "merchant_id", "id"),)
 
 
+class Feedback(Base):
+    """A customer's rating of one purchase through the link sent after it: one per
+    receipt; the merchant's reply goes to the customer through the outbox."""
+
+    __tablename__ = "feedback"
+    id: Mapped[int] = _pk()
+    merchant_id: Mapped[int] = _merchant()
+    receipt_id: Mapped[int] = mapped_column(ForeignKey("receipts.id", ondelete="CASCADE"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    store_id: Mapped[int | None] = mapped_column(Id, nullable=True)
+    rating: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(Text, nullable=True)
+    local_date: Mapped[str] = mapped_column(String(10))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    lot_id: Mapped[int | None] = mapped_column(Id, nullable=True)
+    reply: Mapped[str | None] = mapped_column(Text, nullable=True)
+    replied_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    __table_args__ = (
+        UniqueConstraint("receipt_id"),
+        Index("ix_feedback_merchant_date", "merchant_id", "local_date"),
+    )
+
+
 class MessageTemplate(Base):
     """A merchant's own text for a kind of message (the defaults are in code)."""
 

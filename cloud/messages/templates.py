@@ -18,7 +18,9 @@ ADVERTISING_KINDS = frozenset(
     {"birthday_gift", "reanimation_gift", "follow_up_reminder", "mailing"}
 )
 """Advertising (law 38-FZ art. 18): sent only to customers who consented to messages.
-The rest are about the customer's own account and need no consent, only no «СТОП»."""
+The rest are about the customer's own account and need no consent, only no «СТОП».
+A feedback request is about the customer's own purchase (service), but the job queues it
+only for customers who consented; a reply answers the customer's own feedback."""
 
 
 def money(kopecks: Any) -> str:
@@ -51,6 +53,8 @@ VARIABLES: dict[str, dict[str, Formatter]] = {
     "tier_changed": {"tier": text},
     "referral_reward": {"amount": money, "level": integer},
     "mailing": {"text": text},
+    "feedback_request": {"link": text},
+    "feedback_reply": {"text": text},
 }
 """Per kind, the params a job writes and how each is shown."""
 
@@ -64,6 +68,8 @@ DEFAULTS: dict[str, str] = {
     "tier_changed": "{merchant}: ваш уровень в программе лояльности теперь «{tier}».",
     "referral_reward": "{merchant}: вам начислено {amount} бонусами за покупку друга.",
     "mailing": "{text}",
+    "feedback_request": "{merchant}: спасибо за покупку! Оцените её, пожалуйста: {link}",
+    "feedback_reply": "{merchant}: ответ на ваш отзыв: {text}",
 }
 KINDS = tuple(DEFAULTS)
 
