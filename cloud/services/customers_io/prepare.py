@@ -70,6 +70,21 @@ def prepare(
     program: LoadedProgram | None,
 ) -> list[Prepared]:
     prepared: list[Prepared] = []
+    # A file repeats a few dates (expiry, consent) across thousands of rows: each local
+    # midnight is computed once.
+    lapses: dict[date | None, int | None] = {}
+    starts: dict[date | None, int | None] = {}
+
+    def lapse(day: date | None) -> int | None:
+        if day not in lapses:
+            lapses[day] = _lapse(day, tz)
+        return lapses[day]
+
+    def start(day: date | None) -> int | None:
+        if day not in starts:
+            starts[day] = _day_start(day, tz)
+        return starts[day]
+
     for entry in entries:
         fields = entry.fields
         card = fields.get("card")
@@ -89,8 +104,8 @@ def prepare(
             "tier": fields.get("tier") or computed_tier(program, lifetime),
             "explicit_tier": fields.get("tier"),
             "lp": lifetime,
-            "cm": _day_start(fields.get("consent_messages"), tz),
-            "cpd": _day_start(fields.get("consent_personal_data"), tz),
+            "cm": start(fields.get("consent_messages")),
+            "cpd": start(fields.get("consent_personal_data")),
         }  # fmt: skip
         prepared.append(
             Prepared(
@@ -102,7 +117,7 @@ def prepare(
                 virtual_number=virtual,
                 virtual_index=index.of(merchant_id, "card", virtual),
                 virtual_enc=cipher.encrypt(merchant_id, virtual),
-                lots=[(lot.amount, _lapse(lot.expires_on, tz)) for lot in entry.lots],
+                lots=[(lot.amount, lapse(lot.expires_on)) for lot in entry.lots],
             )
         )
     return prepared

@@ -1,4 +1,4 @@
-"""Rows of an uploaded customer base: ``.xlsx`` (openpyxl, read-only, the first sheet)
+"""Rows of an uploaded customer base: ``.xlsx`` (the first sheet, see ``xlsx.py``)
 or ``.csv`` (UTF-8 with or without BOM, else cp1251; ``;`` or ``,`` between cells).
 
 Rows are yielded with their number as the spreadsheet shows it (the header is row 1);
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import io
-import zipfile
 from collections.abc import Iterator
 from typing import Any
 
@@ -40,7 +39,7 @@ def read_rows(data: bytes, kind: str) -> Iterator[tuple[int, list[Any]]]:
     rows = _xlsx_rows(data) if kind == "xlsx" else _csv_rows(data)
     count = 0
     for number, cells in rows:
-        if number > 1 and all(cell is None or str(cell).strip() == "" for cell in cells):
+        if number > 1 and _blank(cells):
             continue
         count += 1
         if count > MAX_ROWS + 1:
@@ -53,30 +52,24 @@ def read_rows(data: bytes, kind: str) -> Iterator[tuple[int, list[Any]]]:
         raise BadRequest("import_empty", "Файл пуст: нужна строка заголовков и строки клиентов")
 
 
+def _blank(cells: list[Any]) -> bool:
+    for cell in cells:
+        if cell is None or cell == "":
+            continue
+        if str(cell).strip():
+            return False
+    return True
+
+
 def _xlsx_rows(data: bytes) -> Iterator[tuple[int, list[Any]]]:
-    from openpyxl import load_workbook  # imported on use: the checkout path never needs it
+    from cloud.services.customers_io.xlsx import sheet_rows  # the checkout path never needs it
 
     try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError) as exc:
+        yield from sheet_rows(data, MAX_COLUMNS)
+    except BadRequest:
+        raise
+    except Exception as exc:  # a broken zip, XML, openpyxl's own InvalidFileException...
         raise _unreadable("таблица .xlsx") from exc
-    except Exception as exc:  # openpyxl raises its own InvalidFileException and others
-        raise _unreadable("таблица .xlsx") from exc
-    try:
-        if not workbook.worksheets:
-            raise _unreadable("таблица .xlsx")
-        sheet = workbook.worksheets[0]
-        try:
-            for number, row in enumerate(
-                sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True), start=1
-            ):
-                yield number, list(row)
-        except BadRequest:
-            raise
-        except Exception as exc:
-            raise _unreadable("таблица .xlsx") from exc
-    finally:
-        workbook.close()
 
 
 def _decode(data: bytes) -> str:
