@@ -128,7 +128,9 @@ An accrual becomes spendable ``activation_delay_days`` local days after the purc
 ``lifetime_days`` days after activation day (``None`` = never). A gift lot (``gifts``)
 follows the same rule with its own ``activation_delay_days`` (default 0) and
 ``valid_days`` (``None`` = like purchase bonuses: the program's ``lifetime_days``).
-Gifts are granted by jobs outside the engine; the document only states them.
+Gifts are granted by jobs outside the engine; the document only states them. A birthday
+gift with ``children: true`` is also granted to the parent ``days_before`` days before
+each child's birthday, once per child and year, besides the parent's own.
 """
 
 from __future__ import annotations
@@ -430,6 +432,9 @@ class BirthdayGift(_Gift):
 
     amount: PositiveMoney
     days_before: Annotated[int, Field(ge=0, le=60)] = 0
+    children: bool = False
+    """Also on each child's birthday (children recorded at registration): the parent
+    gets the same gift once per child and year."""
 
 
 class ReviewGift(_Gift):

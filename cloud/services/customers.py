@@ -254,12 +254,13 @@ async def register_customer(
             if data.children:
                 await tx.execute_many(
                     "INSERT INTO customer_children (merchant_id, customer_id, name_enc, "
-                    "birthday_enc, created_at) VALUES (:m, :c, :name, :birthday, :now)",
+                    "birthday_enc, birthday_md, created_at) "
+                    "VALUES (:m, :c, :name, :birthday, :md, :now)",
                     [
                         {"m": merchant_id, "c": customer_id,
                          "name": cipher.encrypt_optional(merchant_id, child.name),
                          "birthday": cipher.encrypt(merchant_id, child.birthday.isoformat()),
-                         "now": now}
+                         "md": child.birthday.month * 100 + child.birthday.day, "now": now}
                         for child in data.children
                     ],
                 )  # fmt: skip
