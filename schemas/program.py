@@ -131,6 +131,9 @@ follows the same rule with its own ``activation_delay_days`` (default 0) and
 Gifts are granted by jobs outside the engine; the document only states them. A birthday
 gift with ``children: true`` is also granted to the parent ``days_before`` days before
 each child's birthday, once per child and year, besides the parent's own.
+
+With ``tier_change_sms`` a daily job tells each customer whose tier went up since its
+last run their new tier (customers who consented to messages only); falls are silent.
 """
 
 from __future__ import annotations
@@ -538,6 +541,9 @@ class Program(_Document):
     quantity_promotions: list[QuantityPromotion] = Field(default_factory=list, max_length=20)
     follow_up_offer: FollowUpOffer | None = None
     gifts: Gifts = Field(default_factory=Gifts)
+    tier_change_sms: bool = False
+    """Tell a customer by message when their tier goes up (the daily ``tier_notices``
+    job; a fall is not announced)."""
 
     @model_validator(mode="after")
     def _consistent(self) -> Program:
