@@ -50,6 +50,7 @@ VARIABLES: dict[str, dict[str, Formatter]] = {
     "follow_up_reminder": {"expires_on": day},
     "tier_changed": {"tier": text},
     "referral_reward": {"amount": money, "level": integer},
+    "welcome_gift": {"amount": money},
     "mailing": {"text": text},
 }
 """Per kind, the params a job writes and how each is shown."""
@@ -63,6 +64,7 @@ DEFAULTS: dict[str, str] = {
     "действует до {expires_on}.",
     "tier_changed": "{merchant}: ваш уровень в программе лояльности теперь «{tier}».",
     "referral_reward": "{merchant}: вам начислено {amount} бонусами за покупку друга.",
+    "welcome_gift": "{merchant}: добро пожаловать! Вам начислено {amount} бонусами.",
     "mailing": "{text}",
 }
 KINDS = tuple(DEFAULTS)
