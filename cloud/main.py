@@ -29,7 +29,16 @@ from cloud.errors import DomainError, NotFound
 from cloud.logging import configure_logging
 from cloud.messages import outbox
 from cloud.messages.setup import close_providers
-from cloud.services import demo, feedback, jobs, lifecycle, notices, programs, scheduler
+from cloud.services import (
+    demo,
+    feedback,
+    jobs,
+    lifecycle,
+    notices,
+    programs,
+    scheduler,
+    tier_notices,
+)
 from cloud.services.admin import operator, stores, terminals
 from cloud.services.deps import Deps
 from cloud.services.merchants import CHANNELS
@@ -44,6 +53,7 @@ JOBS: dict[str, Callable[[Deps, date | None, int | None], Awaitable[jobs.JobRepo
     "expiry_warnings": notices.run_expiry_warnings,
     "reanimation": lifecycle.run_reanimation,
     "follow_up_reminders": notices.run_follow_up_reminders,
+    "tier_notices": tier_notices.run_tier_notices,
     "feedback_requests": feedback.run_feedback_requests,
 }
 

@@ -128,7 +128,12 @@ An accrual becomes spendable ``activation_delay_days`` local days after the purc
 ``lifetime_days`` days after activation day (``None`` = never). A gift lot (``gifts``)
 follows the same rule with its own ``activation_delay_days`` (default 0) and
 ``valid_days`` (``None`` = like purchase bonuses: the program's ``lifetime_days``).
-Gifts are granted by jobs outside the engine; the document only states them.
+Gifts are granted by jobs outside the engine; the document only states them. A birthday
+gift with ``children: true`` is also granted to the parent ``days_before`` days before
+each child's birthday, once per child and year, besides the parent's own.
+
+With ``tier_change_sms`` a daily job tells each customer whose tier went up since its
+last run their new tier (customers who consented to messages only); falls are silent.
 """
 
 from __future__ import annotations
@@ -430,6 +435,9 @@ class BirthdayGift(_Gift):
 
     amount: PositiveMoney
     days_before: Annotated[int, Field(ge=0, le=60)] = 0
+    children: bool = False
+    """Also on each child's birthday (children recorded at registration): the parent
+    gets the same gift once per child and year."""
 
 
 class ReviewGift(_Gift):
@@ -501,6 +509,14 @@ class Gifts(_Document):
     reanimation: list[ReanimationRule] = Field(default_factory=list, max_length=20)
 
 
+_BONUS_SETTINGS: Final = (
+    "accrual_base", "no_accrual_when_redeeming", "accrual_rounding", "activation_delay_days",
+    "lifetime_days", "expiry_warning_days", "redeem_step", "redeemable_goods",
+    "redeem_requires_sms_code",
+)  # fmt: skip
+"""Program settings about bonuses, refused in a discount-only program."""
+
+
 class Program(_Document):
     """A loyalty program document (one version)."""
 
@@ -533,6 +549,9 @@ class Program(_Document):
     quantity_promotions: list[QuantityPromotion] = Field(default_factory=list, max_length=20)
     follow_up_offer: FollowUpOffer | None = None
     gifts: Gifts = Field(default_factory=Gifts)
+    tier_change_sms: bool = False
+    """Tell a customer by message when their tier goes up (the daily ``tier_notices``
+    job; a fall is not announced)."""
 
     @model_validator(mode="after")
     def _consistent(self) -> Program:
@@ -546,7 +565,54 @@ class Program(_Document):
                     raise ValueError(f"у уровня «{tier.name}» не задана ставка начисления")
         self._check_rules(set(codes))
         self._check_gifts(set(codes))
+        self._check_honoured()
         return self
+
+    def _check_honoured(self) -> None:
+        """Settings nothing would act on for this ``kind`` are refused rather than
+        accepted and silently ignored (a bonus program gives no discount; a discount
+        program moves no bonuses)."""
+        if self.kind == "bonus":
+            for tier in self.tiers:
+                if tier.discount_percent:
+                    raise ValueError(
+                        f"уровень «{tier.name}»: программа без скидки — выберите "
+                        "kind = bonus_and_discount или уберите процент скидки"
+                    )
+        if self.kind != "discount":
+            return
+        for tier in self.tiers:
+            if tier.accrual_percent is not None or tier.accrual_roubles_per_bonus is not None:
+                raise ValueError(
+                    f"уровень «{tier.name}»: скидочная программа не начисляет бонусы — "
+                    "уберите ставку начисления или выберите kind = bonus_and_discount"
+                )
+            if tier.max_redeem_percent != 100:
+                raise ValueError(
+                    f"уровень «{tier.name}»: в скидочной программе нет оплаты бонусами"
+                )
+        for code, category in self.categories.items():
+            if category.accrual_percent is not None or category.max_redeem_percent is not None:
+                raise ValueError(
+                    f"категория «{code}»: в скидочной программе нет начисления и оплаты бонусами"
+                )
+        defaults = Program.model_fields
+        bonus_only = [
+            name for name in _BONUS_SETTINGS if getattr(self, name) != defaults[name].default
+        ]
+        if bonus_only:
+            raise ValueError(
+                "скидочная программа не начисляет и не списывает бонусы — уберите "
+                f"настройки бонусов ({', '.join(bonus_only)}) или выберите "
+                "kind = bonus_and_discount"
+            )
+        gifts = [name for name in ("welcome", "birthday") if getattr(self.gifts, name)]
+        if gifts or self.gifts.reanimation:
+            raise ValueError(
+                "подарочные бонусы (приветственные, ко дню рождения, за возвращение) "
+                "в скидочной программе потратить нельзя — выберите kind = bonus или "
+                "bonus_and_discount"
+            )
 
     def _check_thresholds(self) -> None:
         first = self.tiers[0]

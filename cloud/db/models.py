@@ -168,8 +168,13 @@ class CustomerChild(Base):
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
     name_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     birthday_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    birthday_md: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """``MMDD`` of the birthday (no year), so the birthday job finds a day's children."""
     created_at: Mapped[int] = mapped_column(BigInteger)
-    __table_args__ = (Index("ix_customer_children_customer", "merchant_id", "customer_id"),)
+    __table_args__ = (
+        Index("ix_customer_children_customer", "merchant_id", "customer_id"),
+        Index("ix_customer_children_birthday", "merchant_id", "birthday_md"),
+    )
 
 
 class ReferralReward(Base):

@@ -9,6 +9,7 @@ the same way.
 
 from __future__ import annotations
 
+import json
 import secrets
 from dataclasses import dataclass, field
 from datetime import date
@@ -258,12 +259,13 @@ async def register_customer(
             if data.children:
                 await tx.execute_many(
                     "INSERT INTO customer_children (merchant_id, customer_id, name_enc, "
-                    "birthday_enc, created_at) VALUES (:m, :c, :name, :birthday, :now)",
+                    "birthday_enc, birthday_md, created_at) "
+                    "VALUES (:m, :c, :name, :birthday, :md, :now)",
                     [
                         {"m": merchant_id, "c": customer_id,
                          "name": cipher.encrypt_optional(merchant_id, child.name),
                          "birthday": cipher.encrypt(merchant_id, child.birthday.isoformat()),
-                         "now": now}
+                         "md": child.birthday.month * 100 + child.birthday.day, "now": now}
                         for child in data.children
                     ],
                 )  # fmt: skip
@@ -339,6 +341,18 @@ async def _gifts(
         expires_at=None if expires_at is None else to_epoch(expires_at), receipt_id=None,
         key=f"welcome:{customer_id}", now=to_epoch(now),
     )  # fmt: skip
+    if gift.sms:
+        # Rendered and sent by the outbox worker after the commit; only to a customer
+        # who consented to messages.
+        await tx.execute(
+            "INSERT INTO notifications (merchant_id, customer_id, channel, recipient_enc, "
+            "body, status, cost, created_at, sent_at, kind, params) SELECT c.merchant_id, "
+            "c.id, 'sms', c.phone_enc, '', 'pending', 0, CAST(:now AS BIGINT), NULL, "
+            "'welcome_gift', CAST(:params AS TEXT) FROM customers c WHERE c.id = :c "
+            "AND c.merchant_id = :m AND c.consent_messages_at IS NOT NULL",
+            {"m": merchant_id, "c": customer_id, "now": to_epoch(now),
+             "params": json.dumps({"amount": to_kopecks(gift.amount)})},
+        )  # fmt: skip
 
 
 async def _ensure_free(

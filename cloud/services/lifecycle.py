@@ -129,7 +129,7 @@ async def _count(tx: Transaction, sql: str, params: dict[str, Any]) -> int:
 
 
 async def index_birthdays(deps: Deps, merchant_id: int) -> int:
-    """Fill ``birthday_md`` of customers whose birthday was stored without it (rows
+    """Fill ``birthday_md`` of customers (and children) whose birthday was stored without it (rows
     written before the column, or by a path that does not set it). The birthday is
     encrypted, so this one step reads row by row; it touches only rows not indexed yet."""
     rows = await deps.db.fetch_all(
@@ -137,19 +137,28 @@ async def index_birthdays(deps: Deps, merchant_id: int) -> int:
         "AND birthday_enc IS NOT NULL AND birthday_md IS NULL",
         {"m": merchant_id},
     )
-    updates = []
-    for row in rows:
-        text = deps.cipher.decrypt_optional(merchant_id, row["birthday_enc"])
-        if text:
-            born = date.fromisoformat(text)
-            updates.append({"id": row["id"], "md": born.month * 100 + born.day, "m": merchant_id})
-    if updates:
-        async with deps.db.transaction() as tx:
-            await tx.execute_many(
-                "UPDATE customers SET birthday_md = :md WHERE id = :id AND merchant_id = :m",
-                updates,
-            )
-    return len(updates)
+    children = await deps.db.fetch_all(
+        "SELECT id, birthday_enc FROM customer_children WHERE merchant_id = :m "
+        "AND birthday_md IS NULL",
+        {"m": merchant_id},
+    )
+    count = 0
+    for table, found in (("customers", rows), ("customer_children", children)):
+        updates = []
+        for row in found:
+            text = deps.cipher.decrypt_optional(merchant_id, row["birthday_enc"])
+            if text:
+                born = date.fromisoformat(text)
+                md = born.month * 100 + born.day
+                updates.append({"id": row["id"], "md": md, "m": merchant_id})
+        if updates:
+            async with deps.db.transaction() as tx:
+                await tx.execute_many(
+                    f"UPDATE {table} SET birthday_md = :md WHERE id = :id AND merchant_id = :m",
+                    updates,
+                )
+        count += len(updates)
+    return count
 
 
 def _birthday_days(day: date) -> list[int]:
@@ -210,6 +219,7 @@ async def _birthday(tx: Transaction, ctx: Context) -> dict[str, Any]:
     )
     rows = f"FROM job_events e JOIN customers c ON c.id = e.customer_id {_NEW_EVENTS}"
     granted = await _count(tx, rows, params)
+    message: dict[str, Any] | None = None
     if gift.sms:
         message = {
             "amount": amount, "birthday": birthday.isoformat(),
@@ -227,7 +237,80 @@ async def _birthday(tx: Transaction, ctx: Context) -> dict[str, Any]:
         "WHERE merchant_id = :m AND kind = :kind AND created_at = :now AND lot_id IS NULL",
         params,
     )
-    return {"granted": granted, "amount": amount * granted}
+    result: dict[str, Any] = {"granted": granted, "amount": amount * granted}
+    if gift.children:
+        children = await _children_birthdays(tx, params, message)
+        result.update(children=children, amount=amount * (granted + children))
+    return result
+
+
+_NEW_CHILD_EVENTS = (
+    "WHERE e.merchant_id = :m AND e.kind = 'child_birthday' AND e.created_at = :now "
+    "AND e.lot_id IS NULL"
+)
+
+
+async def _children_birthdays(
+    tx: Transaction, params: dict[str, Any], message: dict[str, Any] | None
+) -> int:
+    """The parent's gift for each child born on the day: once per child and year (the
+    event key names the child, so twins give two gifts and the parent's own birthday
+    stays a separate event)."""
+    await tx.execute(
+        "INSERT INTO job_events (merchant_id, customer_id, kind, event_key, lot_id, "
+        "created_at) SELECT k.merchant_id, k.customer_id, 'child_birthday', "
+        "CAST(:key AS TEXT) || ':' || CAST(k.id AS TEXT), NULL, CAST(:now AS BIGINT) "
+        "FROM customer_children k JOIN customers c ON c.id = k.customer_id "
+        "WHERE k.merchant_id = :m AND k.birthday_md IN (:md1, :md2) AND c.blocked_at IS NULL "
+        "AND CAST(:key AS TEXT) || ':' || CAST(k.id AS TEXT) NOT IN (SELECT e.event_key "
+        "FROM job_events e WHERE e.merchant_id = :m AND e.kind = 'child_birthday')",
+        params,
+    )
+    rows = f"FROM job_events e JOIN customers c ON c.id = e.customer_id {_NEW_CHILD_EVENTS}"
+    granted = await _count(tx, rows, params)
+    if message is not None and granted:
+        await enqueue(
+            tx, "birthday_gift", rows, {**params, "body": json.dumps(message)},
+            "CAST(:body AS TEXT)",
+        )  # fmt: skip
+    # A lot is linked to its event by "the customer's newest child lot", which is only
+    # unambiguous with one event per parent at a time: rounds take each parent's first
+    # unlinked event (one round but for twins and the like), each round set-based.
+    first = (
+        f"{_NEW_CHILD_EVENTS} AND e.id = (SELECT MIN(e2.id) FROM job_events e2 "
+        "WHERE e2.merchant_id = :m AND e2.kind = 'child_birthday' AND e2.created_at = :now "
+        "AND e2.lot_id IS NULL AND e2.customer_id = e.customer_id)"
+    )
+
+    def newest(events: str) -> str:
+        return (
+            f"(SELECT MAX(l.id + 0) FROM bonus_lots l WHERE l.customer_id = {events}.customer_id "
+            "AND +l.merchant_id = :m AND l.kind = 'child_birthday' AND l.created_at = :now)"
+        )
+
+    while await _count(tx, f"FROM job_events e {first}", params):
+        await tx.execute(
+            "INSERT INTO bonus_lots (merchant_id, customer_id, kind, amount, remaining, "
+            "available_from, expires_at, receipt_id, created_at) SELECT e.merchant_id, "
+            "e.customer_id, 'child_birthday', CAST(:amount AS BIGINT), "
+            "CAST(:amount AS BIGINT), CAST(:af AS BIGINT), CAST(:exp AS BIGINT), NULL, "
+            f"CAST(:now AS BIGINT) FROM job_events e {first}",
+            params,
+        )
+        await tx.execute(
+            "INSERT INTO ledger_entries (merchant_id, customer_id, kind, amount, lot_id, "
+            "receipt_id, idempotency_key, created_at) SELECT e.merchant_id, e.customer_id, "
+            f"'accrue', CAST(:amount AS BIGINT), {newest('e')}, NULL, "
+            "'child_birthday:' || e.event_key || ':' || e.customer_id, CAST(:now AS BIGINT) "
+            f"FROM job_events e {first}",
+            params,
+        )
+        await tx.execute(
+            f"UPDATE job_events SET lot_id = {newest('job_events')} "
+            f"WHERE id IN (SELECT e.id FROM job_events e {first})",
+            params,
+        )
+    return granted
 
 
 async def run_birthday(

@@ -20,7 +20,7 @@ from datetime import date, time, timedelta
 
 import structlog
 
-from cloud.services import feedback, jobs, lifecycle, notices
+from cloud.services import feedback, jobs, lifecycle, notices, tier_notices
 from cloud.services.deps import Deps
 from cloud.services.merchants import zone
 
@@ -49,6 +49,7 @@ SCHEDULE: tuple[Scheduled, ...] = (
     Scheduled("expiry_warnings", notices.run_expiry_warnings, time(11, 0), per_date=True),
     Scheduled("reanimation", lifecycle.run_reanimation, time(12, 0), per_date=False),
     Scheduled("follow_up_reminders", notices.run_follow_up_reminders, time(12, 30), True),
+    Scheduled("tier_notices", tier_notices.run_tier_notices, time(11, 30), per_date=False),
     # In the evening, after most of the day's purchases; "now" decides which are due.
     Scheduled("feedback_requests", feedback.run_feedback_requests, time(18, 0), False),
 )

@@ -8,6 +8,34 @@ from typing import Any
 
 from schemas.program import Program
 
+_BONUS_ONLY = ("accrual_base", "no_accrual_when_redeeming", "accrual_rounding",
+               "activation_delay_days", "lifetime_days", "expiry_warning_days", "redeem_step",
+               "redeemable_goods", "redeem_requires_sms_code")  # fmt: skip
+
+
+def fit_to_kind(document: dict[str, Any]) -> dict[str, Any]:
+    """A generated document without the settings its ``kind`` refuses (a tier discount
+    in a bonus program, anything about bonuses in a discount one)."""
+    kind = document.get("kind", "bonus")
+    fitted = {k: v for k, v in document.items() if kind != "discount" or k not in _BONUS_ONLY}
+    tiers = []
+    for tier in document["tiers"]:
+        tier = dict(tier)
+        if kind == "bonus":
+            tier.pop("discount_percent", None)
+        if kind == "discount":
+            for name in ("accrual_percent", "accrual_roubles_per_bonus", "max_redeem_percent"):
+                tier.pop(name, None)
+        tiers.append(tier)
+    fitted["tiers"] = tiers
+    if kind == "discount" and "categories" in document:
+        fitted["categories"] = {
+            code: {k: v for k, v in rule.items() if k not in ("accrual_percent",
+                                                              "max_redeem_percent")}
+            for code, rule in document["categories"].items()
+        }  # fmt: skip
+    return fitted
+
 
 def program(**fields: Any) -> Program:
     return Program.model_validate(fields)

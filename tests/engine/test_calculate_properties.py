@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from cloud.engine import CustomerSnapshot, Line, Quote, calculate, compile_program, settle
 from schemas.money import line_amount
 from schemas.program import Program
+from tests.engine.programs import fit_to_kind
 
 TZ = ZoneInfo("Asia/Novosibirsk")
 CATEGORY_CODES = ["a", "b", "c"]
@@ -54,20 +55,22 @@ def programs(draw: st.DrawFn) -> Program:
         for code in draw(st.lists(st.sampled_from(CATEGORY_CODES), unique=True))
     }
     return Program.model_validate(
-        {
-            "name": "Сгенерированная",
-            "kind": kind,
-            "tiers": tiers,
-            "categories": categories,
-            "accrual_base": draw(st.sampled_from(["money_paid", "whole_receipt"])),
-            "no_accrual_when_redeeming": draw(st.booleans()),
-            "accrual_rounding": draw(
-                st.sampled_from(["floor_kopeck", "floor_bonus", "half_up_kopeck"])
-            ),
-            "activation_delay_days": draw(st.integers(0, 3)),
-            "lifetime_days": draw(st.none() | st.integers(1, 400)),
-            "redeem_step": draw(st.sampled_from(["0.01", "1", "10"])),
-        }
+        fit_to_kind(
+            {
+                "name": "Сгенерированная",
+                "kind": kind,
+                "tiers": tiers,
+                "categories": categories,
+                "accrual_base": draw(st.sampled_from(["money_paid", "whole_receipt"])),
+                "no_accrual_when_redeeming": draw(st.booleans()),
+                "accrual_rounding": draw(
+                    st.sampled_from(["floor_kopeck", "floor_bonus", "half_up_kopeck"])
+                ),
+                "activation_delay_days": draw(st.integers(0, 3)),
+                "lifetime_days": draw(st.none() | st.integers(1, 400)),
+                "redeem_step": draw(st.sampled_from(["0.01", "1", "10"])),
+            }
+        )
     )
 
 

@@ -24,6 +24,7 @@ from cloud.engine import (
 )
 from schemas.money import line_amount
 from schemas.program import Conditions, GoodsSelector, Modifier, Program
+from tests.engine.programs import fit_to_kind
 from tests.engine.test_calculate_properties import check_quote_sums, quantities, tier_of
 
 TZ = ZoneInfo("Europe/Moscow")
@@ -196,7 +197,7 @@ def rule_programs(draw: st.DrawFn) -> Program:
         document["follow_up_offer"] = {"days": draw(st.integers(1, 40))}
     if draw(st.integers(0, 3)) == 0:
         document["redeemable_goods"] = draw(selectors()) or {"categories": ["b"]}
-    return Program.model_validate(document)
+    return Program.model_validate(fit_to_kind(document))
 
 
 @st.composite

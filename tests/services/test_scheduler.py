@@ -36,6 +36,7 @@ async def test_jobs_run_at_each_merchants_local_time(deps: Deps, clock: ManualCl
     assert _ran(runs, nsk.merchant_id) == [
         ("expiry", "2026-03-07"), ("birthday", "2026-03-07"), ("expiry_warnings", "2026-03-07"),
         ("reanimation", "2026-03-07"), ("follow_up_reminders", "2026-03-07"),
+        ("tier_notices", "2026-03-07"),
     ]  # fmt: skip
 
     clock.now = datetime(2026, 3, 7, 7, 1, tzinfo=UTC)
