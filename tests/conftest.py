@@ -88,6 +88,7 @@ async def database_url(
 
 from dataclasses import dataclass  # noqa: E402
 from datetime import UTC, datetime  # noqa: E402
+from typing import Any  # noqa: E402
 
 from aiohttp.test_utils import TestClient  # noqa: E402
 
@@ -169,3 +170,25 @@ async def client(aiohttp_client, deps: Deps, demo_tenant: Tenant) -> TestClient:
 @pytest.fixture
 async def other_client(aiohttp_client, deps: Deps, other_tenant: Tenant) -> TestClient:  # type: ignore[no-untyped-def]
     return await _client_for(aiohttp_client, deps, other_tenant)
+
+
+# ---- a merchant's administration, through its API key ----
+
+
+async def merchant_client(aiohttp_client: Any, deps: Deps, tenant: Tenant, label: str) -> Any:
+    key = await merchants.issue_merchant_key(deps.db, tenant.merchant_id, deps.clock(), label=label)
+    return await aiohttp_client(
+        create_app(deps.settings, deps=deps), headers={"Authorization": f"Bearer {key}"}
+    )
+
+
+@pytest.fixture
+async def admin(aiohttp_client: Any, deps: Deps, demo_tenant: Tenant) -> TestClient:
+    client: TestClient = await merchant_client(aiohttp_client, deps, demo_tenant, "Офис")
+    return client
+
+
+@pytest.fixture
+async def other_admin(aiohttp_client: Any, deps: Deps, other_tenant: Tenant) -> TestClient:
+    client: TestClient = await merchant_client(aiohttp_client, deps, other_tenant, "Чужой офис")
+    return client

@@ -7,33 +7,11 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from cloud.api.app import create_app
-from cloud.services import merchants
 from cloud.services.deps import Deps
-from tests.conftest import Tenant
 from tests.helpers import register_over_api
 
 PHONE = "+79161234567"
 LINES = [{"id": "1", "name": "Кальян", "price": 1000.00, "quantity": 1}]
-
-
-async def merchant_client(aiohttp_client: Any, deps: Deps, tenant: Tenant, label: str) -> Any:
-    key = await merchants.issue_merchant_key(deps.db, tenant.merchant_id, deps.clock(), label=label)
-    return await aiohttp_client(
-        create_app(deps.settings, deps=deps), headers={"Authorization": f"Bearer {key}"}
-    )
-
-
-@pytest.fixture
-async def admin(aiohttp_client: Any, deps: Deps, demo_tenant: Tenant) -> TestClient:
-    client: TestClient = await merchant_client(aiohttp_client, deps, demo_tenant, "Офис")
-    return client
-
-
-@pytest.fixture
-async def other_admin(aiohttp_client: Any, deps: Deps, other_tenant: Tenant) -> TestClient:
-    client: TestClient = await merchant_client(aiohttp_client, deps, other_tenant, "Чужой офис")
-    return client
 
 
 @pytest.fixture

@@ -8,15 +8,11 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-import pytest
 from aiohttp.test_utils import TestClient
 from openpyxl import Workbook
 
 from cloud.services.customers_io.columns import COLUMNS
 from cloud.services.customers_io.exporter import MEDIA_TYPE as XLSX
-from cloud.services.deps import Deps
-from tests.conftest import Tenant
-from tests.customer_admin.conftest import merchant_client
 
 HEADER = [column.title for column in COLUMNS]
 IMPORT = "/api/v1/merchant/customers/import"
@@ -76,15 +72,3 @@ async def upload(admin: TestClient, data: bytes, *, dry_run: bool, media: str = 
         IMPORT, data=data, params={"dry_run": "true" if dry_run else "false"},
         headers={"Content-Type": media},
     )  # fmt: skip
-
-
-@pytest.fixture
-async def admin(aiohttp_client: Any, deps: Deps, demo_tenant: Tenant) -> TestClient:
-    client: TestClient = await merchant_client(aiohttp_client, deps, demo_tenant, "Офис")
-    return client
-
-
-@pytest.fixture
-async def other_admin(aiohttp_client: Any, deps: Deps, other_tenant: Tenant) -> TestClient:
-    client: TestClient = await merchant_client(aiohttp_client, deps, other_tenant, "Чужой офис")
-    return client

@@ -16,8 +16,7 @@ from cloud.api.app import create_app
 from cloud.clock import ManualClock, to_epoch
 from cloud.services import feedback
 from cloud.services.deps import Deps
-from tests.conftest import Tenant, make_tenant
-from tests.customer_admin.conftest import merchant_client
+from tests.conftest import Tenant, make_tenant, merchant_client
 from tests.ledger.helpers import assert_ledger_consistent, ledger_state
 from tests.services.test_lifecycle_jobs import _register
 from tests.services.test_tier_job import _buy

@@ -5,13 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pytest
-from aiohttp.test_utils import TestClient
-
 from cloud.clock import to_epoch
 from cloud.services.deps import Deps
-from tests.conftest import Tenant
-from tests.customer_admin.conftest import merchant_client
 
 
 async def add_customer(
@@ -71,15 +66,3 @@ async def row(deps: Deps, notification_id: int) -> dict[str, Any]:
     )
     assert found is not None
     return dict(found)
-
-
-@pytest.fixture
-async def admin(aiohttp_client: Any, deps: Deps, demo_tenant: Tenant) -> TestClient:
-    client: TestClient = await merchant_client(aiohttp_client, deps, demo_tenant, "Офис")
-    return client
-
-
-@pytest.fixture
-async def other_admin(aiohttp_client: Any, deps: Deps, other_tenant: Tenant) -> TestClient:
-    client: TestClient = await merchant_client(aiohttp_client, deps, other_tenant, "Чужой офис")
-    return client

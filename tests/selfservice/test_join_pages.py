@@ -13,8 +13,7 @@ from aiohttp.test_utils import TestClient
 from cloud.selfservice import links
 from cloud.services import referrals
 from cloud.services.deps import Deps
-from tests.conftest import FIXTURES, Tenant, make_tenant
-from tests.customer_admin.conftest import merchant_client
+from tests.conftest import FIXTURES, Tenant, make_tenant, merchant_client
 from tests.helpers import register_over_api, sms_code
 
 PHONE = "+79161234567"
