@@ -216,9 +216,6 @@ ERRORS: tuple[ApiError, ...] = (
     ApiError("unknown_role", 400, "Неизвестная роль «…»: owner или manager", ("keys",)),
     ApiError("key_not_found", 404, "Ключ «…» не найден", ("key",)),
     # ---- messages: mailings and templates (merchant key) ----
-    ApiError("segment_field_unsupported", 422,
-             "Отбор по полю «…» недоступен: «почему» (возраст, пол, диапазон номеров карт)",
-             ("mailings",)),
     ApiError("mailing_no_recipients", 422,
              "В сегменте нет клиентов, согласных получать сообщения: рассылка не создана",
              ("mailing_send",)),

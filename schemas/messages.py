@@ -1,9 +1,7 @@
 """Messages on the wire (merchant key): mailings to a segment and message templates.
 
 Amounts are roubles with two places; a segment's ranges are inclusive, either end may be
-left out. Fields the service cannot evaluate (``age``, ``gender``, ``card_numbers``) are
-accepted by the schema only to be refused with a Russian reason
-(``segment_field_unsupported``), rather than silently widening the audience.
+left out.
 """
 
 from __future__ import annotations
@@ -13,6 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
 
+from schemas.customers import Gender
 from schemas.money import Amount, Money
 
 Name = Annotated[str, Field(min_length=1, max_length=64)]
@@ -40,6 +39,20 @@ class CountRange(WireModel):
     _check = model_validator(mode="after")(_ordered)
 
 
+class AgeRange(WireModel):
+    min: StrictInt | None = Field(None, ge=0, le=150)
+    max: StrictInt | None = Field(None, ge=0, le=150)
+    _check = model_validator(mode="after")(_ordered)
+
+
+class CardRange(WireModel):
+    """Card numbers of up to 18 digits, compared as integers (leading zeros ignored)."""
+
+    min: StrictInt | None = Field(None, ge=0, le=999_999_999_999_999_999)
+    max: StrictInt | None = Field(None, ge=0, le=999_999_999_999_999_999)
+    _check = model_validator(mode="after")(_ordered)
+
+
 class Segment(WireModel):
     """Who receives a mailing: customers of the merchant matching every given field,
     who consented to messages and did not opt out, with an unblocked card."""
@@ -56,9 +69,14 @@ class Segment(WireModel):
     days_without_purchase: CountRange | None = Field(
         None, description="дней с последней покупки (без покупок — с регистрации)"
     )
-    age: CountRange | None = Field(None, description="не поддерживается (422)")
-    gender: str | None = Field(None, max_length=16, description="не поддерживается (422)")
-    card_numbers: CountRange | None = Field(None, description="не поддерживается (422)")
+    age: AgeRange | None = Field(
+        None, description="полных лет на сегодня (клиенты без даты рождения не входят)"
+    )
+    gender: Gender | None = Field(None, description="пол, указанный при регистрации")
+    card_numbers: CardRange | None = Field(
+        None,
+        description="номер любой карты клиента (пластиковой или виртуальной) как число",
+    )
 
 
 def _text(value: str) -> str:

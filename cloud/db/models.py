@@ -152,6 +152,9 @@ class Customer(Base):
     rather than by SMS."""
     messages_opt_out_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     """Set when the customer said «СТОП»: no message but one-time codes reaches them."""
+    birth_year: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """The birthday's year in clear, so a mailing segment by age is one comparison
+    (``birth_year * 10000 + birthday_md``); filled by ``segments.index_fields``."""
     __table_args__ = (
         UniqueConstraint("merchant_id", "phone_index"),
         Index("ix_customers_referrer", "merchant_id", "referrer_id"),
@@ -212,9 +215,14 @@ class Card(Base):
     lookup_index: Mapped[str] = mapped_column(String(64))
     number_enc: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[int] = mapped_column(BigInteger)
+    number_value: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    """The number as an integer, for mailing segments by card-number range (a merchant
+    hands out plastic cards in numbered batches); -1 when the number is not all digits
+    or too long. Filled by ``segments.index_fields``."""
     __table_args__ = (
         UniqueConstraint("merchant_id", "lookup_index"),
         Index("ix_cards_customer", "customer_id"),
+        Index("ix_cards_number_value", "merchant_id", "number_value"),
     )
 
 

@@ -10,103 +10,30 @@ skip the rest anyway, and a cost estimate should not count them.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
 
 from cloud.clock import from_epoch, to_epoch
 from cloud.errors import NotFound, Unprocessable
-from cloud.ledger.balance import LOTS_AVAILABLE_SQL
 from cloud.messages.providers import sms_parts
+from cloud.messages.segments import Where, index_fields, segment_where
 from cloud.messages.templates import render
 from cloud.services.deps import Deps
+from cloud.services.merchants import zone
 from schemas import messages as wire
 from schemas.money import to_kopecks, to_roubles
 
 DAY = 86_400
 
-_UNSUPPORTED = {
-    "age": "дата рождения хранится зашифрованной, возраст в запросе не вычислить",
-    "gender": "пол клиента не хранится",
-    "card_numbers": "номера карт хранятся зашифрованными, диапазон по ним не вычислить",
-}
 
-
-@dataclass(frozen=True)
-class _Where:
-    sql: str
-    params: dict[str, Any]
-
-
-def _in(name: str, values: list[str], params: dict[str, Any]) -> str:
-    names = []
-    for i, value in enumerate(values):
-        params[f"{name}{i}"] = value
-        names.append(f":{name}{i}")
-    return ", ".join(names)
-
-
-def segment_where(merchant_id: int, segment: wire.Segment, channel: str, now: int) -> _Where:
-    """The WHERE clause over ``customers c`` for a segment; refuses what it cannot
-    evaluate (a field given but ignored would widen the audience silently)."""
-    for field, reason in _UNSUPPORTED.items():
-        if getattr(segment, field) is not None:
-            raise Unprocessable(
-                "segment_field_unsupported", f"Отбор по полю «{field}» недоступен: {reason}"
-            )
-    params: dict[str, Any] = {"m": merchant_id, "now": now}
-    parts = [
-        "c.merchant_id = :m",
-        "c.consent_messages_at IS NOT NULL",
-        "c.messages_opt_out_at IS NULL",
-        "c.blocked_at IS NULL",
-    ]
-    if channel == "email":
-        parts.append("c.email_enc IS NOT NULL")
-    if segment.tiers:
-        parts.append(f"c.tier_code IN ({_in('tier', segment.tiers, params)})")
-    if segment.registration_channels:
-        names = _in("reg", segment.registration_channels, params)
-        parts.append(f"c.registration_channel IN ({names})")
-
-    def money_range(expression: str, name: str, bounds: wire.MoneyRange | None) -> None:
-        if bounds is None:
-            return
-        if bounds.min is not None:
-            params[f"{name}_min"] = to_kopecks(bounds.min)
-            parts.append(f"{expression} >= :{name}_min")
-        if bounds.max is not None:
-            params[f"{name}_max"] = to_kopecks(bounds.max)
-            parts.append(f"{expression} <= :{name}_max")
-
-    money_range("c.lifetime_purchases", "revenue", segment.revenue)
-    if segment.average_receipt is not None:
-        # Compared without dividing: lifetime >= min × count, exact in integers.
-        parts.append("c.purchase_count > 0")
-        if segment.average_receipt.min is not None:
-            params["avg_min"] = to_kopecks(segment.average_receipt.min)
-            parts.append("c.lifetime_purchases >= :avg_min * c.purchase_count")
-        if segment.average_receipt.max is not None:
-            params["avg_max"] = to_kopecks(segment.average_receipt.max)
-            parts.append("c.lifetime_purchases <= :avg_max * c.purchase_count")
-    if segment.purchase_count is not None:
-        if segment.purchase_count.min is not None:
-            params["count_min"] = segment.purchase_count.min
-            parts.append("c.purchase_count >= :count_min")
-        if segment.purchase_count.max is not None:
-            params["count_max"] = segment.purchase_count.max
-            parts.append("c.purchase_count <= :count_max")
-    balance = "(" + LOTS_AVAILABLE_SQL.format(customer="c.id") + ")"
-    money_range(balance, "balance", segment.balance)
-    idle = segment.days_without_purchase
-    if idle is not None:
-        last = "COALESCE(c.last_purchase_at, c.created_at)"
-        if idle.min is not None:
-            params["idle_min"] = now - idle.min * DAY
-            parts.append(f"{last} <= :idle_min")
-        if idle.max is not None:
-            params["idle_max"] = now - idle.max * DAY
-            parts.append(f"{last} >= :idle_max")
-    return _Where(" AND ".join(parts), params)
+async def _where(deps: Deps, merchant_id: int, request: wire.MailingRequest, now: int) -> Where:
+    segment = request.segment
+    if segment.age is not None or segment.card_numbers is not None:
+        await index_fields(deps, merchant_id)
+    timezone = await deps.db.fetch_value(
+        "SELECT timezone FROM merchants WHERE id = :m", {"m": merchant_id}
+    )
+    today = datetime.fromtimestamp(now, zone(str(timezone))).date()
+    return segment_where(merchant_id, segment, request.channel, now, today)
 
 
 async def _rendered(deps: Deps, merchant_id: int, text: str) -> str:
@@ -124,7 +51,7 @@ async def preview(
 ) -> wire.MailingPreview:
     """The count and cost estimate ``send`` would queue at ``now`` (default: the clock)."""
     now = to_epoch(deps.clock()) if now is None else now
-    where = segment_where(merchant_id, request.segment, request.channel, now)
+    where = await _where(deps, merchant_id, request, now)
     row = await deps.db.fetch_one(
         "SELECT COUNT(*) AS total, COALESCE(SUM(CASE WHEN c.telegram_chat_id IS NOT NULL "
         "THEN 1 ELSE 0 END), 0) AS telegram FROM customers c WHERE " + where.sql,
@@ -148,7 +75,7 @@ async def send(deps: Deps, merchant_id: int, request: wire.MailingRequest) -> wi
     moment = deps.clock()
     now = to_epoch(moment)
     estimate = await preview(deps, merchant_id, request, now)
-    where = segment_where(merchant_id, request.segment, request.channel, now)
+    where = await _where(deps, merchant_id, request, now)
     days = request.attribution_days or deps.settings.mailing_attribution_days
     async with deps.db.transaction() as tx:
         mailing_id = await tx.insert(
