@@ -35,7 +35,8 @@ class ApiError(NamedTuple):
     ``keys``, ``key`` (a merchant key by id); ``ready`` (the readiness probe); ``import``
     (the customer base import); messages: ``mailings``, ``mailing_send``, ``mailing`` (a
     mailing by id), ``templates``; ``join_links`` (the self-registration links); feedback:
-    ``feedback_list`` (lists and NPS), ``feedback`` (a feedback by id); ``route``: any
+    ``feedback_list`` (lists and NPS), ``feedback`` (a feedback by id); ``reports``;
+    ``route``: any
     address of the API, outside the
     operations (an unknown path, a method a path does not serve)."""
 
@@ -78,9 +79,9 @@ ERRORS: tuple[ApiError, ...] = (
              "Параметр «…»: целое от 1 до 9 223 372 036 854 775 807 (строка: от 1 до 32 "
              "или 64 символов)",
              ("lookup", "history", "admin_search", "admin_page", "import", "join_links",
-              "feedback_list")),
+              "feedback_list", "reports")),
     ApiError("invalid_limit", 400, "Размер страницы должен быть от 1 до 100",
-             ("history", "admin_search", "admin_page", "feedback_list")),
+             ("history", "admin_search", "admin_page", "feedback_list", "reports")),
     ApiError("consent_required", 400,
              "Нужно согласие клиента на обработку персональных данных", ("register",)),
     ApiError("sms_code_required", 400, "Для регистрации нужен код из SMS", ("register",)),

@@ -17,6 +17,7 @@ from cloud.api import (
     merchant_feedback,
     messages,
     programs,
+    reports,
 )
 from cloud.api.keys import DEPS
 from cloud.api.middleware import error_body
@@ -80,6 +81,7 @@ def setup_routes(app: web.Application) -> None:
         *messages.ROUTES,
         *customer_files.ROUTES,
         *join_links.ROUTES,
+        *reports.ROUTES,
     ):
         app.router.add_route(operation.method, operation.path, handler)
         operations.append(operation)

@@ -459,29 +459,3 @@ async def run_reanimation(
     (days since the last purchase, purchase count, tier, revenue and average receipt),
     get the rule's bonuses once per absence, recorded in ``reanimations``."""
     return await run_daily(deps, "reanimation", _reanimation, run_date, merchant_id)
-
-
-async def reanimation_report(deps: Deps, merchant_id: int) -> list[dict[str, Any]]:
-    """Per rule: customers gifted, how many bought again after the gift, and their sales
-    after it (kopecks, net of returns of those sales)."""
-    rows = await deps.db.fetch_all(
-        "SELECT r.rule_code, COUNT(*) AS gifted, "
-        "SUM(CASE WHEN a.sales > 0 THEN 1 ELSE 0 END) AS returned, "
-        "COALESCE(SUM(a.revenue), 0) AS revenue, SUM(r.amount) AS gifts "
-        "FROM reanimations r LEFT JOIN ("
-        "  SELECT r2.id, COUNT(s.id) AS sales, "
-        "  SUM(s.amount - COALESCE((SELECT SUM(f.amount) FROM receipts f "
-        "    WHERE f.original_receipt_id = s.id AND f.kind = 'refund'), 0)) AS revenue "
-        "  FROM reanimations r2 JOIN receipts s ON s.merchant_id = r2.merchant_id "
-        "  AND s.customer_id = r2.customer_id AND s.kind = 'sale' "
-        "  AND s.created_at >= r2.granted_at "
-        "  WHERE r2.merchant_id = :m GROUP BY r2.id"
-        ") a ON a.id = r.id WHERE r.merchant_id = :m GROUP BY r.rule_code "
-        "ORDER BY r.rule_code",
-        {"m": merchant_id},
-    )
-    return [
-        {"rule": r["rule_code"], "gifted": int(r["gifted"]), "returned": int(r["returned"]),
-         "revenue": int(r["revenue"]), "gifts": int(r["gifts"])}
-        for r in rows
-    ]  # fmt: skip

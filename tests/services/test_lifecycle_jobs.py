@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ from cloud.clock import ManualClock, to_epoch
 from cloud.engine.lifecycle import local_midnight
 from cloud.messages import outbox
 from cloud.messages.providers import LogSmsProvider
-from cloud.services import customers, jobs, lifecycle, notices
+from cloud.services import customers, jobs, lifecycle, notices, reanimation_report
 from cloud.services.deps import Deps
 from cloud.services.merchants import zone
 from cloud.settings import Settings
@@ -220,9 +221,10 @@ async def test_reanimation_by_rules_once_per_absence_and_the_report(
     assert await _counts(deps) == before
 
     await _buy(deps, tenant, cheap, "back-1", 800)
-    assert await lifecycle.reanimation_report(deps, tenant.merchant_id) == [
-        {"rule": "any", "gifted": 1, "returned": 0, "revenue": 0, "gifts": 30_000},
-        {"rule": "cheap", "gifted": 1, "returned": 1, "revenue": 80_000, "gifts": 20_000},
+    found = await reanimation_report.report(deps, tenant.merchant_id)
+    assert [(r.rule, r.gifted, r.returned, r.sales, r.revenue, r.gifts) for r in found.rules] == [
+        ("any", 1, 0, 0, Decimal(0), Decimal(300)),
+        ("cheap", 1, 1, 1, Decimal(800), Decimal(200)),
     ]
 
 
