@@ -302,10 +302,14 @@ async def _done(page: Page, merchant_id: int, customer_id: int) -> web.Response:
         {"m": merchant_id, "c": customer_id},
     )
     log.info("selfservice.registered", merchant=merchant_id, customer=customer_id)
+    # The newcomer's own invitation: this store's link with their code, and its QR code
+    # to show a friend's phone camera.
+    invite = f"{join_url(base_url(page.request), page.token)}?ref={profile.referral_code}"
     return page.render(
         "done.html", card=card, name=profile.name,
         gifts=[{"kind": row["kind"], "amount": _roubles(int(row["amount"]))} for row in gifts],
-        referral_code=profile.referral_code,
+        referral_code=profile.referral_code, invite_url=invite,
+        invite_qr=f"/join/{page.token}/qr.svg?ref={profile.referral_code}",
     )  # fmt: skip
 
 
@@ -335,5 +339,10 @@ async def qr(request: web.Request) -> web.Response:
     if isinstance(page, web.Response):
         return page
     url = join_url(base_url(request), page.token) + "?src=qr"
+    ref = request.query.get("ref", "")
+    if ref:
+        if not (ref.isascii() and ref.isalnum() and len(ref) <= 20):
+            return web.Response(status=404, text="not found")
+        url += f"&ref={ref}"
     return web.Response(body=qr_svg(url), content_type="image/svg+xml",
                         headers={"Cache-Control": "public, max-age=86400"})  # fmt: skip

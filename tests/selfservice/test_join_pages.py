@@ -338,3 +338,28 @@ async def test_profile_outlives_the_code_but_not_the_form(
     late = _hidden(await _to_profile(admin, deps, token, phone="+79160000003"))
     deps.clock.advance(seconds=links.FORM_TTL_SECONDS + 1)  # type: ignore[attr-defined]
     assert (await admin.post(f"/join/{token}/profile", data=late)).status == 400
+
+
+async def test_done_page_gives_the_newcomer_an_invitation_link_and_qr(
+    aiohttp_client: Any, deps: Deps, demo_tenant: Tenant
+) -> None:
+    """The done page shows the newcomer's own invitation: the store's link with their
+    personal code and a QR code of it; a friend who follows it registers with the
+    newcomer as referrer; a QR asked for with a malformed code is a 404."""
+    admin = await merchant_client(aiohttp_client, deps, demo_tenant, "Офис")
+    token = await _link(admin, demo_tenant.store_id)
+    done = await admin.post(f"/join/{token}/profile", data=_hidden(await _to_profile(
+        admin, deps, token)))  # fmt: skip
+    text = await done.text()
+    first = await _customer(deps, demo_tenant.merchant_id)
+    code = referrals.referral_code(deps, demo_tenant.merchant_id, first["id"])
+    invite = re.search(r'<a href="([^"]+)" id="invite">', text)
+    assert invite is not None and invite.group(1).endswith(f"/join/{token}?ref={code}")
+    qr = await admin.get(f"/join/{token}/qr.svg", params={"ref": code})
+    assert qr.status == 200 and f"/join/{token}?src=qr&amp;ref={code}" in await qr.text()
+    assert (await admin.get(f"/join/{token}/qr.svg", params={"ref": "<x>"})).status == 404
+
+    page = await _to_profile(admin, deps, token, phone="+79161234568", ref=code)
+    friend = await admin.post(f"/join/{token}/profile", data={**_hidden(page), "referrer": code})
+    assert friend.status == 200, await friend.text()
+    assert (await _customer(deps, demo_tenant.merchant_id))["referrer_id"] == first["id"]
