@@ -17,10 +17,22 @@ from typing import Any
 ADVERTISING_KINDS = frozenset(
     {"birthday_gift", "reanimation_gift", "follow_up_reminder", "mailing"}
 )
-"""Advertising (law 38-FZ art. 18): sent only to customers who consented to messages.
-The rest are about the customer's own account and need no consent, only no «СТОП».
-A feedback request is about the customer's own purchase (service), but the job queues it
-only for customers who consented; a reply answers the customer's own feedback."""
+"""Advertising (law 38-FZ art. 18): sent only to customers who consented to messages,
+and each carries the customer's refusal link (``unsubscribe.footer``, appended by the
+outbox). Decided per kind:
+
+* ``mailing`` — the merchant's own promotion: advertising.
+* ``birthday_gift``, ``reanimation_gift`` — a gift whose point is to bring the customer
+  to the shop (a greeting with an offer): advertising.
+* ``follow_up_reminder`` — a reminder of a personal offer: advertising.
+* ``expiry_warning``, ``bonuses_activated``, ``referral_reward``, ``welcome_gift``,
+  ``tier_changed`` — facts about the customer's own account (bonuses credited,
+  spendable or lapsing, the tier): service messages, no link.
+* ``feedback_request`` — about the customer's own purchase; ``feedback_reply`` — an
+  answer to the customer's own feedback: service.
+
+The service kinds need no consent, only no «СТОП»; the jobs still queue most of them
+only for customers who consented (see each job). One-time codes never pass here."""
 
 
 def money(kopecks: Any) -> str:
