@@ -2,7 +2,8 @@
 
 A template is text with ``{variable}`` places. Each kind names its variables and how a
 value is written: money is integer kopecks in params and «150 ₽» / «150,50 ₽» in the
-text; dates are ISO in params and «31.12.2026» in the text. ``merchant`` (the merchant's
+text; dates are ISO in params and «31.12.2026» in the text (``until``: « до 31.12.2026»,
+or nothing when the params' date is empty). ``merchant`` (the merchant's
 name) is always available. A merchant may replace a kind's text (``message_templates``);
 a replacement may use only the kind's variables, checked when it is saved.
 """
@@ -55,11 +56,17 @@ def integer(value: Any) -> str:
     return str(int(value))
 
 
+def until(iso: Any) -> str:
+    """« до 31.12.2026» for bonuses that lapse, nothing for those that do not."""
+    return f" до {day(iso)}" if iso else ""
+
+
 Formatter = Callable[[Any], str]
 
 VARIABLES: dict[str, dict[str, Formatter]] = {
     "birthday_gift": {"amount": money, "expires_on": day},
     "expiry_warning": {"amount": money, "expires_on": day},
+    "bonuses_activated": {"amount": money, "until": until},
     "reanimation_gift": {"amount": money, "expires_on": day},
     "follow_up_reminder": {"expires_on": day},
     "tier_changed": {"tier": text},
@@ -75,6 +82,7 @@ DEFAULTS: dict[str, str] = {
     "birthday_gift": "{merchant}: с днём рождения! Дарим {amount} бонусами, "
     "они действуют до {expires_on}.",
     "expiry_warning": "{merchant}: {amount} бонусами сгорят после {expires_on}. Успейте потратить!",
+    "bonuses_activated": "{merchant}: вам доступно {amount} бонусами{until}.",
     "reanimation_gift": "{merchant}: мы скучаем! Дарим {amount} бонусами до {expires_on}.",
     "follow_up_reminder": "{merchant}: напоминаем о вашем персональном предложении, оно "
     "действует до {expires_on}.",
