@@ -51,6 +51,7 @@ JOBS: dict[str, Callable[[Deps, date | None, int | None], Awaitable[jobs.JobRepo
     "holds": jobs.run_holds,
     "birthday": lifecycle.run_birthday,
     "expiry_warnings": notices.run_expiry_warnings,
+    "activation_notices": notices.run_activation_notices,
     "reanimation": lifecycle.run_reanimation,
     "follow_up_reminders": notices.run_follow_up_reminders,
     "tier_notices": tier_notices.run_tier_notices,

@@ -119,16 +119,21 @@ class MailingResults(WireModel):
     text: str
     created_at: datetime
     attribution_days: int
-    participants: int
+    participants: int = Field(
+        description="получатели, которым сообщение отправлено (без отказавшихся, "
+        "заблокированных, ошибок и ещё не отправленных)"
+    )
+    queued: int = Field(description="поставлено в очередь при создании рассылки")
     sent: int = Field(description="приняты провайдером (в т. ч. доставленные)")
     delivered: int = Field(description="доставка подтверждена оператором")
     pending: int
     failed: int
     skipped: int = Field(description="отказались от сообщений или карта заблокирована")
-    cost: Money
+    cost: Money = Field(description="стоимость отправленных сообщений")
     buyers: int = Field(description="получатели, купившие в окне учёта")
-    sales: int
-    revenue: Money
+    sales: int = Field(description="покупки получателей в окне учёта (с возвращёнными)")
+    returned: Money = Field(description="возвраты по этим покупкам, когда бы они ни были")
+    revenue: Money = Field(description="выручка этих покупок за вычетом возвратов")
 
 
 class TemplateInfo(WireModel):

@@ -134,6 +134,8 @@ each child's birthday, once per child and year, besides the parent's own.
 
 With ``tier_change_sms`` a daily job tells each customer whose tier went up since its
 last run their new tier (customers who consented to messages only); falls are silent.
+With ``activation_sms`` a daily job tells each customer whose delayed bonuses became
+spendable that day the amount and, if they lapse, the last day to spend them.
 """
 
 from __future__ import annotations
@@ -512,7 +514,7 @@ class Gifts(_Document):
 _BONUS_SETTINGS: Final = (
     "accrual_base", "no_accrual_when_redeeming", "accrual_rounding", "activation_delay_days",
     "lifetime_days", "expiry_warning_days", "redeem_step", "redeemable_goods",
-    "redeem_requires_sms_code",
+    "redeem_requires_sms_code", "activation_sms",
 )  # fmt: skip
 """Program settings about bonuses, refused in a discount-only program."""
 
@@ -552,6 +554,10 @@ class Program(_Document):
     tier_change_sms: bool = False
     """Tell a customer by message when their tier goes up (the daily ``tier_notices``
     job; a fall is not announced)."""
+    activation_sms: bool = False
+    """Tell a customer by message when delayed bonuses become spendable: the amount and,
+    if they lapse, the last day (the daily ``activation_notices`` job). Needs a delay:
+    ``activation_delay_days`` or a gift's own."""
 
     @model_validator(mode="after")
     def _consistent(self) -> Program:
@@ -566,7 +572,19 @@ class Program(_Document):
         self._check_rules(set(codes))
         self._check_gifts(set(codes))
         self._check_honoured()
+        if self.activation_sms and not self._delays_activation():
+            raise ValueError(
+                "activation_sms: бонусы в программе доступны сразу, сообщать об их "
+                "активации не о чем — задайте activation_delay_days или уберите activation_sms"
+            )
         return self
+
+    def _delays_activation(self) -> bool:
+        gifts = self.gifts
+        own = [gifts.welcome, gifts.birthday, gifts.review, *gifts.reanimation]
+        return self.activation_delay_days > 0 or any(
+            gift is not None and gift.activation_delay_days > 0 for gift in own
+        )
 
     def _check_honoured(self) -> None:
         """Settings nothing would act on for this ``kind`` are refused rather than

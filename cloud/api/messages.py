@@ -8,10 +8,11 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from cloud.api.keys import MERCHANT, deps_of
-from cloud.api.openapi import Operation
-from cloud.api.wire import json_response, read_model
-from cloud.errors import NotFound
+from cloud.api.openapi import Operation, Param
+from cloud.api.wire import dumps, json_response, parse_body, read_body, read_model
+from cloud.errors import BadRequest, NotFound
 from cloud.messages import mailings, templates_admin
+from cloud.services.idempotency import run_idempotent
 from schemas import messages as wire
 from schemas.bounds import BIGINT_MAX
 
@@ -30,10 +31,34 @@ async def preview(request: web.Request) -> web.Response:
     return json_response(await mailings.preview(deps_of(request), _merchant_id(request), body))
 
 
+SEND_SCOPE = "mailing_send"
+
+
+def _idempotency_key(request: web.Request) -> str | None:
+    key = request.headers.get("Idempotency-Key")
+    # Printable ASCII only: a header's other bytes reach us as lone surrogates, which no
+    # database column can store.
+    if key is not None and not (0 < len(key) <= 200 and key.isascii() and key.isprintable()):
+        raise BadRequest(
+            "invalid_idempotency_key", "Ключ идемпотентности: от 1 до 200 печатных символов ASCII"
+        )
+    return key
+
+
 async def send(request: web.Request) -> web.Response:
-    body = await read_model(request, wire.MailingRequest)
-    created = await mailings.send(deps_of(request), _merchant_id(request), body)
-    return json_response(created, status=201)
+    """Queue a mailing; with an ``Idempotency-Key`` a repeat (a retry after a lost
+    answer) gets the first answer and queues nothing twice."""
+    deps, merchant_id = deps_of(request), _merchant_id(request)
+    key = _idempotency_key(request)
+    raw = await read_body(request)
+    body = parse_body(wire.MailingRequest, raw)
+
+    async def queue() -> tuple[int, bytes]:
+        created = await mailings.send(deps, merchant_id, body)
+        return 201, dumps(created)
+
+    status, answer = await run_idempotent(deps, merchant_id, SEND_SCOPE, key, raw, queue)
+    return web.Response(body=answer, status=status, content_type="application/json")
 
 
 async def results(request: web.Request) -> web.Response:
@@ -55,11 +80,20 @@ async def put_template(request: web.Request) -> web.Response:
     return json_response(saved)
 
 
+_IDEMPOTENCY_KEY = Param(
+    "Idempotency-Key",
+    "header",
+    "ключ идемпотентности: повтор с тем же ключом и тем же телом возвращает первый ответ и "
+    "ничего не отправляет, с другим телом — 409 idempotency_key_reused",
+    {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[\\x21-\\x7e ]+$"},
+)
+
 ROUTES: list[tuple[Operation, Handler]] = [
     (Operation("post", MAILINGS + "/preview", "Рассылка: сколько клиентов в сегменте и "
                "сколько она будет стоить", wire.MailingRequest, wire.MailingPreview), preview),
     (Operation("post", MAILINGS, "Отправить рассылку сегменту (через очередь сообщений)",
-               wire.MailingRequest, wire.MailingCreated, status=201), send),
+               wire.MailingRequest, wire.MailingCreated, status=201,
+               parameters=(_IDEMPOTENCY_KEY,)), send),
     (Operation("get", MAILINGS + r"/{mailing_id:[0-9]{1,19}}", "Итоги рассылки: доставка, "
                "стоимость, покупки получателей в окне учёта", None, wire.MailingResults),
      results),

@@ -236,7 +236,14 @@ class TierChange(Base):
     reason: Mapped[str] = mapped_column(String(200))
     receipt_id: Mapped[int | None] = mapped_column(Id, nullable=True)
     created_at: Mapped[int] = mapped_column(BigInteger)
-    __table_args__ = (Index("ix_tier_changes_customer", "customer_id"),)
+    notified_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    """When the ``tier_notices`` job handled the change (announced or not); NULL until
+    then. Per row, not an id watermark: a change committed late with a lower id than one
+    already handled is still found."""
+    __table_args__ = (
+        Index("ix_tier_changes_customer", "customer_id"),
+        Index("ix_tier_changes_notice", "merchant_id", "notified_at"),
+    )
 
 
 class Receipt(Base):
@@ -310,6 +317,8 @@ class BonusLot(Base):
         Index("ix_bonus_lots_customer", "customer_id", "remaining"),
         # The expiry job's search for lapsed lots of a merchant.
         Index("ix_bonus_lots_expiry", "merchant_id", "expires_at"),
+        # The activation notices' search for lots becoming spendable on a day.
+        Index("ix_bonus_lots_available", "merchant_id", "available_from"),
     )
 
 

@@ -8,16 +8,15 @@ the address given to SMS.ru), the opt-out link by an HMAC of the merchant and cu
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
-import html
 
+import aiohttp_jinja2
 import structlog
 from aiohttp import web
 
 from cloud.api.keys import DEPS
 from cloud.clock import to_epoch
+from cloud.messages import unsubscribe
 from cloud.messages.providers import SMSRU_DELIVERED, SMSRU_UNDELIVERED
 from cloud.services.deps import Deps
 
@@ -59,53 +58,30 @@ async def smsru_status(request: web.Request) -> web.Response:
     return web.Response(text="100")
 
 
-def _signature(deps: Deps, merchant_id: int, customer_id: int) -> str:
-    digest = hmac.new(
-        deps.settings.secret_key.encode(), f"stop:{merchant_id}:{customer_id}".encode(),
-        hashlib.sha256,
-    ).digest()  # fmt: skip
-    return base64.urlsafe_b64encode(digest[:15]).decode()
-
-
 def opt_out_path(deps: Deps, merchant_id: int, customer_id: int) -> str:
     """The customer's «СТОП» link (put it after the service's public URL)."""
-    return f"/m/stop/{merchant_id}.{customer_id}.{_signature(deps, merchant_id, customer_id)}"
-
-
-def _page(title: str, body: str) -> web.Response:
-    return web.Response(
-        content_type="text/html", charset="utf-8",
-        text=f'<!doctype html><html lang="ru"><head><meta charset="utf-8"><meta name="viewport" '
-        f'content="width=device-width, initial-scale=1"><title>{title}</title></head>'
-        f"<body><h1>{title}</h1>{body}</body></html>",
-    )  # fmt: skip
-
-
-def _parse(deps: Deps, token: str) -> tuple[int, int] | None:
-    try:
-        merchant, customer, signature = token.split(".")
-        merchant_id, customer_id = int(merchant), int(customer)
-    except ValueError:
-        return None
-    if not hmac.compare_digest(signature, _signature(deps, merchant_id, customer_id)):
-        return None
-    return merchant_id, customer_id
+    return unsubscribe.opt_out_path(deps.settings, merchant_id, customer_id)
 
 
 async def opt_out(request: web.Request) -> web.Response:
     """GET shows a button (a link preview must not unsubscribe anyone); POST opts out,
-    at once: the outbox checks the flag when it sends."""
+    at once: the outbox checks the flag when it sends. The merchant's name is shown
+    only for a genuine link of an existing customer."""
     deps = request.app[DEPS]
-    parsed = _parse(deps, request.match_info["token"])
-    if parsed is None:
-        return _page("Ссылка недействительна", "<p>Проверьте адрес из сообщения.</p>")
-    if request.method == "GET":
-        action = html.escape(request.path)
-        return _page(
-            "Отписка от сообщений",
-            f'<form method="post" action="{action}"><p>Больше не присылать сообщения '
-            "программы лояльности?</p><button>Отписаться</button></form>",
+    parsed = unsubscribe.parse_token(deps.settings, request.match_info["token"])
+    found = None
+    if parsed is not None:
+        found = await deps.db.fetch_one(
+            "SELECT m.name FROM customers c JOIN merchants m ON m.id = c.merchant_id "
+            "WHERE c.merchant_id = :m AND c.id = :c",
+            {"m": parsed[0], "c": parsed[1]},
         )
+    if parsed is None or found is None:
+        return aiohttp_jinja2.render_template("stop.html", request, {"state": "invalid"},
+                                              status=404)  # fmt: skip
+    context = {"merchant": str(found["name"]), "action": request.path}
+    if request.method == "GET":
+        return aiohttp_jinja2.render_template("stop.html", request, {"state": "ask", **context})
     merchant_id, customer_id = parsed
     async with deps.db.transaction() as tx:
         await tx.execute(
@@ -113,7 +89,8 @@ async def opt_out(request: web.Request) -> web.Response:
             "AND messages_opt_out_at IS NULL",
             {"now": to_epoch(deps.clock()), "m": merchant_id, "c": customer_id},
         )
-    return _page("Вы отписались", "<p>Сообщения больше не будут приходить.</p>")
+    log.info("messages.opt_out", merchant=merchant_id, customer=customer_id)
+    return aiohttp_jinja2.render_template("stop.html", request, {"state": "done", **context})
 
 
 def setup(app: web.Application) -> None:

@@ -17,6 +17,7 @@ from cloud.errors import NotFound, Unprocessable
 from cloud.messages.providers import sms_parts
 from cloud.messages.segments import Where, index_fields, segment_where
 from cloud.messages.templates import render
+from cloud.messages.unsubscribe import footer
 from cloud.services.deps import Deps
 from cloud.services.merchants import zone
 from schemas import messages as wire
@@ -54,13 +55,17 @@ async def preview(
     where = await _where(deps, merchant_id, request, now)
     row = await deps.db.fetch_one(
         "SELECT COUNT(*) AS total, COALESCE(SUM(CASE WHEN c.telegram_chat_id IS NOT NULL "
-        "THEN 1 ELSE 0 END), 0) AS telegram FROM customers c WHERE " + where.sql,
+        "THEN 1 ELSE 0 END), 0) AS telegram, MAX(c.id) AS longest FROM customers c WHERE "
+        + where.sql,
         where.params,
     )
     assert row is not None
     total = int(row["total"])
     telegram = int(row["telegram"]) if deps.telegram is not None and request.channel == "sms" else 0
-    parts = sms_parts(await _rendered(deps, merchant_id, request.text))
+    # Each message ends with the customer's refusal link; the estimate takes the
+    # longest one (the highest customer id has the most digits).
+    tail = footer(deps.settings, merchant_id, int(row["longest"] or 0))
+    parts = sms_parts(await _rendered(deps, merchant_id, request.text) + tail)
     if request.channel == "email":
         cost = total * deps.settings.email_price_kopecks
     else:
@@ -124,29 +129,33 @@ async def results(deps: Deps, merchant_id: int, mailing_id: int) -> wire.Mailing
     )
     if mailing is None:
         raise NotFound("mailing_not_found", f"Рассылка «{mailing_id}» не найдена")
+    reached = "('sent', 'delivered', 'undelivered')"
     counts = await deps.db.fetch_one(
         "SELECT COUNT(*) AS total, "
-        "COALESCE(SUM(CASE WHEN status IN ('sent', 'delivered', 'undelivered') THEN 1 ELSE 0 "
-        "END), 0) AS sent, "
+        f"COALESCE(SUM(CASE WHEN status IN {reached} THEN 1 ELSE 0 END), 0) AS sent, "
         "COALESCE(SUM(CASE WHEN status = 'delivered' THEN 1 ELSE 0 END), 0) AS delivered, "
         "COALESCE(SUM(CASE WHEN status IN ('pending', 'claimed') THEN 1 ELSE 0 END), 0) "
         "AS pending, COALESCE(SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END), 0) AS failed, "
         "COALESCE(SUM(CASE WHEN status LIKE 'skipped%' THEN 1 ELSE 0 END), 0) AS skipped, "
-        "COALESCE(SUM(cost), 0) AS cost FROM notifications "
-        "WHERE merchant_id = :m AND mailing_id = :id",
+        f"COALESCE(SUM(CASE WHEN status IN {reached} THEN cost ELSE 0 END), 0) AS cost "
+        "FROM notifications WHERE merchant_id = :m AND mailing_id = :id",
         {"m": merchant_id, "id": mailing_id},
     )
     assert counts is not None
     start = int(mailing["created_at"])
     days = int(mailing["attribution_days"])
-    # The participants who were reached, and their sales inside the window.
+    # The sales of the participants who were reached, inside the window, net of every
+    # return of those sales (whenever it came: a sale returned is no revenue the
+    # mailing brought). A sale returned in full still counts as a sale.
     sales = await deps.db.fetch_one(
         "SELECT COUNT(DISTINCT r.customer_id) AS buyers, COUNT(*) AS sales, "
-        "COALESCE(SUM(r.amount), 0) AS revenue FROM receipts r "
+        "COALESCE(SUM(r.amount), 0) AS gross, COALESCE(SUM((SELECT SUM(f.amount) "
+        "FROM receipts f WHERE f.merchant_id = :m AND f.original_receipt_id = r.id "
+        "AND f.kind = 'refund')), 0) AS returned FROM receipts r "
         "WHERE r.merchant_id = :m AND r.kind = 'sale' AND r.created_at >= :start "
         "AND r.created_at < :until AND r.customer_id IN (SELECT n.customer_id "
         "FROM notifications n WHERE n.merchant_id = :m AND n.mailing_id = :id "
-        "AND n.status IN ('sent', 'delivered', 'undelivered'))",
+        f"AND n.status IN {reached})",
         {"m": merchant_id, "id": mailing_id, "start": start, "until": start + days * DAY},
     )
     assert sales is not None
@@ -154,9 +163,10 @@ async def results(deps: Deps, merchant_id: int, mailing_id: int) -> wire.Mailing
     assert created is not None
     return wire.MailingResults(
         id=mailing_id, text=str(mailing["text"]), created_at=created, attribution_days=days,
-        participants=int(counts["total"]), sent=int(counts["sent"]),
+        participants=int(counts["sent"]), queued=int(counts["total"]), sent=int(counts["sent"]),
         delivered=int(counts["delivered"]), pending=int(counts["pending"]),
         failed=int(counts["failed"]), skipped=int(counts["skipped"]),
         cost=to_roubles(int(counts["cost"])), buyers=int(sales["buyers"]),
-        sales=int(sales["sales"]), revenue=to_roubles(int(sales["revenue"])),
+        sales=int(sales["sales"]), returned=to_roubles(int(sales["returned"])),
+        revenue=to_roubles(int(sales["gross"]) - int(sales["returned"])),
     )  # fmt: skip

@@ -12,6 +12,10 @@ row still holds this worker's lease. One-time codes (``sending``) are sent inlin
 Statuses: ``sent`` (then ``delivered`` / ``undelivered`` by the gateway's callback),
 ``failed`` (permanent error, or attempts used up), ``skipped_opt_out`` (no consent to
 advertising, or «СТОП»), ``skipped_blocked`` (the card is blocked).
+
+An advertising message (``ADVERTISING_KINDS``) gets the customer's refusal link
+appended when it is rendered (``unsubscribe.footer``): the body stored and the cost the
+provider reports are those of the text with the link.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from cloud.clock import to_epoch
 from cloud.db.database import Executor, Row
 from cloud.messages.providers import BatchProvider, Delivery, PermanentFailure, Provider
 from cloud.messages.templates import ADVERTISING_KINDS, TemplateError, render
+from cloud.messages.unsubscribe import footer
 from cloud.services.deps import Deps
 
 log = structlog.get_logger(__name__)
@@ -198,6 +203,10 @@ def _prepare(deps: Deps, row: Row, templates: Templates) -> _Outcome | _Send:
             key = (int(row["merchant_id"]), str(row["kind"]))
             outcome.body = render(str(row["kind"]), params, str(row["merchant_name"]),
                                   templates.get(key))  # fmt: skip
+            if row["kind"] in ADVERTISING_KINDS and row["customer"] is not None:
+                # The refusal link is part of the text the provider bills for.
+                outcome.body += footer(deps.settings, int(row["merchant_id"]),
+                                       int(row["customer"]))  # fmt: skip
     except _Skip as skip:
         outcome.status, outcome.error = skip.status, str(skip)
         return outcome

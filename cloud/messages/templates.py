@@ -2,7 +2,8 @@
 
 A template is text with ``{variable}`` places. Each kind names its variables and how a
 value is written: money is integer kopecks in params and «150 ₽» / «150,50 ₽» in the
-text; dates are ISO in params and «31.12.2026» in the text. ``merchant`` (the merchant's
+text; dates are ISO in params and «31.12.2026» in the text (``until``: « до 31.12.2026»,
+or nothing when the params' date is empty). ``merchant`` (the merchant's
 name) is always available. A merchant may replace a kind's text (``message_templates``);
 a replacement may use only the kind's variables, checked when it is saved.
 """
@@ -17,10 +18,22 @@ from typing import Any
 ADVERTISING_KINDS = frozenset(
     {"birthday_gift", "reanimation_gift", "follow_up_reminder", "mailing"}
 )
-"""Advertising (law 38-FZ art. 18): sent only to customers who consented to messages.
-The rest are about the customer's own account and need no consent, only no «СТОП».
-A feedback request is about the customer's own purchase (service), but the job queues it
-only for customers who consented; a reply answers the customer's own feedback."""
+"""Advertising (law 38-FZ art. 18): sent only to customers who consented to messages,
+and each carries the customer's refusal link (``unsubscribe.footer``, appended by the
+outbox). Decided per kind:
+
+* ``mailing`` — the merchant's own promotion: advertising.
+* ``birthday_gift``, ``reanimation_gift`` — a gift whose point is to bring the customer
+  to the shop (a greeting with an offer): advertising.
+* ``follow_up_reminder`` — a reminder of a personal offer: advertising.
+* ``expiry_warning``, ``bonuses_activated``, ``referral_reward``, ``welcome_gift``,
+  ``tier_changed`` — facts about the customer's own account (bonuses credited,
+  spendable or lapsing, the tier): service messages, no link.
+* ``feedback_request`` — about the customer's own purchase; ``feedback_reply`` — an
+  answer to the customer's own feedback: service.
+
+The service kinds need no consent, only no «СТОП»; the jobs still queue most of them
+only for customers who consented (see each job). One-time codes never pass here."""
 
 
 def money(kopecks: Any) -> str:
@@ -43,11 +56,17 @@ def integer(value: Any) -> str:
     return str(int(value))
 
 
+def until(iso: Any) -> str:
+    """« до 31.12.2026» for bonuses that lapse, nothing for those that do not."""
+    return f" до {day(iso)}" if iso else ""
+
+
 Formatter = Callable[[Any], str]
 
 VARIABLES: dict[str, dict[str, Formatter]] = {
     "birthday_gift": {"amount": money, "expires_on": day},
     "expiry_warning": {"amount": money, "expires_on": day},
+    "bonuses_activated": {"amount": money, "until": until},
     "reanimation_gift": {"amount": money, "expires_on": day},
     "follow_up_reminder": {"expires_on": day},
     "tier_changed": {"tier": text},
@@ -63,6 +82,7 @@ DEFAULTS: dict[str, str] = {
     "birthday_gift": "{merchant}: с днём рождения! Дарим {amount} бонусами, "
     "они действуют до {expires_on}.",
     "expiry_warning": "{merchant}: {amount} бонусами сгорят после {expires_on}. Успейте потратить!",
+    "bonuses_activated": "{merchant}: вам доступно {amount} бонусами{until}.",
     "reanimation_gift": "{merchant}: мы скучаем! Дарим {amount} бонусами до {expires_on}.",
     "follow_up_reminder": "{merchant}: напоминаем о вашем персональном предложении, оно "
     "действует до {expires_on}.",

@@ -1,4 +1,5 @@
-"""Lifecycle jobs that only send messages: expiry warnings and follow-up offer reminders.
+"""Lifecycle jobs that only send messages: expiry warnings, activation notices and
+follow-up offer reminders.
 
 Like the gift jobs (``cloud.services.lifecycle``) each runs once per merchant and local
 date in one transaction: the customers to tell are chosen into ``job_events`` (unique per
@@ -10,7 +11,7 @@ only for customers who consented to messages. The outbox worker renders the text
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from cloud.clock import to_epoch
@@ -127,3 +128,67 @@ async def run_follow_up_reminders(
     """An SMS ``reminder_days_before`` days before the last day of the personal offer
     the customer's last purchase opened."""
     return await run_daily(deps, "follow_up_reminders", _follow_up, run_date, merchant_id)
+
+
+# ---- activation notices ---------------------------------------------------------------
+
+
+async def _activation(tx: Transaction, ctx: Context) -> dict[str, Any]:
+    if not ctx.program.program.activation_sms:
+        return {"configured": False}
+    # Lots that became spendable at the local midnight starting the run date, having
+    # been credited earlier (an activation delay; a lot spendable at once is not news).
+    params: dict[str, Any] = {
+        "m": ctx.merchant_id, "now": ctx.now, "key": ctx.day.isoformat(),
+        "lo": to_epoch(local_midnight(ctx.day, ctx.tz)),
+        "hi": to_epoch(local_midnight(ctx.day + timedelta(days=1), ctx.tz)),
+    }  # fmt: skip
+    condition = (
+        "l.merchant_id = :m AND l.available_from >= :lo AND l.available_from < :hi "
+        "AND l.created_at < l.available_from AND l.remaining > 0 "
+        "AND (l.expires_at IS NULL OR l.expires_at > :now)"
+    )
+    told = await _choose(
+        tx,
+        "bonuses_activated",
+        f"FROM bonus_lots l JOIN customers c ON c.id = l.customer_id WHERE {condition}",
+        params,
+    )
+    # The last day to spend them: the earliest lapse among the customer's lots, as a
+    # local date. A day's lots lapse at few distinct instants (one per lifetime), so the
+    # dates are worked out here and put into the statement as a CASE.
+    instants = await tx.fetch_all(
+        f"SELECT DISTINCT l.expires_at FROM bonus_lots l WHERE {condition} "
+        "AND l.expires_at IS NOT NULL",
+        params,
+    )
+    last_day = ["CASE s.expires_at"] if instants else ["CAST('' AS TEXT)"]
+    for n, found in enumerate(instants):
+        instant = int(found["expires_at"])
+        params[f"e{n}"] = instant
+        params[f"d{n}"] = datetime.fromtimestamp(instant - 1, ctx.tz).date().isoformat()
+        last_day.append(f" WHEN CAST(:e{n} AS BIGINT) THEN CAST(:d{n} AS TEXT)")
+    if instants:
+        last_day.append(" ELSE CAST('' AS TEXT) END")
+    # One statement for every customer chosen above: the lots grouped per customer.
+    await enqueue(
+        tx,
+        "bonuses_activated",
+        "FROM (SELECT l.customer_id, SUM(l.remaining) AS amount, MIN(l.expires_at) "
+        f"AS expires_at FROM bonus_lots l WHERE {condition} GROUP BY l.customer_id) s "
+        "JOIN job_events e ON e.customer_id = s.customer_id AND e.merchant_id = :m "
+        "AND e.kind = 'bonuses_activated' AND e.created_at = :now AND e.event_key = :key "
+        "JOIN customers c ON c.id = s.customer_id WHERE c.merchant_id = :m",
+        params,
+        '\'{"amount": \' || s.amount || \', "until": "\' || ' + "".join(last_day) + " || '\"}'",
+    )
+    return {"told": told}
+
+
+async def run_activation_notices(
+    deps: Deps, run_date: date | None = None, merchant_id: int | None = None
+) -> JobReport:
+    """A message when delayed bonuses become spendable (programs with
+    ``activation_sms``): the amount and, if they lapse, the last day; once per customer
+    and date."""
+    return await run_daily(deps, "activation_notices", _activation, run_date, merchant_id)

@@ -46,6 +46,7 @@ SCHEDULE: tuple[Scheduled, ...] = (
     Scheduled("expiry", jobs.run_expiry, time(0, 5), per_date=False),
     Scheduled("tiers", jobs.run_tiers, time(0, 20), per_date=False),
     Scheduled("birthday", lifecycle.run_birthday, time(10, 0), per_date=True),
+    Scheduled("activation_notices", notices.run_activation_notices, time(10, 30), True),
     Scheduled("expiry_warnings", notices.run_expiry_warnings, time(11, 0), per_date=True),
     Scheduled("reanimation", lifecycle.run_reanimation, time(12, 0), per_date=False),
     Scheduled("follow_up_reminders", notices.run_follow_up_reminders, time(12, 30), True),

@@ -8,10 +8,15 @@ customer's tier. A fall (a refund, a rolling recomputation) is not announced: te
 customer they lost a status is not a message merchants asked for. Only customers who
 consented to messages are queued (``lifecycle.enqueue``).
 
-"Since the last run" is a watermark: each run records the highest ``tier_changes.id``
-it has seen in its ``job_runs`` result and the next run takes the changes above it. The
-first run takes the changes since the local midnight before the run date, so switching
-the option on does not announce a program's whole history. The watermark moves also
+"Since the last run" is per row: each run stamps every change it has not handled yet
+(``tier_changes.notified_at``) and looks only at the rows it stamped. An id or time
+watermark would miss a change committed after the run but numbered (or timed) before
+what the run saw — on PostgreSQL a confirm that started before the run and committed
+after it. A row not yet visible when the run stamps is simply left for the next run.
+The stamp is the run's time, kept above every earlier stamp of the merchant so a run
+never takes another run's rows. The first run of a merchant stamps the changes made
+before the local midnight before its date with 0 (handled, not announced), so switching
+the option on does not announce a program's whole history; the rows are stamped also
 when the option is off, for the same reason. One transaction of a few statements.
 """
 
@@ -31,37 +36,44 @@ from cloud.services.lifecycle import Context, enqueue, run_daily
 JOB = "tier_notices"
 
 
-async def _watermark(tx: Transaction, ctx: Context) -> int:
-    """The highest change already announced (or deliberately skipped)."""
-    row = await tx.fetch_one(
-        "SELECT result FROM job_runs WHERE merchant_id = :m AND job = :j "
-        "ORDER BY run_date DESC, id DESC LIMIT 1",
-        {"m": ctx.merchant_id, "j": JOB},
+async def _stamp(tx: Transaction, ctx: Context) -> int:
+    """Stamp every change of the merchant not handled yet; returns the stamp."""
+    params: dict[str, Any] = {"m": ctx.merchant_id, "j": JOB}
+    ran_before = await tx.fetch_value(
+        "SELECT 1 FROM job_runs WHERE merchant_id = :m AND job = :j LIMIT 1", params
     )
-    if row is not None:
-        seen = json.loads(row["result"]).get("last_change")
-        if seen is not None:
-            return int(seen)
-    since = to_epoch(local_midnight(ctx.day - timedelta(days=1), ctx.tz))
-    before = await tx.fetch_value(
-        "SELECT MAX(id) FROM tier_changes WHERE merchant_id = :m AND created_at < :since",
-        {"m": ctx.merchant_id, "since": since},
+    if ran_before is None:
+        since = to_epoch(local_midnight(ctx.day - timedelta(days=1), ctx.tz))
+        await tx.execute(
+            "UPDATE tier_changes SET notified_at = 0 WHERE merchant_id = :m "
+            "AND notified_at IS NULL AND created_at < :since",
+            {**params, "since": since},
+        )
+    last = await tx.fetch_value(
+        "SELECT MAX(notified_at) FROM tier_changes WHERE merchant_id = :m", params
     )
-    return int(before or 0)
+    stamp = max(ctx.now, int(last or 0) + 1)
+    await tx.execute(
+        "UPDATE tier_changes SET notified_at = :stamp WHERE merchant_id = :m "
+        "AND notified_at IS NULL",
+        {**params, "stamp": stamp},
+    )
+    return stamp
 
 
 async def _tier_notices(tx: Transaction, ctx: Context) -> dict[str, Any]:
     program = ctx.program.program
-    low = await _watermark(tx, ctx)
-    high = int(
+    stamp = await _stamp(tx, ctx)
+    params: dict[str, Any] = {"m": ctx.merchant_id, "now": ctx.now, "stamp": stamp}
+    changes = int(
         await tx.fetch_value(
-            "SELECT MAX(id) FROM tier_changes WHERE merchant_id = :m", {"m": ctx.merchant_id}
+            "SELECT COUNT(*) FROM tier_changes WHERE merchant_id = :m AND notified_at = :stamp",
+            params,
         )
-        or low
+        or 0
     )
     if not program.tier_change_sms:
-        return {"configured": False, "last_change": high}
-    params: dict[str, Any] = {"m": ctx.merchant_id, "now": ctx.now, "low": low, "high": high}
+        return {"configured": False, "changes": changes}
     rank, names = ["CASE t.to_tier"], ["CASE c.tier_code"]
     from_rank = ["CASE t.from_tier"]
     for n, tier in enumerate(program.tiers):
@@ -75,9 +87,9 @@ async def _tier_notices(tx: Transaction, ctx: Context) -> dict[str, Any]:
     upward = f"{''.join(rank)} END > COALESCE({''.join(from_rank)} END, CAST(0 AS INTEGER))"
     rows = (
         "FROM tier_changes t JOIN customers c ON c.id = t.customer_id "
-        "WHERE t.merchant_id = :m AND t.id > :low AND t.id <= :high "
+        "WHERE t.merchant_id = :m AND t.notified_at = :stamp "
         "AND t.id = (SELECT MAX(t2.id) FROM tier_changes t2 WHERE t2.customer_id = "
-        "t.customer_id AND t2.merchant_id = :m AND t2.id > :low AND t2.id <= :high) "
+        "t.customer_id AND t2.merchant_id = :m AND t2.notified_at = :stamp) "
         f"AND t.to_tier = c.tier_code AND {upward} AND c.blocked_at IS NULL"
     )
     queued = int(
@@ -88,7 +100,7 @@ async def _tier_notices(tx: Transaction, ctx: Context) -> dict[str, Any]:
     )
     if queued:
         await enqueue(tx, "tier_changed", rows, params, f"{''.join(names)} END")
-    return {"queued": queued, "last_change": high}
+    return {"queued": queued, "changes": changes}
 
 
 async def run_tier_notices(

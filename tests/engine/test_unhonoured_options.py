@@ -41,7 +41,10 @@ REFUSED: list[tuple[str, dict[str, Any]]] = [
           ("accrual_rounding", "floor_bonus"), ("activation_delay_days", 1),
           ("lifetime_days", 90), ("expiry_warning_days", 7), ("redeem_step", "1"),
           ("redeemable_goods", {"categories": ["gifts"]}), ("redeem_requires_sms_code", True),
+          ("activation_sms", True),
       )],
+    # Nothing is delayed, so nothing ever becomes spendable later.
+    ("activation_sms without a delay", {"activation_sms": True}),
     ("gifts.welcome with kind = discount",
      {"kind": "discount", "tiers": DISCOUNT_TIER, "gifts": {"welcome": {"amount": "100"}}}),
     ("gifts.birthday with kind = discount",
@@ -64,10 +67,11 @@ def test_unhonoured_options_are_refused_in_russian(option: str, fields: dict[str
 def test_the_same_options_where_they_are_honoured_validate() -> None:
     """The refusals depend on the kind: a bonus-and-discount program takes a discount
     and bonus settings, a discount program a plain discount tier; the issue-9 options
-    (children's birthdays, tier change notices) validate."""
+    (children's birthdays, tier change and activation notices) validate."""
     Program.model_validate(document(
         kind="bonus_and_discount", lifetime_days=90, expiry_warning_days=7,
         tiers=[{"code": "s", "name": "С", "accrual_percent": "5", "discount_percent": "3"}],
         gifts={"birthday": {"amount": "100", "children": True}}, tier_change_sms=True,
+        activation_delay_days=1, activation_sms=True,
     ))  # fmt: skip
     Program.model_validate(document(kind="discount", tiers=DISCOUNT_TIER))

@@ -63,7 +63,7 @@ async def test_preview_equals_sent_and_results_count_sales_in_the_window(
     """The preview's count and cost (2 gold customers × 2 SMS parts × 2.50 ₽) is what
     the send queues; the worker sends them; results show the cost and the one sale a
     participant made within 7 days, not the one after."""
-    await _base(deps, demo_tenant.merchant_id, client)
+    ids = await _base(deps, demo_tenant.merchant_id, client)
     deps.sms = LogSmsProvider(cost_kopecks=250)
     text = "Только в эти выходные скидка 20 % на все жидкости и кальяны! Ждём вас в магазине."
     body = {"segment": {"tiers": ["gold"]}, "text": text, "attribution_days": 7}
@@ -76,7 +76,9 @@ async def test_preview_equals_sent_and_results_count_sales_in_the_window(
 
     report = await drain(deps)
     assert (report.sent, report.cost) == (2, 1000)
-    assert cast_text(deps) == f"{text}"
+    # An advertising message ends with the customer's own refusal link.
+    stop = opt_out_path(deps, demo_tenant.merchant_id, ids["gold"])
+    assert cast_text(deps) == f"{text}\nОтказ от рассылки: {stop}"
     assert (await sale(client, "after-mailing", phone=GOLD)).status == 200
     clock.advance(days=8)
     assert (await sale(client, "too-late", phone=GOLD)).status == 200
@@ -84,9 +86,9 @@ async def test_preview_equals_sent_and_results_count_sales_in_the_window(
     response = await admin.get(f"{BASE}/{created['id']}")
     results = await response.json()
     assert response.status == 200
-    assert {k: results[k] for k in ("participants", "sent", "delivered", "pending", "failed",
-                                    "skipped", "cost", "buyers", "sales")} == {
-        "participants": 2, "sent": 2, "delivered": 0, "pending": 0, "failed": 0,
+    assert {k: results[k] for k in ("participants", "queued", "sent", "delivered", "pending",
+                                    "failed", "skipped", "cost", "buyers", "sales")} == {
+        "participants": 2, "queued": 2, "sent": 2, "delivered": 0, "pending": 0, "failed": 0,
         "skipped": 0, "cost": 10.0, "buyers": 1, "sales": 1}  # fmt: skip
     assert Decimal(str(results["revenue"])) > 0
 
@@ -150,7 +152,10 @@ async def test_templates_are_listed_and_overridden(
     sent = await deps.db.fetch_value(
         "SELECT body FROM notifications WHERE customer_id = :c", {"c": customer}
     )
-    assert sent == "Демо: Привет"
+    assert sent.split("\n") == [
+        "Демо: Привет",
+        "Отказ от рассылки: " + opt_out_path(deps, demo_tenant.merchant_id, customer),
+    ]
     reset = await admin.put(TEMPLATES, json={"kind": "mailing", "body": "{text}"})
     assert (await reset.json())["custom"] is False
     assert await deps.db.fetch_value("SELECT COUNT(*) FROM message_templates") == 0
@@ -182,7 +187,8 @@ async def test_other_merchant_reaches_none_of_our_mailings_or_templates(
         int(r["customer_id"]): r["body"]
         for r in await deps.db.fetch_all("SELECT customer_id, body FROM notifications")
     }
-    assert bodies[ours["gold"]] == "Наша" and bodies[theirs] == "ЧУЖОЕ Их"
+    assert bodies[ours["gold"]].split("\n")[0] == "Наша"
+    assert bodies[theirs].split("\n")[0] == "ЧУЖОЕ Их"
     results = await (await admin.get(f"{BASE}/{mine['id']}")).json()
     assert results["participants"] == 2
 
