@@ -19,7 +19,7 @@ def test_money_and_dates_are_written_the_russian_way() -> None:
 
 def test_each_kind_renders_from_its_params() -> None:
     """Every supported kind has a default text that renders from the params a job writes."""
-    params = {"amount": 30000, "expires_on": "2026-12-31",
+    params = {"amount": 30000, "expires_on": "2026-12-31", "until": "2026-12-31",
               "tier": "Золото", "level": 2, "text": "Скидки выходного дня",
               "link": "https://loyalty.example/feedback/1.x"}  # fmt: skip
     for kind in KINDS:
