@@ -39,11 +39,9 @@ RATING_KEYBOARD = reply_keyboard([["1", "2", "3", "4", "5"], [CANCEL]])
 COMMENT_KEYBOARD = reply_keyboard([[NO_COMMENT], [CANCEL]])
 
 _KINDS = {
-    "purchase": "начислено за покупку", "redeem": "списано в оплату",
+    "accrue": "начислено", "redeem": "списано в оплату",
     "return": "возвращено при возврате покупки", "reverse": "отменено при возврате покупки",
-    "expire": "сгорело", "welcome": "приветственный подарок", "review": "за отзыв",
-    "referral": "за приглашённого друга", "referee": "подарок по приглашению",
-    "birthday": "подарок ко дню рождения", "reanimation": "подарок «Мы скучаем»",
+    "expire": "сгорело", "referral": "за приглашённого друга",
 }  # fmt: skip
 
 
