@@ -265,3 +265,26 @@ async def test_a_message_in_a_group_is_ignored(
     update["message"]["chat"]["type"] = "group"
     assert await post(hook, deps, bot, update) == 200
     assert telegram.sent() == []
+
+
+async def test_a_deep_link_with_a_referral_code_records_the_referrer(
+    deps: Deps, demo_tenant: Tenant, hook: TestClient, telegram: FakeTelegram
+) -> None:
+    """``t.me/<bot>?start=<code>`` of a customer's personal referral code makes them the
+    newcomer's referrer; a code that names nobody still registers, without one."""
+    from cloud.services import referrals
+
+    friend = await _register(deps, demo_tenant, "+79160000001")
+    code = referrals.referral_code(deps, demo_tenant.merchant_id, friend)
+    bot = await connect(deps, demo_tenant.merchant_id)
+    await say(hook, deps, bot, CHAT, f"/start {code}")
+    await post(hook, deps, bot, contact(CHAT, PHONE))
+    await say(hook, deps, bot, CHAT, "Согласен", "Нет")
+    row = await _customer(deps, demo_tenant.merchant_id, CHAT)
+    assert row is not None and row["referrer_id"] == friend
+
+    await say(hook, deps, bot, CHAT + 1, "/start ZZZZZZZZ")
+    await post(hook, deps, bot, contact(CHAT + 1, "+79161112299"))
+    await say(hook, deps, bot, CHAT + 1, "Согласен", "Нет")
+    stranger = await _customer(deps, demo_tenant.merchant_id, CHAT + 1)
+    assert stranger is not None and stranger["referrer_id"] is None
