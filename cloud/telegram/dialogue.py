@@ -301,6 +301,8 @@ async def _register(deps: Deps, merchant_id: int, fields: dict[str, Any]) -> int
             fields = {**fields, "referrer": None}
         except ValueError:
             # The payload was no referral code nor campaign the wire accepts.
+            if attempt:
+                raise
             fields = {**fields, "referrer": None, "campaign": None}
     raise AssertionError("unreachable")
 
