@@ -48,3 +48,9 @@ class PaymentRequired(DomainError):
 
 class TooManyRequests(DomainError):
     status = 429
+
+
+class Unavailable(DomainError):
+    """A service we depend on (Telegram, a gateway) did not answer: try again later."""
+
+    status = 503

@@ -43,6 +43,7 @@ from cloud.services.admin import operator, stores, terminals
 from cloud.services.deps import Deps
 from cloud.services.merchants import CHANNELS
 from cloud.settings import Settings
+from cloud.telegram import cli as telegram_cli
 from webhooks.evotor.app import create_app as create_evotor_app
 
 JOBS: dict[str, Callable[[Deps, date | None, int | None], Awaitable[jobs.JobReport]]] = {
@@ -456,6 +457,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     load.add_argument("--activate", action="store_true", help="make it the live version")
     _add_admin_commands(commands)
     customers_cli.add_commands(commands)
+    telegram_cli.add_commands(commands)
     args = parser.parse_args(argv)
     if args.command == "secrets":
         # Before the settings: production's settings refuse to load until this has run.
@@ -515,7 +517,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             f"retry, {drained.deferred} waiting for quiet hours to end, {drained.failed} failed, "
             f"{drained.skipped} skipped (opt-out or blocked)"
         )
-    elif args.command == "customers":
+    elif args.command in ("customers", "telegram"):
         args.run(settings, args, parser)
     elif args.command == "jobs":
         report = asyncio.run(run_job(settings, args.job, args.date, args.merchant))

@@ -91,9 +91,14 @@ class Settings(BaseSettings):
     smtp_tls: Literal["none", "starttls", "tls"] = "none"
     email_price_kopecks: int = Field(0, ge=0, le=100_000)
     telegram_bot_token: str | None = Field(
-        None, description="the merchant bot's token; unset turns Telegram delivery off"
+        None, description="removed: each merchant sets its own bot (`loyalty telegram set-bot`)"
     )
-    telegram_api_url: str = "https://api.telegram.org"
+    telegram_api_url: str = Field(
+        "https://api.telegram.org", description="the Bot API (or a local Bot API server)"
+    )
+    telegram_poll_seconds: int = Field(
+        50, ge=1, le=300, description="long-poll wait of `loyalty telegram poll`"
+    )
     outbox_worker: bool = Field(True, description="drain the outbox inside `loyalty serve`")
     outbox_poll_seconds: float = Field(2.0, gt=0, le=3600)
     outbox_batch: int = Field(200, ge=1, le=10_000)
@@ -132,6 +137,13 @@ class Settings(BaseSettings):
     def _providers_configured(self) -> Settings:
         if self.sms_provider == "smsru" and not self.smsru_api_id:
             raise ValueError("LOYALTY_SMS_PROVIDER=smsru needs LOYALTY_SMSRU_API_ID")
+        if self.telegram_bot_token:
+            # A deployment-wide bot cannot tell whose customer a chat is: refused rather
+            # than silently ignored, so the operator moves the token to its merchant.
+            raise ValueError(
+                "LOYALTY_TELEGRAM_BOT_TOKEN is no longer used: each merchant has its own bot; "
+                "run `loyalty telegram set-bot --merchant N --token ...` and unset it"
+            )
         return self
 
     @property

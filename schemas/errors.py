@@ -36,7 +36,7 @@ class ApiError(NamedTuple):
     (the customer base import); messages: ``mailings``, ``mailing_send``, ``mailing`` (a
     mailing by id), ``templates``; ``join_links`` (the self-registration links); feedback:
     ``feedback_list`` (lists and NPS), ``feedback`` (a feedback by id); ``reports``;
-    ``route``: any
+    ``telegram`` (the merchant's bot); ``route``: any
     address of the API, outside the
     operations (an unknown path, a method a path does not serve)."""
 
@@ -214,7 +214,8 @@ ERRORS: tuple[ApiError, ...] = (
              ("terminal_tokens",)),
     ApiError("revoke_target", 400, "Укажите либо токен, либо терминал (одно из двух)",
              ("revoke",)),
-    ApiError("owner_only", 403, "Это может только владелец (ключ с ролью owner)", ("keys",)),
+    ApiError("owner_only", 403, "Это может только владелец (ключ с ролью owner)",
+             ("keys", "telegram")),
     ApiError("key_revoked", 403, "Ключ уже заменён другим запросом", ("keys",)),
     ApiError("unknown_role", 400, "Неизвестная роль «…»: owner или manager", ("keys",)),
     ApiError("key_not_found", 404, "Ключ «…» не найден", ("key",)),
@@ -230,6 +231,16 @@ ERRORS: tuple[ApiError, ...] = (
     ApiError("invalid_period", 400, "Начало периода позже его конца", ("feedback_list",)),
     ApiError("feedback_not_found", 404, "Отзыв «…» не найден", ("feedback",)),
     ApiError("feedback_replied", 409, "На этот отзыв уже ответили", ("feedback",)),
+    # ---- the merchant's Telegram bot (merchant key) ----
+    ApiError("telegram_bot_not_set", 404, "У компании нет бота Telegram", ("telegram",)),
+    ApiError("telegram_token_malformed", 400,
+             "Токен бота имеет вид «123456789:AA…» (из @BotFather)", ("telegram",)),
+    ApiError("telegram_token_invalid", 422, "Telegram не принял токен бота: проверьте его",
+             ("telegram",)),
+    ApiError("telegram_bot_taken", 409, "Этот бот уже подключён к другой компании",
+             ("telegram",)),
+    ApiError("telegram_unavailable", 503, "Telegram не ответил, повторите позже",
+             ("telegram",)),
 )  # fmt: skip
 
 

@@ -27,6 +27,8 @@ from cloud.messages import callbacks
 from cloud.pages import setup_templates
 from cloud.selfservice import api as join_links
 from cloud.selfservice import setup as setup_selfservice
+from cloud.telegram import admin as telegram_admin
+from cloud.telegram import webhook as telegram_webhook
 from schemas.service import Health, Readiness
 
 log = structlog.get_logger("loyalty.probe")
@@ -82,6 +84,7 @@ def setup_routes(app: web.Application) -> None:
         *customer_files.ROUTES,
         *join_links.ROUTES,
         *reports.ROUTES,
+        *telegram_admin.ROUTES,
     ):
         app.router.add_route(operation.method, operation.path, handler)
         operations.append(operation)
@@ -101,3 +104,4 @@ def setup_routes(app: web.Application) -> None:
     setup_templates(app)
     setup_selfservice(app)
     feedback_page.setup(app)
+    telegram_webhook.setup(app)

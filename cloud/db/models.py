@@ -159,6 +159,7 @@ class Customer(Base):
         UniqueConstraint("merchant_id", "phone_index"),
         Index("ix_customers_referrer", "merchant_id", "referrer_id"),
         Index("ix_customers_birthday", "merchant_id", "birthday_md"),
+        Index("ix_customers_telegram", "merchant_id", "telegram_chat_id"),
     )
 
 
@@ -807,6 +808,51 @@ class CustomerImport(Base):
     result: Mapped[str] = mapped_column(Text)
     created_at: Mapped[int] = mapped_column(BigInteger)
     __table_args__ = (UniqueConstraint("merchant_id", "digest"),)
+
+
+class TelegramBot(Base):
+    """A merchant's own Telegram bot (its brand, its customers): the token encrypted with
+    the merchant bound, the bot's numeric id names its webhook address."""
+
+    __tablename__ = "telegram_bots"
+    id: Mapped[int] = _pk()
+    merchant_id: Mapped[int] = _merchant()
+    bot_id: Mapped[int] = mapped_column(BigInteger)
+    username: Mapped[str] = mapped_column(String(64))
+    token_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[int] = mapped_column(BigInteger)
+    __table_args__ = (UniqueConstraint("merchant_id"), UniqueConstraint("bot_id"))
+
+
+class TelegramUpdate(Base):
+    """An update a bot received, kept a few days so a redelivered one is handled once."""
+
+    __tablename__ = "telegram_updates"
+    id: Mapped[int] = _pk()
+    merchant_id: Mapped[int] = _merchant()
+    bot_id: Mapped[int] = mapped_column(BigInteger)
+    update_id: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    __table_args__ = (
+        UniqueConstraint("bot_id", "update_id"),
+        Index("ix_telegram_updates_created", "bot_id", "created_at"),
+    )
+
+
+class TelegramChat(Base):
+    """Where a chat with a merchant's bot stands in a dialogue (registration consents,
+    a feedback): the state, the shared phone (encrypted) and the step's data as JSON."""
+
+    __tablename__ = "telegram_chats"
+    id: Mapped[int] = _pk()
+    merchant_id: Mapped[int] = _merchant()
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    state: Mapped[str] = mapped_column(String(32))
+    phone_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    data: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[int] = mapped_column(BigInteger)
+    __table_args__ = (UniqueConstraint("merchant_id", "chat_id"),)
 
 
 # SQLite would otherwise reuse the id of a deleted last row; ids are cache keys (program

@@ -46,3 +46,17 @@ async def read_balance(executor: Executor, customer_id: int, now: int) -> Balanc
     )
     assert row is not None
     return Balance(lots=int(row["lots"]), held=int(row["held"]), pending=int(row["pending"]))
+
+
+async def expiring(
+    executor: Executor, customer_id: int, now: int, until: int
+) -> list[tuple[int, int]]:
+    """``(expires_at, kopecks)`` of the bonuses that lapse after ``now`` and by ``until``,
+    soonest first (spendable and still-pending lots alike: both will be lost)."""
+    rows = await executor.fetch_all(
+        "SELECT expires_at, SUM(remaining) AS amount FROM bonus_lots WHERE customer_id = :c "
+        "AND remaining > 0 AND expires_at > :now AND expires_at <= :until "
+        "GROUP BY expires_at ORDER BY expires_at",
+        {"c": customer_id, "now": now, "until": until},
+    )
+    return [(int(row["expires_at"]), int(row["amount"])) for row in rows]

@@ -82,8 +82,9 @@ _ROWS = (
     "SELECT n.id, n.merchant_id, n.customer_id, n.channel, n.recipient_enc, n.body, n.kind, "
     "n.params, n.attempts, c.id AS customer, c.phone_enc, c.email_enc, c.telegram_chat_id, "
     "c.consent_messages_at, c.messages_opt_out_at, c.blocked_at, m.name AS merchant_name, "
-    "COALESCE(s.timezone, m.timezone) AS timezone "
+    "COALESCE(s.timezone, m.timezone) AS timezone, tb.token_enc AS bot_token_enc "
     "FROM notifications n JOIN merchants m ON m.id = n.merchant_id "
+    "LEFT JOIN telegram_bots tb ON tb.merchant_id = n.merchant_id "
     "LEFT JOIN customers c ON c.id = n.customer_id AND c.merchant_id = n.merchant_id "
     "LEFT JOIN stores s ON s.id = c.registered_store_id AND s.merchant_id = n.merchant_id "
     "WHERE n.id {ids} AND n.status = 'claimed' AND n.next_attempt_at = :lease"
@@ -154,11 +155,13 @@ class _Skip(Exception):
 
 def _route(deps: Deps, row: Row) -> tuple[Provider, str, str]:
     """The provider, the channel it stands for and the recipient in clear. Telegram wins
-    over SMS (it is free) for a customer who linked a chat; email stays email."""
+    over SMS (it is free) for a customer who linked a chat with the merchant's bot;
+    email stays email."""
     merchant_id = int(row["merchant_id"])
     channel = str(row["channel"])
-    if deps.telegram is not None and row["telegram_chat_id"] is not None and channel == "sms":
-        return deps.telegram, "telegram", str(int(row["telegram_chat_id"]))
+    chat, bot = row["telegram_chat_id"], row["bot_token_enc"]
+    if deps.telegram is not None and chat is not None and bot is not None and channel == "sms":
+        return deps.telegram.provider(deps, merchant_id, bytes(bot)), "telegram", str(int(chat))
     if channel == "email":
         blob = row["email_enc"] if row["customer"] is not None else row["recipient_enc"]
         if not blob:

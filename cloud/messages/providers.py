@@ -8,6 +8,7 @@ blocked), anything else is temporary and the outbox retries with backoff.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Any, Protocol, runtime_checkable
@@ -212,12 +213,15 @@ class SmtpEmailProvider:
 
 @dataclass
 class TelegramProvider:
-    """The Bot API's ``sendMessage`` to the chat the customer linked; free."""
+    """The Bot API's ``sendMessage`` to the chat the customer linked; free. One per
+    merchant's bot (``cloud.telegram.bots``): ``on_blocked`` unlinks the chat when
+    Telegram answers 403 (the user blocked the bot)."""
 
     token: str
     client: httpx.AsyncClient | None = None
     url: str = "https://api.telegram.org"
     name: str = "telegram"
+    on_blocked: Callable[[str], Awaitable[None]] | None = None
 
     async def send(self, recipient: str, text: str, *, masked: str | None = None) -> Delivery:
         response = await _http(self).post(
@@ -230,6 +234,8 @@ class TelegramProvider:
             return Delivery(0, str(answer["result"]["message_id"]))
         reason = f"telegram {answer.get('error_code')}: {answer.get('description')}"
         # 400 (chat not found) and 403 (bot blocked by the user) will not heal by waiting.
+        if answer.get("error_code") == 403 and self.on_blocked is not None:
+            await self.on_blocked(recipient)
         if answer.get("error_code") in (400, 403):
             raise PermanentFailure(reason)
         raise RuntimeError(reason)

@@ -9,16 +9,16 @@ from cloud.messages.providers import (
     Provider,
     SmsRuProvider,
     SmtpEmailProvider,
-    TelegramProvider,
 )
 from cloud.settings import Settings
+from cloud.telegram.bots import TelegramBots
 
 
 @dataclass(frozen=True)
 class Providers:
     sms: Provider
     email: Provider
-    telegram: Provider | None
+    telegram: TelegramBots
 
 
 def build_providers(settings: Settings) -> Providers:
@@ -38,15 +38,11 @@ def build_providers(settings: Settings) -> Providers:
             start_tls=True if settings.smtp_tls == "starttls" else False,
             price_kopecks=settings.email_price_kopecks,
         )  # fmt: skip
-    telegram: Provider | None = None
-    if settings.telegram_bot_token:
-        telegram = TelegramProvider(
-            token=settings.telegram_bot_token, url=settings.telegram_api_url
-        )
-    return Providers(sms, email, telegram)
+    # Each merchant's bot sends with its own token (cloud.telegram.bots); one HTTP pool.
+    return Providers(sms, email, TelegramBots(url=settings.telegram_api_url))
 
 
-async def close_providers(*providers: Provider | None) -> None:
+async def close_providers(*providers: Provider | TelegramBots | None) -> None:
     """Close the HTTP pools the providers opened (at shutdown)."""
     for provider in providers:
         client = getattr(provider, "client", None)

@@ -164,6 +164,7 @@ async def register_customer(
     channel: str,
     sms_code: str | None,
     verified_code_id: int | None = None,
+    phone_proven: bool = False,
 ) -> int:
     """Register a customer and return their id.
 
@@ -172,7 +173,9 @@ async def register_customer(
     the customer, so a refused registration (a taken card, say) leaves it usable.
     ``verified_code_id`` is a code the caller already checked with ``verify_code(...,
     consume=False)`` for this phone (the self-registration pages check it one page before
-    the profile, which may take longer to fill than the code lives): it is only used up."""
+    the profile, which may take longer to fill than the code lives): it is only used up.
+    ``phone_proven``: the phone was proven another way and needs no code (the Telegram
+    bot accepts only the user's own contact, a number Telegram itself verified)."""
     if channel not in CHANNELS:
         raise BadRequest("invalid_channel", f"Неизвестный канал регистрации «{channel}»")
     e164 = normalize_phone(data.phone)
@@ -196,7 +199,7 @@ async def register_customer(
         )  # fmt: skip
 
     code_id: int | None = verified_code_id
-    if channel != "import" and code_id is None:
+    if channel != "import" and code_id is None and not phone_proven:
         if not sms_code:
             raise BadRequest("sms_code_required", "Для регистрации нужен код из SMS")
         code_id = await verify_code(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from cloud.clock import Clock, system_clock
 from cloud.crypto import BlindIndex, PersonalDataCipher
@@ -10,6 +11,9 @@ from cloud.db.database import PostgresDatabase, SqliteDatabase
 from cloud.messages.providers import LogSmsProvider, Provider, SmsProvider
 from cloud.services.programs import ProgramCache
 from cloud.settings import Settings
+
+if TYPE_CHECKING:
+    from cloud.telegram.bots import TelegramBots
 
 
 @dataclass
@@ -22,8 +26,8 @@ class Deps:
     sms: SmsProvider = field(default_factory=LogSmsProvider)
     clock: Clock = system_clock
     email: Provider = field(default_factory=lambda: LogSmsProvider(event="email.sent"))
-    telegram: Provider | None = None
-    """None: no bot configured, every message goes by SMS or email."""
+    telegram: TelegramBots | None = None
+    """Every merchant's own bot (``cloud.telegram``); None: no Telegram at all."""
 
     @classmethod
     def build(
@@ -34,7 +38,7 @@ class Deps:
         sms: SmsProvider | None = None,
         clock: Clock | None = None,
         email: Provider | None = None,
-        telegram: Provider | None = None,
+        telegram: TelegramBots | None = None,
     ) -> Deps:
         """Providers not given are built from settings (``cloud.messages.setup``)."""
         from cloud.messages.setup import build_providers

@@ -21,10 +21,10 @@ from cloud.messages.providers import (
     PermanentFailure,
     SmsRuProvider,
     SmtpEmailProvider,
-    TelegramProvider,
 )
 from cloud.services.deps import Deps
 from cloud.settings import Settings
+from cloud.telegram.bots import TelegramBots
 from tests.conftest import Tenant
 from tests.messages.conftest import add_customer, queue, row
 
@@ -205,9 +205,14 @@ async def test_telegram_is_preferred_over_sms_for_a_linked_chat(
     bot_api = web.Application()
     bot_api.router.add_post("/bot{token}/sendMessage", send_message)
     server = await aiohttp_server(bot_api)
-    deps.telegram = TelegramProvider(token="123:ABC", client=http,
-                                     url=str(server.make_url("")).rstrip("/"))  # fmt: skip
+    deps.telegram = TelegramBots(url=str(server.make_url("")).rstrip("/"), client=http)
     m = demo_tenant.merchant_id
+    async with deps.db.transaction() as tx:  # the merchant's own bot (cloud.telegram)
+        await tx.execute(
+            "INSERT INTO telegram_bots (merchant_id, bot_id, username, token_enc, created_at, "
+            "updated_at) VALUES (:m, 123, 'demo_bot', :t, 0, 0)",
+            {"m": m, "t": deps.cipher.encrypt(m, "123:ABC")},
+        )
     linked = await add_customer(deps, m, PHONE, chat=4242)
     plain = await add_customer(deps, m, "+79161234568")
     gone = await add_customer(deps, m, "+79161234569", chat=666)
