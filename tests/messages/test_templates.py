@@ -21,12 +21,19 @@ def test_each_kind_renders_from_its_params() -> None:
     """Every supported kind has a default text that renders from the params a job writes."""
     params = {"amount": 30000, "expires_on": "2026-12-31", "until": "2026-12-31",
               "tier": "Золото", "level": 2, "text": "Скидки выходного дня",
-              "link": "https://loyalty.example/feedback/1.x"}  # fmt: skip
+              "link": "https://loyalty.example/feedback/1.x", "until": "2026-12-31"}  # fmt: skip
     for kind in KINDS:
         text = render(kind, params, "Салон «Лотос»", None)
         assert "{" not in text and text
     assert render("expiry_warning", params, "Лотос", None) == (
         "Лотос: 300 ₽ бонусами сгорят после 31.12.2026. Успейте потратить!"
+    )
+    # Bonuses that never lapse: the date is left out, not rendered as a hole.
+    assert render("bonuses_activated", {**params, "until": ""}, "Лотос", None) == (
+        "Лотос: вам доступно 300 ₽ бонусами."
+    )
+    assert render("bonuses_activated", params, "Лотос", None) == (
+        "Лотос: вам доступно 300 ₽ бонусами до 31.12.2026."
     )
 
 
