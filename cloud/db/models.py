@@ -834,6 +834,9 @@ class TelegramUpdate(Base):
     bot_id: Mapped[int] = mapped_column(BigInteger)
     update_id: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[int] = mapped_column(BigInteger)
+    """When the update was (last) taken up for handling."""
+    handled_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    """Set once handled: a record without it is an attempt that died midway."""
     __table_args__ = (
         UniqueConstraint("bot_id", "update_id"),
         Index("ix_telegram_updates_created", "bot_id", "created_at"),

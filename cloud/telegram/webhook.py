@@ -4,7 +4,8 @@ for the long-poll loop.
 The webhook is no part of the native API (no merchant or terminal credential): Telegram
 proves itself with ``X-Telegram-Bot-Api-Secret-Token``, the secret given at
 ``setWebhook`` (compared in constant time). Each update is recorded by ``update_id``
-before it is handled, so a redelivered one is handled once; a body that is no update, or
+before it is handled and marked when handled, so a redelivered one is handled once (and
+one whose first attempt died midway, again); a body that is no update, or
 an update the bot does not use, is answered 200 and dropped (Telegram would otherwise
 resend it for a day). An update we could not record or handle (the database is down) is
 answered 500, its record removed, so Telegram delivers it again.
@@ -28,19 +29,27 @@ from cloud.telegram.dialogue import handle_update
 log = structlog.get_logger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+RETRY_SECONDS = 60
+"""An unfinished attempt older than this is taken for dead (Telegram's own wait for our
+answer is shorter)."""
 KEEP_SECONDS = 3 * 86400
 """Telegram keeps an undelivered update 24 hours; its record is kept longer than that."""
 
 
 async def _record(deps: Deps, bot: Bot, update_id: int) -> bool:
-    """Whether this update is new (and now recorded)."""
+    """Whether this update is ours to handle now: new, or taken up before by an attempt
+    that died midway (a process killed after recording it) at least ``RETRY_SECONDS``
+    ago — Telegram only redelivers what we never acknowledged."""
     now = to_epoch(deps.clock())
     async with deps.db.transaction() as tx:
         fresh = await tx.fetch_value(
             "INSERT INTO telegram_updates (merchant_id, bot_id, update_id, created_at) "
-            "VALUES (:m, :b, :u, :now) ON CONFLICT (bot_id, update_id) DO NOTHING RETURNING id",
-            {"m": bot.merchant_id, "b": bot.bot_id, "u": update_id, "now": now},
-        )
+            "VALUES (:m, :b, :u, :now) ON CONFLICT (bot_id, update_id) DO UPDATE "
+            "SET created_at = excluded.created_at WHERE telegram_updates.handled_at IS NULL "
+            "AND telegram_updates.created_at <= :stale RETURNING id",
+            {"m": bot.merchant_id, "b": bot.bot_id, "u": update_id, "now": now,
+             "stale": now - RETRY_SECONDS},
+        )  # fmt: skip
         if fresh is not None and update_id % 64 == 0:
             await tx.execute(
                 "DELETE FROM telegram_updates WHERE bot_id = :b AND created_at < :old",
@@ -60,15 +69,20 @@ async def accept(deps: Deps, bot: Bot, update: Any) -> bool:
     if not await _record(deps, bot, update_id):
         log.info("telegram.duplicate_update", merchant=bot.merchant_id, update=update_id)
         return False
+    key = {"b": bot.bot_id, "u": update_id}
     try:
         await handle_update(deps, bot, update)
     except Exception:
         async with deps.db.transaction() as tx:
             await tx.execute(
-                "DELETE FROM telegram_updates WHERE bot_id = :b AND update_id = :u",
-                {"b": bot.bot_id, "u": update_id},
+                "DELETE FROM telegram_updates WHERE bot_id = :b AND update_id = :u", key
             )
         raise
+    async with deps.db.transaction() as tx:
+        await tx.execute(
+            "UPDATE telegram_updates SET handled_at = :now WHERE bot_id = :b AND update_id = :u",
+            {**key, "now": to_epoch(deps.clock())},
+        )
     return True
 
 

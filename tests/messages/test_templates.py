@@ -21,7 +21,7 @@ def test_each_kind_renders_from_its_params() -> None:
     """Every supported kind has a default text that renders from the params a job writes."""
     params = {"amount": 30000, "expires_on": "2026-12-31", "until": "2026-12-31",
               "tier": "Золото", "level": 2, "text": "Скидки выходного дня",
-              "link": "https://loyalty.example/feedback/1.x", "until": "2026-12-31"}  # fmt: skip
+              "link": "https://loyalty.example/feedback/1.x"}  # fmt: skip
     for kind in KINDS:
         text = render(kind, params, "Салон «Лотос»", None)
         assert "{" not in text and text

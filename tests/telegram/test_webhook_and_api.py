@@ -9,6 +9,7 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 
 from cloud.api.app import create_app
+from cloud.clock import ManualClock, to_epoch
 from cloud.services.deps import Deps
 from cloud.telegram import bots
 from cloud.telegram.cli import poll
@@ -71,6 +72,31 @@ async def test_an_update_that_fails_is_not_acknowledged(
     assert await post(hook, deps, bot, update) == 500
     async with deps.db.transaction() as tx:
         await tx.execute("ALTER TABLE telegram_chats_away RENAME TO telegram_chats")
+    assert await post(hook, deps, bot, update) == 200
+    assert len(telegram.sent(chat=CHAT)) == 1
+
+
+async def test_an_attempt_that_died_midway_is_handled_on_redelivery(
+    deps: Deps, demo_tenant: Tenant, hook: TestClient, telegram: FakeTelegram, clock: ManualClock
+) -> None:
+    """An update recorded by an attempt that never finished (the process was killed
+    after recording it, so Telegram got no answer and sends it again) is handled when it
+    comes back a minute later; a redelivery while the attempt may still be running is
+    not handled twice."""
+    bot = await connect(deps, demo_tenant.merchant_id)
+    update = message(CHAT, "/start")
+    async with deps.db.transaction() as tx:
+        await tx.execute(
+            "INSERT INTO telegram_updates (merchant_id, bot_id, update_id, created_at) "
+            "VALUES (:m, :b, :u, :now)",
+            {"m": demo_tenant.merchant_id, "b": bot.bot_id, "u": update["update_id"],
+             "now": to_epoch(clock())},
+        )  # fmt: skip
+    assert await post(hook, deps, bot, update) == 200
+    assert telegram.sent(chat=CHAT) == []
+    clock.advance(seconds=61)
+    assert await post(hook, deps, bot, update) == 200
+    assert len(telegram.sent(chat=CHAT)) == 1
     assert await post(hook, deps, bot, update) == 200
     assert len(telegram.sent(chat=CHAT)) == 1
 

@@ -48,6 +48,7 @@ def upgrade() -> None:
         sa.Column("bot_id", sa.BigInteger(), nullable=False),
         sa.Column("update_id", sa.BigInteger(), nullable=False),
         sa.Column("created_at", sa.BigInteger(), nullable=False),
+        sa.Column("handled_at", sa.BigInteger(), nullable=True),
         _merchant("telegram_updates"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_telegram_updates")),
         sa.UniqueConstraint("bot_id", "update_id", name=op.f("uq_telegram_updates_bot_id")),
