@@ -92,12 +92,32 @@ class HoldRequest(WireModel):
     sms_code: Annotated[str, Field(min_length=4, max_length=12)] | None = None
 
 
+class Cashier(WireModel):
+    """Who rang the receipt up, as the till knows them: its own id of the cashier and
+    the name to show the merchant (at least one). Kept on the receipt for the merchant's
+    lists (feedback, movements); not part of what the receipt *is*, so a retry from
+    another cashier replays the first answer."""
+
+    id: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+
+    @model_validator(mode="after")
+    def _something_given(self) -> Cashier:
+        for value in (self.id, self.name):
+            if value is not None and (not value.strip() or not value.isprintable()):
+                raise ValueError("кассир: печатные символы, не одни пробелы")
+        if self.id is None and self.name is None:
+            raise ValueError("укажите идентификатор или имя кассира")
+        return self
+
+
 class ConfirmRequest(WireModel):
     """The closed receipt: line amounts are what the terminal charged, ``redeemed`` the
-    bonuses it took as payment."""
+    bonuses it took as payment, ``cashier`` who rang it up (optional)."""
 
     receipt: Receipt
     redeemed: Amount = Decimal(0)
+    cashier: Cashier | None = None
 
 
 class CancelRequest(WireModel):
@@ -117,6 +137,7 @@ class RefundRequest(WireModel):
     receipt_id: ExternalId
     lines: Annotated[list[RefundLine], Field(min_length=1, max_length=500)] | None = None
     created_at: WireDateTime | None = None
+    cashier: Cashier | None = None
 
 
 # ---- responses -----------------------------------------------------------------------

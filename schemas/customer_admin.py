@@ -113,6 +113,10 @@ class Movement(WireModel):
     refund_id: str | None
     by: str = Field(description="the till, the nightly job or the staff member")
     reason: str | None = Field(description="a manual adjustment's reason")
+    cashier: str | None = Field(
+        default=None,
+        description="the cashier of the receipt (the name the till sent, else its id)",
+    )
 
 
 class MovementList(WireModel):

@@ -102,8 +102,10 @@ class Child(WireModel):
 
 class RegisterCustomer(WireModel):
     """Registration at the terminal. ``sms_code`` is the code the customer received for
-    purpose ``registration``; ``card`` binds a physical card at once. 1C passes its
-    idempotency key here, other callers in the ``Idempotency-Key`` header."""
+    purpose ``registration``; ``card`` binds a physical card at once, and is required
+    when the program identifies customers by plastic cards (``card: physical_card``:
+    400 ``physical_card_required``). 1C passes its idempotency key here, other callers in
+    the ``Idempotency-Key`` header."""
 
     phone: PhoneText
     sms_code: SmsCode | None = None
@@ -227,6 +229,11 @@ class CustomerLookup(WireModel):
     tier_name: str | None
     balance: Money = Field(description="bonuses available now")
     referral_code: str = Field(description="the customer's personal code to invite friends")
+    messages: list[str] = Field(
+        default_factory=list,
+        description="for the cashier, e.g. that a physical_card program's customer has no "
+        "plastic card yet (bind one with POST /api/v1/customers/{id}/cards)",
+    )
 
 
 class HistoryEntry(WireModel):

@@ -97,6 +97,9 @@ ERRORS: tuple[ApiError, ...] = (
              ("register",)),
     ApiError("card_taken", 409, "Эта карта уже привязана к другому клиенту",
              ("register", "cards")),
+    ApiError("physical_card_required", 400,
+             "В программе с пластиковыми картами на кассе клиента регистрируют с картой: "
+             "отсканируйте или введите номер выдаваемой карты", ("register",)),
     ApiError("invalid_idempotency_key", 400,
              "Ключ идемпотентности: от 1 до 200 печатных символов ASCII",
              ("register", "adjust", "mailing_send")),

@@ -717,6 +717,9 @@ class ReceiptClosedRequest(_HookReceipt):
     documentId: Annotated[str, Field(max_length=128)] | None = None
     number: Annotated[int, Field(strict=True, ge=0, le=2**62)] | None = None
     """The receipt's ``number`` (SDK ``Receipt.Header``): helps recognise its document."""
+    employeeId: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    """The Evotor employee at the till (SDK ``UserApi.getAuthenticatedUser`` uuid): the
+    receipt's cashier, named as the employees notification stored them."""
 
 
 class ReceiptClosedResponse(OurModel):

@@ -29,7 +29,11 @@ class FeedbackRow(WireModel):
     store: str | None = Field(description="the store's name")
     terminal_id: int | None
     terminal: str | None = Field(description="the till's name")
-    cashier: str | None = Field(description="the receipt's cashier; null when it names none")
+    cashier: str | None = Field(
+        description="the receipt's cashier: the name the till sent, else its id; null when "
+        "the till named none"
+    )
+    cashier_id: str | None = Field(default=None, description="the till's id of the cashier")
     amount: Money = Field(description="the purchase amount")
     purchased_at: datetime
     date: date

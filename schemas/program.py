@@ -528,7 +528,11 @@ class Program(_Document):
     """The program in the merchant's words (Russian), for the cabinet and fixtures."""
     kind: Literal["bonus", "discount", "bonus_and_discount"] = "bonus"
     card: Literal["phone", "physical_card"] = "phone"
-    """How customers are identified: by phone, or by a physical card bound to a phone."""
+    """How customers are identified: by phone, or by a physical card bound to a phone.
+    ``physical_card``: a registration at the till must bind the plastic card handed out
+    (``physical_card_required``); a self-registered customer gets the virtual card and a
+    plastic one later at the till; quotes and look-ups tell the cashier when a customer
+    has no plastic card yet."""
     tiers: list[Tier] = Field(min_length=1, max_length=20)
     tier_assignment: Literal["registration", "first_purchase"] = "first_purchase"
     tier_rule: TierRule = Field(default_factory=TierRule)

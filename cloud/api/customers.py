@@ -189,6 +189,7 @@ async def get_lookup(request: web.Request) -> web.Response:
             tier_name=summary.tier_name,
             balance=to_roubles(summary.available),
             referral_code=summary.referral_code,
+            messages=list(summary.messages),
         )
     )
 
@@ -318,6 +319,7 @@ CUSTOMER_OPENAPI: list[Operation] = [
               "История движений бонусов, новые первыми", None, HistoryPage,
               parameters=_HISTORY_PARAMS),
     Operation("post", "/api/v1/customers/{customer_id}/cards",
-              "Привязать физическую карту (201 — привязана сейчас, 200 — уже была)",
+              "Привязать пластиковую карту (201 — привязана сейчас, 200 — уже была); в программе "
+              "с пластиковыми картами так получает карту клиент, зарегистрировавшийся сам",
               AttachCard, CardInfo, status=201, other_statuses=(200,)),
 ]  # fmt: skip

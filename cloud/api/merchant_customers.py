@@ -15,12 +15,14 @@ from cloud.api.keys import MERCHANT, deps_of
 from cloud.api.openapi import Operation, Param
 from cloud.api.wire import customer_id_of, int_query, json_response, read_model
 from cloud.errors import BadRequest
+from cloud.services import customers
 from cloud.services import customers_admin as service
 from cloud.services.customers_admin.common import MAX_PAGE
 from cloud.services.merchants import MerchantContext
 from cloud.web_json import refuse_nul
 from schemas import customer_admin as wire
 from schemas.bounds import BIGINT_MAX
+from schemas.customers import AttachCard, CardInfo
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -113,6 +115,18 @@ async def post_adjustment(request: web.Request) -> web.Response:
     return json_response(result, status=201)
 
 
+async def post_card(request: web.Request) -> web.Response:
+    """Bind a plastic card (the customer registered on their own, a lost card replaced);
+    201 when bound now, 200 when the customer already had it."""
+    body = await read_model(request, AttachCard)
+    card, created = await customers.attach_card(
+        deps_of(request), _merchant(request).merchant_id, customer_id_of(request), body.number
+    )
+    return json_response(
+        CardInfo(id=card.id, kind="physical", number=card.number), status=201 if created else 200
+    )
+
+
 async def post_referrer(request: web.Request) -> web.Response:
     body = await read_model(request, wire.ReferrerChange)
     state = await service.set_referrer(
@@ -191,4 +205,7 @@ ROUTES: list[tuple[Operation, Handler]] = [
     (Operation("post", _ONE + "/referrer",
                "Исправить, кто пригласил клиента (или убрать пригласившего), с причиной",
                wire.ReferrerChange, wire.ReferrerState), post_referrer),
+    (Operation("post", _ONE + "/cards",
+               "Привязать пластиковую карту (201 — привязана сейчас, 200 — уже была)",
+               AttachCard, CardInfo, status=201, other_statuses=(200,)), post_card),
 ]  # fmt: skip

@@ -92,6 +92,7 @@ _PATH_SCOPES: dict[str, set[str]] = {
     "/api/v1/merchant/customers/{customer_id}/unblock": {"customer"},
     "/api/v1/merchant/customers/{customer_id}/adjustments": {"customer", "adjust"},
     "/api/v1/merchant/customers/{customer_id}/referrer": {"customer", "referrer"},
+    "/api/v1/merchant/customers/{customer_id}/cards": {"customer", "cards"},
     "/api/v1/operator/merchants": {"operator"},
     "/api/v1/stores": {"stores"},
     "/api/v1/stores/{store_id}": {"stores", "store"},

@@ -272,6 +272,10 @@ class Receipt(Base):
     digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
     """What the receipt is (cloud.services.receipt_digest): the same id with another
     digest is a different receipt, not a retry. NULL on rows from before it existed."""
+    cashier_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    """The till's id of the cashier (an Evotor employee uuid, a 1C user code); not part
+    of the digest: a retry from another cashier is the same receipt."""
+    cashier_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
     __table_args__ = (
         UniqueConstraint("merchant_id", "source", "kind", "external_id"),
         Index("ix_receipts_customer", "merchant_id", "customer_id"),

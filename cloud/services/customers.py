@@ -30,6 +30,13 @@ from schemas.customers import RegisterCustomer
 from schemas.money import to_kopecks
 
 CHANNELS = frozenset({"terminal", "api", "self_service", "cabinet", "import"})
+TILL_CHANNELS = frozenset({"terminal", "api"})
+"""Registration by a cashier at the till: under a ``physical_card`` program it hands the
+plastic card out, so the card's number is required there (and only there: a customer
+who registers on their own gets the virtual card and a plastic one later at the till)."""
+NO_PLASTIC_CARD_MESSAGE = (
+    "У клиента нет пластиковой карты: выдайте карту и привяжите её к телефону клиента"
+)
 MAX_HISTORY_PAGE = 100
 _VIRTUAL_PREFIX = "2"  # EAN-13 prefixes 20-29 are reserved for in-store numbering
 _BIGINT_MAX = 2**63 - 1
@@ -82,6 +89,8 @@ class CustomerSummaryData:
     tier_name: str | None
     available: int
     referral_code: str = ""
+    messages: tuple[str, ...] = ()
+    """What the till shows the cashier (a physical_card program's missing plastic card)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +122,18 @@ def _customer_exists() -> Conflict:
 
 def _card_taken() -> Conflict:
     return Conflict("card_taken", "Эта карта уже привязана к другому клиенту")
+
+
+def _physical_card_required() -> BadRequest:
+    return BadRequest(
+        "physical_card_required",
+        "В программе с пластиковыми картами на кассе клиента регистрируют с картой: "
+        "отсканируйте или введите номер выдаваемой карты",
+    )
+
+
+def needs_plastic_card(program: LoadedProgram | None) -> bool:
+    return program is not None and program.program.card == "physical_card"
 
 
 def mask_phone(e164: str) -> str:
@@ -186,6 +207,9 @@ async def register_customer(
         )
     card_number = normalize_card(data.card) if data.card is not None else None
     card_index = deps.index.of(merchant_id, "card", card_number) if card_number else None
+    if card_number is None and channel in TILL_CHANNELS:
+        if needs_plastic_card(await live_program(deps, merchant_id)):
+            raise _physical_card_required()
 
     # Checked before the code so a refused registration does not cost the customer an
     # SMS attempt; checked again (by the unique constraints) when writing.
@@ -559,6 +583,13 @@ async def customer_summary(deps: Deps, merchant_id: int, customer_id: int) -> Cu
         raise not_found()
     balance = await read_balance(deps.db, customer_id, to_epoch(deps.clock()))
     program = await live_program(deps, merchant_id)
+    messages: tuple[str, ...] = ()
+    if needs_plastic_card(program) and not await deps.db.fetch_value(
+        "SELECT COUNT(*) FROM cards WHERE merchant_id = :m AND customer_id = :c "
+        "AND kind = 'physical'",
+        {"m": merchant_id, "c": customer_id},
+    ):
+        messages = (NO_PLASTIC_CARD_MESSAGE,)
     return CustomerSummaryData(
         id=int(row["id"]),
         name=deps.cipher.decrypt_optional(merchant_id, row["name_enc"]),
@@ -566,6 +597,7 @@ async def customer_summary(deps: Deps, merchant_id: int, customer_id: int) -> Cu
         tier_name=_tier_name(program, row["tier_code"]),
         available=balance.available,
         referral_code=referrals.referral_code(deps, merchant_id, int(row["id"])),
+        messages=messages,
     )
 
 

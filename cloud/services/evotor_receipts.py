@@ -260,7 +260,7 @@ async def release(
 async def close(
     deps: Deps, terminal: TerminalContext, store_external_id: str | None,
     receipt: wire.Receipt, redeemed: Decimal | None, document_id: str | None,
-    number: int | None = None,
+    number: int | None = None, employee_id: str | None = None,
 ) -> wire.ConfirmResult:  # fmt: skip
     """The terminal closed the receipt: confirm it under its ``receiptUuid`` (or under
     the receipt a document with the same positions already confirmed)."""
@@ -282,6 +282,7 @@ async def close(
     request = wire.ConfirmRequest(
         receipt=receipt.model_copy(update={"id": key, "customer": _by_id(customer_id)}),
         redeemed=paid,
+        cashier=await cashier_of(deps, terminal.merchant_id, employee_id),
     )
     stored = None
     if record is not None and record.state in SETTLED and record.closed_at is None:
@@ -352,6 +353,8 @@ class SellDocument:
     closed_at: datetime | None
     number: int | None = None
     """The till's document number (restarts after a reset: a hint, never a key)."""
+    employee_id: str | None = None
+    """The Evotor employee who closed it (``close_user_id``, ``employeeId``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -370,6 +373,7 @@ class PaybackDocument:
     base_document_id: str | None
     lines: list[PaybackLine]
     closed_at: datetime | None
+    employee_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -393,9 +397,11 @@ async def confirm_document(
     if await _seen_document(deps, merchant_id, document):
         return DocumentOutcome("duplicate")
     record = await _record_for_document(deps, terminal, document)
+    cashier = await cashier_of(deps, merchant_id, document.employee_id)
     if record is not None and record.state in SETTLED:
         # Already recorded (the close hook, or this document through another path): the
-        # document at most names the sale.
+        # document at most names the sale, and its cashier when the hook named none.
+        await _fill_cashier(deps, merchant_id, record.receipt_uuid, cashier)
         if record.document_id is None:
             await _remember(
                 deps, merchant_id, record.receipt_uuid, document_id=document.document_id,
@@ -428,7 +434,7 @@ async def confirm_document(
         ),
     )  # fmt: skip
     debited, reason = await _confirm_what_can_be_debited(
-        deps, terminal, receipt, paid if customer_id is not None else Decimal(0)
+        deps, terminal, receipt, paid if customer_id is not None else Decimal(0), cashier
     )
     if paid and customer_id is None:
         reason = "customer_required"
@@ -452,6 +458,36 @@ async def confirm_document(
     return DocumentOutcome("confirmed")
 
 
+async def cashier_of(deps: Deps, merchant_id: int, employee_id: str | None) -> wire.Cashier | None:
+    """The receipt's cashier from the Evotor employee id: the name as the employees
+    notification or the cloud pull stored it (``cashiers``), else the id alone."""
+    employee_id = (employee_id or "").strip()[:64]
+    if not employee_id or not employee_id.isprintable():
+        return None
+    name = await deps.db.fetch_value(
+        "SELECT name FROM cashiers WHERE merchant_id = :m AND external_id = :e",
+        {"m": merchant_id, "e": employee_id},
+    )
+    name = str(name).strip()[:200] if name else None
+    return wire.Cashier(id=employee_id, name=name or None)
+
+
+async def _fill_cashier(
+    deps: Deps, merchant_id: int, receipt_uuid: str, cashier: wire.Cashier | None
+) -> None:
+    """A sale the close hook recorded without a cashier learns it from its document."""
+    if cashier is None:
+        return
+    async with deps.db.transaction() as tx:
+        await tx.execute(
+            "UPDATE receipts SET cashier_id = :id, cashier_name = :name WHERE merchant_id = :m "
+            "AND source = :src AND kind = 'sale' AND external_id = :e AND cashier_id IS NULL "
+            "AND cashier_name IS NULL",
+            {"id": cashier.id, "name": cashier.name, "m": merchant_id, "src": SOURCE,
+             "e": receipt_uuid},
+        )  # fmt: skip
+
+
 async def _fill_store(deps: Deps, merchant_id: int, receipt_uuid: str, store: str) -> None:
     """A store learnt later (V1 through the V2 path first, then the store's own path)
     fills an unknown one; a known store is never replaced."""
@@ -468,8 +504,9 @@ async def _fill_store(deps: Deps, merchant_id: int, receipt_uuid: str, store: st
 
 
 async def _confirm_what_can_be_debited(
-    deps: Deps, terminal: TerminalContext, receipt: wire.Receipt, paid: Decimal
-) -> tuple[Decimal, str | None]:
+    deps: Deps, terminal: TerminalContext, receipt: wire.Receipt, paid: Decimal,
+    cashier: wire.Cashier | None = None,
+) -> tuple[Decimal, str | None]:  # fmt: skip
     """Confirm with the whole bonus payment, else with what the customer can still
     spend, else with none; returns what was debited and why the rest was not."""
     reason: str | None = None
@@ -478,8 +515,9 @@ async def _confirm_what_can_be_debited(
         amount = attempts[attempt] if attempt < len(attempts) else Decimal(0)
         try:
             result = await checkout.confirm(
-                deps, terminal, wire.ConfirmRequest(receipt=receipt, redeemed=amount), SOURCE
-            )
+                deps, terminal,
+                wire.ConfirmRequest(receipt=receipt, redeemed=amount, cashier=cashier), SOURCE,
+            )  # fmt: skip
             return result.redeemed, reason
         except (DomainError, EngineError) as exc:
             if isinstance(exc, DomainError) and (
@@ -620,6 +658,7 @@ async def refund_document(
         receipt_id=sale_key,
         lines=[wire.RefundLine(id=line_id, quantity=quantity) for line_id, quantity in wanted],
         created_at=document.closed_at,
+        cashier=await cashier_of(deps, merchant_id, document.employee_id),
     )
     try:
         await checkout.refund(deps, terminal, request, SOURCE)

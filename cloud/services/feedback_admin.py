@@ -60,6 +60,7 @@ async def list_feedback(
     rows = await deps.db.fetch_all(
         "SELECT f.id, f.customer_id, f.store_id, f.rating, f.comment, f.local_date, "
         "f.created_at, f.reply, f.replied_at, r.external_id, r.terminal_id, r.amount, "
+        "r.cashier_id, r.cashier_name, "
         "r.created_at AS purchased_at, s.name AS store, t.name AS terminal, "
         "l.amount AS bonus FROM feedback f JOIN receipts r ON r.id = f.receipt_id "
         "LEFT JOIN stores s ON s.id = f.store_id AND s.merchant_id = f.merchant_id "
@@ -79,7 +80,8 @@ async def list_feedback(
             store=r["store"],
             terminal_id=r["terminal_id"],
             terminal=r["terminal"],
-            cashier=None,
+            cashier=r["cashier_name"] or r["cashier_id"],
+            cashier_id=r["cashier_id"],
             amount=to_roubles(int(r["amount"])),
             purchased_at=_at(r["purchased_at"], tz),
             date=date.fromisoformat(r["local_date"]),

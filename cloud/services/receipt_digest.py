@@ -8,8 +8,10 @@ digest; otherwise it is a conflict.
 The digest covers only what the sale is — lines (id, sku, price, quantity, amount,
 category), the customer named, the bonus payment — and leaves out the envelope a
 genuine retry may refresh: the request time, line names (vendors truncate them), the
-order of the lines. Amounts are compared in kopecks and quantities in thousandths, so
-``1`` and ``1.000`` or an omitted amount and its ``price x quantity`` are one receipt.
+order of the lines, and the cashier (a retry sent after another cashier took over the
+till is the same sale; the first cashier recorded stays). Amounts are compared in
+kopecks and quantities in thousandths, so ``1`` and ``1.000`` or an omitted amount and
+its ``price x quantity`` are one receipt.
 
 Every channel reaches here with the canonical ``schemas.checkout`` models.
 """

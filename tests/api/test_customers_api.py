@@ -146,7 +146,7 @@ async def test_lookup_by_phone_and_card(client: TestClient, deps: Deps) -> None:
         raw = await response.text()
         assert orjson.loads(raw) == {
             "id": created["id"], "name": "Олег", "tier": None, "tier_name": None, "balance": 0,
-            "referral_code": created["referral_code"],
+            "referral_code": created["referral_code"], "messages": [],
         }  # fmt: skip
         assert '"balance":0.00' in raw
     response = await client.get("/api/v1/customers/lookup", params={"phone": "+79990000000"})

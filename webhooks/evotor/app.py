@@ -349,7 +349,7 @@ async def hook_close(request: web.Request) -> web.Response:
     body = await _read(request, ev.ReceiptClosedRequest)
     result = await evotor_receipts.close(
         deps, terminal, store, translate.closed_receipt(body), body.bonusPayment,
-        body.documentId, body.number,
+        body.documentId, body.number, body.employeeId,
     )  # fmt: skip
     if body.documentId:
         account = await require_user(request, deps)

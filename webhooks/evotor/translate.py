@@ -291,6 +291,7 @@ def sell_document(document: ev.Document, body: ev.DocumentBody, app_id: str | No
         lines=_v2_lines(document.id, body.positions),
         bonus_paid=_our_payments(body.payments, app_id),
         closed_at=parse_instant(document.close_date),
+        employee_id=document.close_user_id,
     )
 
 
@@ -308,6 +309,7 @@ def payback_document(document: ev.Document, body: ev.DocumentBody) -> PaybackDoc
             if quantity(p.quantity) > 0
         ],
         closed_at=parse_instant(document.close_date),
+        employee_id=document.close_user_id,
     )  # fmt: skip
 
 
@@ -437,6 +439,7 @@ def receipt_sell_document(data: ev.ReceiptData, app_id: str | None) -> SellDocum
         bonus_paid=None,
         closed_at=parse_instant(data.dateTime),
         number=None,
+        employee_id=data.employeeId,
     )
 
 

@@ -22,6 +22,7 @@ from cloud.services.checkout.snapshot import (
     purchase_time,
     read_snapshot,
 )
+from cloud.services.customers import NO_PLASTIC_CARD_MESSAGE
 from cloud.services.deps import Deps
 from cloud.services.merchants import TerminalContext
 from cloud.services.programs import LoadedProgram
@@ -49,13 +50,15 @@ async def price_receipt(
     ``program`` the receipt is priced by that version (a draft's preview)."""
     now = deps.clock()
     snapshot = await read_snapshot(
-        deps, deps.db, terminal, request.receipt, source, to_epoch(now), program
+        deps, deps.db, terminal, request.receipt, source, to_epoch(now), program, plastic=True
     )
     quote = price(
         snapshot, request.receipt, now, terminal, request.redeem, request.unit_price_exact
     )
     if snapshot.blocked_customer_id is not None:
         quote = replace(quote, messages=(CARD_BLOCKED_MESSAGE, *quote.messages))
+    if snapshot.without_plastic_card:
+        quote = replace(quote, messages=(*quote.messages, NO_PLASTIC_CARD_MESSAGE))
     return PricedReceipt(request.receipt.id, snapshot, quote)
 
 

@@ -30,6 +30,7 @@ from cloud.services.checkout.snapshot import (
 )
 from cloud.services.checkout.stored import (
     AlreadyStored,
+    cashier_columns,
     replay,
     stored_response,
     stored_with_digest,
@@ -131,9 +132,9 @@ async def _confirm(
         receipt_id = await tx.insert(
             "INSERT INTO receipts (merchant_id, store_id, terminal_id, customer_id, source, "
             "kind, external_id, program_version_id, amount, discount, redeemed, accrued, "
-            "local_date, created_at, response, digest) VALUES (:m, :s, :t, :c, :src, 'sale', "
-            ":e, :pv, :amount, :discount, :redeemed, :accrued, :day, :now, '', :digest) "
-            "RETURNING id",
+            "local_date, created_at, response, digest, cashier_id, cashier_name) VALUES (:m, "
+            ":s, :t, :c, :src, 'sale', :e, :pv, :amount, :discount, :redeemed, :accrued, :day, "
+            ":now, '', :digest, :cashier_id, :cashier_name) RETURNING id",
             {
                 "m": terminal.merchant_id, "s": terminal.store_id, "t": terminal.terminal_id,
                 "c": customer_id, "src": source, "e": receipt.id, "pv": snapshot.program.id,
@@ -141,7 +142,7 @@ async def _confirm(
                 "discount": sum(_line_discount(line) for line in lines),
                 "redeemed": settled.redeem, "accrued": settled.accrual,
                 "day": bought_at.astimezone(terminal.timezone).date().isoformat(),
-                "now": to_epoch(bought_at), "digest": digest,
+                "now": to_epoch(bought_at), "digest": digest, **cashier_columns(request.cashier),
             },
         )  # fmt: skip
         await tx.execute_many(

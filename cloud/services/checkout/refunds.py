@@ -22,6 +22,7 @@ from cloud.services.checkout.render import (
 )
 from cloud.services.checkout.stored import (
     AlreadyStored,
+    cashier_columns,
     replay,
     stored_response,
     stored_with_digest,
@@ -97,14 +98,15 @@ async def _refund(
         refund_id = await tx.insert(
             "INSERT INTO receipts (merchant_id, store_id, terminal_id, customer_id, source, "
             "kind, external_id, original_receipt_id, program_version_id, amount, discount, "
-            "redeemed, accrued, local_date, created_at, response, digest) VALUES (:m, :s, :t, "
-            ":c, :src, 'refund', :e, :orig, :pv, 0, 0, 0, 0, :day, :now, '', :digest) "
-            "RETURNING id",
+            "redeemed, accrued, local_date, created_at, response, digest, cashier_id, "
+            "cashier_name) VALUES (:m, :s, :t, :c, :src, 'refund', :e, :orig, :pv, 0, 0, 0, 0, "
+            ":day, :now, '', :digest, :cashier_id, :cashier_name) RETURNING id",
             {
                 "m": terminal.merchant_id, "s": terminal.store_id, "t": terminal.terminal_id,
                 "c": customer_id, "src": source, "e": request.id, "orig": sale["id"],
                 "pv": sale["program_version_id"], "digest": digest,
                 "day": now.astimezone(terminal.timezone).date().isoformat(), "now": epoch,
+                **cashier_columns(request.cashier),
             },
         )  # fmt: skip
         result_lines = []

@@ -26,7 +26,9 @@ PERIOD_PURCHASES_SQL = (
 )
 
 
-def _snapshot_sql(by: str, with_period: bool, second: bool = False, verify: bool = False) -> str:
+def _snapshot_sql(
+    by: str, with_period: bool, second: bool = False, verify: bool = False, plastic: bool = False
+) -> str:
     columns = (
         "SELECT m.active_program_version_id AS program_id, c.id AS customer_id, c.tier_code, "
         "c.lifetime_purchases, c.purchase_count, c.last_purchase_at, c.birthday_enc, c.blocked_at, "
@@ -44,6 +46,13 @@ def _snapshot_sql(by: str, with_period: bool, second: bool = False, verify: bool
         )
     if verify:
         columns += _VERIFY_COLUMNS
+    if plastic:
+        # A physical_card program's quote tells the cashier when the customer has no
+        # plastic card yet: an index probe (ix_cards_customer) in the same query.
+        columns += (
+            ", (SELECT COUNT(*) FROM cards p WHERE p.customer_id = c.id "
+            "AND p.merchant_id = m.id AND p.kind = 'physical') AS plastic"
+        )
     if by == "card":
         joins = (
             "LEFT JOIN cards k ON k.merchant_id = m.id AND k.lookup_index = :idx "
@@ -59,17 +68,18 @@ _VERIFY_COLUMNS = f", m.status AS merchant_status, {CREDENTIAL_ZONE_SQL} AS cred
 
 _BOTH = (False, True)
 
-# (by card or by id, with the spend-over-a-period sum or without, verifying the credential)
+# (by card or by id, with the spend-over-a-period sum or without, verifying the credential,
+# counting the customer's plastic cards or not)
 SNAPSHOT_SQL = {
-    (by, period, verify): _snapshot_sql(by, period, verify=verify)
-    for by in ("card", "id") for period in _BOTH for verify in _BOTH
+    (by, period, verify, plastic): _snapshot_sql(by, period, verify=verify, plastic=plastic)
+    for by in ("card", "id") for period in _BOTH for verify in _BOTH for plastic in _BOTH
 }  # fmt: skip
 
 
 # By card, also resolving the phone the receipt names beside it.
 SNAPSHOT_TWO_SQL = {
-    (period, verify): _snapshot_sql("card", period, True, verify)
-    for period in _BOTH for verify in _BOTH
+    (period, verify, plastic): _snapshot_sql("card", period, True, verify, plastic)
+    for period in _BOTH for verify in _BOTH for plastic in _BOTH
 }  # fmt: skip
 
 
@@ -92,6 +102,9 @@ class Snapshot:
     """The customer the receipt names when the merchant has blocked their card: the
     receipt is then priced as if no card was shown (``customer`` is None), so it
     neither accrues nor spends, and the cashier is told why."""
+    without_plastic_card: bool = False
+    """A ``physical_card`` program's customer with no plastic card bound yet (read only
+    when the caller asked: the quote tells the cashier to hand one out)."""
 
 
 def card_blocked() -> Unprocessable:
@@ -149,9 +162,12 @@ async def read_snapshot(
     source: str,
     now: int,
     program: LoadedProgram | None = None,
+    plastic: bool = False,
 ) -> Snapshot:
     """Program and customer in one query (the hot path's only database read).
-    ``program`` prices with a given version instead of the live one (preview)."""
+    ``program`` prices with a given version instead of the live one (preview).
+    ``plastic``: under a ``physical_card`` program, also say whether the customer has a
+    plastic card (a column of the same query)."""
     params: dict[str, object] = {
         "m": terminal.merchant_id, "now": now, "src": source, "rid": receipt.id,
     }  # fmt: skip
@@ -159,6 +175,8 @@ async def read_snapshot(
     # the same query: guess with the version this merchant ran last time (versions
     # rarely change), and read the sum separately only when the guess was wrong.
     expected = program or deps.programs.last_active(terminal.merchant_id)
+    # Unknown before the first read of the process: counted then, whatever the program.
+    plastic = plastic and (expected is None or expected.program.card == "physical_card")
     start = _window_start(expected, now, terminal.timezone)
     if start is not None:
         params["start"] = start
@@ -171,14 +189,18 @@ async def read_snapshot(
         row = await executor.fetch_one(PROGRAM_ONLY_SQL[verify], only)
     elif ref.customer_id is not None and ref.phone is None and ref.card is None:
         params["cid"] = ref.customer_id
-        row = await executor.fetch_one(SNAPSHOT_SQL["id", start is not None, verify], params)
+        row = await executor.fetch_one(
+            SNAPSHOT_SQL["id", start is not None, verify, plastic], params
+        )
     elif ref.card is not None and ref.phone is not None:
         params["idx"] = customer_lookup_index(deps, terminal.merchant_id, ref)
         params["idx2"] = deps.index.of(terminal.merchant_id, "phone", normalize_phone(ref.phone))
-        row = await executor.fetch_one(SNAPSHOT_TWO_SQL[start is not None, verify], params)
+        row = await executor.fetch_one(SNAPSHOT_TWO_SQL[start is not None, verify, plastic], params)
     else:
         params["idx"] = customer_lookup_index(deps, terminal.merchant_id, ref)
-        row = await executor.fetch_one(SNAPSHOT_SQL["card", start is not None, verify], params)
+        row = await executor.fetch_one(
+            SNAPSHOT_SQL["card", start is not None, verify, plastic], params
+        )
     if row is None:
         raise NotFound("merchant_not_found", "Компания не найдена")
     if verify:
@@ -206,6 +228,9 @@ async def read_snapshot(
         customer = await _snapshot_from_row(
             deps, executor, terminal.merchant_id, program, row, now, start, period
         )
+        # A guess of the program that missed leaves the count out: no message then.
+        if plastic and program.program.card == "physical_card" and not int(row["plastic"]):
+            return Snapshot(program=program, customer=customer, without_plastic_card=True)
     return Snapshot(program=program, customer=customer)
 
 

@@ -4,6 +4,17 @@ from __future__ import annotations
 
 from cloud.db.database import Executor
 from cloud.errors import Conflict
+from schemas import checkout as wire
+
+
+def cashier_columns(cashier: wire.Cashier | None) -> dict[str, str | None]:
+    """The receipt's ``cashier_id`` and ``cashier_name`` parameters (stripped)."""
+    if cashier is None:
+        return {"cashier_id": None, "cashier_name": None}
+    return {
+        "cashier_id": None if cashier.id is None else cashier.id.strip(),
+        "cashier_name": None if cashier.name is None else cashier.name.strip(),
+    }
 
 
 async def refuse_if_closed(executor: Executor, merchant_id: int, source: str, rid: str) -> None:

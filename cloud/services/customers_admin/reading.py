@@ -216,6 +216,7 @@ async def movements(
     rows = await deps.db.fetch_all(
         "SELECT e.id, e.kind, e.amount, e.lot_id, e.idempotency_key, e.created_at, "
         "r.kind AS receipt_kind, r.external_id, r.source, o.external_id AS sale_external_id, "
+        "r.cashier_id, r.cashier_name, "
         "s.name AS store_name, s.timezone, t.name AS terminal_name FROM ledger_entries e "
         "LEFT JOIN receipts r ON r.id = e.receipt_id AND r.merchant_id = e.merchant_id "
         "LEFT JOIN receipts o ON o.id = r.original_receipt_id AND o.merchant_id = r.merchant_id "
@@ -263,6 +264,7 @@ async def movements(
                 refund_id=row["external_id"] if refund else None,
                 by=by,
                 reason=reason,
+                cashier=row["cashier_name"] or row["cashier_id"],
             )
         )
     return wire.MovementList(movements=page, next=page[-1].id if len(rows) > limit else None)
