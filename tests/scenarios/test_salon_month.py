@@ -31,8 +31,13 @@ from cloud.settings import Settings
 from tests.conftest import FIXTURES, make_tenant, merchant_client
 from tests.ledger.helpers import assert_ledger_consistent, ledger_state
 from tests.scenarios.salon import MSK, Salon, smsru
+from tests.telegram.conftest import FakeTelegram, connect, contact, post
+
+# The fake Bot API server, as a fixture of this module too.
+from tests.telegram.conftest import telegram as telegram
 
 A, B, C, D, E = (f"+7916555000{i}" for i in range(1, 6))
+VERA_CHAT = 5550003
 # Kaloud Club's text: «Стандартная — 1 % / 1 %; Серебряная — 2 % / 1 % / 1 %; Золотая —
 # 3 % / 2 % / 1 %», by the buyer's tier (Серебряная over 5 000 ₽, Золотая over 10 000 ₽).
 RATES = {"standard": ["1", "1"], "silver": ["2", "1", "1"], "gold": ["3", "2", "1"]}
@@ -68,7 +73,7 @@ def settings(database_url: str) -> Settings:
 
 
 @pytest.fixture
-async def salon(aiohttp_client: Any, deps: Deps, clock: ManualClock) -> Any:
+async def salon(aiohttp_client: Any, deps: Deps, clock: ManualClock, telegram: FakeTelegram) -> Any:
     clock.now = local_midnight(date(2026, 3, 2), MSK) + timedelta(hours=9)
     with respx.mock(assert_all_called=False) as router:
         router.route(host="127.0.0.1").pass_through()
@@ -98,7 +103,7 @@ async def _rewards(salon: Salon, receipt: str) -> dict[int, int]:
     return {int(r["recipient_id"]): int(r["amount"]) for r in rows}
 
 
-async def test_a_month_of_a_salon(salon: Salon) -> None:
+async def test_a_month_of_a_salon(salon: Salon, telegram: FakeTelegram) -> None:
     """Self-registration by QR with consent, a referral chain three levels deep priced
     as Kaloud Club's text says, a birthday gift, an expiry warning and the expiry it
     announced, a reanimation that brings a customer back (and the report saying so), a
@@ -125,6 +130,10 @@ async def test_a_month_of_a_salon(salon: Salon) -> None:
     vera = await salon.customer(c["id"])
     card = next(x["number"] for x in vera["cards"] if x["kind"] == "virtual")
     assert card in done
+    # Vera links the salon's Telegram bot by sharing her contact.
+    bot = await connect(deps, salon.tenant.merchant_id)
+    assert await post(salon.browser, deps, bot, contact(VERA_CHAT, C)) == 200
+    assert "привязана" in telegram.last_text(VERA_CHAT)
     d = await salon.register_at_till(D, referrer={"card": card})
     e = await salon.register_at_till(E)
     assert (b["referrer_id"], vera["referrer_id"], d["referrer_id"]) == (a["id"], b["id"], c["id"])
@@ -151,8 +160,10 @@ async def test_a_month_of_a_salon(salon: Salon) -> None:
     # Kaloud Club's «SMS каждому получателю»: one per reward, the next day at the latest.
     await salon.live_until(local(5, 10))
     friends = {phone: [t for t in sms.to(phone) if "за покупку друга" in t] for phone in (A, B, C)}
-    assert {phone: len(texts) for phone, texts in friends.items()} == {A: 2, B: 2, C: 2}
+    assert {phone: len(texts) for phone, texts in friends.items()} == {A: 2, B: 2, C: 0}
     assert "вам начислено 20 ₽ бонусами" in friends[A][1]
+    in_telegram = [c.payload["text"] for c in telegram.sent(chat=VERA_CHAT)]
+    assert sum("за покупку друга" in text for text in in_telegram) == 2
 
     # ---- the feedback request after Dmitry's visit, his rating and the reply --------
     link = next(t for t in sms.to(D) if "/feedback/" in t).split("https://lavanda.example")[1]
@@ -203,7 +214,7 @@ async def test_a_month_of_a_salon(salon: Salon) -> None:
                "attribution_days": 7}  # fmt: skip
     preview = await (await salon.office.post("/api/v1/merchant/mailings/preview",
                                              json=mailing)).json()  # fmt: skip
-    assert preview["participants"] == 2
+    assert (preview["participants"], preview["by_telegram"]) == (2, 1)
     created = await salon.office.post("/api/v1/merchant/mailings", json=mailing)
     assert created.status == 201, await created.text()
     mailing_id = (await created.json())["id"]
@@ -242,7 +253,12 @@ async def test_a_month_of_a_salon(salon: Salon) -> None:
     sent = await deps.db.fetch_all(
         "SELECT kind, cost, provider FROM notifications WHERE status IN ('sent', 'delivered')", {}
     )
-    assert sent and all(r["cost"] > 0 and r["provider"] == "smsru" for r in sent)
-    assert len(sms.received) == len(sent)
+    by_sms = [r for r in sent if r["provider"] == "smsru"]
+    assert by_sms and all(r["cost"] > 0 for r in by_sms)
+    assert len(sms.received) == len(by_sms)
+    by_telegram = [r for r in sent if r["provider"] != "smsru"]
+    assert {(r["provider"], r["cost"]) for r in by_telegram} == {("telegram", 0)}
+    assert not any("Весенняя неделя" in text for text in sms.to(C))
+    assert any("Весенняя неделя" in c.payload["text"] for c in telegram.sent(chat=VERA_CHAT))
     for customer in (a["id"], b["id"], c["id"], d["id"], e["id"]):
         assert_ledger_consistent(await ledger_state(deps, customer))
