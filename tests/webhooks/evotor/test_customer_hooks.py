@@ -227,8 +227,8 @@ async def test_redeem_code_program_pays_only_with_the_customers_code(
 ) -> None:
     """Under a program with ``redeem_requires_sms_code`` the bonus payment without a
     code, or with a wrong one, is refused in Evotor's shape naming ``smsCode``; after the
-    cashier sends a ``redeem`` code, the payment with it is held, and the code cannot
-    pay a second time."""
+    cashier sends a ``redeem`` code, the payment with it is held and the receipt closes
+    with it; the code cannot pay a second time."""
     token = await install(evotor)
     merchant_id = await merchant_of(deps)
     await programs.publish(deps.db, merchant_id, {**FIVE_PERCENT,
@@ -251,6 +251,10 @@ async def test_redeem_code_program_pays_only_with_the_customers_code(
     assert reason(bad)[:2] == (2003, "sms_code_invalid")
     held = await call(evotor, "POST", PAY, {**body, "smsCode": code}, user_auth(token))
     assert money(held["sum"]) == Decimal("40.00") and money(held["balance"]) == 60
+    closed = await call(evotor, "POST", "/terminal/v1/receipts/close",
+                        {**{k: v for k, v in body.items() if k != "sum"}, "bonusPayment": 40},
+                        user_auth(token))  # fmt: skip
+    assert closed["status"] == "confirmed" and money(closed["redeemed"]) == Decimal("40.00")
     spent = await call(evotor, "POST", PAY, {**body, "receiptUuid": "r-sms-2", "smsCode": code},
                        user_auth(token), status=422)  # fmt: skip
     assert reason(spent)[:2] == (2003, "sms_code_not_found")
