@@ -674,11 +674,14 @@ class CalculateHookResponse(OurModel):
 
 
 class BonusPaymentRequest(_HookReceipt):
-    """``PaymentSystemSellEvent``: the cashier chose to pay ``sum`` roubles with bonuses."""
+    """``PaymentSystemSellEvent``: the cashier chose to pay ``sum`` roubles with bonuses.
+    ``smsCode``: the code the customer received (``customers/sms-code`` with purpose
+    ``redeem``), required when the program asks for one to spend bonuses."""
 
     sum: Annotated[Money, Field(gt=0, le=MAX_AMOUNT)]
     accountId: str | None = None
     customer: HookCustomer
+    smsCode: Annotated[str, Field(min_length=4, max_length=12)] | None = None
 
 
 class BonusPaymentResponse(OurModel):

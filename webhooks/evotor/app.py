@@ -25,6 +25,7 @@ The merchant's own call (merchant API key), program categories of product groups
 Terminal receipt hooks (our contract, ``openapi.py``), user token + X-Evotor-* headers:
     POST /terminal/v1/receipts/calculate | bonus-payment | bonus-payment/cancel | close
          | cancel;  GET /terminal/v1/openapi.json (public)
+    POST /terminal/v1/customers/sms-code | register | lookup  (``customers.py``)
 
 Choices where the contract is uncertain (``shared/contracts/evotor.md``, last section):
 - Authorization: ``Bearer <t>``, a bare ``<t>`` and Basic are all accepted (``auth.py``).
@@ -70,8 +71,9 @@ from cloud.services.merchants import TerminalContext
 from cloud.web_json import json_response
 from schemas import checkout as wire
 from schemas import evotor as ev
+from schemas import evotor_customers as evc
 from schemas.money import to_roubles
-from webhooks.evotor import documents, translate
+from webhooks.evotor import customers, documents, translate
 from webhooks.evotor.auth import has_app_token, require_app_token, require_user
 from webhooks.evotor.body import read_exact
 from webhooks.evotor.errors import evotor_error_middleware
@@ -325,7 +327,7 @@ async def hook_bonus_payment(request: web.Request) -> web.Response:
     held = await evotor_receipts.hold(
         deps, terminal, store,
         wire.HoldRequest(receipt=translate.hook_receipt(body), amount=body.sum,
-                         unit_price_exact=True),
+                         unit_price_exact=True, sms_code=body.smsCode),
     )  # fmt: skip
     return _ok(translate.payment_response(body.receiptUuid, held))
 
@@ -364,6 +366,24 @@ async def hook_cancel(request: web.Request) -> web.Response:
     return _ok(ev.ReceiptCancelledResponse(receiptUuid=body.receiptUuid, released=result.released))
 
 
+async def hook_sms_code(request: web.Request) -> web.Response:
+    deps, terminal, _ = await _terminal(request)
+    body = await _read(request, evc.SmsCodeHookRequest)
+    return _ok(await customers.sms_code(deps, terminal, body))
+
+
+async def hook_register(request: web.Request) -> web.Response:
+    deps, terminal, _ = await _terminal(request)
+    body = await _read(request, evc.RegisterHookRequest)
+    return await customers.register(deps, terminal, body, await request.read())
+
+
+async def hook_lookup(request: web.Request) -> web.Response:
+    deps, terminal, _ = await _terminal(request)
+    body = await _read(request, ev.HookCustomer)
+    return _ok(await customers.lookup(deps, terminal, body))
+
+
 # ---- the application ----------------------------------------------------------------------
 
 TERMINAL_ROUTES = [
@@ -372,6 +392,9 @@ TERMINAL_ROUTES = [
     ("/terminal/v1/receipts/bonus-payment/cancel", hook_bonus_payment_cancel),
     ("/terminal/v1/receipts/close", hook_close),
     ("/terminal/v1/receipts/cancel", hook_cancel),
+    ("/terminal/v1/customers/sms-code", hook_sms_code),
+    ("/terminal/v1/customers/register", hook_register),
+    ("/terminal/v1/customers/lookup", hook_lookup),
 ]
 
 

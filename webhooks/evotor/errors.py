@@ -62,6 +62,18 @@ _BY_DOMAIN_CODE: dict[str, tuple[int, str | None, str | None]] = {
     "evotor_unknown_user": (INCORRECT, "incorrect", "userId"),
     "malformed_json": (SYNTAX, "syntax", None),
     "evotor_missing_device": (MISSING, "missing", "X-Evotor-Device-UUID"),
+    # Refusals of the customer hooks and the bonus payment keep our code as the reason
+    # and name the field the cashier has to fix.
+    "sms_code_required": (INCORRECT, "sms_code_required", "smsCode"),
+    "sms_code_invalid": (INCORRECT, "sms_code_invalid", "smsCode"),
+    "sms_code_expired": (INCORRECT, "sms_code_expired", "smsCode"),
+    "sms_code_not_found": (INCORRECT, "sms_code_not_found", "smsCode"),
+    "sms_code_attempts_exceeded": (INCORRECT, "sms_code_attempts_exceeded", "smsCode"),
+    "consent_required": (INCORRECT, "consent_required", "consentPersonalData"),
+    "customer_exists": (INCORRECT, "customer_exists", "phone"),
+    "card_taken": (INCORRECT, "card_taken", "card"),
+    "referrer_not_found": (INCORRECT, "referrer_not_found", "referrer"),
+    "self_referral": (INCORRECT, "self_referral", "referrer"),
 }
 
 

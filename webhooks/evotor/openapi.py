@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from schemas import evotor as ev
+from schemas import evotor_customers as evc
 from schemas.money import WireJsonSchema
 
 RECEIPT = "5b2f8f7e-2d3c-4a51-9c1e-4b7a3f0d2e11"
@@ -26,6 +27,10 @@ POSITIONS = [
      "2c8f4a5b-0d3e-4f90-c2b3-d4e5f6a7b8c9", "productCode": "205", "name": "Сыр, весовой",
      "measureName": "кг", "price": 899.90, "quantity": 0.347},
 ]  # fmt: skip
+
+NEWCOMER = "+79031234567"
+VIRTUAL_CARD = "2483051796326"
+REFERRAL_CODE = "Q7HM2KXA"
 
 EXAMPLES: dict[str, dict[str, Any]] = {
     "calculate": {
@@ -88,6 +93,39 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "request": {"receiptUuid": DROPPED},
         "response": {"receiptUuid": DROPPED, "released": 0.00},
     },
+    "customers/sms-code": {
+        "request": {"phone": NEWCOMER, "purpose": "registration"},
+        "response": {"sent": True, "expiresIn": 300,
+                     "messages": ["Код отправлен на +7903***4567",
+                                  "Попросите клиента назвать код из SMS для регистрации: "
+                                  "он действует 5 мин."]},
+    },
+    "customers/register": {
+        "request": {"phone": NEWCOMER, "smsCode": "483920", "consentPersonalData": True,
+                    "consentMessages": True, "consentPersonalDataVersion": "2026-01",
+                    "consentMessagesVersion": "2026-01", "name": "Анна Смирнова",
+                    "birthday": "1990-05-17", "gender": "female", "card": "7700 1234 5678",
+                    "referrer": {"phone": "+79161234567"},
+                    "idempotencyKey": "reg-3f9a1c2e-5b7d-4e8f-a0b1-c2d3e4f5a6b7"},
+        "response": {"id": 43, "phone": "+7903***4567", "name": "Анна Смирнова",
+                     "tier": "base", "tierName": "Базовая", "balance": 0.00, "pending": 0.00,
+                     "card": VIRTUAL_CARD, "physicalCard": "770012345678",
+                     "referralCode": REFERRAL_CODE,
+                     "messages": ["Клиент зарегистрирован: +7903***4567", "Уровень: Базовая",
+                                  "Баланс: 0,00 бонусов",
+                                  f"Виртуальная карта: {VIRTUAL_CARD}",
+                                  "Привязана карта: 770012345678",
+                                  "Пригласивший клиент учтён"],
+                     "slip": [f"Карта лояльности: {VIRTUAL_CARD}",
+                              f"Код для приглашения друзей: {REFERRAL_CODE}",
+                              "Баланс бонусов: 0,00"]},
+    },
+    "customers/lookup": {
+        "request": {"phone": "+79161234567"},
+        "response": {"id": 42, "name": None, "tier": "base", "tierName": "Базовая",
+                     "balance": 186.76, "expiringSoon": [], "referralCode": "M4RT9ZEB",
+                     "messages": ["Уровень: Базовая", "Баланс: 186,76 бонусов"]},
+    },
 }  # fmt: skip
 
 OPERATIONS: list[tuple[str, str, str, type[BaseModel], type[BaseModel]]] = [
@@ -111,6 +149,19 @@ OPERATIONS: list[tuple[str, str, str, type[BaseModel], type[BaseModel]]] = [
     ("cancel", "Чек отменён без закрытия: резерв снимается",
      "Call when the receipt is cleared.", ev.ReceiptCancelledRequest,
      ev.ReceiptCancelledResponse),
+    ("customers/sms-code", "Отправить клиенту код из SMS: для регистрации или оплаты бонусами",
+     "Purpose registration before customers/register; redeem before bonus-payment when "
+     "the program asks for the customer's code (pass it as smsCode). Limited per phone, "
+     "per terminal and per company (429).",
+     evc.SmsCodeHookRequest, evc.SmsCodeHookResponse),
+    ("customers/register", "Зарегистрировать клиента на кассе (код из SMS и согласия)",
+     "consentPersonalData must be true; consentMessages is the customer's answer. The "
+     "customer is registered in the terminal's store. Retries with the same "
+     "idempotencyKey and body get the first answer; a taken phone or card is 409.",
+     evc.RegisterHookRequest, evc.RegisteredCustomer),
+    ("customers/lookup", "Найти клиента по телефону, карте или QR-коду",
+     "Name, tier, spendable bonuses and those lapsing within 30 days. 404 if not found.",
+     ev.HookCustomer, evc.CustomerCardResponse),
 ]  # fmt: skip
 
 _HEADERS = [
@@ -142,9 +193,26 @@ _ERROR_EXAMPLES = {
     "insufficient": {"summary": "Недостаточно бонусов",
                      "value": {"errors": [{"code": 2003, "reason": "insufficient_bonuses",
                                            "message": "Недостаточно бонусов для резерва"}]}},
+    "smsCodeRequired": {"summary": "Программа требует код из SMS для оплаты бонусами",
+                        "value": {"errors": [{"code": 2003, "reason": "sms_code_required",
+                                              "subject": "smsCode",
+                                              "message": "Для оплаты бонусами нужен код из "
+                                              "SMS, отправленного клиенту"}]}},
+    "customerExists": {"summary": "Телефон уже зарегистрирован",
+                       "value": {"errors": [{"code": 2003, "reason": "customer_exists",
+                                             "subject": "phone",
+                                             "message": "Клиент с таким номером телефона уже "
+                                             "зарегистрирован"}]}},
 }  # fmt: skip
 
-PREFIX = "/evotor/terminal/v1/receipts/"
+ROOT = "/evotor/terminal/v1/"
+PREFIX = ROOT + "receipts/"
+
+
+def hook_path(name: str) -> str:
+    """The address of an operation: customer hooks live under ``customers/``, the
+    receipt hooks under ``receipts/``."""
+    return ROOT + name if name.startswith("customers/") else PREFIX + name
 
 
 def terminal_openapi() -> dict[str, Any]:
@@ -161,7 +229,7 @@ def terminal_openapi() -> dict[str, Any]:
                                   "examples": _ERROR_EXAMPLES}}  # fmt: skip
     for name, summary, description, request_model, response_model in OPERATIONS:
         example = EXAMPLES[name]
-        paths[PREFIX + name] = {"post": {
+        paths[hook_path(name)] = {"post": {
             "operationId": name.replace("/", "_").replace("-", "_"),
             "summary": summary,
             "description": description,
@@ -179,15 +247,17 @@ def terminal_openapi() -> dict[str, Any]:
                 "402": {"description": "Subscription lapsed (1004) / unknown device (1005)",
                         "content": error},
                 "404": {"description": "Not found", "content": error},
-                "409": {"description": "Receipt already closed", "content": error},
-                "422": {"description": "Refused: not enough bonuses, over the limit",
+                "409": {"description": "Receipt already closed; phone or card taken",
                         "content": error},
+                "422": {"description": "Refused: not enough bonuses, over the limit, a "
+                        "missing or wrong SMS code", "content": error},
+                "429": {"description": "Too many SMS codes", "content": error},
             },
         }}  # fmt: skip
     return {
         "openapi": "3.1.0",
         "info": {
-            "title": "Loyalty cloud: Evotor terminal receipt hooks",
+            "title": "Loyalty cloud: Evotor terminal receipt and customer hooks",
             "version": "1.0.0",
             "description": (
                 "What the loyalty app on an Evotor smart terminal sends through the Evotor "
