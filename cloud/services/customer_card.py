@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from cloud.clock import to_epoch
+from cloud.ledger.balance import expiring
 from cloud.services import customers
 from cloud.services.customers import CustomerSummaryData
 from cloud.services.deps import Deps
@@ -29,28 +30,34 @@ class CustomerCard:
     expiring: list[Lapse]
 
 
+async def lapsing_soon(
+    deps: Deps, customer_id: int, timezone: ZoneInfo, days_limit: int | None = None
+) -> list[Lapse]:
+    """The customer's bonuses lapsing within ``EXPIRING_SOON_DAYS`` (spendable or still
+    pending: both will be lost), summed by their last day in ``timezone``, nearest first,
+    at most ``days_limit`` days."""
+    now = deps.clock()
+    rows = await expiring(
+        deps.db, customer_id, to_epoch(now), to_epoch(now + timedelta(days=EXPIRING_SOON_DAYS))
+    )
+    by_day: dict[date, int] = {}
+    for expires_at, amount in rows:
+        # A lot lapses at the local midnight that ends its last day.
+        day = datetime.fromtimestamp(expires_at - 1, timezone).date()
+        if day not in by_day and days_limit is not None and len(by_day) == days_limit:
+            break
+        by_day[day] = by_day.get(day, 0) + amount
+    return [Lapse(last_day=day, amount=amount) for day, amount in by_day.items()]
+
+
 async def customer_card(
     deps: Deps, merchant_id: int, customer_id: int, timezone: ZoneInfo
 ) -> CustomerCard:
     """The summary and the spendable bonuses lapsing within ``EXPIRING_SOON_DAYS``,
     grouped by their last day in ``timezone`` (the store's), nearest first."""
     summary = await customers.customer_summary(deps, merchant_id, customer_id)
-    now = deps.clock()
-    rows = await deps.db.fetch_all(
-        "SELECT expires_at, SUM(remaining) AS amount FROM bonus_lots "
-        "WHERE merchant_id = :m AND customer_id = :c AND remaining > 0 "
-        "AND available_from <= :now AND expires_at > :now AND expires_at <= :until "
-        "GROUP BY expires_at ORDER BY expires_at",
-        {"m": merchant_id, "c": customer_id, "now": to_epoch(now),
-         "until": to_epoch(now + timedelta(days=EXPIRING_SOON_DAYS))},
-    )  # fmt: skip
-    by_day: dict[date, int] = {}
-    for row in rows:
-        day = datetime.fromtimestamp(int(row["expires_at"]) - 1, timezone).date()
-        if day not in by_day and len(by_day) == EXPIRING_SOON_LIMIT:
-            break
-        by_day[day] = by_day.get(day, 0) + int(row["amount"])
+    expiring = await lapsing_soon(deps, customer_id, timezone, EXPIRING_SOON_LIMIT)
     return CustomerCard(
         summary=summary,
-        expiring=[Lapse(last_day=day, amount=amount) for day, amount in by_day.items()],
+        expiring=expiring,
     )

@@ -7,16 +7,15 @@ ones (the store the customer registered at, else the merchant's zone)."""
 from __future__ import annotations
 
 import io
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import segno
 
-from cloud.clock import to_epoch
-from cloud.ledger.balance import expiring
 from cloud.selfservice import links
 from cloud.services import customers
+from cloud.services.customer_card import lapsing_soon
 from cloud.services.deps import Deps
 from cloud.services.merchants import zone
 from cloud.telegram.api import contact_keyboard, reply_keyboard
@@ -27,7 +26,6 @@ AGREE, CANCEL = "Согласен", "Отмена"
 ADS_YES, ADS_NO = "Да, согласен", "Нет"
 NO_COMMENT = "Без комментария"
 SHARE_PHONE = "📱 Поделиться номером"
-EXPIRING_DAYS = 30
 """How far ahead «Баланс» warns about bonuses that will lapse."""
 HISTORY_ROWS = 10
 
@@ -104,24 +102,18 @@ async def card(deps: Deps, merchant_id: int, customer_id: int) -> tuple[bytes, s
 async def balance(deps: Deps, merchant_id: int, customer_id: int) -> str:
     profile = await customers.customer_profile(deps, merchant_id, customer_id)
     tz = await customer_zone(deps, merchant_id, customer_id)
-    now = deps.clock()
     lines = [f"Доступно бонусов: {amount(profile.balance.available)}"]
     if profile.balance.pending:
         lines.append(f"Ожидают начисления: {amount(profile.balance.pending)}")
     if profile.tier_name:
         lines.append(f"Уровень: {profile.tier_name}")
-    lapsing = await expiring(
-        deps.db, customer_id, to_epoch(now), to_epoch(now + timedelta(days=EXPIRING_DAYS))
-    )
-    by_day: dict[str, int] = {}
-    for expires_at, kopecks in lapsing:
-        # A lot lapses at the local midnight that ends its last day.
-        day = datetime.fromtimestamp(expires_at - 1, tz).strftime("%d.%m.%Y")
-        by_day[day] = by_day.get(day, 0) + kopecks
-    if by_day:
+    lapsing = await lapsing_soon(deps, customer_id, tz)
+    if lapsing:
         lines.append("")
         lines.append("Скоро сгорят:")
-        lines.extend(f"• {amount(total)} — после {day}" for day, total in by_day.items())
+        lines.extend(
+            f"• {amount(lapse.amount)} — после {lapse.last_day:%d.%m.%Y}" for lapse in lapsing
+        )
     return "\n".join(lines)
 
 
