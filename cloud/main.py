@@ -13,14 +13,14 @@ import contextlib
 import errno
 import socket
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
-from cloud import customers_cli, envfile
+from cloud import admin_cli, customers_cli, envfile
 from cloud.api.app import create_app
 from cloud.api.keys import DEPS, SETTINGS
 from cloud.db import migrate
@@ -31,33 +31,16 @@ from cloud.messages import outbox
 from cloud.messages.setup import close_providers
 from cloud.services import (
     demo,
-    feedback,
     jobs,
-    lifecycle,
-    notices,
     programs,
     scheduler,
-    tier_notices,
 )
-from cloud.services.admin import operator, stores, terminals
 from cloud.services.deps import Deps
-from cloud.services.merchants import CHANNELS
 from cloud.settings import Settings
 from cloud.telegram import cli as telegram_cli
 from webhooks.evotor.app import create_app as create_evotor_app
 
-JOBS: dict[str, Callable[[Deps, date | None, int | None], Awaitable[jobs.JobReport]]] = {
-    "expiry": jobs.run_expiry,
-    "tiers": jobs.run_tiers,
-    "holds": jobs.run_holds,
-    "birthday": lifecycle.run_birthday,
-    "expiry_warnings": notices.run_expiry_warnings,
-    "activation_notices": notices.run_activation_notices,
-    "reanimation": lifecycle.run_reanimation,
-    "follow_up_reminders": notices.run_follow_up_reminders,
-    "tier_notices": tier_notices.run_tier_notices,
-    "feedback_requests": feedback.run_feedback_requests,
-}
+JOBS = scheduler.JOBS
 
 
 def mount_adapters(app: web.Application) -> web.Application:
@@ -319,95 +302,6 @@ async def load_program(
         await db.close()
 
 
-async def _with_db(settings: Settings, work: Callable[[Deps], Awaitable[str]]) -> str:
-    """Run one administrative command on a migrated database (what the operator's and
-    the merchant API do, with the database's own access standing for the credential)."""
-    await migrate.upgrade_async(settings.database_url)
-    db = await open_database(settings.database_url)
-    try:
-        return await work(Deps.build(settings, db))
-    finally:
-        await db.close()
-
-
-async def _merchant_exists(deps: Deps, merchant_id: int) -> None:
-    if not await deps.db.fetch_value("SELECT id FROM merchants WHERE id = :m", {"m": merchant_id}):
-        raise NotFound("merchant_not_found", f"Компания #{merchant_id} не найдена")
-
-
-def _admin_command(args: argparse.Namespace) -> Callable[[Deps], Awaitable[str]]:
-    """The work of ``merchants create``, ``stores add``, ``terminals add`` and ``tokens
-    revoke``; each returns what to print (a key or token exactly once)."""
-
-    async def merchants_create(deps: Deps) -> str:
-        created = await operator.onboard_merchant(deps.db, args.name, deps.clock(), args.timezone)
-        return (
-            f"Merchant #{created.merchant_id} «{args.name}» ({args.timezone})\n"
-            f"Owner key (shown once, only its hash is kept): {created.owner_key}"
-        )
-
-    async def stores_add(deps: Deps) -> str:
-        await _merchant_exists(deps, args.merchant)
-        store = await stores.add_store(
-            deps.db, args.merchant, args.name, deps.clock(), args.timezone, args.address
-        )
-        return f"Store #{store.id} «{store.name}» ({store.timezone}) of merchant #{args.merchant}"
-
-    async def terminals_add(deps: Deps) -> str:
-        await _merchant_exists(deps, args.merchant)
-        terminal = await terminals.add_terminal(
-            deps.db, args.merchant, args.store, args.name, deps.clock(), args.channel
-        )
-        token = await terminals.issue_token(deps.db, args.merchant, terminal.id, deps.clock())
-        return (
-            f"Terminal #{terminal.id} «{terminal.name}» ({terminal.channel}) in store "
-            f"#{terminal.store_id}\nTerminal token (shown once, only its hash is kept): {token}"
-        )
-
-    async def tokens_revoke(deps: Deps) -> str:
-        await _merchant_exists(deps, args.merchant)
-        revoked = await terminals.revoke(
-            deps.db, args.merchant, deps.clock(), token=args.token, terminal_id=args.terminal
-        )
-        return f"Revoked {revoked} token(s)"
-
-    return {
-        "merchants": merchants_create,
-        "stores": stores_add,
-        "terminals": terminals_add,
-        "tokens": tokens_revoke,
-    }[args.command]
-
-
-def _add_admin_commands(commands: Any) -> None:
-    merchants_cmd = commands.add_parser("merchants", help="merchants (platform operator)")
-    sub = merchants_cmd.add_subparsers(dest="action", required=True)
-    create = sub.add_parser("create", help="create a merchant; prints its owner key once")
-    create.add_argument("name")
-    create.add_argument("--timezone", default="Europe/Moscow")
-    stores_cmd = commands.add_parser("stores", help="a merchant's stores")
-    sub = stores_cmd.add_subparsers(dest="action", required=True)
-    add = sub.add_parser("add", help="add a store")
-    add.add_argument("--merchant", type=int, required=True)
-    add.add_argument("name")
-    add.add_argument("--timezone", help="IANA zone (default: the merchant's)")
-    add.add_argument("--address")
-    terminals_cmd = commands.add_parser("terminals", help="a merchant's terminals")
-    sub = terminals_cmd.add_subparsers(dest="action", required=True)
-    add = sub.add_parser("add", help="add a terminal; prints its token once")
-    add.add_argument("--merchant", type=int, required=True)
-    add.add_argument("--store", type=int, required=True)
-    add.add_argument("name")
-    add.add_argument("--channel", default="native", choices=CHANNELS)
-    tokens_cmd = commands.add_parser("tokens", help="terminal tokens")
-    sub = tokens_cmd.add_subparsers(dest="action", required=True)
-    revoke = sub.add_parser("revoke", help="revoke a token, or every token of a terminal")
-    revoke.add_argument("--merchant", type=int, required=True)
-    target = revoke.add_mutually_exclusive_group(required=True)
-    target.add_argument("--token")
-    target.add_argument("--terminal", type=int)
-
-
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="loyalty", description="Loyalty cloud")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -455,7 +349,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     load.add_argument("file", type=Path, help="e.g. fixtures/programs/05_vintage.json")
     load.add_argument("--merchant", type=int, required=True)
     load.add_argument("--activate", action="store_true", help="make it the live version")
-    _add_admin_commands(commands)
+    admin_cli.add_admin_commands(commands)
     customers_cli.add_commands(commands)
     telegram_cli.add_commands(commands)
     args = parser.parse_args(argv)
@@ -502,7 +396,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         )
     elif args.command in ("merchants", "stores", "terminals", "tokens"):
         try:
-            print(asyncio.run(_with_db(settings, _admin_command(args))))
+            print(asyncio.run(admin_cli.with_db(settings, admin_cli.admin_command(args))))
         except DomainError as exc:
             parser.exit(1, f"loyalty: {exc.message}\n")
     elif args.command == "scheduler":

@@ -56,6 +56,13 @@ SCHEDULE: tuple[Scheduled, ...] = (
 )
 
 
+JOBS: dict[str, JobFn] = {
+    "holds": jobs.run_holds,
+    **{job.name: job.run for job in SCHEDULE},
+}
+"""Every job ``loyalty jobs run`` can start, by name: the schedule's and the hold job."""
+
+
 def due_dates(job: Scheduled, today: date, local_time: time, last_done: date | None) -> list[date]:
     """The dates ``job`` should run for now, oldest first."""
     if last_done is None:
