@@ -40,16 +40,17 @@ import structlog
 from cloud.clock import to_epoch
 from cloud.db.database import Transaction, is_unique_violation
 from cloud.engine.tiers import last_recompute_date, rolling_window
-from cloud.ledger.lots import expire_lots_between
+from cloud.ledger.lots import LAPSED_SQL, expire_lots_between
 from cloud.services.deps import Deps
 from cloud.services.merchants import zone
 from cloud.services.tiers import ROLLING_SQL
 
 log = structlog.get_logger(__name__)
 
-# Customers per transaction: long enough to amortise a commit, short enough that a till
-# waiting for one of them is not kept long (a batch takes tens of milliseconds).
-BATCH = 2000
+# Customers per transaction: long enough to amortise a commit and a statement's
+# planning, short enough that a till waiting for one of them is not kept long (a batch
+# of 5 000 takes 0.1-0.5 s on the loaded benchmark machine, bench/RESULTS.md).
+BATCH = 5000
 
 
 @dataclass
@@ -111,16 +112,29 @@ async def claim(deps: Deps, merchant_id: int, job: str) -> AsyncIterator[bool]:
         yield held is not None
 
 
+async def custom_plans(tx: Transaction) -> None:
+    """Plan this transaction's statements for their parameters. asyncpg prepares each
+    statement once per connection, and after five runs PostgreSQL may switch to a
+    generic plan that ignores the values: for a batch's ``BETWEEN :lo AND :hi`` that plan
+    was 20-30x slower (a tier batch went from 17 ms to 400-550 ms from the sixth batch on,
+    bench/RESULTS.md). A job's statements are few and heavy; planning each is cheap."""
+    if tx.dialect == "postgresql":
+        await tx.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+
+
 async def _lock_range(tx: Transaction, merchant_id: int, lo: int, hi: int) -> None:
     """Lock the merchant's customers ``lo``..``hi`` in id order (one order for every
     job, so two jobs never wait for each other in a cycle)."""
     if tx.dialect == "postgresql":
-        await tx.fetch_all(
+        await tx.execute(
             "SELECT id FROM customers WHERE +merchant_id = :m AND id BETWEEN :lo AND :hi "
             "ORDER BY id FOR UPDATE",
             {"m": merchant_id, "lo": lo, "hi": hi},
         )
     # SQLite: the transaction is the only writer already.
+
+
+Lock = Callable[[Transaction, int, int, int], Awaitable[None]]
 
 
 async def _batches(deps: Deps, ids_sql: str, params: dict[str, Any]) -> list[tuple[int, int]]:
@@ -152,6 +166,7 @@ async def _run_batches(
     ranges: list[tuple[int, int]],
     step: Step,
     result: dict[str, Any],
+    lock: Lock | None = None,
 ) -> dict[str, Any] | None:
     """Run ``step`` over each customer range, a range per transaction, and record the
     date with the last one. Returns the result recorded, or None when another run
@@ -161,9 +176,10 @@ async def _run_batches(
     try:
         for i in range(max(len(ranges), 1)):
             async with deps.db.transaction() as tx:
+                await custom_plans(tx)
                 if ranges:
                     lo, hi = ranges[i]
-                    await _lock_range(tx, merchant_id, lo, hi)
+                    await (lock or _lock_range)(tx, merchant_id, lo, hi)
                     totals.update(await step(tx, lo, hi))
                     # A merchant with a million customers takes minutes: say how far along.
                     log.info(
@@ -198,6 +214,23 @@ def local_date(deps: Deps, timezone: str) -> date:
 
 # ---- expiry ---------------------------------------------------------------------------
 
+
+def _lock_due(now: int) -> Lock:
+    """Lock, in id order, only the customers of ``lo``..``hi`` who have a lot lapsed by
+    ``now``: a range cut from the due customers may span many who have nothing to
+    expire, and a till serving one of those need not wait for the job."""
+
+    async def lock(tx: Transaction, merchant_id: int, lo: int, hi: int) -> None:
+        if tx.dialect == "postgresql":
+            await tx.execute(
+                "SELECT id FROM customers WHERE +merchant_id = :m AND id IN (SELECT "
+                f"customer_id FROM bonus_lots WHERE {LAPSED_SQL}) ORDER BY id FOR UPDATE",
+                {"m": merchant_id, "lo": lo, "hi": hi, "now": now},
+            )
+
+    return lock
+
+
 _DUE_CUSTOMERS_SQL = (
     "SELECT DISTINCT customer_id AS id FROM bonus_lots WHERE merchant_id = :m "
     "AND remaining > 0 AND expires_at IS NOT NULL AND expires_at <= :now"
@@ -227,7 +260,14 @@ async def run_expiry(
 
             ranges = await _batches(deps, _DUE_CUSTOMERS_SQL, {"m": merchant, "now": now})
             result = await _run_batches(
-                deps, merchant, "expiry", day, ranges, step, {"customers": 0, "expired": 0}
+                deps,
+                merchant,
+                "expiry",
+                day,
+                ranges,
+                step,
+                {"customers": 0, "expired": 0},
+                _lock_due(now),
             )
         if result is None:
             report.skipped += 1
@@ -315,17 +355,15 @@ def _tier_sql(compiled: Any, params: dict[str, Any]) -> tuple[str, str, str]:
 
 
 TIERS_WRITE_SQL = (
-    "UPDATE customers SET tier_code = (SELECT MAX(t.to_tier) FROM tier_changes t "
-    "WHERE t.customer_id = customers.id AND t.id + 0 > :before AND t.receipt_id IS NULL "
-    "AND t.reason LIKE 'rolling%') WHERE +merchant_id = :m AND id BETWEEN :lo AND :hi "
-    "AND id IN (SELECT customer_id FROM tier_changes WHERE merchant_id = :m "
-    "AND id > :before AND receipt_id IS NULL AND reason LIKE 'rolling%' "
-    "AND customer_id BETWEEN :lo AND :hi)"
+    "UPDATE customers SET tier_code = t.to_tier FROM tier_changes t "
+    "WHERE t.id > :before AND t.merchant_id = :m AND t.customer_id BETWEEN :lo AND :hi "
+    "AND t.receipt_id IS NULL AND t.reason LIKE 'rolling%' AND customers.id = t.customer_id"
 )
 """Apply the moves the batch recorded (the customers are locked since before the sums
-were read, so no till's tier change can fall between reading and writing). ``t.id + 0``
-keeps PostgreSQL on the customer index: walking the batch's new ids for every customer
-would make a batch quadratic."""
+were read, so no till's tier change can fall between reading and writing): the batch's
+rows of ``tier_changes`` are those after ``:before`` (one per customer moved), read by
+the primary key and joined to their customers, rather than a search of each customer's
+history."""
 
 
 async def recompute_tiers_between(
