@@ -28,6 +28,7 @@ run as often as wanted: a second run finds nothing left to close.
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -112,14 +113,15 @@ async def claim(deps: Deps, merchant_id: int, job: str) -> AsyncIterator[bool]:
         yield held is not None
 
 
-async def custom_plans(tx: Transaction) -> None:
-    """Plan this transaction's statements for their parameters. asyncpg prepares each
-    statement once per connection, and after five runs PostgreSQL may switch to a
-    generic plan that ignores the values: for a batch's ``BETWEEN :lo AND :hi`` that plan
-    was 20-30x slower (a tier batch went from 17 ms to 400-550 ms from the sixth batch on,
-    bench/RESULTS.md). A job's statements are few and heavy; planning each is cheap."""
-    if tx.dialect == "postgresql":
-        await tx.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+def with_bounds(sql: str, lo: int, hi: int) -> str:
+    """``sql`` with a batch's ``:lo`` and ``:hi`` written in as numbers. asyncpg prepares
+    each statement once per connection, and after five runs PostgreSQL may switch to a
+    generic plan that ignores the values: for a tier batch's ``BETWEEN :lo AND :hi``
+    that plan was 20-30x slower (17 ms a batch, then 400-550 ms from the sixth batch on,
+    bench/RESULTS.md). With the bounds in the text every batch is planned for its own
+    range. (``SET plan_cache_mode = force_custom_plan`` would do it too, but it also
+    replans the foreign-key triggers' query for every row a job inserts.)"""
+    return re.sub(r":hi\b", str(int(hi)), re.sub(r":lo\b", str(int(lo)), sql))
 
 
 async def _lock_range(tx: Transaction, merchant_id: int, lo: int, hi: int) -> None:
@@ -127,10 +129,13 @@ async def _lock_range(tx: Transaction, merchant_id: int, lo: int, hi: int) -> No
     job, so two jobs never wait for each other in a cycle)."""
     if tx.dialect == "postgresql":
         await tx.execute(
-            "SELECT id FROM customers WHERE +merchant_id = :m AND id BETWEEN :lo AND :hi "
-            "ORDER BY id FOR UPDATE",
-            {"m": merchant_id, "lo": lo, "hi": hi},
-        )
+            with_bounds(
+                "SELECT id FROM customers WHERE +merchant_id = :m AND id BETWEEN :lo AND :hi "
+                "ORDER BY id FOR UPDATE",
+                lo, hi,
+            ),
+            {"m": merchant_id},
+        )  # fmt: skip
     # SQLite: the transaction is the only writer already.
 
 
@@ -176,7 +181,6 @@ async def _run_batches(
     try:
         for i in range(max(len(ranges), 1)):
             async with deps.db.transaction() as tx:
-                await custom_plans(tx)
                 if ranges:
                     lo, hi = ranges[i]
                     await (lock or _lock_range)(tx, merchant_id, lo, hi)
@@ -223,10 +227,13 @@ def _lock_due(now: int) -> Lock:
     async def lock(tx: Transaction, merchant_id: int, lo: int, hi: int) -> None:
         if tx.dialect == "postgresql":
             await tx.execute(
-                "SELECT id FROM customers WHERE +merchant_id = :m AND id IN (SELECT "
-                f"customer_id FROM bonus_lots WHERE {LAPSED_SQL}) ORDER BY id FOR UPDATE",
-                {"m": merchant_id, "lo": lo, "hi": hi, "now": now},
-            )
+                with_bounds(
+                    "SELECT id FROM customers WHERE +merchant_id = :m AND id IN (SELECT "
+                    f"customer_id FROM bonus_lots WHERE {LAPSED_SQL}) ORDER BY id FOR UPDATE",
+                    lo, hi,
+                ),
+                {"m": merchant_id, "now": now},
+            )  # fmt: skip
 
     return lock
 
@@ -388,14 +395,17 @@ async def recompute_tiers_between(
         "WHERE r.tier_code IS NOT NULL OR r.total > 0 OR r.largest > 0"
     )
     await tx.execute(
-        "INSERT INTO tier_changes (merchant_id, customer_id, from_tier, to_tier, reason, "
-        "receipt_id, created_at) SELECT :m, x.id, x.tier_code, x.to_tier, CASE WHEN "
-        "x.new_rank > x.old_rank THEN 'rolling_upgrade:' ELSE 'rolling_downgrade:' END "
-        f"|| CAST(:window AS TEXT), NULL, CAST(:now AS BIGINT) FROM ({moves}) x "
-        "WHERE x.new_rank <> x.old_rank",
+        with_bounds(
+            "INSERT INTO tier_changes (merchant_id, customer_id, from_tier, to_tier, reason, "
+            "receipt_id, created_at) SELECT :m, x.id, x.tier_code, x.to_tier, CASE WHEN "
+            "x.new_rank > x.old_rank THEN 'rolling_upgrade:' ELSE 'rolling_downgrade:' END "
+            f"|| CAST(:window AS TEXT), NULL, CAST(:now AS BIGINT) FROM ({moves}) x "
+            "WHERE x.new_rank <> x.old_rank",
+            lo, hi,
+        ),
         params,
-    )
-    await tx.execute(TIERS_WRITE_SQL, params)
+    )  # fmt: skip
+    await tx.execute(with_bounds(TIERS_WRITE_SQL, lo, hi), params)
     row = await tx.fetch_one(
         "SELECT (SELECT COUNT(*) FROM customers WHERE +merchant_id = :m "
         "AND id BETWEEN :lo AND :hi) AS customers, "

@@ -35,7 +35,6 @@ from cloud.services.jobs import (
     JobReport,
     already_run,
     claim,
-    custom_plans,
     local_date,
     merchants_with_programs,
     record_run,
@@ -82,7 +81,6 @@ async def run_daily(
                 continue
             try:
                 async with deps.db.transaction() as tx:
-                    await custom_plans(tx)
                     result = await work(tx, ctx)
                     finished = to_epoch(deps.clock())
                     await record_run(tx, merchant, job, day, ctx.now, finished, result)
