@@ -228,8 +228,9 @@ def _lock_due(now: int) -> Lock:
         if tx.dialect == "postgresql":
             await tx.execute(
                 with_bounds(
-                    "SELECT id FROM customers WHERE +merchant_id = :m AND id IN (SELECT "
-                    f"customer_id FROM bonus_lots WHERE {LAPSED_SQL}) ORDER BY id FOR UPDATE",
+                    "SELECT id FROM customers WHERE +merchant_id = :m AND id BETWEEN :lo AND :hi "
+                    "AND id IN (SELECT customer_id FROM bonus_lots WHERE "
+                    f"{LAPSED_SQL}) ORDER BY id FOR UPDATE",
                     lo, hi,
                 ),
                 {"m": merchant_id, "now": now},
