@@ -16,8 +16,9 @@ one's last batch, and the lifecycle jobs' own unique keys (``job_events``,
 ``reanimations``) make a repeated grant impossible.
 
 Work is set-based SQL over a batch of a merchant's customers at a time, with those
-customers locked first (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite's single writer
-transaction is the lock), so a purchase during a job is either seen by it or waits. The
+customers locked first (``SELECT ... FOR UPDATE`` on PostgreSQL, in id order, only those
+the batch has work for; SQLite's single writer transaction is the lock), so a purchase
+during a job is either seen by it or waits. The
 batches are cut once per run from one ordered scan (``_batches``), never by re-reading
 what is left before every batch.
 
