@@ -72,7 +72,9 @@ class PostgresCluster:
         subprocess.run(command, check=True, capture_output=True, text=True)
 
     @classmethod
-    def start(cls, bindir: Path) -> PostgresCluster:
+    def start(cls, bindir: Path, settings: str = "") -> PostgresCluster:
+        """Start a throw-away cluster; ``settings`` are more ``-c name=value`` options
+        (the job benchmark gives it a server's memory)."""
         user = _unprivileged_user()
         root = Path(tempfile.mkdtemp(prefix="loyalty-pg-"))
         if user:
@@ -86,7 +88,7 @@ class PostgresCluster:
         options = (
             f"-p {cluster.port} -k {root} -c listen_addresses=127.0.0.1 "
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-            "-c max_connections=200"
+            f"-c max_connections=200 {settings}"
         )
         cluster._run(
             "pg_ctl", "-D", str(cluster.datadir), "-o", options, "-w", "-l",

@@ -105,7 +105,7 @@ async def give_to_lot(
 
 # ``+merchant_id``: the customer range is the selective term; without it SQLite's
 # planner walks the merchant's whole expiry index once per batch.
-_LAPSED = (
+LAPSED_SQL = (
     "+merchant_id = :m AND customer_id BETWEEN :lo AND :hi AND remaining > 0 "
     "AND expires_at IS NOT NULL AND expires_at <= :now"
 )
@@ -114,31 +114,55 @@ _LAPSED = (
 async def expire_lots_between(
     tx: Transaction, merchant_id: int, lo: int, hi: int, now: int
 ) -> tuple[int, int]:
-    """Expire every lapsed lot of the merchant's customers ``lo``..``hi`` (all of them
-    locked by the caller) in three statements, whatever their number; returns
-    ``(customers, bonus units)`` expired. Each lot gets one journal entry for exactly
-    its remainder, so the journal still sums to the lots."""
+    """Expire every lapsed lot of the merchant's customers ``lo``..``hi`` (those with
+    lapsed lots locked by the caller), whatever their number; returns ``(customers,
+    bonus units)`` expired. Each lot gets one journal entry for exactly its remainder,
+    so the journal still sums to the lots.
+
+    The key names the lot and the instant: a lot lapses once per instant (a second run
+    at the same instant finds nothing left), and no per-lot search of the journal for
+    earlier expiries of the same lot is needed."""
     params = {"m": merchant_id, "lo": lo, "hi": hi, "now": now}
-    row = await tx.fetch_one(
-        "SELECT COUNT(DISTINCT customer_id) AS customers, COALESCE(SUM(remaining), 0) AS units "
-        f"FROM bonus_lots WHERE {_LAPSED}",
-        params,
-    )
-    assert row is not None
-    if not row["customers"]:
-        return 0, 0
-    # The key names the lot and the instant: a lot lapses once per instant (a second
-    # run at the same instant finds nothing left), and no per-lot search of the journal
-    # for earlier expiries of the same lot is needed.
+    if tx.dialect == "postgresql":
+        # One statement, one pass over the lapsed lots: the journal is written from the
+        # rows the UPDATE changed, with the remainder each had (``x``). A lot whose
+        # remainder moved since the statement's snapshot is left alone (and unjournaled)
+        # rather than expired for the wrong amount.
+        row = await tx.fetch_one(
+            f"WITH x AS (SELECT id, customer_id, remaining FROM bonus_lots WHERE {LAPSED_SQL}), "
+            "gone AS (UPDATE bonus_lots l SET remaining = 0 FROM x "
+            "WHERE l.id = x.id AND l.remaining = x.remaining "
+            "RETURNING x.id, x.customer_id, x.remaining), "
+            "j AS (INSERT INTO ledger_entries (merchant_id, customer_id, kind, amount, lot_id, "
+            "receipt_id, idempotency_key, created_at) SELECT :m, customer_id, 'expire', "
+            "-remaining, id, NULL, 'expire:' || id || ':' || CAST(:now AS BIGINT), "
+            "CAST(:now AS BIGINT) FROM gone RETURNING customer_id, amount) "
+            "SELECT COUNT(DISTINCT customer_id) AS customers, "
+            "COALESCE(-SUM(amount), 0) AS units FROM j",
+            params,
+        )
+        assert row is not None
+        return int(row["customers"]), int(row["units"])
+    # SQLite: this transaction is the only writer, so the journal rows it adds are the
+    # ids after the largest one before, and the lots they name are the ones to zero.
+    before = int(await tx.fetch_value("SELECT COALESCE(MAX(id), 0) FROM ledger_entries"))
     await tx.execute(
         "INSERT INTO ledger_entries (merchant_id, customer_id, kind, amount, lot_id, "
         "receipt_id, idempotency_key, created_at) "
         "SELECT merchant_id, customer_id, 'expire', -remaining, id, NULL, "
         "'expire:' || id || ':' || CAST(:now AS BIGINT), CAST(:now AS BIGINT) "
-        f"FROM bonus_lots WHERE {_LAPSED}",
+        f"FROM bonus_lots WHERE {LAPSED_SQL}",
         params,
     )
-    await tx.execute(f"UPDATE bonus_lots SET remaining = 0 WHERE {_LAPSED}", params)
+    if not await tx.fetch_value("SELECT changes()"):
+        return 0, 0
+    await tx.execute(f"UPDATE bonus_lots SET remaining = 0 WHERE {LAPSED_SQL}", params)
+    row = await tx.fetch_one(
+        "SELECT COUNT(DISTINCT customer_id) AS customers, -SUM(amount) AS units "
+        "FROM ledger_entries WHERE id > :before",
+        {"before": before},
+    )
+    assert row is not None
     return int(row["customers"]), int(row["units"])
 
 
@@ -148,3 +172,18 @@ async def expire_customer_lots(
     """Expire every lapsed lot of one customer (locked by the caller); returns the bonus
     units expired."""
     return (await expire_lots_between(tx, merchant_id, customer_id, customer_id, now))[1]
+
+
+async def new_lot_ids(tx: Transaction, order_by: str) -> str:
+    """SQL for a fresh ``bonus_lots`` id per row of an ``INSERT ... SELECT`` ordered by
+    ``order_by``, so a job can record a gift's lot where it records the gift and write
+    the lot and its journal entry with that id, instead of finding each new lot again.
+    PostgreSQL draws from the table's sequence; on SQLite this transaction is the only
+    writer, so the ids after the largest ever given (``sqlite_sequence``) are free."""
+    if tx.dialect == "postgresql":
+        return "nextval('bonus_lots_id_seq')"
+    base = await tx.fetch_value(
+        "SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'bonus_lots'), 0), "
+        "COALESCE((SELECT MAX(id) FROM bonus_lots), 0))"
+    )
+    return f"{int(base)} + ROW_NUMBER() OVER (ORDER BY {order_by})"

@@ -16,8 +16,9 @@ one's last batch, and the lifecycle jobs' own unique keys (``job_events``,
 ``reanimations``) make a repeated grant impossible.
 
 Work is set-based SQL over a batch of a merchant's customers at a time, with those
-customers locked first (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite's single writer
-transaction is the lock), so a purchase during a job is either seen by it or waits. The
+customers locked first (``SELECT ... FOR UPDATE`` on PostgreSQL, in id order, only those
+the batch has work for; SQLite's single writer transaction is the lock), so a purchase
+during a job is either seen by it or waits. The
 batches are cut once per run from one ordered scan (``_batches``), never by re-reading
 what is left before every batch.
 
@@ -28,6 +29,7 @@ run as often as wanted: a second run finds nothing left to close.
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -40,16 +42,17 @@ import structlog
 from cloud.clock import to_epoch
 from cloud.db.database import Transaction, is_unique_violation
 from cloud.engine.tiers import last_recompute_date, rolling_window
-from cloud.ledger.lots import expire_lots_between
+from cloud.ledger.lots import LAPSED_SQL, expire_lots_between
 from cloud.services.deps import Deps
 from cloud.services.merchants import zone
 from cloud.services.tiers import ROLLING_SQL
 
 log = structlog.get_logger(__name__)
 
-# Customers per transaction: long enough to amortise a commit, short enough that a till
-# waiting for one of them is not kept long (a batch takes tens of milliseconds).
-BATCH = 2000
+# Customers per transaction: long enough to amortise a commit and a statement's
+# planning, short enough that a till waiting for one of them is not kept long (a batch
+# of 5 000 takes 0.1-0.5 s on the loaded benchmark machine, bench/RESULTS.md).
+BATCH = 5000
 
 
 @dataclass
@@ -111,16 +114,33 @@ async def claim(deps: Deps, merchant_id: int, job: str) -> AsyncIterator[bool]:
         yield held is not None
 
 
+def with_bounds(sql: str, lo: int, hi: int) -> str:
+    """``sql`` with a batch's ``:lo`` and ``:hi`` written in as numbers. asyncpg prepares
+    each statement once per connection, and after five runs PostgreSQL may switch to a
+    generic plan that ignores the values: for a tier batch's ``BETWEEN :lo AND :hi``
+    that plan was 20-30x slower (17 ms a batch, then 400-550 ms from the sixth batch on,
+    bench/RESULTS.md). With the bounds in the text every batch is planned for its own
+    range. (``SET plan_cache_mode = force_custom_plan`` would do it too, but it also
+    replans the foreign-key triggers' query for every row a job inserts.)"""
+    return re.sub(r":hi\b", str(int(hi)), re.sub(r":lo\b", str(int(lo)), sql))
+
+
 async def _lock_range(tx: Transaction, merchant_id: int, lo: int, hi: int) -> None:
     """Lock the merchant's customers ``lo``..``hi`` in id order (one order for every
     job, so two jobs never wait for each other in a cycle)."""
     if tx.dialect == "postgresql":
-        await tx.fetch_all(
-            "SELECT id FROM customers WHERE +merchant_id = :m AND id BETWEEN :lo AND :hi "
-            "ORDER BY id FOR UPDATE",
-            {"m": merchant_id, "lo": lo, "hi": hi},
-        )
+        await tx.execute(
+            with_bounds(
+                "SELECT id FROM customers WHERE +merchant_id = :m AND id BETWEEN :lo AND :hi "
+                "ORDER BY id FOR UPDATE",
+                lo, hi,
+            ),
+            {"m": merchant_id},
+        )  # fmt: skip
     # SQLite: the transaction is the only writer already.
+
+
+Lock = Callable[[Transaction, int, int, int], Awaitable[None]]
 
 
 async def _batches(deps: Deps, ids_sql: str, params: dict[str, Any]) -> list[tuple[int, int]]:
@@ -152,6 +172,7 @@ async def _run_batches(
     ranges: list[tuple[int, int]],
     step: Step,
     result: dict[str, Any],
+    lock: Lock | None = None,
 ) -> dict[str, Any] | None:
     """Run ``step`` over each customer range, a range per transaction, and record the
     date with the last one. Returns the result recorded, or None when another run
@@ -163,7 +184,7 @@ async def _run_batches(
             async with deps.db.transaction() as tx:
                 if ranges:
                     lo, hi = ranges[i]
-                    await _lock_range(tx, merchant_id, lo, hi)
+                    await (lock or _lock_range)(tx, merchant_id, lo, hi)
                     totals.update(await step(tx, lo, hi))
                     # A merchant with a million customers takes minutes: say how far along.
                     log.info(
@@ -198,6 +219,27 @@ def local_date(deps: Deps, timezone: str) -> date:
 
 # ---- expiry ---------------------------------------------------------------------------
 
+
+def _lock_due(now: int) -> Lock:
+    """Lock, in id order, only the customers of ``lo``..``hi`` who have a lot lapsed by
+    ``now``: a range cut from the due customers may span many who have nothing to
+    expire, and a till serving one of those need not wait for the job."""
+
+    async def lock(tx: Transaction, merchant_id: int, lo: int, hi: int) -> None:
+        if tx.dialect == "postgresql":
+            await tx.execute(
+                with_bounds(
+                    "SELECT id FROM customers WHERE +merchant_id = :m AND id BETWEEN :lo AND :hi "
+                    "AND id IN (SELECT customer_id FROM bonus_lots WHERE "
+                    f"{LAPSED_SQL}) ORDER BY id FOR UPDATE",
+                    lo, hi,
+                ),
+                {"m": merchant_id, "now": now},
+            )  # fmt: skip
+
+    return lock
+
+
 _DUE_CUSTOMERS_SQL = (
     "SELECT DISTINCT customer_id AS id FROM bonus_lots WHERE merchant_id = :m "
     "AND remaining > 0 AND expires_at IS NOT NULL AND expires_at <= :now"
@@ -227,7 +269,14 @@ async def run_expiry(
 
             ranges = await _batches(deps, _DUE_CUSTOMERS_SQL, {"m": merchant, "now": now})
             result = await _run_batches(
-                deps, merchant, "expiry", day, ranges, step, {"customers": 0, "expired": 0}
+                deps,
+                merchant,
+                "expiry",
+                day,
+                ranges,
+                step,
+                {"customers": 0, "expired": 0},
+                _lock_due(now),
             )
         if result is None:
             report.skipped += 1
@@ -315,17 +364,15 @@ def _tier_sql(compiled: Any, params: dict[str, Any]) -> tuple[str, str, str]:
 
 
 TIERS_WRITE_SQL = (
-    "UPDATE customers SET tier_code = (SELECT MAX(t.to_tier) FROM tier_changes t "
-    "WHERE t.customer_id = customers.id AND t.id + 0 > :before AND t.receipt_id IS NULL "
-    "AND t.reason LIKE 'rolling%') WHERE +merchant_id = :m AND id BETWEEN :lo AND :hi "
-    "AND id IN (SELECT customer_id FROM tier_changes WHERE merchant_id = :m "
-    "AND id > :before AND receipt_id IS NULL AND reason LIKE 'rolling%' "
-    "AND customer_id BETWEEN :lo AND :hi)"
+    "UPDATE customers SET tier_code = t.to_tier FROM tier_changes t "
+    "WHERE t.id > :before AND t.merchant_id = :m AND t.customer_id BETWEEN :lo AND :hi "
+    "AND t.receipt_id IS NULL AND t.reason LIKE 'rolling%' AND customers.id = t.customer_id"
 )
 """Apply the moves the batch recorded (the customers are locked since before the sums
-were read, so no till's tier change can fall between reading and writing). ``t.id + 0``
-keeps PostgreSQL on the customer index: walking the batch's new ids for every customer
-would make a batch quadratic."""
+were read, so no till's tier change can fall between reading and writing): the batch's
+rows of ``tier_changes`` are those after ``:before`` (one per customer moved), read by
+the primary key and joined to their customers, rather than a search of each customer's
+history."""
 
 
 async def recompute_tiers_between(
@@ -350,14 +397,17 @@ async def recompute_tiers_between(
         "WHERE r.tier_code IS NOT NULL OR r.total > 0 OR r.largest > 0"
     )
     await tx.execute(
-        "INSERT INTO tier_changes (merchant_id, customer_id, from_tier, to_tier, reason, "
-        "receipt_id, created_at) SELECT :m, x.id, x.tier_code, x.to_tier, CASE WHEN "
-        "x.new_rank > x.old_rank THEN 'rolling_upgrade:' ELSE 'rolling_downgrade:' END "
-        f"|| CAST(:window AS TEXT), NULL, CAST(:now AS BIGINT) FROM ({moves}) x "
-        "WHERE x.new_rank <> x.old_rank",
+        with_bounds(
+            "INSERT INTO tier_changes (merchant_id, customer_id, from_tier, to_tier, reason, "
+            "receipt_id, created_at) SELECT :m, x.id, x.tier_code, x.to_tier, CASE WHEN "
+            "x.new_rank > x.old_rank THEN 'rolling_upgrade:' ELSE 'rolling_downgrade:' END "
+            f"|| CAST(:window AS TEXT), NULL, CAST(:now AS BIGINT) FROM ({moves}) x "
+            "WHERE x.new_rank <> x.old_rank",
+            lo, hi,
+        ),
         params,
-    )
-    await tx.execute(TIERS_WRITE_SQL, params)
+    )  # fmt: skip
+    await tx.execute(with_bounds(TIERS_WRITE_SQL, lo, hi), params)
     row = await tx.fetch_one(
         "SELECT (SELECT COUNT(*) FROM customers WHERE +merchant_id = :m "
         "AND id BETWEEN :lo AND :hi) AS customers, "

@@ -28,6 +28,7 @@ from typing import Any
 from cloud.clock import to_epoch
 from cloud.db.database import Transaction
 from cloud.engine.lifecycle import local_midnight, lot_dates
+from cloud.ledger.lots import new_lot_ids
 from cloud.services.deps import Deps
 from cloud.services.jobs import (
     AlreadyRun,
@@ -391,11 +392,14 @@ async def _reanimation(tx: Transaction, ctx: Context) -> dict[str, Any]:
         params[f"r{n}_code"], params[f"r{n}_amount"] = rule.code, to_kopecks(rule.amount)
         code.append(f" WHEN {condition} THEN CAST(:r{n}_code AS TEXT)")
         amount_sql.append(f" WHEN {condition} THEN CAST(:r{n}_amount AS BIGINT)")
+    # Each gift's lot id is drawn where the gift is recorded, so the lots and their
+    # journal entries are written with it (no search for the new lots afterwards).
+    lot_id = await new_lot_ids(tx, "c.id")
     await tx.execute(
         "INSERT INTO reanimations (merchant_id, customer_id, rule_code, "
         "last_purchase_at, amount, lot_id, run_date, granted_at) SELECT c.merchant_id, "
-        f"c.id, {''.join(code)} END, c.last_purchase_at, {''.join(amount_sql)} END, NULL, "
-        "CAST(:day AS TEXT), CAST(:now AS BIGINT) FROM customers c "
+        f"c.id, {''.join(code)} END, c.last_purchase_at, {''.join(amount_sql)} END, "
+        f"{lot_id}, CAST(:day AS TEXT), CAST(:now AS BIGINT) FROM customers c "
         "WHERE c.merchant_id = :m AND c.blocked_at IS NULL "
         f"AND c.last_purchase_at IS NOT NULL AND ({' OR '.join(conditions)}) "
         "AND (c.id, c.last_purchase_at) NOT IN (SELECT r.customer_id, r.last_purchase_at "
@@ -414,18 +418,11 @@ async def _reanimation(tx: Transaction, ctx: Context) -> dict[str, Any]:
             "AND r.run_date = :day"
         )
         await tx.execute(
-            "INSERT INTO bonus_lots (merchant_id, customer_id, kind, amount, remaining, "
-            "available_from, expires_at, receipt_id, created_at) SELECT r.merchant_id, "
-            "r.customer_id, 'reanimation', r.amount, r.amount, CAST(:af AS BIGINT), "
-            f"CAST(:exp AS BIGINT), NULL, CAST(:now AS BIGINT) FROM reanimations r {mine}",
-            params,
-        )
-        await tx.execute(
-            "UPDATE reanimations SET lot_id = (SELECT MAX(l.id + 0) FROM bonus_lots l "
-            "WHERE l.customer_id = reanimations.customer_id AND +l.merchant_id = :m "
-            "AND l.kind = 'reanimation' AND l.created_at = :now) "
-            "WHERE merchant_id = :m AND granted_at = :now AND rule_code = :code "
-            "AND run_date = :day",
+            "INSERT INTO bonus_lots (id, merchant_id, customer_id, kind, amount, remaining, "
+            "available_from, expires_at, receipt_id, created_at) SELECT r.lot_id, "
+            "r.merchant_id, r.customer_id, 'reanimation', r.amount, r.amount, "
+            "CAST(:af AS BIGINT), CAST(:exp AS BIGINT), NULL, CAST(:now AS BIGINT) "
+            f"FROM reanimations r {mine}",
             params,
         )
         await tx.execute(

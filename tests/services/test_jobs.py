@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
+import asyncpg
 import pytest
 import structlog.testing
 
@@ -56,6 +57,43 @@ async def _runs(deps: Deps, job: str) -> list[tuple[str, str]]:
         "SELECT run_date, status FROM job_runs WHERE job = :j ORDER BY id", {"j": job}
     )
     return [(r["run_date"], r["status"]) for r in rows]
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+async def test_expiry_locks_only_the_customers_with_lapsed_lots(
+    deps: Deps, demo_tenant: Tenant, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While the expiry job works on a batch, a customer inside the batch's id range
+    with nothing lapsed is free for a till (their row is not locked), and a customer
+    whose lot lapses stays locked until the batch commits; both lapsed lots expire."""
+    merchant = demo_tenant.merchant_id
+    a, b, c = [await create_customer(deps, merchant) for _ in range(3)]
+    await give_lot(deps, merchant, a.id, 5_000, expires_in=DAY)
+    await give_lot(deps, merchant, b.id, 5_000)  # never lapses
+    await give_lot(deps, merchant, c.id, 5_000, expires_in=DAY)
+    clock.advance(days=2)
+    seen: dict[str, str] = {}
+    real = jobs.expire_lots_between
+
+    async def probing(tx: Any, merchant_id: int, lo: int, hi: int, now: int) -> Any:
+        assert lo <= b.id <= hi
+        for name, customer in (("a", a.id), ("b", b.id)):
+            try:
+                async with deps.db.transaction() as other:
+                    await other.execute(
+                        "SELECT id FROM customers WHERE id = :c FOR UPDATE NOWAIT", {"c": customer}
+                    )
+                seen[name] = "free"
+            except asyncpg.LockNotAvailableError:
+                seen[name] = "locked"
+        return await real(tx, merchant_id, lo, hi, now)
+
+    monkeypatch.setattr(jobs, "expire_lots_between", probing)
+    report = await jobs.run_expiry(deps)
+    assert seen == {"a": "locked", "b": "free"}
+    assert report.details[str(merchant)] == {"customers": 2, "expired": 10_000}
+    for member in (a, b, c):
+        assert_ledger_consistent(await ledger_state(deps, member.id))
 
 
 async def test_expiry_crash_midway_leaves_the_date_runnable(

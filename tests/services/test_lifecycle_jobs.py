@@ -228,6 +228,46 @@ async def test_reanimation_by_rules_once_per_absence_and_the_report(
     ]
 
 
+async def test_reanimation_gifts_name_their_own_lots_and_ids_stay_fresh(
+    deps: Deps, clock: ManualClock
+) -> None:
+    """The job draws each gift's lot id where it records the gift: every reanimation
+    row names a lot of its own customer, rule amount and kind, whose one journal entry
+    names the same lot, across both rules and customers interleaved; and the lots
+    written afterwards (a purchase's accrual) get ids after them, never one of theirs."""
+    clock.now = datetime(2026, 6, 1, 9, tzinfo=UTC)
+    tenant = await make_tenant(deps, "Салон", PROGRAM)
+    today = date(2026, 6, 1)
+    people = [await _register(deps, tenant, f"+7916000040{i}") for i in range(6)]
+    for i, customer in enumerate(people):
+        # Even: two cheap purchases 61 days ago («cheap»); odd: one dear, 100 days («any»).
+        days, count, total = (61, 2, 150_000) if i % 2 == 0 else (100, 1, 900_000)
+        await _set(deps, customer, last_purchase_at=_epoch(today - timedelta(days=days)) + 1,
+                   purchase_count=count, lifetime_purchases=total)  # fmt: skip
+    await give_lot(deps, tenant.merchant_id, people[0], 1_000)
+
+    await lifecycle.run_reanimation(deps)
+    rows = await deps.db.fetch_all(
+        "SELECT r.customer_id, r.rule_code, r.amount, l.customer_id AS owner, l.kind, "
+        "l.amount AS lot_amount, (SELECT COUNT(*) FROM ledger_entries e WHERE e.lot_id = l.id "
+        "AND e.customer_id = r.customer_id AND e.amount = r.amount) AS entries "
+        "FROM reanimations r JOIN bonus_lots l ON l.id = r.lot_id ORDER BY r.customer_id"
+    )
+    assert [(r["customer_id"], r["rule_code"]) for r in rows] == [
+        (c, "cheap" if i % 2 == 0 else "any") for i, c in enumerate(people)
+    ]
+    for r in rows:
+        assert (r["owner"], r["kind"], r["lot_amount"], r["entries"]) == (
+            r["customer_id"], "reanimation", r["amount"], 1,
+        )  # fmt: skip
+    newest = await deps.db.fetch_value("SELECT MAX(lot_id) FROM reanimations")
+    await _buy(deps, tenant, people[1], "after-gifts", 1_000)
+    lot = await deps.db.fetch_value("SELECT MAX(id) FROM bonus_lots WHERE kind <> 'reanimation'")
+    assert lot > newest
+    for customer in people:
+        assert_ledger_consistent(await ledger_state(deps, customer))
+
+
 FOLLOW_UP: dict[str, Any] = {
     **PROGRAM,
     "follow_up_offer": {"days": 30, "reminder_days_before": 10},
