@@ -1,7 +1,7 @@
 """telegram bot: a merchant's own bot, its updates (once each) and the dialogue's state
 
 Revision ID: 0019
-Revises: 0020
+Revises: 0018
 Create Date: 2026-11-27
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0019"
-down_revision: str | None = "0020"
+down_revision: str | None = "0018"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

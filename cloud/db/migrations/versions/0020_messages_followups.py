@@ -2,7 +2,7 @@
 the day they become spendable (activation notices)
 
 Revision ID: 0020
-Revises: 0022
+Revises: 0019
 Create Date: 2026-11-27
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0020"
-down_revision: str | None = "0022"
+down_revision: str | None = "0019"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """receipts: the cashier who rang the sale or the refund up
 
 Revision ID: 0021
-Revises: 0019
+Revises: 0020
 Create Date: 2026-11-27
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0021"
-down_revision: str | None = "0019"
+down_revision: str | None = "0020"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """mailing segments by age and card-number range: birth year and a card's numeric value in clear
 
 Revision ID: 0022
-Revises: 0017
+Revises: 0021
 Create Date: 2026-11-27
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0022"
-down_revision: str | None = "0017"
+down_revision: str | None = "0021"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
