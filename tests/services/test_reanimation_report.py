@@ -10,7 +10,7 @@ from typing import Any
 
 from cloud.clock import ManualClock
 from cloud.messages.outbox import drain
-from cloud.messages.providers import LogSmsProvider
+from cloud.messages.providers import LogSmsProvider, sms_parts
 from cloud.services import lifecycle
 from cloud.services.deps import Deps
 from tests.conftest import make_tenant, merchant_client
@@ -33,9 +33,9 @@ async def test_who_came_back_and_what_they_spent(
     """Gifted twice (two absences), the customer's first gift counts the 1 500 ₽ kept
     of a 2 000 ₽ sale (500 returned), the second the 700 ₽ bought after it — not both;
     the other customer, gifted and never back, is counted as gifted only; each gift SMS
-    cost 2.50 ₽; pages go newest first; another merchant's key sees nothing."""
+    cost 2.50 ₽ a part; pages go newest first; another merchant's key sees nothing."""
     clock.now = datetime(2026, 1, 10, 9, tzinfo=UTC)
-    deps.sms = LogSmsProvider(cost_kopecks=250)
+    sms = deps.sms = LogSmsProvider(cost_kopecks=250)
     tenant = await make_tenant(deps, "Мойка", PROGRAM)
     other = await make_tenant(deps, "Чужая мойка", PROGRAM)
     back = await _register(deps, tenant, "+79160000001")
@@ -54,8 +54,12 @@ async def test_who_came_back_and_what_they_spent(
 
     admin = await merchant_client(aiohttp_client, deps, tenant, "Офис")
     body = await (await admin.get(REPORT)).json()
+    # Each gift SMS costs 2.50 ₽ a part (with its refusal link it takes two).
+    parts = [sms_parts(sent.text) for sent in sms.sent]
+    assert len(parts) == 3
     assert body["rules"] == [{"rule": "month", "gifted": 3, "returned": 2, "gifts": 600.0,
-                              "messages_cost": 7.5, "sales": 2, "revenue": 2200.0}]  # fmt: skip
+                              "messages_cost": sum(parts) * 2.5, "sales": 2,
+                              "revenue": 2200.0}]  # fmt: skip
     rows = [(r["customer_id"], r["sales"], Decimal(str(r["revenue"]))) for r in body["customers"]]
     assert rows == [(back, 1, Decimal(700)), (gone, 0, Decimal(0)), (back, 1, Decimal(1500))]
     assert body["customers"][1]["returned_at"] is None and body["next"] is None
