@@ -11,7 +11,7 @@ from aiohttp import web
 
 from cloud.api.keys import MERCHANT, deps_of
 from cloud.api.openapi import Operation, Param
-from cloud.api.wire import int_query, json_response, read_model
+from cloud.api.wire import int_query, json_response, only_params, read_model
 from cloud.errors import BadRequest, NotFound
 from cloud.services import feedback_admin as service
 from cloud.services.customers_admin.common import MAX_PAGE
@@ -39,13 +39,6 @@ def _date_query(request: web.Request, name: str) -> date | None:
         raise BadRequest("invalid_query", f"Параметр {name}: дата ГГГГ-ММ-ДД") from None
 
 
-def _only(request: web.Request, *allowed: str) -> None:
-    """A parameter the operation does not take is refused, not silently ignored."""
-    for name in request.query:
-        if name not in allowed:
-            raise BadRequest("invalid_query", f"Неизвестный параметр «{name[:40]}»")
-
-
 def _filters(request: web.Request) -> dict[str, object]:
     return {
         "store_id": int_query(request, "store_id", None),
@@ -55,7 +48,7 @@ def _filters(request: web.Request) -> dict[str, object]:
 
 
 async def list_feedback(request: web.Request) -> web.Response:
-    _only(request, "store_id", "date_from", "date_to", "limit", "before")
+    only_params(request, "store_id", "date_from", "date_to", "limit", "before")
     limit = int_query(request, "limit", 20)
     assert limit is not None
     found = await service.list_feedback(
@@ -75,7 +68,7 @@ async def reply(request: web.Request) -> web.Response:
 
 
 async def nps(request: web.Request) -> web.Response:
-    _only(request, "store_id", "date_from", "date_to")
+    only_params(request, "store_id", "date_from", "date_to")
     report = await service.nps(
         deps_of(request),
         _merchant_id(request),

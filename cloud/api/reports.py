@@ -8,9 +8,8 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from cloud.api.keys import MERCHANT, deps_of
-from cloud.api.merchant_feedback import _only
 from cloud.api.openapi import Operation, Param
-from cloud.api.wire import int_query, json_response
+from cloud.api.wire import int_query, json_response, only_params
 from cloud.services import reanimation_report
 from cloud.services.customers_admin.common import MAX_PAGE
 from schemas import reports as wire
@@ -22,7 +21,7 @@ PREFIX = "/api/v1/merchant/reports"
 
 
 async def reanimation(request: web.Request) -> web.Response:
-    _only(request, "limit", "before")
+    only_params(request, "limit", "before")
     limit = int_query(request, "limit", 50)
     assert limit is not None
     found = await reanimation_report.report(

@@ -47,6 +47,13 @@ async def read_model(request: web.Request, model: type[ModelT]) -> ModelT:
     return parse_body(model, await read_body(request))
 
 
+def only_params(request: web.Request, *allowed: str) -> None:
+    """A query parameter the operation does not take is refused, not silently ignored."""
+    for name in request.query:
+        if name not in allowed:
+            raise BadRequest("invalid_query", f"Неизвестный параметр «{name[:40]}»")
+
+
 def int_query(request: web.Request, name: str, default: int | None) -> int | None:
     """A positive BIGINT query parameter (absent or empty: ``default``)."""
     text = request.query.get(name)

@@ -16,6 +16,7 @@ from typing import Any
 
 from cloud.ledger.balance import LOTS_AVAILABLE_SQL
 from cloud.services.deps import Deps
+from cloud.services.lifecycle import index_birthdays
 from schemas import messages as wire
 from schemas.money import to_kopecks
 
@@ -139,20 +140,8 @@ def card_value(number: str) -> int:
 async def index_fields(deps: Deps, merchant_id: int) -> int:
     """Fill ``customers.birth_year`` and ``cards.number_value`` where a writer left them
     empty (rows from before the columns, imports, registrations): both sources are
-    encrypted, so this reads row by row, but only rows never indexed; a merchant whose
-    rows are all indexed costs two indexed lookups."""
-    customers = await deps.db.fetch_all(
-        "SELECT id, birthday_enc FROM customers WHERE merchant_id = :m "
-        "AND birthday_enc IS NOT NULL AND (birth_year IS NULL OR birthday_md IS NULL)",
-        {"m": merchant_id},
-    )
-    born = []
-    for row in customers:
-        text = deps.cipher.decrypt_optional(merchant_id, row["birthday_enc"])
-        if text:
-            day = date.fromisoformat(text)
-            born.append({"id": row["id"], "m": merchant_id, "year": day.year,
-                         "md": day.month * 100 + day.day})  # fmt: skip
+    encrypted, so this reads row by row, but only rows never indexed."""
+    count = await index_birthdays(deps, merchant_id)
     cards = await deps.db.fetch_all(
         "SELECT id, number_enc FROM cards WHERE merchant_id = :m AND number_value IS NULL",
         {"m": merchant_id},
@@ -162,17 +151,10 @@ async def index_fields(deps: Deps, merchant_id: int) -> int:
          "value": card_value(deps.cipher.decrypt(merchant_id, bytes(row["number_enc"])))}
         for row in cards
     ]  # fmt: skip
-    if born or values:
+    if values:
         async with deps.db.transaction() as tx:
-            if born:
-                await tx.execute_many(
-                    "UPDATE customers SET birth_year = :year, birthday_md = :md "
-                    "WHERE id = :id AND merchant_id = :m",
-                    born,
-                )
-            if values:
-                await tx.execute_many(
-                    "UPDATE cards SET number_value = :value WHERE id = :id AND merchant_id = :m",
-                    values,
-                )
-    return len(born) + len(values)
+            await tx.execute_many(
+                "UPDATE cards SET number_value = :value WHERE id = :id AND merchant_id = :m",
+                values,
+            )
+    return count + len(values)

@@ -130,12 +130,13 @@ async def _count(tx: Transaction, sql: str, params: dict[str, Any]) -> int:
 
 
 async def index_birthdays(deps: Deps, merchant_id: int) -> int:
-    """Fill ``birthday_md`` of customers (and children) whose birthday was stored without it (rows
-    written before the column, or by a path that does not set it). The birthday is
+    """Fill the clear parts of birthdays stored without them (rows written before the
+    columns, imports): ``birthday_md`` of customers and children for this job's index,
+    and the customer's ``birth_year`` for mailing segments by age. The birthday is
     encrypted, so this one step reads row by row; it touches only rows not indexed yet."""
     rows = await deps.db.fetch_all(
         "SELECT id, birthday_enc FROM customers WHERE merchant_id = :m "
-        "AND birthday_enc IS NOT NULL AND birthday_md IS NULL",
+        "AND birthday_enc IS NOT NULL AND (birthday_md IS NULL OR birth_year IS NULL)",
         {"m": merchant_id},
     )
     children = await deps.db.fetch_all(
@@ -143,21 +144,24 @@ async def index_birthdays(deps: Deps, merchant_id: int) -> int:
         "AND birthday_md IS NULL",
         {"m": merchant_id},
     )
+    statements = (
+        ("UPDATE customers SET birthday_md = :md, birth_year = :year "
+         "WHERE id = :id AND merchant_id = :m", rows),
+        ("UPDATE customer_children SET birthday_md = :md WHERE id = :id AND merchant_id = :m",
+         children),
+    )  # fmt: skip
     count = 0
-    for table, found in (("customers", rows), ("customer_children", children)):
+    for sql, found in statements:
         updates = []
         for row in found:
             text = deps.cipher.decrypt_optional(merchant_id, row["birthday_enc"])
             if text:
                 born = date.fromisoformat(text)
-                md = born.month * 100 + born.day
-                updates.append({"id": row["id"], "md": md, "m": merchant_id})
+                updates.append({"id": row["id"], "m": merchant_id, "year": born.year,
+                                "md": born.month * 100 + born.day})  # fmt: skip
         if updates:
             async with deps.db.transaction() as tx:
-                await tx.execute_many(
-                    f"UPDATE {table} SET birthday_md = :md WHERE id = :id AND merchant_id = :m",
-                    updates,
-                )
+                await tx.execute_many(sql, updates)
         count += len(updates)
     return count
 
