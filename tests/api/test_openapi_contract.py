@@ -35,6 +35,7 @@ NOT_ON_THE_API = {
 CHANNEL_ONLY = (
     "evotor_accounts.py",
     "evotor_receipts.py",
+    "evotor_paybacks.py",
     "evotor_catalog.py",
     "receipt_sessions.py",
 )

@@ -24,7 +24,7 @@ from pydantic import ValidationError
 
 from cloud.engine.types import EngineError
 from cloud.errors import DomainError, PaymentRequired
-from cloud.services import evotor_accounts, evotor_documents, evotor_receipts
+from cloud.services import evotor_accounts, evotor_documents, evotor_paybacks, evotor_receipts
 from cloud.services.deps import Deps
 from cloud.services.evotor_accounts import Account
 from cloud.web_json import json_response
@@ -189,7 +189,7 @@ async def _document(
             reason=outcome.reason,
         )  # fmt: skip
     assert payback is not None
-    refunded = await evotor_receipts.refund_document(deps, terminal, payback)
+    refunded = await evotor_paybacks.refund_document(deps, terminal, payback)
     if refunded.status == "pending":
         await evotor_documents.keep(
             deps, account.merchant_id, store_external_id=store, document_id=doc_id,

@@ -24,7 +24,8 @@ from cloud.services.evotor_accounts import (
     offset_seconds,
 )
 from cloud.services.evotor_catalogue import ProductRecord
-from cloud.services.evotor_receipts import PaybackDocument, PaybackLine, SellDocument
+from cloud.services.evotor_paybacks import PaybackDocument, PaybackLine
+from cloud.services.evotor_receipts import SellDocument
 from schemas import checkout as wire
 from schemas import evotor as ev
 from schemas.money import line_amount, to_kopecks, to_roubles

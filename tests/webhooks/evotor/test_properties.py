@@ -11,7 +11,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cloud.services.evotor_receipts import PaybackLine, match_payback_lines
+from cloud.services.evotor_paybacks import PaybackLine, match_payback_lines
 from schemas import evotor as ev
 from webhooks.evotor.translate import _v1_charged
 
