@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
@@ -53,9 +53,14 @@ def _exact(places: int, low: Decimal, high: Decimal, positive: bool = False) -> 
     return Annotated[Decimal, BeforeValidator(parse), WithJsonSchema(schema)]
 
 
-Money = _exact(2, Decimal(0), MAX_AMOUNT)
-PositiveMoney = _exact(2, Decimal(0), MAX_AMOUNT, positive=True)
-Quantity = _exact(3, Decimal(0), MAX_QUANTITY, positive=True)
+if TYPE_CHECKING:
+    Money = Decimal
+    PositiveMoney = Decimal
+    Quantity = Decimal
+else:
+    Money = _exact(2, Decimal(0), MAX_AMOUNT)
+    PositiveMoney = _exact(2, Decimal(0), MAX_AMOUNT, positive=True)
+    Quantity = _exact(3, Decimal(0), MAX_QUANTITY, positive=True)
 
 
 def _text(value: Any) -> Any:

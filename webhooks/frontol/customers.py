@@ -80,18 +80,25 @@ FORM = fr.Form(
     title=fr.FormTitle(text="Регистрация клиента"),
     elements=[
         fr.FormElement(type="label", text="Заполните анкету со слов клиента"),
-        fr.FormElement(type="inputLine", name="mobilePhone", text="Телефон",
-                       regExp=r"^\+?[0-9 ()-]{10,18}$"),  # fmt: skip
+        fr.FormElement(
+            type="inputLine", name="mobilePhone", text="Телефон", regExp=r"^\+?[0-9 ()-]{10,18}$"
+        ),
         fr.FormElement(type="inputLine", name="name", text="Имя"),
         fr.FormElement(type="inputLine", name="card", text="Номер карты (если выдаётся)"),
-        fr.FormElement(type="comboBox", name="consentPersonalData",
-                       text="Согласие на обработку персональных данных",
-                       items=[{"value": "yes", "text": "Да"}, {"value": "no", "text": "Нет"}]),
-        fr.FormElement(type="comboBox", name="consentMessages",
-                       text="Согласие на рекламные сообщения",
-                       items=[{"value": "no", "text": "Нет"}, {"value": "yes", "text": "Да"}]),
+        fr.FormElement(
+            type="comboBox",
+            name="consentPersonalData",
+            text="Согласие на обработку персональных данных",
+            items=[{"value": "yes", "text": "Да"}, {"value": "no", "text": "Нет"}],
+        ),
+        fr.FormElement(
+            type="comboBox",
+            name="consentMessages",
+            text="Согласие на рекламные сообщения",
+            items=[{"value": "no", "text": "Нет"}, {"value": "yes", "text": "Да"}],
+        ),
     ],
-)  # fmt: skip
+)
 
 
 def _values(body: fr.ExtraClientRequest) -> dict[str, str]:
@@ -143,7 +150,7 @@ async def check(deps: Deps, terminal: TerminalContext, body: fr.ExtraClientReque
             [
                 f"Код из SMS отправлен на {customers.mask_phone(sent.phone)}: "
                 "попросите клиента назвать его"
-            ]  # fmt: skip
+            ]
         ),
     )
 

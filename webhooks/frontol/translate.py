@@ -61,7 +61,7 @@ def receipt(body: fr.DocumentRequest) -> wire.Receipt:
                 quantity=p.quantity,
                 amount=p.totalAmount,
                 minimum_price=p.minimumPrice,
-            )  # fmt: skip
+            )
             for p in body.positions
         ],
         created_at=body.dateTime,

@@ -97,13 +97,15 @@ async def frontol(service: TestClient, deps: Deps) -> Frontol:
     return await connect(service, deps, "Молочная лавка", ORGANIZATION)
 
 
-async def give_bonuses(deps: Deps, merchant_id: int, customer_id: int, kopecks: int) -> None:
+async def give_bonuses(
+    deps: Deps, merchant_id: int, customer_id: int, kopecks: int, key: str = "welcome"
+) -> None:
     now = to_epoch(deps.clock())
     async with deps.db.transaction() as tx:
         await accrue(
             tx, merchant_id=merchant_id, customer_id=customer_id, kind="welcome",
             amount=kopecks, available_from=now, expires_at=None, receipt_id=None,
-            key=f"welcome:{customer_id}", now=now,
+            key=f"{key}:{customer_id}", now=now,
         )  # fmt: skip
 
 

@@ -32,7 +32,7 @@ def upgrade() -> None:
             ["merchants.id"],
             name=op.f("fk_frontol_organizations_merchant_id_merchants"),
             ondelete="CASCADE",
-        ),  # fmt: skip
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_frontol_organizations")),
         sa.UniqueConstraint("merchant_id", name=op.f("uq_frontol_organizations_merchant_id")),
         sa.UniqueConstraint("organization", name=op.f("uq_frontol_organizations_organization")),
