@@ -66,9 +66,7 @@ async def connect_frontol(database_url: str) -> tuple[str, str]:
     return link.organization, link.access_key
 
 
-def prepare(
-    workdir: Path, token: str, key: str, customers: int, count: int
-) -> tuple[Path, Path]:
+def prepare(workdir: Path, token: str, key: str, customers: int, count: int) -> tuple[Path, Path]:
     lines = json.loads((BENCH / "receipt.json").read_text())
     for line in lines:
         line.pop("category", None)

@@ -107,49 +107,107 @@ def signature(key: str, body: bytes) -> str:
     return hashlib.md5(key.encode() + body, usedforsecurity=False).hexdigest()
 
 
+def _signed(key: str, body: bytes, header: str | None) -> bool:
+    scheme, _, presented = (header or "").strip().partition(" ")
+    expected = signature(key, body).encode()
+    return scheme == SCHEME and hmac.compare_digest(expected, presented.strip().lower().encode())
+
+
+def _suspended() -> PaymentRequired:
+    return PaymentRequired("merchant_suspended", "Обслуживание программы лояльности приостановлено")
+
+
+@dataclass(frozen=True, slots=True)
+class Remembered:
+    """An organization as last read, with its key: ``key_enc`` (the stored ciphertext,
+    a fresh nonce at every rotation) tells whether it is still the key."""
+
+    org: Organization
+    key: str
+    key_enc: bytes
+
+
+class StaleKey(Exception):
+    """The remembered key was rotated since: authenticate afresh."""
+
+
+class Keys:
+    """Organizations' keys remembered in process, so a request costs one database read
+    (the till's, which also proves the key still current: ``terminal_for``). The raw body
+    is checked against the remembered key before it is parsed; a body that fails is
+    checked against the database's key, so a rotation is picked up at once."""
+
+    MAX_REMEMBERED = 10_000
+
+    def __init__(self) -> None:
+        self._by_org: dict[str, Remembered] = {}
+
+    async def authenticate(
+        self, deps: Deps, organization: str, body: bytes, header: str | None, *,
+        fresh: bool = False,
+    ) -> Remembered:  # fmt: skip
+        remembered = None if fresh else self._by_org.get(organization)
+        if remembered is not None and _signed(remembered.key, body, header):
+            return remembered
+        remembered = await authenticate(deps, organization, body, header)
+        if len(self._by_org) >= self.MAX_REMEMBERED:
+            self._by_org.clear()
+        self._by_org[organization] = remembered
+        return remembered
+
+
 async def authenticate(
     deps: Deps, organization: str, body: bytes, header: str | None
-) -> Organization:
+) -> Remembered:
     """The organization whose key signed exactly these bytes, compared in constant time;
     an unknown organization is refused like a wrong signature (nothing to probe)."""
-    scheme, _, presented = (header or "").strip().partition(" ")
     row = await deps.db.fetch_one(
         "SELECT o.merchant_id, o.key_enc, m.status, m.timezone FROM frontol_organizations o "
         "JOIN merchants m ON m.id = o.merchant_id WHERE o.organization = :o",
         {"o": organization},
     )
-    if row is None or scheme != SCHEME:
+    if row is None:
         raise bad_signature()
     merchant_id = int(row["merchant_id"])
-    key = deps.cipher.decrypt(merchant_id, bytes(row["key_enc"]))
-    expected = signature(key, body)
-    if not hmac.compare_digest(expected.encode(), presented.strip().lower().encode()):
+    key_enc = bytes(row["key_enc"])
+    key = deps.cipher.decrypt(merchant_id, key_enc)
+    if not _signed(key, body, header):
         raise bad_signature()
     if row["status"] != "active":
-        raise PaymentRequired(
-            "merchant_suspended", "Обслуживание программы лояльности приостановлено"
-        )
-    return Organization(merchant_id, organization, str(row["status"]), str(row["timezone"]))
+        raise _suspended()
+    org = Organization(merchant_id, organization, str(row["status"]), str(row["timezone"]))
+    return Remembered(org, key, key_enc)
 
 
+# One read: the organization's current key and status, the store and the till (a LEFT
+# JOIN each, so a store or till not seen yet still returns the organization).
 _PLACE_SQL = (
-    "SELECT s.id AS store_id, s.timezone, t.id AS terminal_id FROM stores s "
-    "LEFT JOIN terminals t ON t.store_id = s.id AND t.merchant_id = s.merchant_id "
+    "SELECT o.key_enc, m.status, s.id AS store_id, s.timezone, t.id AS terminal_id "
+    "FROM frontol_organizations o JOIN merchants m ON m.id = o.merchant_id "
+    "LEFT JOIN stores s ON s.merchant_id = o.merchant_id AND s.external_id = :bu "
+    "LEFT JOIN terminals t ON t.store_id = s.id AND t.merchant_id = o.merchant_id "
     "AND t.channel = 'frontol' AND t.external_id = :wp "
-    "WHERE s.merchant_id = :m AND s.external_id = :bu "
+    "WHERE o.merchant_id = :m AND o.organization = :o "
     "ORDER BY s.id, t.id LIMIT 1"
 )
 
 
 async def terminal_for(
-    deps: Deps, org: Organization, business_unit: str, work_place: str
+    deps: Deps, remembered: Remembered, business_unit: str, work_place: str
 ) -> TerminalContext:
-    """The till of ``workPlace`` in the store of ``businessUnit``, created on first sight."""
-    params = {"m": org.merchant_id, "bu": business_unit, "wp": work_place}
+    """The till of ``workPlace`` in the store of ``businessUnit``, created on first sight.
+    ``StaleKey`` when the organization's key is no longer the one that was checked."""
+    org = remembered.org
+    params = {"m": org.merchant_id, "o": org.organization, "bu": business_unit,
+              "wp": work_place}  # fmt: skip
     row = await deps.db.fetch_one(_PLACE_SQL, params)
-    if row is None or row["terminal_id"] is None:
+    if row is None or bytes(row["key_enc"]) != remembered.key_enc:
+        raise StaleKey()
+    if row["status"] != "active":
+        raise _suspended()
+    if row["terminal_id"] is None:
         now = deps.clock()
-        if row is None:
+        if row["store_id"] is None:
             store_id = await merchants.create_store(
                 deps.db, org.merchant_id, f"Frontol: {business_unit}"[:200], now,
                 external_id=business_unit,
@@ -161,11 +219,11 @@ async def terminal_for(
             external_id=work_place, channel=CHANNEL,
         )  # fmt: skip
         row = await deps.db.fetch_one(_PLACE_SQL, params)
-        assert row is not None
+        assert row is not None and row["terminal_id"] is not None
     return TerminalContext(
         merchant_id=org.merchant_id,
         store_id=int(row["store_id"]),
         terminal_id=int(row["terminal_id"]),
         timezone=zone(str(row["timezone"])),
-        merchant_status=org.status,
+        merchant_status=str(row["status"]),
     )

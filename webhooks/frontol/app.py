@@ -14,9 +14,11 @@ Frontol then calls, each with and without a trailing slash:
 
 Each request: the raw body is read, its ``FrontolAuth md5(key + body)`` checked against
 the organization of the address (constant time; 401 otherwise), and only then parsed,
-numbers straight to ``Decimal``. The body's own ``organization``, when sent, must be the
-address's. ``businessUnit`` is the store and ``workPlace`` the till
-(``cloud.services.frontol_accounts``); every receipt operation goes through the
+numbers straight to ``Decimal``. The key is remembered in process
+(``frontol_accounts.Keys``); the till's read proves it still current and the merchant
+active, so a rotation or a suspension takes effect on the next request. The body's own
+``organization``, when sent, must be the address's. ``businessUnit`` is the store and
+``workPlace`` the till (``cloud.services.frontol_accounts``); every receipt operation goes through the
 channel-neutral receipt session (``cloud.services.receipt_sessions``, channel
 ``frontol``): this package only translates.
 """
@@ -47,6 +49,7 @@ ModelT = TypeVar("ModelT", bound=fr.Envelope)
 DepsGetter = Callable[[web.Request], Deps]
 
 GET_DEPS: web.AppKey[DepsGetter] = web.AppKey("frontol_get_deps")
+KEYS = web.AppKey("frontol_keys", frontol_accounts.Keys)
 
 
 async def with_categories(deps: Deps, merchant_id: int, receipt: wire.Receipt) -> wire.Receipt:
@@ -58,9 +61,9 @@ async def _call(request: web.Request, model: type[ModelT]) -> tuple[Deps, Termin
     deps = request.app[GET_DEPS](request)
     organization = request.match_info["organization"]
     raw = await read_body(request)
-    org = await frontol_accounts.authenticate(
-        deps, organization, raw, request.headers.get("Authorization")
-    )
+    header = request.headers.get("Authorization")
+    keys = request.app[KEYS]
+    remembered = await keys.authenticate(deps, organization, raw, header)
     value = loads_exact(raw)
     if not isinstance(value, dict):
         raise BadRequest("malformed_json", "Ожидается JSON-объект")
@@ -70,7 +73,16 @@ async def _call(request: web.Request, model: type[ModelT]) -> tuple[Deps, Termin
             "frontol_wrong_organization",
             "Идентификатор организации в запросе не совпадает с адресом сервера",
         )
-    terminal = await frontol_accounts.terminal_for(deps, org, body.businessUnit, body.workPlace)
+    try:
+        terminal = await frontol_accounts.terminal_for(
+            deps, remembered, body.businessUnit, body.workPlace
+        )
+    except frontol_accounts.StaleKey:
+        # Rotated since it was remembered: the body must pass the current key.
+        remembered = await keys.authenticate(deps, organization, raw, header, fresh=True)
+        terminal = await frontol_accounts.terminal_for(
+            deps, remembered, body.businessUnit, body.workPlace
+        )
     return deps, terminal, body
 
 
@@ -153,6 +165,7 @@ def create_app(get_deps: DepsGetter) -> web.Application:
     """The Frontol sub-application; ``get_deps`` finds the service's ``Deps``."""
     app = web.Application(middlewares=[frontol_error_middleware])
     app[GET_DEPS] = get_deps
+    app[KEYS] = frontol_accounts.Keys()
     for path, handler in ROUTES:
         app.router.add_post(BASE + path, handler)
         app.router.add_post(BASE + path + "/", handler)

@@ -17,9 +17,12 @@ scalars = st.one_of(
     st.floats(allow_nan=False, allow_infinity=False),
 )  # fmt: skip
 values = st.recursive(
-    scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    scalars,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
     max_leaves=8,
-)  # fmt: skip
+)
 FIELDS = ["action", "type", "uid", "client", "positions", "payment", "payments",
           "referenceUid", "businessUnit", "workPlace", "cashier", "dateTime", "values"]  # fmt: skip
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from cloud.services import customers, merchants
+from cloud.services import customers, frontol_accounts, merchants
 from cloud.services.deps import Deps
 from schemas.customers import Consent, RegisterCustomer
 from tests.conftest import Tenant
@@ -125,3 +125,24 @@ async def test_administration_issues_shows_and_rotates_the_key(
     assert (await service.get("/api/v1/merchant/frontol", headers=manager)).status == 200
     refused = await service.put("/api/v1/merchant/frontol", headers=manager)
     assert refused.status == 403 and (await refused.json())["code"] == "owner_only"
+
+
+async def test_suspended_merchant_and_rotation_take_effect_at_once(
+    frontol: Frontol, deps: Deps
+) -> None:
+    """A remembered key still serves nobody once the merchant is suspended or the key
+    rotated: the till's read proves both on every request."""
+    body = steps("sale_without_card")[0]["request"]
+    assert (await frontol.post("document", body))["code"] == 0  # the key is remembered now
+    async with deps.db.transaction() as tx:
+        await tx.execute(
+            "UPDATE merchants SET status = 'suspended' WHERE id = :m", {"m": frontol.merchant_id}
+        )
+    suspended = await frontol.post("document", body)
+    assert suspended == {"code": -1, "error": "Обслуживание программы лояльности приостановлено"}
+    async with deps.db.transaction() as tx:
+        await tx.execute(
+            "UPDATE merchants SET status = 'active' WHERE id = :m", {"m": frontol.merchant_id}
+        )
+    await frontol_accounts.issue_key(deps, frontol.merchant_id)
+    assert (await frontol.post("document", body, status=401))["code"] == -1
