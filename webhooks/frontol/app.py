@@ -18,9 +18,9 @@ numbers straight to ``Decimal``. The key is remembered in process
 (``frontol_accounts.Keys``); the till's read proves it still current and the merchant
 active, so a rotation or a suspension takes effect on the next request. The body's own
 ``organization``, when sent, must be the address's. ``businessUnit`` is the store and
-``workPlace`` the till (``cloud.services.frontol_accounts``); every receipt operation goes through the
-channel-neutral receipt session (``cloud.services.receipt_sessions``, channel
-``frontol``): this package only translates.
+``workPlace`` the till (``cloud.services.frontol_accounts``); every receipt operation
+goes through the channel-neutral receipt session (``cloud.services.receipt_sessions``,
+channel ``frontol``): this package only translates.
 """
 
 from __future__ import annotations
