@@ -97,7 +97,7 @@ def _unsupported(body: fr.DocumentRequest) -> BadRequest:
     )
 
 
-async def _bonus_payment(body: fr.DocumentRequest) -> fr.BonusPayment:
+def _bonus_payment(body: fr.DocumentRequest) -> fr.BonusPayment:
     if body.payment is None:
         raise BadRequest("frontol_payment_required", "Не указана оплата бонусами (payment)")
     if body.payment.mode not in (None, "nonFiscal"):
@@ -128,7 +128,7 @@ async def document(request: web.Request) -> web.Response:
         )  # fmt: skip
         return _answer(translate.quote_answer(outcome.quote, outcome.customer_found))
     if body.action == "payByBonus":
-        payment = await _bonus_payment(body)
+        payment = _bonus_payment(body)
         code = body.client.validationCode if body.client is not None else None
         held = await receipt_sessions.hold(
             deps, terminal, CHANNEL,
