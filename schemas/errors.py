@@ -36,7 +36,7 @@ class ApiError(NamedTuple):
     (the customer base import); messages: ``mailings``, ``mailing_send``, ``mailing`` (a
     mailing by id), ``templates``; ``join_links`` (the self-registration links); feedback:
     ``feedback_list`` (lists and NPS), ``feedback`` (a feedback by id); ``reports``;
-    ``telegram`` (the merchant's bot); ``route``: any
+    ``telegram`` (the merchant's bot); ``frontol`` (the Frontol link); ``route``: any
     address of the API, outside the
     operations (an unknown path, a method a path does not serve)."""
 
@@ -218,7 +218,7 @@ ERRORS: tuple[ApiError, ...] = (
     ApiError("revoke_target", 400, "Укажите либо токен, либо терминал (одно из двух)",
              ("revoke",)),
     ApiError("owner_only", 403, "Это может только владелец (ключ с ролью owner)",
-             ("keys", "telegram")),
+             ("keys", "telegram", "frontol")),
     ApiError("key_revoked", 403, "Ключ уже заменён другим запросом", ("keys",)),
     ApiError("unknown_role", 400, "Неизвестная роль «…»: owner или manager", ("keys",)),
     ApiError("key_not_found", 404, "Ключ «…» не найден", ("key",)),
@@ -244,6 +244,9 @@ ERRORS: tuple[ApiError, ...] = (
              ("telegram",)),
     ApiError("telegram_unavailable", 503, "Telegram не ответил, повторите позже",
              ("telegram",)),
+    # ---- the merchant's Frontol link (merchant key) ----
+    ApiError("frontol_not_set", 404, "Frontol не подключён: выпустите ключ доступа",
+             ("frontol",)),
 )  # fmt: skip
 
 

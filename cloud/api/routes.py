@@ -13,6 +13,7 @@ from cloud.api import (
     customer_files,
     customers,
     feedback_page,
+    frontol_admin,
     merchant_customers,
     merchant_feedback,
     messages,
@@ -85,6 +86,7 @@ def setup_routes(app: web.Application) -> None:
         *join_links.ROUTES,
         *reports.ROUTES,
         *telegram_admin.ROUTES,
+        *frontol_admin.ROUTES,
     ):
         app.router.add_route(operation.method, operation.path, handler)
         operations.append(operation)

@@ -841,6 +841,21 @@ class TelegramBot(Base):
     __table_args__ = (UniqueConstraint("merchant_id"), UniqueConstraint("bot_id"))
 
 
+class FrontolOrganization(Base):
+    """A merchant's Frontol Priority API link: the organization id the tills send (ours,
+    so it names one merchant) and the access key they sign with, encrypted with the
+    merchant bound (the signature is md5(key + body): the key itself must be kept)."""
+
+    __tablename__ = "frontol_organizations"
+    id: Mapped[int] = _pk()
+    merchant_id: Mapped[int] = _merchant()
+    organization: Mapped[str] = mapped_column(String(64))
+    key_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[int] = mapped_column(BigInteger)
+    __table_args__ = (UniqueConstraint("merchant_id"), UniqueConstraint("organization"))
+
+
 class TelegramUpdate(Base):
     """An update a bot received, kept a few days so a redelivered one is handled once."""
 

@@ -30,6 +30,7 @@ STATUS_OF = {"BadRequest": 400, "Unauthorized": 401, "PaymentRequired": 402, "Fo
 # Raised in the scanned code but never on a native API path, with the reason.
 NOT_ON_THE_API = {
     "invalid_channel": "register_customer is called with a fixed channel by each caller",
+    "frontol_bad_signature": "the Frontol adapter's signature check (webhooks/frontol)",
 }
 # Raised only on the terminal channels (their own error shapes and documents).
 CHANNEL_ONLY = (

@@ -1,0 +1,241 @@
+"""The Frontol Priority API on the wire (``shared/contracts/frontol.md``).
+
+What Frontol sends is only partly known (three third-party servers disagree), so the
+requests are lenient where the sources differ and exact where money is concerned:
+amounts and quantities are JSON numbers *or* numeric strings, read as ``Decimal`` from
+their text (the body reader never makes a float), at most two places for money and
+three for quantities; ``client`` may be an object, ``{}``, ``[]`` or absent; ids may be
+numbers or strings; fields we do not use are ignored. Answers are exactly the shapes
+the sources agree on: ``code`` always, ``error`` on a failure.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+
+from schemas.money import MAX_AMOUNT, MAX_QUANTITY
+from schemas.money import Money as Roubles
+
+_NUMBER = re.compile(r"^-?[0-9]{1,12}(\.[0-9]{1,9})?$")
+
+
+def _exact(places: int, low: Decimal, high: Decimal, positive: bool = False) -> Any:
+    step = Decimal(1).scaleb(-places)
+
+    def parse(value: Any) -> Decimal:
+        if isinstance(value, bool) or not isinstance(value, int | Decimal | str):
+            raise ValueError("ожидается число")
+        if isinstance(value, str):
+            if not _NUMBER.match(value.strip()):
+                raise ValueError("ожидается число (цифры и точка)")
+            value = value.strip()
+        number = Decimal(value)
+        if not number.is_finite():
+            raise ValueError("ожидается конечное число")
+        if number != number.quantize(step):
+            raise ValueError(f"не больше {places} знаков после точки")
+        if number < low or number > high or (positive and number == 0):
+            sign = "больше" if positive else "не меньше"
+            raise ValueError(f"число {sign} {low} и не больше {high}")
+        return number.quantize(step)
+
+    schema = {
+        "oneOf": [
+            {"type": "number", "minimum": float(low), "maximum": float(high)},
+            {"type": "string", "pattern": r"^-?[0-9]{1,12}(\.[0-9]{1,9})?$"},
+        ]
+    }
+    return Annotated[Decimal, BeforeValidator(parse), WithJsonSchema(schema)]
+
+
+if TYPE_CHECKING:
+    Money = Decimal
+    PositiveMoney = Decimal
+    Quantity = Decimal
+else:
+    Money = _exact(2, Decimal(0), MAX_AMOUNT)
+    PositiveMoney = _exact(2, Decimal(0), MAX_AMOUNT, positive=True)
+    Quantity = _exact(3, Decimal(0), MAX_QUANTITY, positive=True)
+
+
+def _text(value: Any) -> Any:
+    # Ids arrive as strings or numbers depending on the source.
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+Id = Annotated[str, BeforeValidator(_text), Field(min_length=1, max_length=128)]
+
+
+def _client(value: Any) -> Any:
+    # Laravel's test sends "client": [] for "no customer".
+    return None if value == [] or value == {} else value
+
+
+class FrontolModel(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class Cashier(FrontolModel):
+    code: Annotated[str, BeforeValidator(_text), Field(max_length=64)] | None = None
+    name: Annotated[str, Field(max_length=200)] | None = None
+    text: Annotated[str, Field(max_length=200)] | None = None
+
+
+class Client(FrontolModel):
+    card: Annotated[str, BeforeValidator(_text), Field(min_length=1, max_length=64)] | None = None
+    mobilePhone: (
+        Annotated[str, BeforeValidator(_text), Field(min_length=5, max_length=32)] | None
+    ) = None
+    validationCode: Annotated[str, BeforeValidator(_text), Field(max_length=12)] | None = None
+
+
+OptionalClient = Annotated[Client | None, BeforeValidator(_client)]
+
+
+class Envelope(FrontolModel):
+    """What every request carries. ``organization`` is checked against the address the
+    request came to; ``businessUnit`` is the store, ``workPlace`` the till."""
+
+    dateTime: datetime | None = None
+    organization: Id | None = None
+    businessUnit: Id
+    workPlace: Id
+    cashier: Cashier | None = None
+    client: OptionalClient = None
+
+
+class Position(FrontolModel):
+    index: Annotated[int, Field(ge=1, le=100_000)]
+    id: Id
+    text: Annotated[str, Field(max_length=1000)] = ""
+    price: Money
+    minimumPrice: Money | None = None
+    quantity: Quantity
+    totalAmount: Money | None = None
+    discardedAmount: Money | None = None
+    referenceIndex: Annotated[int, Field(ge=1, le=100_000)] | None = None
+
+
+class Payment(FrontolModel):
+    type: Annotated[str, Field(max_length=32)] | None = None
+    mode: Annotated[str, Field(max_length=32)] | None = None
+    amount: Money
+
+
+class BonusPayment(FrontolModel):
+    type: Annotated[str, Field(max_length=32)] | None = None
+    mode: Annotated[str, Field(max_length=32)] | None = None
+    amount: PositiveMoney
+
+
+class DocumentRequest(Envelope):
+    action: Literal["calculate", "payByBonus", "cancelBonusPayment", "confirm"]
+    type: Literal["receipt", "refundReceipt"] = "receipt"
+    uid: Annotated[str, Field(min_length=1, max_length=64)]
+    number: Annotated[int, Field(ge=0, le=2**31)] | None = None
+    shift: Annotated[int, Field(ge=0, le=2**31)] | None = None
+    positions: Annotated[list[Position], Field(max_length=500)] = Field(default_factory=list)
+    payments: Annotated[list[Payment], Field(max_length=50)] | None = None
+    payment: BonusPayment | None = None
+    referenceUid: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+
+
+class ClientRequest(Envelope):
+    pass
+
+
+class FormValue(FrontolModel):
+    name: Annotated[str, Field(min_length=1, max_length=64)]
+    value: Annotated[str, BeforeValidator(_text), Field(max_length=256)] = ""
+
+
+class ExtraClientRequest(Envelope):
+    action: Literal["describe", "check", "execute"]
+    values: Annotated[list[FormValue], Field(max_length=50)] = Field(default_factory=list)
+
+
+# ---- answers ------------------------------------------------------------------------------
+
+
+class InfoLine(BaseModel):
+    text: str
+    alignment: Literal["left", "center", "right"] | None = None
+    weight: Literal["normal", "bold"] | None = None
+
+
+class PrintBlock(BaseModel):
+    """One block of a slip; we print ``text`` and ``pair`` blocks only."""
+
+    type: Literal["text", "pair", "line", "br"]
+    text: str | None = None
+    left: str | None = None
+    right: str | None = None
+
+
+class ClientOut(BaseModel):
+    mobilePhone: str | None = None
+    availableAmount: Roubles | None = None
+
+
+class PositionOut(BaseModel):
+    index: int
+    discountAmount: Roubles | None = None
+    paidAmount: Roubles | None = None
+
+
+class DocumentOut(BaseModel):
+    positions: list[PositionOut]
+
+
+class FormElement(BaseModel):
+    type: Literal["label", "inputLine", "comboBox"]
+    name: str | None = None
+    text: str | None = None
+    default: str | None = None
+    regExp: str | None = None
+    items: list[dict[str, str]] | None = None
+
+
+class FormTitle(BaseModel):
+    text: str
+
+
+class Form(BaseModel):
+    title: FormTitle
+    elements: list[FormElement]
+
+
+class Answer(BaseModel):
+    """Every answer: ``code`` 0 and what the action gives, or a non-zero ``code`` with
+    the Russian ``error`` the cashier reads."""
+
+    code: int = 0
+    error: str | None = None
+    client: ClientOut | None = None
+    document: DocumentOut | None = None
+    form: Form | None = None
+    cashierInformation: list[InfoLine] | None = None
+    printingInformation: list[list[PrintBlock]] | None = None
+
+
+# ---- the merchant's administration (native API) -------------------------------------------
+
+
+class FrontolLinkOut(BaseModel):
+    """What the merchant types into Frontol: «Веб-адрес сервера лояльности» (``base_url``,
+    or ``base_path`` after this service's own address), «Идентификатор организации» and
+    «Ключ доступа» (``access_key``: shown only when issued or rotated)."""
+
+    organization: str
+    base_path: str
+    base_url: str | None
+    access_key: str | None
+    created_at: datetime
+    updated_at: datetime
