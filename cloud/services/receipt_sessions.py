@@ -27,7 +27,7 @@ from typing import Any
 
 from cloud.clock import to_epoch
 from cloud.db.database import is_unique_violation
-from cloud.errors import BadRequest
+from cloud.errors import BadRequest, NotFound
 from cloud.services import checkout, customers
 from cloud.services.deps import Deps
 from cloud.services.merchants import TerminalContext
@@ -169,6 +169,16 @@ def held_amount(session: Session | None) -> Decimal:
     return to_roubles(session.held)
 
 
+def _one_key(ref: wire.CustomerRef | None) -> wire.CustomerRef | None:
+    """The reference by the key ``resolve_customer`` would use (phone, else card, else
+    id): a till that sends both a phone and a card is not refused for a mismatch here."""
+    if ref is None or (ref.phone, ref.card, ref.customer_id).count(None) == 2:
+        return ref
+    if ref.phone is not None:
+        return wire.CustomerRef(phone=ref.phone)
+    return wire.CustomerRef(card=ref.card)
+
+
 def by_id(customer_id: int | None) -> wire.CustomerRef | None:
     return None if customer_id is None else wire.CustomerRef(customer_id=customer_id)
 
@@ -212,20 +222,30 @@ async def quote(
     *, store_external_id: str | None = None, fingerprint: str | None = None,
 ) -> QuoteOutcome:  # fmt: skip
     """Price the open receipt. An unknown phone or card still prices it (without the
-    customer) and says so; the customer found is remembered for the close."""
+    customer) and says so; the customer found is remembered for the close. The customer
+    is looked up inside the price's own snapshot read: one query in the usual case."""
     receipt = request.receipt
-    customer_id = await resolve_customer(deps, terminal.merchant_id, receipt.customer)
-    priced = request.model_copy(
-        update={"receipt": receipt.model_copy(update={"customer": by_id(customer_id)})}
-    )
-    result = await checkout.calculate(deps, terminal, priced, channel)
+    found = True
+    try:
+        keyed = receipt.model_copy(update={"customer": _one_key(receipt.customer)})
+        result, customer_id = await checkout.calculate_identified(
+            deps, terminal, request.model_copy(update={"receipt": keyed}), channel
+        )
+    except NotFound as exc:
+        if exc.code != "customer_not_found":
+            raise
+        found, customer_id = False, None
+        result = await checkout.calculate(
+            deps, terminal,
+            request.model_copy(update={"receipt": receipt.model_copy(update={"customer": None})}),
+            channel,
+        )  # fmt: skip
     await remember(
         deps, terminal.merchant_id, channel, receipt.id,
         store_external_id=store_external_id, terminal_id=terminal.terminal_id,
         customer_id=customer_id, positions_key=fingerprint,
         program_version=result.program_version,
     )  # fmt: skip
-    found = receipt.customer is None or customer_id is not None
     return QuoteOutcome(quote=result, customer_found=found, customer_id=customer_id)
 
 

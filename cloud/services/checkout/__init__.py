@@ -8,7 +8,12 @@ is the interface.
 """
 
 from cloud.services.checkout import snapshot
-from cloud.services.checkout.calculation import PricedReceipt, calculate, price_receipt
+from cloud.services.checkout.calculation import (
+    PricedReceipt,
+    calculate,
+    calculate_identified,
+    price_receipt,
+)
 from cloud.services.checkout.confirmation import confirm
 from cloud.services.checkout.holds import cancel, hold
 from cloud.services.checkout.refunds import refund
@@ -32,6 +37,7 @@ __all__ = [
     "PricedReceipt",
     "Snapshot",
     "calculate",
+    "calculate_identified",
     "cancel",
     "confirm",
     "customer_lookup_index",

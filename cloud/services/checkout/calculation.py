@@ -74,6 +74,18 @@ async def calculate(
     return _wire_quote(priced.receipt_id, priced.snapshot, priced.quote)
 
 
+async def calculate_identified(
+    deps: Deps, terminal: TerminalContext, request: wire.CalculateRequest, source: str
+) -> tuple[wire.Quote, int | None]:
+    """``calculate`` and the id of the customer the receipt named, a blocked one
+    included (priced without its card), in the same single snapshot read."""
+    priced = await price_receipt(deps, terminal, request, source)
+    snapshot = priced.snapshot
+    customer = snapshot.customer
+    customer_id = snapshot.blocked_customer_id if customer is None else customer.customer_id
+    return _wire_quote(priced.receipt_id, snapshot, priced.quote), customer_id
+
+
 def price(
     snapshot: Snapshot,
     receipt: wire.Receipt,
