@@ -693,15 +693,16 @@ class Cashier(Base):
     __table_args__ = (UniqueConstraint("merchant_id", "external_id"),)
 
 
-class EvotorReceipt(Base):
-    """What the terminal hooks and the document webhook learnt about one Evotor receipt:
-    the terminal's ``receiptUuid`` (our idempotency key of the sale), the cloud document
-    id once seen, the customer and the bonuses held for it."""
+class ReceiptSession(Base):
+    """What a terminal channel's calls learnt about one of its receipts: the terminal's
+    own receipt id (our idempotency key of the sale), the fiscal document id once seen,
+    the customer, the bonuses held and the state; one table for every channel."""
 
-    __tablename__ = "evotor_receipts"
+    __tablename__ = "receipt_sessions"
     id: Mapped[int] = _pk()
     merchant_id: Mapped[int] = _merchant()
-    receipt_uuid: Mapped[str] = mapped_column(String(128))
+    channel: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(128))
     store_external_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
     document_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
     terminal_id: Mapped[int | None] = mapped_column(Id, nullable=True)
@@ -710,22 +711,29 @@ class EvotorReceipt(Base):
     held: Mapped[int] = mapped_column(BigInteger, default=0)
     hold_id: Mapped[int | None] = mapped_column(Id, nullable=True)
     state: Mapped[str] = mapped_column(String(16))
+    program_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
     unsettled: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     """Kopecks of the bonus payment the fiscal document reports that could not be
     debited (the sale is recorded all the same; the merchant sees the rest here)."""
     unsettled_reason: Mapped[str | None] = mapped_column(String(64), nullable=True)
     total: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
-    """What the close hook reported as charged, to recognise its document later."""
+    """What the close reported as charged, to recognise its document later."""
     closed_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     number: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     created_at: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[int] = mapped_column(BigInteger)
     __table_args__ = (
-        UniqueConstraint("merchant_id", "receipt_uuid", name="uq_evotor_receipts_receipt"),
         UniqueConstraint(
-            "merchant_id", "store_external_id", "document_id", name="uq_evotor_receipts_document"
+            "merchant_id", "channel", "external_id", name="uq_receipt_sessions_external"
         ),
-        Index("ix_evotor_receipts_positions", "merchant_id", "positions_key"),
+        UniqueConstraint(
+            "merchant_id",
+            "channel",
+            "document_id",
+            "store_external_id",
+            name="uq_receipt_sessions_document",
+        ),
+        Index("ix_receipt_sessions_positions", "merchant_id", "channel", "positions_key"),
     )
 
 

@@ -125,9 +125,9 @@ async def attention(
         {"m": merchant_id, "n": limit},
     )
     sales = await deps.db.fetch_all(
-        "SELECT receipt_uuid, document_id, store_external_id, customer_id, unsettled, "
-        "unsettled_reason, updated_at FROM evotor_receipts WHERE merchant_id = :m "
-        "AND state = 'unsettled' ORDER BY id DESC LIMIT :n",
+        "SELECT external_id AS receipt_uuid, document_id, store_external_id, customer_id, "
+        "unsettled, unsettled_reason, updated_at FROM receipt_sessions WHERE merchant_id = :m "
+        "AND channel = 'evotor' AND state = 'unsettled' ORDER BY id DESC LIMIT :n",
         {"m": merchant_id, "n": limit},
     )
     return [_kept(row) for row in kept], [

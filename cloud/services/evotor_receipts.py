@@ -24,15 +24,16 @@ expired, the bonuses were spent meanwhile), the sale is still recorded with what
 debited and the rest is kept on the record (state ``unsettled``, ``unsettled`` kopecks,
 ``unsettled_reason``) and logged as ``evotor_sale_unsettled``.
 
-``evotor_receipts`` keeps the mapping (``receipt_uuid`` <-> ``document_id``), the customer
-the hooks identified and the bonuses held, so a document confirms the receipt with the
-right customer and bonus payment even when the close hook never ran; a duplicate
-document (same store id + document id) changes nothing.
+The receipt session (``cloud.services.receipt_sessions``, channel ``evotor``) keeps the
+mapping (``receiptUuid`` <-> ``document_id``), the customer the hooks identified and the
+bonuses held, so a document confirms the receipt with the right customer and bonus
+payment even when the close hook never ran; a duplicate document (same store id +
+document id) changes nothing. This module holds only what is Evotor's own: the two
+channels of one sale and how a document finds its receipt.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -45,151 +46,39 @@ from cloud.clock import to_epoch
 from cloud.db.database import is_unique_violation
 from cloud.engine.types import EngineError
 from cloud.errors import BadRequest, DomainError, NotFound, PaymentRequired
-from cloud.services import checkout, customers, evotor_catalogue
+from cloud.services import checkout, customers, evotor_catalogue, receipt_sessions
 from cloud.services.deps import Deps
 from cloud.services.merchants import TerminalContext
+from cloud.services.receipt_sessions import (
+    SETTLED,
+    QuoteOutcome,
+    Session,
+    by_id,
+    charged_total,
+    held_amount,
+    positions_key,
+    session_of,
+)
 from schemas import checkout as wire
-from schemas.money import line_amount, to_kopecks, to_roubles
+from schemas.money import to_kopecks, to_roubles
 
 log = structlog.get_logger("loyalty.evotor")
 
 SOURCE = "evotor"
 MILLI = Decimal(1000)
-_COLUMNS = frozenset(
-    {"store_external_id", "document_id", "terminal_id", "customer_id", "positions_key",
-     "held", "hold_id", "state", "unsettled", "unsettled_reason", "total", "closed_at",
-     "number"}
-)  # fmt: skip
-SETTLED = ("confirmed", "unsettled")
-"""States of a receipt whose sale is recorded (``unsettled``: part of its bonus payment
-could not be debited; the rest of the sale stands)."""
 MATCH_WINDOW = 600
 """Seconds between the close hook and the document's close time that still make them
 one sale (the till's clock and ours differ a little; a document arrives minutes late)."""
-
-
-def positions_key(uuids: Iterable[str]) -> str | None:
-    """A fingerprint of the receipt's set of position uuids."""
-    ordered = sorted(u for u in uuids if u)
-    if not ordered:
-        return None
-    return hashlib.sha256("\n".join(ordered).encode()).hexdigest()
-
-
-@dataclass(frozen=True, slots=True)
-class ReceiptRecord:
-    receipt_uuid: str
-    document_id: str | None
-    customer_id: int | None
-    held: int
-    state: str
-    closed_at: int | None = None
-    """Set when the close hook reported the receipt (not by a document)."""
-
-
-@dataclass(frozen=True, slots=True)
-class QuoteOutcome:
-    quote: wire.Quote
-    customer_found: bool
-
-
-# ---- the record ---------------------------------------------------------------------------
-
-
-_SELECT = (
-    "SELECT receipt_uuid, document_id, customer_id, held, state, closed_at "
-    "FROM evotor_receipts "
-    "WHERE merchant_id = :m AND "
-)
-
-
-def _record(row: Any) -> ReceiptRecord | None:
-    if row is None:
-        return None
-    return ReceiptRecord(
-        receipt_uuid=str(row["receipt_uuid"]),
-        document_id=row["document_id"],
-        customer_id=None if row["customer_id"] is None else int(row["customer_id"]),
-        held=int(row["held"]),
-        state=str(row["state"]),
-        closed_at=None if row["closed_at"] is None else int(row["closed_at"]),
-    )
-
-
-async def find_record(deps: Deps, merchant_id: int, receipt_uuid: str) -> ReceiptRecord | None:
-    row = await deps.db.fetch_one(
-        _SELECT + "receipt_uuid = :r", {"m": merchant_id, "r": receipt_uuid}
-    )
-    return _record(row)
+_SELECT = receipt_sessions.SELECT
+_KEY = {"ch": SOURCE}
 
 
 async def _remember(deps: Deps, merchant_id: int, receipt_uuid: str, **fields: Any) -> None:
-    """Insert or update the receipt's record. A confirmed receipt stays confirmed."""
-    unknown = set(fields) - _COLUMNS
-    assert not unknown, unknown
-    now = to_epoch(deps.clock())
-    for attempt in range(2):
-        try:
-            async with deps.db.transaction() as tx:
-                state = await tx.fetch_value(
-                    "SELECT state FROM evotor_receipts WHERE merchant_id = :m "
-                    "AND receipt_uuid = :r",
-                    {"m": merchant_id, "r": receipt_uuid},
-                )
-                values = dict(fields)
-                if state in SETTLED:
-                    values.pop("state", None)
-                    values.pop("held", None)
-                    values.pop("hold_id", None)
-                if state is not None and values.get("store_external_id", "") is None:
-                    values.pop("store_external_id")  # an unknown store never erases one
-                if state is None:
-                    values.setdefault("held", 0)
-                    values.setdefault("state", "quoted")
-                    columns = ", ".join(values)
-                    marks = ", ".join(f":{name}" for name in values)
-                    await tx.insert(
-                        f"INSERT INTO evotor_receipts (merchant_id, receipt_uuid, {columns}, "
-                        f"created_at, updated_at) VALUES (:m, :r, {marks}, :now, :now) "
-                        "RETURNING id",
-                        {"m": merchant_id, "r": receipt_uuid, "now": now, **values},
-                    )
-                else:
-                    sets = "".join(f"{name} = :{name}, " for name in values)
-                    await tx.execute(
-                        f"UPDATE evotor_receipts SET {sets}updated_at = :now "
-                        "WHERE merchant_id = :m AND receipt_uuid = :r",
-                        {"m": merchant_id, "r": receipt_uuid, "now": now, **values},
-                    )
-            return
-        except Exception as exc:
-            if attempt or not is_unique_violation(exc):
-                raise
+    await receipt_sessions.remember(deps, merchant_id, SOURCE, receipt_uuid, **fields)
 
 
-# ---- customers ----------------------------------------------------------------------------
-
-
-async def resolve_customer(
-    deps: Deps, merchant_id: int, ref: wire.CustomerRef | None
-) -> int | None:
-    """Our customer for a phone, card or id; ``None`` when nobody has it."""
-    if ref is None:
-        return None
-    return await customers.find_customer(
-        deps, merchant_id, phone=ref.phone, card=ref.card, customer_id=ref.customer_id
-    )
-
-
-def _held(record: ReceiptRecord | None) -> Decimal:
-    """The bonus payment the hooks reserved for a receipt still holding it."""
-    if record is None or record.state != "held":
-        return Decimal(0)
-    return to_roubles(record.held)
-
-
-def _by_id(customer_id: int | None) -> wire.CustomerRef | None:
-    return None if customer_id is None else wire.CustomerRef(customer_id=customer_id)
+def _fingerprint(lines: Iterable[wire.ReceiptLine]) -> str | None:
+    return positions_key(line.id for line in lines)
 
 
 # ---- terminal hooks -----------------------------------------------------------------------
@@ -199,23 +88,14 @@ async def quote(
     deps: Deps, terminal: TerminalContext, store_external_id: str | None,
     request: wire.CalculateRequest,
 ) -> QuoteOutcome:  # fmt: skip
-    """Price the open receipt. An unknown phone or card still prices it (without the
-    customer) and says so; the customer found is remembered for the close."""
+    """Price the open receipt with its product groups' categories."""
     receipt = await evotor_catalogue.with_categories(
         deps, terminal.merchant_id, store_external_id, request.receipt
     )
-    customer_id = await resolve_customer(deps, terminal.merchant_id, receipt.customer)
-    found = receipt.customer is None or customer_id is not None
-    priced = request.model_copy(
-        update={"receipt": receipt.model_copy(update={"customer": _by_id(customer_id)})}
-    )
-    result = await checkout.calculate(deps, terminal, priced, SOURCE)
-    await _remember(
-        deps, terminal.merchant_id, receipt.id,
-        store_external_id=store_external_id, terminal_id=terminal.terminal_id,
-        customer_id=customer_id, positions_key=positions_key(line.id for line in receipt.lines),
+    return await receipt_sessions.quote(
+        deps, terminal, SOURCE, request.model_copy(update={"receipt": receipt}),
+        store_external_id=store_external_id, fingerprint=_fingerprint(receipt.lines),
     )  # fmt: skip
-    return QuoteOutcome(quote=result, customer_found=found)
 
 
 async def hold(
@@ -226,35 +106,19 @@ async def hold(
     receipt = await evotor_catalogue.with_categories(
         deps, terminal.merchant_id, store_external_id, request.receipt
     )
-    customer_id = await resolve_customer(deps, terminal.merchant_id, receipt.customer)
-    if customer_id is None:
-        raise customers.not_found()
-    held = request.model_copy(
-        update={"receipt": receipt.model_copy(update={"customer": _by_id(customer_id)})}
-    )
-    result = await checkout.hold(deps, terminal, held, SOURCE)
-    await _remember(
-        deps, terminal.merchant_id, receipt.id,
-        store_external_id=store_external_id, terminal_id=terminal.terminal_id,
-        customer_id=customer_id, positions_key=positions_key(line.id for line in receipt.lines),
-        held=to_kopecks(result.amount), hold_id=result.hold_id, state="held",
+    return await receipt_sessions.hold(
+        deps, terminal, SOURCE, request.model_copy(update={"receipt": receipt}),
+        store_external_id=store_external_id, fingerprint=_fingerprint(receipt.lines),
     )  # fmt: skip
-    return result
 
 
 async def release(
     deps: Deps, terminal: TerminalContext, receipt_uuid: str, *, receipt_cancelled: bool
 ) -> wire.CancelResult:
-    """The bonus payment was removed (``receipt_cancelled=False``) or the whole receipt
-    was dropped: release the hold."""
-    result = await checkout.cancel(
-        deps, terminal, wire.CancelRequest(receipt_id=receipt_uuid), SOURCE
+    """The bonus payment was removed or the whole receipt was dropped."""
+    return await receipt_sessions.release(
+        deps, terminal, SOURCE, receipt_uuid, receipt_cancelled=receipt_cancelled
     )
-    await _remember(
-        deps, terminal.merchant_id, receipt_uuid, held=0, hold_id=None,
-        state="cancelled" if receipt_cancelled else "quoted",
-    )  # fmt: skip
-    return result
 
 
 async def close(
@@ -267,73 +131,29 @@ async def close(
     receipt = await evotor_catalogue.with_categories(
         deps, terminal.merchant_id, store_external_id, receipt
     )
-    key = receipt.id
-    record = await find_record(deps, terminal.merchant_id, key)
-    if record is None:
+    if await receipt_sessions.find(deps, terminal.merchant_id, SOURCE, receipt.id) is None:
         twin = await _by_positions(deps, terminal.merchant_id, receipt.lines)
         if twin is not None:
-            key, record = twin.receipt_uuid, twin
-    customer_id = await resolve_customer(deps, terminal.merchant_id, receipt.customer)
-    if customer_id is None and record is not None:
-        customer_id = record.customer_id
-    paid = redeemed if redeemed is not None else _held(record)
-    if paid and customer_id is None:
-        raise BadRequest("customer_required", "Для оплаты бонусами укажите клиента")
-    request = wire.ConfirmRequest(
-        receipt=receipt.model_copy(update={"id": key, "customer": _by_id(customer_id)}),
-        redeemed=paid,
+            receipt = receipt.model_copy(update={"id": twin.external_id})
+    return await receipt_sessions.close(
+        deps, terminal, SOURCE, receipt, redeemed, store_external_id=store_external_id,
+        document_id=document_id, number=number,
         cashier=await cashier_of(deps, terminal.merchant_id, employee_id),
-    )
-    stored = None
-    if record is not None and record.state in SETTLED and record.closed_at is None:
-        # Its fiscal document came first and recorded the sale: the hook's view of the
-        # same receipt (other line amounts, say) is not a second sale nor a conflict.
-        stored = await _stored_sale(deps, terminal.merchant_id, key)
-    result = stored or await checkout.confirm(deps, terminal, request, SOURCE)
-    fields: dict[str, Any] = {
-        "state": "confirmed", "customer_id": customer_id, "terminal_id": terminal.terminal_id,
-        "positions_key": positions_key(line.id for line in receipt.lines),
-        "total": charged_total(receipt.lines), "closed_at": to_epoch(deps.clock()),
-        "number": number,
-    }  # fmt: skip
-    if store_external_id is not None:
-        fields["store_external_id"] = store_external_id
-    if document_id:
-        fields["document_id"] = document_id
-    await _remember(deps, terminal.merchant_id, key, **fields)
-    return result
-
-
-async def _stored_sale(deps: Deps, merchant_id: int, key: str) -> wire.ConfirmResult | None:
-    response = await deps.db.fetch_value(
-        "SELECT response FROM receipts WHERE merchant_id = :m AND source = :src "
-        "AND kind = 'sale' AND external_id = :e",
-        {"m": merchant_id, "src": SOURCE, "e": key},
-    )
-    return wire.ConfirmResult.model_validate_json(response) if response else None
-
-
-def charged_total(lines: Iterable[wire.ReceiptLine]) -> int:
-    """What the receipt charged, in kopecks, the same way for a hook and a document."""
-    return sum(
-        to_kopecks(line.amount)
-        if line.amount is not None
-        else line_amount(to_kopecks(line.price), line.quantity)
-        for line in lines
-    )
+        fingerprint=_fingerprint(receipt.lines),
+    )  # fmt: skip
 
 
 async def _by_positions(
     deps: Deps, merchant_id: int, lines: Iterable[wire.ReceiptLine]
-) -> ReceiptRecord | None:
-    fingerprint = positions_key(line.id for line in lines)
+) -> Session | None:
+    fingerprint = _fingerprint(lines)
     if fingerprint is None:
         return None
     row = await deps.db.fetch_one(
         _SELECT + "positions_key = :k ORDER BY id DESC LIMIT 1",
-        {"m": merchant_id, "k": fingerprint},
+        {"m": merchant_id, **_KEY, "k": fingerprint},
     )
-    return _record(row)
+    return session_of(row)
 
 
 # ---- documents ----------------------------------------------------------------------------
@@ -401,16 +221,16 @@ async def confirm_document(
     if record is not None and record.state in SETTLED:
         # Already recorded (the close hook, or this document through another path): the
         # document at most names the sale, and its cashier when the hook named none.
-        await _fill_cashier(deps, merchant_id, record.receipt_uuid, cashier)
+        await _fill_cashier(deps, merchant_id, record.external_id, cashier)
         if record.document_id is None:
             await _remember(
-                deps, merchant_id, record.receipt_uuid, document_id=document.document_id,
+                deps, merchant_id, record.external_id, document_id=document.document_id,
                 store_external_id=document.store_external_id,
             )  # fmt: skip
         elif document.store_external_id is not None:
-            await _fill_store(deps, merchant_id, record.receipt_uuid, document.store_external_id)
+            await _fill_store(deps, merchant_id, record.external_id, document.store_external_id)
         return DocumentOutcome("duplicate")
-    key = record.receipt_uuid if record is not None else (
+    key = record.external_id if record is not None else (
         document.receipt_uuid_hint or document.document_id
     )  # fmt: skip
     customer_id = record.customer_id if record is not None else None
@@ -425,11 +245,11 @@ async def confirm_document(
             )
         except BadRequest:
             log.warning("evotor_document_bad_phone", merchant=merchant_id)
-    paid = document.bonus_paid if document.bonus_paid is not None else _held(record)
+    paid = document.bonus_paid if document.bonus_paid is not None else held_amount(record)
     receipt = await evotor_catalogue.with_categories(
         deps, merchant_id, document.store_external_id,
         wire.Receipt(
-            id=key, customer=_by_id(customer_id), lines=document.lines,
+            id=key, customer=by_id(customer_id), lines=document.lines,
             created_at=document.closed_at,
         ),
     )  # fmt: skip
@@ -445,7 +265,7 @@ async def confirm_document(
         store_external_id=document.store_external_id, document_id=document.document_id,
         terminal_id=terminal.terminal_id, unsettled=unsettled,
         unsettled_reason=reason if unsettled else None,
-        positions_key=positions_key(line.id for line in document.lines),
+        positions_key=_fingerprint(document.lines),
         total=charged_total(document.lines), number=document.number,
     )  # fmt: skip
     if unsettled:
@@ -494,9 +314,9 @@ async def _fill_store(deps: Deps, merchant_id: int, receipt_uuid: str, store: st
     try:
         async with deps.db.transaction() as tx:
             await tx.execute(
-                "UPDATE evotor_receipts SET store_external_id = :s WHERE merchant_id = :m "
-                "AND receipt_uuid = :r AND store_external_id IS NULL",
-                {"s": store, "m": merchant_id, "r": receipt_uuid},
+                "UPDATE receipt_sessions SET store_external_id = :s WHERE merchant_id = :m "
+                "AND channel = :ch AND external_id = :r AND store_external_id IS NULL",
+                {"s": store, "m": merchant_id, **_KEY, "r": receipt_uuid},
             )
     except Exception as exc:
         if not is_unique_violation(exc):
@@ -546,23 +366,23 @@ async def _seen_document(deps: Deps, merchant_id: int, document: SellDocument) -
     if document.store_external_id is not None:
         row = await deps.db.fetch_one(
             _SELECT + "store_external_id = :s AND document_id = :d",
-            {"m": merchant_id, "s": document.store_external_id, "d": document.document_id},
+            {"m": merchant_id, **_KEY, "s": document.store_external_id, "d": document.document_id},
         )
     else:
         row = await deps.db.fetch_one(
             _SELECT + "document_id = :d ORDER BY id LIMIT 1",
-            {"m": merchant_id, "d": document.document_id},
+            {"m": merchant_id, **_KEY, "d": document.document_id},
         )
     return row is not None and row["state"] in SETTLED
 
 
 async def _record_for_document(
     deps: Deps, terminal: TerminalContext, document: SellDocument
-) -> ReceiptRecord | None:
+) -> Session | None:
     merchant_id = terminal.merchant_id
     for candidate in (document.receipt_uuid_hint, document.document_id):
         if candidate:
-            record = await find_record(deps, merchant_id, candidate)
+            record = await receipt_sessions.find(deps, merchant_id, SOURCE, candidate)
             if record is not None:
                 return record
     twin = await _by_positions(deps, merchant_id, document.lines)
@@ -573,7 +393,7 @@ async def _record_for_document(
 
 async def _by_close(
     deps: Deps, terminal: TerminalContext, document: SellDocument
-) -> ReceiptRecord | None:
+) -> Session | None:
     """A sale the close hook confirmed, recognised by what a bare document carries: the
     same terminal, the same charged total, a close time within ``MATCH_WINDOW`` and, when
     both know it, the same document number; the nearest in time wins."""
@@ -584,7 +404,7 @@ async def _by_close(
         _SELECT.replace("SELECT ", "SELECT number, ")
         + "terminal_id = :t AND document_id IS NULL AND total = :total "
         "AND closed_at BETWEEN :lo AND :hi",
-        {"m": terminal.merchant_id, "t": terminal.terminal_id,
+        {"m": terminal.merchant_id, **_KEY, "t": terminal.terminal_id,
          "total": charged_total(document.lines), "lo": closed - MATCH_WINDOW,
          "hi": closed + MATCH_WINDOW},
     )  # fmt: skip
@@ -598,7 +418,7 @@ async def _by_close(
     if not candidates:
         return None
     best = min(candidates, key=lambda row: abs(int(row["closed_at"]) - closed))
-    return _record(best)
+    return session_of(best)
 
 
 @dataclass(frozen=True, slots=True)
@@ -613,10 +433,11 @@ class PaybackOutcome:
 async def sale_of_document(deps: Deps, merchant_id: int, document_id: str) -> str | None:
     """The key of the sale a document id confirmed, ``None`` if no such sale is here."""
     row = await deps.db.fetch_one(
-        _SELECT + "document_id = :d ORDER BY id LIMIT 1", {"m": merchant_id, "d": document_id}
+        _SELECT + "document_id = :d ORDER BY id LIMIT 1",
+        {"m": merchant_id, **_KEY, "d": document_id},
     )
     if row is not None and row["state"] in SETTLED:
-        return str(row["receipt_uuid"])
+        return str(row["external_id"])
     exists = await deps.db.fetch_value(
         "SELECT id FROM receipts WHERE merchant_id = :m AND source = :src AND kind = 'sale' "
         "AND external_id = :e",
@@ -661,7 +482,7 @@ async def refund_document(
         cashier=await cashier_of(deps, merchant_id, document.employee_id),
     )
     try:
-        await checkout.refund(deps, terminal, request, SOURCE)
+        await receipt_sessions.refund(deps, terminal, SOURCE, request)
     except NotFound:
         return PaybackOutcome("pending", "sale_not_received")
     return PaybackOutcome("refunded")

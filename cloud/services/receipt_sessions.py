@@ -1,18 +1,53 @@
-"""TEMPORARY stand-in for the lead's channel-neutral receipt session (SESSION_API.md):
-the same signatures over ``checkout`` with the channel as the source, so the SIGMA
-adapter can be built and tested before the real module lands on main. The merge takes
-main's file (``git checkout --theirs``); nothing else imports this one."""
+"""One receipt session per terminal receipt, for every channel.
+
+A till prices an open receipt several times, holds a bonus payment, maybe drops it, and
+closes the receipt, each call naming the receipt by its own id (Evotor ``receiptUuid``,
+Frontol ``uid``, a SIGMA receipt id). The session ties that id to what earlier calls
+learnt: the customer identified, the bonuses held, the program version priced, the
+fiscal document once known and the state. So a close that names no customer or no bonus
+payment still confirms the sale the cashier saw, and every adapter only translates its
+wire into these calls.
+
+The external id is also the sale's idempotency key in ``checkout`` (``receipts.source`` =
+the channel), so a close repeated with a fresh envelope returns the recorded answer.
+
+States: ``quoted`` -> ``held`` -> (``quoted`` after a release) -> ``confirmed``; or
+``cancelled``. ``unsettled`` is a confirmed sale part of whose bonus payment could not be
+debited (a fiscal document arriving after the hold lapsed); both are ``SETTLED`` and
+final: later calls never reopen them.
+"""
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
+from cloud.clock import to_epoch
+from cloud.db.database import is_unique_violation
+from cloud.errors import BadRequest
 from cloud.services import checkout, customers
 from cloud.services.deps import Deps
 from cloud.services.merchants import TerminalContext
 from schemas import checkout as wire
-from schemas.money import to_roubles
+from schemas.money import line_amount, to_kopecks, to_roubles
+
+SETTLED = ("confirmed", "unsettled")
+"""States of a session whose sale is recorded (``unsettled``: part of its bonus payment
+could not be debited; the rest of the sale stands)."""
+COLUMNS = frozenset(
+    {"store_external_id", "document_id", "terminal_id", "customer_id", "positions_key",
+     "held", "hold_id", "state", "program_version", "unsettled", "unsettled_reason",
+     "total", "closed_at", "number"}
+)  # fmt: skip
+SELECT = (
+    "SELECT channel, external_id, document_id, customer_id, held, hold_id, state, "
+    "program_version, closed_at FROM receipt_sessions "
+    "WHERE merchant_id = :m AND channel = :ch AND "
+)
+"""The start of a session query; append the condition on the session's own columns."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,32 +57,104 @@ class Session:
     document_id: str | None
     customer_id: int | None
     held: int
+    """Kopecks held for the bonus payment (0 when none)."""
     hold_id: int | None
     state: str
     program_version: int | None
-    closed_at: int | None
+    closed_at: int | None = None
+    """Set when the terminal closed the receipt (not when a fiscal document recorded it)."""
+
+    @property
+    def settled(self) -> bool:
+        return self.state in SETTLED
 
 
 @dataclass(frozen=True, slots=True)
 class QuoteOutcome:
     quote: wire.Quote
     customer_found: bool
+    """False when a phone or card was given but nobody has it (priced without them)."""
     customer_id: int | None
+
+
+def session_of(row: Any) -> Session | None:
+    if row is None:
+        return None
+    return Session(
+        channel=str(row["channel"]),
+        external_id=str(row["external_id"]),
+        document_id=row["document_id"],
+        customer_id=None if row["customer_id"] is None else int(row["customer_id"]),
+        held=int(row["held"]),
+        hold_id=None if row["hold_id"] is None else int(row["hold_id"]),
+        state=str(row["state"]),
+        program_version=None if row["program_version"] is None else int(row["program_version"]),
+        closed_at=None if row["closed_at"] is None else int(row["closed_at"]),
+    )
 
 
 async def find(deps: Deps, merchant_id: int, channel: str, external_id: str) -> Session | None:
     row = await deps.db.fetch_one(
-        "SELECT id, customer_id, amount FROM holds WHERE merchant_id = :m AND source = :s "
-        "AND receipt_external_id = :r AND status = 'active' ORDER BY id DESC LIMIT 1",
-        {"m": merchant_id, "s": channel, "r": external_id},
+        SELECT + "external_id = :e", {"m": merchant_id, "ch": channel, "e": external_id}
     )
-    if row is None:
-        return None
-    return Session(channel, external_id, None, int(row["customer_id"]), int(row["amount"]),
-                   int(row["id"]), "held", None, None)  # fmt: skip
+    return session_of(row)
 
 
-async def _customer(deps: Deps, merchant_id: int, ref: wire.CustomerRef | None) -> int | None:
+async def remember(
+    deps: Deps, merchant_id: int, channel: str, external_id: str, **fields: Any
+) -> None:
+    """Insert or update the session. A settled session keeps its state and hold, and a
+    store once known is never erased by a call that does not know it."""
+    unknown = set(fields) - COLUMNS
+    assert not unknown, unknown
+    now = to_epoch(deps.clock())
+    key = {"m": merchant_id, "ch": channel, "e": external_id}
+    for attempt in range(2):
+        try:
+            async with deps.db.transaction() as tx:
+                state = await tx.fetch_value(
+                    "SELECT state FROM receipt_sessions WHERE merchant_id = :m "
+                    "AND channel = :ch AND external_id = :e",
+                    key,
+                )
+                values = dict(fields)
+                if state in SETTLED:
+                    for settled_field in ("state", "held", "hold_id"):
+                        values.pop(settled_field, None)
+                if state is not None and values.get("store_external_id", "") is None:
+                    values.pop("store_external_id")
+                if state is None:
+                    values.setdefault("held", 0)
+                    values.setdefault("state", "quoted")
+                    columns = "".join(f", {name}" for name in values)
+                    marks = "".join(f", :{name}" for name in values)
+                    await tx.insert(
+                        "INSERT INTO receipt_sessions (merchant_id, channel, external_id"
+                        f"{columns}, created_at, updated_at) VALUES (:m, :ch, :e{marks}, "
+                        ":now, :now) RETURNING id",
+                        {**key, "now": now, **values},
+                    )
+                else:
+                    sets = "".join(f"{name} = :{name}, " for name in values)
+                    await tx.execute(
+                        f"UPDATE receipt_sessions SET {sets}updated_at = :now "
+                        "WHERE merchant_id = :m AND channel = :ch AND external_id = :e",
+                        {**key, "now": now, **values},
+                    )
+            return
+        except Exception as exc:
+            # Two first calls for one receipt raced on the insert: the second updates.
+            if attempt or not is_unique_violation(exc):
+                raise
+
+
+# ---- helpers shared by the channels -------------------------------------------------------
+
+
+async def resolve_customer(
+    deps: Deps, merchant_id: int, ref: wire.CustomerRef | None
+) -> int | None:
+    """Our customer for a phone, card or id; ``None`` when nobody has it."""
     if ref is None:
         return None
     return await customers.find_customer(
@@ -55,65 +162,161 @@ async def _customer(deps: Deps, merchant_id: int, ref: wire.CustomerRef | None) 
     )
 
 
-def _by_id(customer_id: int | None) -> wire.CustomerRef | None:
+def held_amount(session: Session | None) -> Decimal:
+    """The bonus payment reserved for a session still holding it."""
+    if session is None or session.state != "held":
+        return Decimal(0)
+    return to_roubles(session.held)
+
+
+def by_id(customer_id: int | None) -> wire.CustomerRef | None:
     return None if customer_id is None else wire.CustomerRef(customer_id=customer_id)
+
+
+def positions_key(ids: Iterable[str]) -> str | None:
+    """A fingerprint of a receipt's set of position ids (for channels whose position ids
+    are unique, to recognise one receipt reported twice under two ids)."""
+    ordered = sorted(i for i in ids if i)
+    if not ordered:
+        return None
+    return hashlib.sha256("\n".join(ordered).encode()).hexdigest()
+
+
+def charged_total(lines: Iterable[wire.ReceiptLine]) -> int:
+    """What the receipt charged, in kopecks, the same way for a close and a document."""
+    return sum(
+        to_kopecks(line.amount)
+        if line.amount is not None
+        else line_amount(to_kopecks(line.price), line.quantity)
+        for line in lines
+    )
+
+
+async def stored_sale(
+    deps: Deps, merchant_id: int, channel: str, external_id: str
+) -> wire.ConfirmResult | None:
+    """The answer the sale was recorded with, ``None`` when no such sale is here."""
+    response = await deps.db.fetch_value(
+        "SELECT response FROM receipts WHERE merchant_id = :m AND source = :src "
+        "AND kind = 'sale' AND external_id = :e",
+        {"m": merchant_id, "src": channel, "e": external_id},
+    )
+    return wire.ConfirmResult.model_validate_json(response) if response else None
+
+
+# ---- the calls of a receipt ---------------------------------------------------------------
 
 
 async def quote(
     deps: Deps, terminal: TerminalContext, channel: str, request: wire.CalculateRequest,
-    *, store_external_id: str | None = None,
+    *, store_external_id: str | None = None, fingerprint: str | None = None,
 ) -> QuoteOutcome:  # fmt: skip
+    """Price the open receipt. An unknown phone or card still prices it (without the
+    customer) and says so; the customer found is remembered for the close."""
     receipt = request.receipt
-    customer_id = await _customer(deps, terminal.merchant_id, receipt.customer)
+    customer_id = await resolve_customer(deps, terminal.merchant_id, receipt.customer)
     priced = request.model_copy(
-        update={"receipt": receipt.model_copy(update={"customer": _by_id(customer_id)})}
+        update={"receipt": receipt.model_copy(update={"customer": by_id(customer_id)})}
     )
     result = await checkout.calculate(deps, terminal, priced, channel)
+    await remember(
+        deps, terminal.merchant_id, channel, receipt.id,
+        store_external_id=store_external_id, terminal_id=terminal.terminal_id,
+        customer_id=customer_id, positions_key=fingerprint,
+        program_version=result.program_version,
+    )  # fmt: skip
     found = receipt.customer is None or customer_id is not None
-    return QuoteOutcome(result, found, customer_id)
+    return QuoteOutcome(quote=result, customer_found=found, customer_id=customer_id)
 
 
 async def hold(
     deps: Deps, terminal: TerminalContext, channel: str, request: wire.HoldRequest,
-    *, store_external_id: str | None = None,
+    *, store_external_id: str | None = None, fingerprint: str | None = None,
 ) -> wire.HoldResult:  # fmt: skip
-    customer_id = await _customer(deps, terminal.merchant_id, request.receipt.customer)
+    """Reserve the bonus payment for the receipt; a second hold replaces the first."""
+    receipt = request.receipt
+    customer_id = await resolve_customer(deps, terminal.merchant_id, receipt.customer)
+    if customer_id is None:
+        session = await find(deps, terminal.merchant_id, channel, receipt.id)
+        customer_id = None if session is None else session.customer_id
     if customer_id is None:
         raise customers.not_found()
     held = request.model_copy(
-        update={"receipt": request.receipt.model_copy(update={"customer": _by_id(customer_id)})}
+        update={"receipt": receipt.model_copy(update={"customer": by_id(customer_id)})}
     )
-    return await checkout.hold(deps, terminal, held, channel)
+    result = await checkout.hold(deps, terminal, held, channel)
+    await remember(
+        deps, terminal.merchant_id, channel, receipt.id,
+        store_external_id=store_external_id, terminal_id=terminal.terminal_id,
+        customer_id=customer_id, positions_key=fingerprint,
+        held=to_kopecks(result.amount), hold_id=result.hold_id, state="held",
+    )  # fmt: skip
+    return result
 
 
 async def release(
     deps: Deps, terminal: TerminalContext, channel: str, external_id: str,
     *, receipt_cancelled: bool,
 ) -> wire.CancelResult:  # fmt: skip
-    return await checkout.cancel(
+    """The bonus payment was removed (``receipt_cancelled=False``) or the whole receipt
+    was dropped: release the hold."""
+    result = await checkout.cancel(
         deps, terminal, wire.CancelRequest(receipt_id=external_id), channel
     )
+    await remember(
+        deps, terminal.merchant_id, channel, external_id, held=0, hold_id=None,
+        state="cancelled" if receipt_cancelled else "quoted",
+    )  # fmt: skip
+    return result
 
 
 async def close(
     deps: Deps, terminal: TerminalContext, channel: str, receipt: wire.Receipt,
     redeemed: Decimal | None, *, store_external_id: str | None = None,
     document_id: str | None = None, number: int | None = None,
-    cashier: wire.Cashier | None = None,
+    cashier: wire.Cashier | None = None, fingerprint: str | None = None,
 ) -> wire.ConfirmResult:  # fmt: skip
-    session = await find(deps, terminal.merchant_id, channel, receipt.id)
-    customer_id = await _customer(deps, terminal.merchant_id, receipt.customer)
+    """The terminal closed the receipt: record the sale under its external id. The
+    customer is the receipt's or else the one earlier calls identified; ``redeemed=None``
+    spends what the session holds. A settled session answers with the sale recorded
+    then: a retried close (a fresh envelope, say) or the till's view of a receipt its
+    fiscal document already recorded is neither a second sale nor a conflict."""
+    merchant_id = terminal.merchant_id
+    session = await find(deps, merchant_id, channel, receipt.id)
+    customer_id = await resolve_customer(deps, merchant_id, receipt.customer)
     if customer_id is None and session is not None:
         customer_id = session.customer_id
-    paid = redeemed if redeemed is not None else to_roubles(session.held if session else 0)
-    request = wire.ConfirmRequest(
-        receipt=receipt.model_copy(update={"customer": _by_id(customer_id)}),
-        redeemed=paid, cashier=cashier,
+    paid = redeemed if redeemed is not None else held_amount(session)
+    if paid and customer_id is None:
+        raise BadRequest("customer_required", "Для оплаты бонусами укажите клиента")
+    stored = None
+    if session is not None and session.settled:
+        stored = await stored_sale(deps, merchant_id, channel, receipt.id)
+    result = stored or await checkout.confirm(
+        deps, terminal,
+        wire.ConfirmRequest(
+            receipt=receipt.model_copy(update={"customer": by_id(customer_id)}),
+            redeemed=paid, cashier=cashier,
+        ),
+        channel,
     )  # fmt: skip
-    return await checkout.confirm(deps, terminal, request, channel)
+    fields: dict[str, Any] = {
+        "state": "confirmed", "customer_id": customer_id, "terminal_id": terminal.terminal_id,
+        "positions_key": fingerprint, "total": charged_total(receipt.lines),
+        "closed_at": to_epoch(deps.clock()), "number": number,
+        "program_version": result.program_version,
+    }  # fmt: skip
+    if store_external_id is not None:
+        fields["store_external_id"] = store_external_id
+    if document_id:
+        fields["document_id"] = document_id
+    await remember(deps, merchant_id, channel, receipt.id, **fields)
+    return result
 
 
 async def refund(
     deps: Deps, terminal: TerminalContext, channel: str, request: wire.RefundRequest
 ) -> wire.RefundResult:
+    """Return lines of the sale recorded under ``request.receipt_id`` (idempotent on the
+    return's own ``request.id``; partial by quantity)."""
     return await checkout.refund(deps, terminal, request, channel)

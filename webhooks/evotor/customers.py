@@ -11,7 +11,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from cloud.engine import format_roubles
-from cloud.services import customers, evotor_receipts
+from cloud.services import customers, receipt_sessions
 from cloud.services.customer_card import CustomerCard, customer_card
 from cloud.services.customers import CustomerProfileData
 from cloud.services.deps import Deps
@@ -159,7 +159,7 @@ def card_response(card: CustomerCard) -> evc.CustomerCardResponse:
 async def lookup(
     deps: Deps, terminal: TerminalContext, body: ev.HookCustomer
 ) -> evc.CustomerCardResponse:
-    customer_id = await evotor_receipts.resolve_customer(
+    customer_id = await receipt_sessions.resolve_customer(
         deps, terminal.merchant_id, translate.customer_ref(body)
     )
     if customer_id is None:

@@ -64,7 +64,7 @@ async def test_sell_whose_bonus_payment_fails_is_recorded_unsettled(
     rows = await sales(deps, merchant_id)
     assert [(r["external_id"], r["redeemed"]) for r in rows] == [(SELL_ID, 3000)]
     record = await deps.db.fetch_one(
-        "SELECT state, unsettled, unsettled_reason FROM evotor_receipts WHERE merchant_id = :m",
+        "SELECT state, unsettled, unsettled_reason FROM receipt_sessions WHERE merchant_id = :m",
         {"m": merchant_id},
     )
     assert record is not None
@@ -91,7 +91,7 @@ async def test_sell_with_bonus_payment_and_no_bonuses_accrues_anyway(
     rows = await sales(deps, merchant_id)
     assert len(rows) == 1 and rows[0]["redeemed"] == 0 and rows[0]["accrued"] > 0
     assert await deps.db.fetch_value(
-        "SELECT unsettled FROM evotor_receipts WHERE merchant_id = :m", {"m": merchant_id}
+        "SELECT unsettled FROM receipt_sessions WHERE merchant_id = :m", {"m": merchant_id}
     ) == 5000  # fmt: skip
     assert await available(deps, merchant_id, customer_id) == rows[0]["accrued"]
 
@@ -279,8 +279,8 @@ async def test_hold_expired_and_close_hook_never_came(evotor: TestClient, deps: 
     assert ack["results"][0]["status"] == "unsettled"
     assert ack["results"][0]["reason"] == "hold_expired"
     record = await deps.db.fetch_one(
-        "SELECT state, unsettled FROM evotor_receipts WHERE merchant_id = :m AND "
-        "receipt_uuid = 'r1'",
+        "SELECT state, unsettled FROM receipt_sessions WHERE merchant_id = :m AND "
+        "external_id = 'r1'",
         {"m": merchant_id},
     )
     assert record is not None and record["state"] == "unsettled"

@@ -91,7 +91,8 @@ async def test_v1_through_v2_path_after_legacy_is_a_duplicate(
     second = await call(evotor, "PUT", "/api/v2/documents", document, headers(token))
     assert second["results"][0]["status"] == "duplicate"
     store = await deps.db.fetch_value(
-        "SELECT store_external_id FROM evotor_receipts WHERE merchant_id = :m AND document_id = :d",
+        "SELECT store_external_id FROM receipt_sessions WHERE merchant_id = :m "
+        "AND channel = 'evotor' AND document_id = :d",
         {"m": merchant_id, "d": SELL_UUID},
     )
     assert store == STORE
@@ -110,7 +111,7 @@ async def test_v1_through_v2_path_first_then_legacy(evotor: TestClient, deps: De
     second = await call(evotor, "PUT", legacy_path(), [document], headers(token))
     assert second["results"][0]["status"] == "duplicate"
     assert await deps.db.fetch_value(
-        "SELECT store_external_id FROM evotor_receipts WHERE merchant_id = :m",
+        "SELECT store_external_id FROM receipt_sessions WHERE merchant_id = :m",
         {"m": merchant_id},
     ) == STORE  # fmt: skip
 

@@ -1,7 +1,7 @@
 """sigma hooks: per-terminal signing secrets (encrypted) and the signatures already seen
 
 Revision ID: 0025
-Revises: 0022
+Revises: 0023
 Create Date: 2026-11-27
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0025"
-down_revision: str | None = "0022"
+down_revision: str | None = "0023"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
