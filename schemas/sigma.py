@@ -161,9 +161,11 @@ class ReceiptQuoteRequest(_In):
 
 
 class BonusHoldRequest(_In):
+    """``customer`` omitted: the one an earlier hook of this receipt identified."""
+
     event: Literal["bonus.hold"]
     receipt_id: Id
-    customer: Customer
+    customer: Customer | None = None
     lines: Lines
     amount: PositiveAmount
     sms_code: Annotated[str, Field(min_length=4, max_length=12, pattern=r"^[0-9]+$")] | None = None

@@ -36,7 +36,8 @@ OPERATIONS: list[tuple[str, str, str, type[BaseModel], type[BaseModel]]] = [
      "Send after lines, quantities or the customer change. Same answer as receipt.opened.",
      sg.ReceiptQuoteRequest, sg.QuoteResponse),
     ("bonus.hold", "Оплата бонусами: резерв",
-     "Reserve bonuses as a payment of the open receipt (the customer is required). The "
+     "Reserve bonuses as a payment of the open receipt (the customer: given here or by an "
+     "earlier hook of the receipt). The "
      "answer spreads the payment over lines. Repeating replaces the reserve.",
      sg.BonusHoldRequest, sg.HoldResponse),
     ("bonus.release", "Отмена оплаты бонусами",
