@@ -32,8 +32,8 @@ EVENTS = (
     "receipt.cancelled", "receipt.refunded",
 )  # fmt: skip
 
-_AMOUNT_TEXT = re.compile(r"\d{1,8}(\.\d{1,2})?")
-_QUANTITY_TEXT = re.compile(r"\d{1,5}(\.\d{1,3})?")
+_AMOUNT_TEXT = re.compile(r"[0-9]{1,8}(\.[0-9]{1,2})?")
+_QUANTITY_TEXT = re.compile(r"[0-9]{1,5}(\.[0-9]{1,3})?")
 
 
 def _exact(pattern: re.Pattern[str], what: str) -> Any:
