@@ -40,16 +40,18 @@ from cloud.settings import Settings
 from cloud.telegram import cli as telegram_cli
 from webhooks.evotor.app import create_app as create_evotor_app
 from webhooks.frontol.app import create_app as create_frontol_app
+from webhooks.sigma.app import create_app as create_sigma_app
 
 JOBS = scheduler.JOBS
 
 
 def mount_adapters(app: web.Application) -> web.Application:
     """Mount the vendor adapters on the service: the Evotor sub-application at
-    ``/evotor`` and the Frontol one at ``/frontol`` (each reads the service's ``Deps`` from
-    the parent application)."""
+    ``/evotor``, the Frontol one at ``/frontol`` and the SIGMA hooks at ``/sigma`` (each
+    reads the service's ``Deps`` from the parent application)."""
     app.add_subapp("/evotor", create_evotor_app(lambda request: request.config_dict[DEPS]))
     app.add_subapp("/frontol", create_frontol_app(lambda request: request.config_dict[DEPS]))
+    app.add_subapp("/sigma", create_sigma_app(lambda request: request.config_dict[DEPS]))
     return app
 
 

@@ -104,6 +104,18 @@ class TokensRevoked(BaseModel):
     revoked: int
 
 
+class SigningSecretIssued(BaseModel):
+    terminal_id: int
+    secret: str = Field(description="shown once: the key of X-Sigma-Signature (HMAC-SHA256)")
+    previous_valid_until: datetime | None = Field(
+        description="the secrets it replaced still sign until then (24 h); null: none"
+    )
+
+
+class SigningSecretsRevoked(BaseModel):
+    revoked: int
+
+
 class KeyCreate(_In):
     role: Literal["owner", "manager"] = "manager"
     label: Label = ""

@@ -32,7 +32,8 @@ class ApiError(NamedTuple):
     routes), ``admin_search``, ``admin_page``, ``adjust``, ``referrer`` (a change of the
     referrer); administration: ``operator``,
     ``stores``, ``store`` (a store by id), ``terminals``, ``terminal_tokens``, ``revoke``,
-    ``keys``, ``key`` (a merchant key by id); ``ready`` (the readiness probe); ``import``
+    ``keys``, ``key`` (a merchant key by id), ``signing`` (a SIGMA terminal's signing
+    secret); ``ready`` (the readiness probe); ``import``
     (the customer base import); messages: ``mailings``, ``mailing_send``, ``mailing`` (a
     mailing by id), ``templates``; ``join_links`` (the self-registration links); feedback:
     ``feedback_list`` (lists and NPS), ``feedback`` (a feedback by id); ``reports``;
@@ -211,7 +212,9 @@ ERRORS: tuple[ApiError, ...] = (
     ApiError("unknown_store", 400, "Магазин не найден", ("terminals",)),
     ApiError("unknown_channel", 400, "Неизвестный канал «…»: допустимы «…»", ("terminals",)),
     ApiError("terminal_not_found", 404, "Терминал «…» не найден",
-             ("terminal_tokens", "revoke")),
+             ("terminal_tokens", "revoke", "signing")),
+    ApiError("signing_not_supported", 400,
+             "Подпись запросов есть только у терминалов SIGMA, а этот — «…»", ("signing",)),
     ApiError("terminal_read_only", 400,
              "Терминал Эвотор подключается через маркет Эвотор: токен ему не выдаётся",
              ("terminal_tokens",)),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
+from datetime import UTC, datetime
 
 import structlog
 from aiohttp import web
@@ -14,7 +15,7 @@ from pydantic import BaseModel
 
 from cloud.api.keys import MERCHANT, deps_of
 from cloud.api.wire import json_response, read_model
-from cloud.services.admin import keys, operator, stores, terminals
+from cloud.services.admin import keys, operator, signing, stores, terminals
 from cloud.services.merchants import MerchantContext
 from schemas import admin_api as api
 from schemas.bounds import BIGINT_MAX
@@ -123,6 +124,33 @@ async def revoke_tokens(request: web.Request) -> web.Response:
     return json_response(api.TokensRevoked(revoked=revoked))
 
 
+async def issue_signing_secret(request: web.Request) -> web.Response:
+    deps = deps_of(request)
+    merchant = _merchant(request)
+    terminal_id = _id(request, "terminal_id")
+    issued = await signing.issue_secret(deps, merchant.merchant_id, terminal_id, deps.clock())
+    audit.info("terminal_signing_secret_issued", merchant=merchant.merchant_id,
+               terminal=terminal_id, by_key=merchant.credential_id)  # fmt: skip
+    until = issued.previous_valid_until
+    return json_response(
+        api.SigningSecretIssued(
+            terminal_id=terminal_id, secret=issued.secret,
+            previous_valid_until=None if until is None else datetime.fromtimestamp(until, UTC),
+        ),
+        status=201,
+    )  # fmt: skip
+
+
+async def revoke_signing_secrets(request: web.Request) -> web.Response:
+    deps = deps_of(request)
+    merchant = _merchant(request)
+    terminal_id = _id(request, "terminal_id")
+    revoked = await signing.revoke_secrets(deps, merchant.merchant_id, terminal_id, deps.clock())
+    audit.info("terminal_signing_secrets_revoked", merchant=merchant.merchant_id,
+               terminal=terminal_id, count=revoked, by_key=merchant.credential_id)  # fmt: skip
+    return json_response(api.SigningSecretsRevoked(revoked=revoked))
+
+
 async def issue_key(request: web.Request) -> web.Response:
     deps = deps_of(request)
     body = await read_model(request, api.KeyCreate)
@@ -162,10 +190,12 @@ async def evotor_link(request: web.Request) -> web.Response:
 
 _STORE = "/api/v1/stores/{store_id:[0-9]+}"
 _TOKENS = "/api/v1/terminals/{terminal_id:[0-9]+}/tokens"
+_SIGNING = "/api/v1/terminals/{terminal_id:[0-9]+}/signing-secret"
 _KEY_REVOKE = "/api/v1/merchant/keys/{key_id:[0-9]+}/revoke"
 CREATED = {
     ("POST", "/api/v1/operator/merchants"), ("POST", "/api/v1/stores"),
     ("POST", "/api/v1/terminals"), ("POST", _TOKENS), ("POST", "/api/v1/merchant/keys"),
+    ("POST", _SIGNING),
 }  # fmt: skip
 """Routes whose success is 201 Created (for the OpenAPI document)."""
 
@@ -182,6 +212,12 @@ ROUTES: list[tuple[str, str, Handler, str, type[BaseModel] | None, type[BaseMode
      api.TerminalCreate, api.TerminalOut),
     ("POST", _TOKENS, issue_token, "Выдать токен терминала (показывается один раз)",
      api.TokenCreate, api.TokenIssued),
+    ("POST", _SIGNING, issue_signing_secret,
+     "Выдать или сменить секрет подписи хуков SIGMA (показывается один раз; прежний "
+     "действует ещё 24 часа)", None, api.SigningSecretIssued),
+    ("POST", _SIGNING + "/revoke", revoke_signing_secrets,
+     "Отозвать все секреты подписи терминала SIGMA (действует сразу)",
+     None, api.SigningSecretsRevoked),
     ("POST", "/api/v1/terminal-tokens/revoke", revoke_tokens,
      "Отозвать токен или все токены терминала (действует сразу)",
      api.TokenRevoke, api.TokensRevoked),

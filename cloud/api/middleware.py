@@ -109,7 +109,9 @@ def _log_request(request: web.Request, status: int, started: float) -> None:
     resource = request.match_info.route.resource
     log.info(
         "request",
-        adapter="evotor" if request.path.startswith("/evotor/") else "api",
+        adapter=next(
+            (name for name in ("evotor", "sigma") if request.path.startswith(f"/{name}/")), "api"
+        ),
         route=resource.canonical if resource else request.path,
         method=request.method,
         status=status,

@@ -98,6 +98,8 @@ _PATH_SCOPES: dict[str, set[str]] = {
     "/api/v1/stores/{store_id}": {"stores", "store"},
     "/api/v1/terminals": {"terminals"},
     "/api/v1/terminals/{terminal_id}/tokens": {"terminal_tokens"},
+    "/api/v1/terminals/{terminal_id}/signing-secret": {"signing"},
+    "/api/v1/terminals/{terminal_id}/signing-secret/revoke": {"signing"},
     "/api/v1/terminal-tokens/revoke": {"revoke"},
     "/api/v1/merchant/keys": {"keys"},
     "/api/v1/merchant/keys/rotate": {"keys"},

@@ -99,6 +99,37 @@ class TerminalCredential(Base):
     revoked_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
+class TerminalSigningSecret(Base):
+    """A terminal's secret for HMAC-signed hooks (SIGMA). Unlike tokens it is kept
+    encrypted (the merchant bound), because the server must recompute the signature;
+    ``expires_at`` set: a rotated-out secret that still works until then."""
+
+    __tablename__ = "terminal_signing_secrets"
+    id: Mapped[int] = _pk()
+    merchant_id: Mapped[int] = _merchant()
+    terminal_id: Mapped[int] = mapped_column(ForeignKey("terminals.id", ondelete="CASCADE"))
+    secret_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    expires_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    __table_args__ = (Index("ix_terminal_signing_secrets_terminal", "merchant_id", "terminal_id"),)
+
+
+class SignedRequest(Base):
+    """A signature already accepted, kept for the replay window: the same signed request
+    sent again is refused, not applied twice."""
+
+    __tablename__ = "signed_requests"
+    id: Mapped[int] = _pk()
+    merchant_id: Mapped[int] = _merchant()
+    terminal_id: Mapped[int] = mapped_column(ForeignKey("terminals.id", ondelete="CASCADE"))
+    signature: Mapped[str] = mapped_column(String(64))
+    seen_at: Mapped[int] = mapped_column(BigInteger)
+    __table_args__ = (
+        UniqueConstraint("terminal_id", "signature"),
+        Index("ix_signed_requests_seen", "seen_at"),
+    )
+
+
 class ProgramVersion(Base):
     __tablename__ = "program_versions"
     id: Mapped[int] = _pk()

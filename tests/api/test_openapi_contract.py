@@ -19,7 +19,7 @@ from cloud.services.deps import Deps
 from schemas.errors import ERRORS
 
 ROOT = Path(__file__).resolve().parents[2]
-DOCUMENTS = ("/api/v1/openapi.json", "/evotor/terminal/v1/openapi.json")
+DOCUMENTS = ("/api/v1/openapi.json", "/evotor/terminal/v1/openapi.json", "/sigma/v1/openapi.json")
 
 # Where native-API errors are raised, and the classes that carry their status.
 SCANNED = ["cloud/api", "cloud/services", "cloud/ledger", "cloud/engine", "cloud/phones.py",
@@ -59,7 +59,8 @@ async def documents(client: TestClient) -> dict[str, dict[str, Any]]:
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 async def test_documents_are_valid_openapi(service: TestClient) -> None:
-    """Both published documents pass openapi-spec-validator (OpenAPI 3.1)."""
+    """Every published document (native, Evotor, SIGMA) passes openapi-spec-validator
+    (OpenAPI 3.1)."""
     for path, document in (await documents(service)).items():
         validate(document)  # raises with the offending place
         assert document["openapi"] == "3.1.0", path

@@ -1,0 +1,183 @@
+"""The SIGMA adapter as an aiohttp sub-application (mounted at ``/sigma`` by
+``cloud.main.mount_adapters``): the receipt-hook contract a SIGMA terminal app builds
+against (``docs/sigma-hooks.md``, ``GET /sigma/v1/openapi.json``).
+
+One path per event, ``POST /sigma/v1/hooks/{event}``, rather than one endpoint with an
+``event`` field: each event has its own body and answer, so the OpenAPI document states
+each exactly (and tools generate a typed client call per event), logs and metrics name
+the event by route, and an unknown event is a plain 404. The body repeats the event, and
+the two must agree: the signature covers the body only, so a signed body cannot be sent
+to another event's address.
+
+Every hook goes through ``cloud.services.receipt_sessions`` with the channel ``sigma``:
+the same canonical semantics and idempotency as every other channel (a closed receipt is
+idempotent on its ``receipt_id``, a refund on its ``refund_id``). The adapter only
+authenticates and translates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+import structlog
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from cloud.api.keys import TERMINAL
+from cloud.engine.types import EngineError
+from cloud.errors import BadRequest, DomainError
+from cloud.services import receipt_sessions
+from cloud.services.deps import Deps
+from cloud.services.merchants import TerminalAuthenticator, TerminalContext
+from cloud.validation import describe_validation_error
+from schemas import checkout as wire
+from schemas import sigma as sg
+from webhooks.evotor.body import loads_exact
+from webhooks.sigma import translate
+from webhooks.sigma.auth import CHANNEL, authenticate
+from webhooks.sigma.openapi import sigma_openapi
+
+log = structlog.get_logger("loyalty.sigma")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+DepsGetter = Callable[[web.Request], Deps]
+
+GET_DEPS: web.AppKey[DepsGetter] = web.AppKey("sigma_get_deps")
+
+
+def _error(code: str, message: str, status: int) -> web.Response:
+    return web.Response(
+        body=orjson.dumps({"code": code, "message": message}), status=status,
+        content_type="application/json",
+    )  # fmt: skip
+
+
+@web.middleware
+async def sigma_error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every failure as ``{"code", "message"}`` with a Russian message."""
+    try:
+        return await handler(request)
+    except DomainError as exc:
+        return _error(exc.code, exc.message, exc.status)
+    except EngineError as exc:
+        return _error(exc.code, exc.message, 422)
+    except ValidationError as exc:
+        return _error("validation_error", describe_validation_error(exc), 400)
+    except web.HTTPNotFound:
+        return _error("unknown_event", "Нет такого события SIGMA", 404)
+    except web.HTTPMethodNotAllowed as exc:
+        response = _error("method_not_allowed", "Метод не поддерживается: только POST", 405)
+        response.headers["Allow"] = ", ".join(sorted(exc.allowed_methods))
+        return response
+    except web.HTTPRequestEntityTooLarge:
+        return _error("too_large", "Слишком большое тело запроса", 413)
+    except web.HTTPException:
+        raise
+    except Exception:
+        log.exception("sigma_unhandled_error", path=request.path)
+        return _error("internal_error", "Внутренняя ошибка сервиса, повторите позже", 500)
+
+
+def _ok(body: BaseModel) -> web.Response:
+    return web.Response(
+        body=orjson.dumps(body.model_dump(mode="json")), content_type="application/json"
+    )
+
+
+async def _call(request: web.Request, model: type[Any]) -> tuple[Deps, TerminalContext, Any]:
+    """Authenticate on the raw bytes, then parse (numbers straight to Decimal) and check
+    that the body's event is the address's."""
+    deps = request.app[GET_DEPS](request)
+    raw = await request.read()
+    # Not deferred: every hook reads the token's row, so a revoked token stops at once.
+    authenticator = TerminalAuthenticator(deps.db, frozenset({CHANNEL}))
+    terminal = await authenticate(deps, authenticator, request, raw)
+    request[TERMINAL] = terminal  # for the request log
+    data = loads_exact(raw)
+    event = request.match_info["event"]
+    if isinstance(data, dict) and data.get("event") != event:
+        raise BadRequest(
+            "sigma_event_mismatch", f"Поле event должно совпадать с адресом: «{event}»"
+        )
+    return deps, terminal, model.model_validate(data)
+
+
+async def quote(request: web.Request) -> web.Response:
+    deps, terminal, body = await _call(request, sg.ReceiptQuoteRequest)
+    receipt = translate.receipt(body.receipt_id, body.customer, body.lines, body.created_at)
+    outcome = await receipt_sessions.quote(
+        deps, terminal, CHANNEL, wire.CalculateRequest(receipt=receipt, redeem=body.bonus_payment)
+    )
+    return _ok(translate.quote_response(body.event, outcome.quote, outcome.customer_found))
+
+
+async def hold(request: web.Request) -> web.Response:
+    deps, terminal, body = await _call(request, sg.BonusHoldRequest)
+    receipt = translate.receipt(body.receipt_id, body.customer, body.lines)
+    held = await receipt_sessions.hold(
+        deps, terminal, CHANNEL,
+        wire.HoldRequest(receipt=receipt, amount=body.amount, sms_code=body.sms_code),
+    )  # fmt: skip
+    return _ok(translate.hold_response(held))
+
+
+async def release(request: web.Request) -> web.Response:
+    deps, terminal, body = await _call(request, sg.BonusReleaseRequest)
+    result = await receipt_sessions.release(
+        deps, terminal, CHANNEL, body.receipt_id, receipt_cancelled=False
+    )
+    return _ok(translate.release_response(body.event, result))
+
+
+async def cancelled(request: web.Request) -> web.Response:
+    deps, terminal, body = await _call(request, sg.ReceiptCancelledRequest)
+    result = await receipt_sessions.release(
+        deps, terminal, CHANNEL, body.receipt_id, receipt_cancelled=True
+    )
+    return _ok(translate.release_response(body.event, result))
+
+
+async def closed(request: web.Request) -> web.Response:
+    deps, terminal, body = await _call(request, sg.ReceiptClosedRequest)
+    receipt = translate.receipt(body.receipt_id, body.customer, body.lines, body.created_at)
+    result = await receipt_sessions.close(
+        deps, terminal, CHANNEL, receipt, body.bonus_payment,
+        document_id=body.fiscal_document, number=body.number,
+        cashier=translate.cashier(body.cashier),
+    )  # fmt: skip
+    return _ok(translate.closed_response(body.receipt_id, result))
+
+
+async def refunded(request: web.Request) -> web.Response:
+    deps, terminal, body = await _call(request, sg.ReceiptRefundedRequest)
+    result = await receipt_sessions.refund(deps, terminal, CHANNEL, translate.refund_request(body))
+    return _ok(translate.refunded_response(result))
+
+
+HOOKS: dict[str, Handler] = {
+    "receipt.opened": quote,
+    "receipt.changed": quote,
+    "bonus.hold": hold,
+    "bonus.release": release,
+    "receipt.closed": closed,
+    "receipt.cancelled": cancelled,
+    "receipt.refunded": refunded,
+}
+assert tuple(HOOKS) == sg.EVENTS
+
+
+def create_app(get_deps: DepsGetter) -> web.Application:
+    """The SIGMA sub-application; ``get_deps`` finds the service's ``Deps``."""
+    app = web.Application(middlewares=[sigma_error_middleware])
+    app[GET_DEPS] = get_deps
+    for event, handler in HOOKS.items():
+        app.router.add_post(f"/v1/hooks/{{event:{event.replace('.', '[.]')}}}", handler)
+    document = sigma_openapi()
+
+    async def openapi(request: web.Request) -> web.Response:
+        return web.Response(body=orjson.dumps(document), content_type="application/json")
+
+    app.router.add_get("/v1/openapi.json", openapi)
+    return app
