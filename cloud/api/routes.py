@@ -16,6 +16,7 @@ from cloud.api import (
     merchant_customers,
     merchant_feedback,
     messages,
+    product_catalogue,
     programs,
     reports,
 )
@@ -82,6 +83,7 @@ def setup_routes(app: web.Application) -> None:
         *merchant_feedback.ROUTES,
         *messages.ROUTES,
         *customer_files.ROUTES,
+        *product_catalogue.ROUTES,
         *join_links.ROUTES,
         *reports.ROUTES,
         *telegram_admin.ROUTES,
