@@ -151,7 +151,9 @@ async def replace(
     ]
     async with deps.db.transaction() as tx:
         if tx.dialect == "postgresql":  # two uploads of one merchant: one after the other
-            await tx.execute("SELECT id FROM merchants WHERE id = :m FOR UPDATE", {"m": merchant_id})
+            await tx.execute(
+                "SELECT id FROM merchants WHERE id = :m FOR UPDATE", {"m": merchant_id}
+            )
         replaced = await tx.fetch_value(
             "SELECT COUNT(*) FROM product_catalogue WHERE merchant_id = :m", {"m": merchant_id}
         )

@@ -118,6 +118,8 @@ async def test_native_calculate_prices_the_category_rules_after_lookup(
     categorised = await product_catalogue.with_categories(deps, shop.merchant_id, plain)
     quote = await checkout.calculate(deps, terminal, wire.CalculateRequest(receipt=categorised))
     assert [line.accrual for line in quote.lines] == [
-        Decimal("200.00"), Decimal("0.00"), Decimal("50.00")
+        Decimal("200.00"),
+        Decimal("0.00"),
+        Decimal("50.00"),
     ]
     assert quote.accrual == Decimal("250.00")
