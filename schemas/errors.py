@@ -36,9 +36,9 @@ class ApiError(NamedTuple):
     (the customer base import); messages: ``mailings``, ``mailing_send``, ``mailing`` (a
     mailing by id), ``templates``; ``join_links`` (the self-registration links); feedback:
     ``feedback_list`` (lists and NPS), ``feedback`` (a feedback by id); ``reports``;
-    ``telegram`` (the merchant's bot); ``catalogue`` (the product catalogue); ``route``: any
-    address of the API, outside the
-    operations (an unknown path, a method a path does not serve)."""
+    ``telegram`` (the merchant's bot); ``catalogue`` (the product catalogue),
+    ``catalogue_read`` (its listing and export); ``route``: any address of the API,
+    outside the operations (an unknown path, a method a path does not serve)."""
 
 
 ERRORS: tuple[ApiError, ...] = (
@@ -80,7 +80,7 @@ ERRORS: tuple[ApiError, ...] = (
              "Параметр «…»: целое от 1 до 9 223 372 036 854 775 807 (строка: от 1 до 32 "
              "или 64 символов)",
              ("lookup", "history", "admin_search", "admin_page", "import", "join_links",
-              "feedback_list", "reports", "catalogue")),
+              "feedback_list", "reports", "catalogue_read")),
     ApiError("invalid_limit", 400, "Размер страницы должен быть от 1 до 100",
              ("history", "admin_search", "admin_page", "feedback_list", "reports", "catalogue")),
     ApiError("consent_required", 400,

@@ -1,7 +1,8 @@
 """The merchant's product catalogue (code or code prefix -> program category) on the
 merchant key (owner or manager), at ``/api/v1/merchant/product-catalogue``: ``PUT`` the
 file itself as the body (xlsx or ``text/csv``) to replace the catalogue, ``GET`` it page
-by page, ``DELETE`` to clear it. A merchant key reaches only its own catalogue."""
+by page or as a file (``/export``), ``DELETE`` to clear it. A merchant key reaches only
+its own catalogue."""
 
 from __future__ import annotations
 
@@ -61,6 +62,15 @@ async def listing(request: web.Request) -> web.Response:
     return json_response(found)
 
 
+async def export(request: web.Request) -> web.Response:
+    only_params(request)
+    data = await service.export_csv(deps_of(request), request[MERCHANT].merchant_id)
+    return web.Response(body=data, headers={
+        "Content-Type": "text/csv; charset=utf-8",
+        "Content-Disposition": 'attachment; filename="catalogue.csv"',
+    })  # fmt: skip
+
+
 async def clear(request: web.Request) -> web.Response:
     only_params(request)
     return json_response(await service.clear(deps_of(request), request[MERCHANT].merchant_id))
@@ -84,6 +94,9 @@ ROUTES: list[tuple[Operation, Handler]] = [
                    Param("after", "query", "курсор: ``next`` предыдущей страницы",
                          {"type": "integer", "minimum": 1, "maximum": BIGINT_MAX}),
                )), listing),
+    (Operation("get", PATH + "/export", "Каталог товаров файлом .csv (UTF-8, «;»): "
+               "поправить в Excel и загрузить снова", None, None, response_media="text/csv"),
+     export),
     (Operation("delete", PATH, "Удалить каталог товаров целиком", None, wire.CatalogueCleared),
      clear),
 ]  # fmt: skip

@@ -4,7 +4,9 @@ reaches another's receipts; and the native checkout then prices the category rul
 
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal
+from typing import Any
 
 from aiohttp.test_utils import TestClient
 
@@ -123,3 +125,43 @@ async def test_native_calculate_prices_the_category_rules_after_lookup(
         Decimal("50.00"),
     ]
     assert quote.accrual == Decimal("250.00")
+
+
+class CountingDatabase:
+    """The test's real database, counting the queries that read rows."""
+
+    def __init__(self, db: Any) -> None:
+        self._db = db
+        self.reads = 0
+
+    async def fetch_all(self, sql: str, params: Any = None) -> Any:
+        self.reads += 1
+        return await self._db.fetch_all(sql, params)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._db, name)
+
+
+async def test_the_largest_receipt_is_looked_up_in_one_query(
+    deps: Deps, shop: Tenant, office: TestClient
+) -> None:
+    """500 lines with distinct 128-character codes (the wire's limits) cost one query
+    and stay within both databases' limits on bound parameters; each line still finds
+    its exact code or its longest prefix."""
+    prefixes = [[f"{n:03d}*", "services"] for n in range(0, 500, 2)]
+    exact = [[f"{n:03d}".ljust(128, "x"), "gifts"] for n in range(0, 500, 5)]
+    assert (await upload(office, csv_file(prefixes + exact)))[0] == 200
+    codes = [f"{n:03d}".ljust(128, "x") for n in range(500)]
+    big = wire.Receipt(id="r-big", lines=[
+        wire.ReceiptLine(id=str(n), sku=code, price=Decimal(1), quantity=Decimal(1))
+        for n, code in enumerate(codes)
+    ])  # fmt: skip
+    counting = CountingDatabase(deps.db)
+    found = await product_catalogue.with_categories(
+        dataclasses.replace(deps, db=counting),
+        shop.merchant_id,
+        big,  # type: ignore[arg-type]
+    )
+    assert counting.reads == 1
+    expected = ["gifts" if n % 5 == 0 else "services" if n % 2 == 0 else None for n in range(500)]
+    assert categories(found) == expected

@@ -174,3 +174,18 @@ async def test_a_merchant_key_reaches_only_its_own_catalogue(
     assert (await upload(rival_office, csv_file([["9", "coffee"]])))[1]["replaced"] == 0
     assert await entries(office) == {"1": "services", "2": "gifts"}
     assert await entries(rival_office) == {"9": "coffee"}
+
+
+async def test_export_uploads_again_unchanged(office: TestClient, rival_office: TestClient) -> None:
+    """The export is a «;» CSV with BOM in the file's order that uploads again as the
+    same catalogue; another merchant's export holds only its header."""
+    rows = [["Ж-1", "services"], ["7*", "gifts"], ["*", "coffee"]]
+    assert (await upload(office, csv_file(rows)))[0] == 200
+    response = await office.get(PATH + "/export")
+    assert response.status == 200 and response.content_type == "text/csv"
+    data = await response.read()
+    assert data == csv_file(rows, header=("код", "категория"))
+    assert (await upload(office, data))[1]["entries"] == 3
+    assert await entries(office) == dict(rows)
+    other = await (await rival_office.get(PATH + "/export")).read()
+    assert other == "\ufeffкод;категория\r\n".encode()
