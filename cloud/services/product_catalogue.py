@@ -74,7 +74,8 @@ async def with_categories(deps: Deps, merchant_id: int, receipt: wire.Receipt) -
 
 
 async def categories_of(deps: Deps, merchant_id: int, codes: Iterable[str]) -> dict[str, str]:
-    """Product code -> category, for the codes the catalogue covers (one query)."""
+    """Product code -> category, for the codes the catalogue covers (one query; sized
+    for a receipt's codes, at most 500 of up to 128 characters)."""
     codes = set(codes)
     keys = sorted({key for code in codes for key in _keys(code)})
     if not keys:
