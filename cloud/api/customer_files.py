@@ -45,10 +45,12 @@ def _too_large(max_bytes: int, code: str) -> _TooLarge:
 
 
 async def read_file(
-    request: web.Request, max_bytes: int = MAX_FILE_BYTES, code: str = "import_too_large"
+    request: web.Request, max_bytes: int | None = None, code: str = "import_too_large"
 ) -> bytes:
-    """The body, up to ``max_bytes`` (the API's 1 MB limit of JSON bodies does not apply
-    to a file), within ``UPLOAD_SECONDS``; ``code`` names the refusal of a larger one."""
+    """The body, up to ``max_bytes`` (``MAX_FILE_BYTES`` when None; the API's 1 MB limit
+    of JSON bodies does not apply to a file), within ``UPLOAD_SECONDS``; ``code`` names
+    the refusal of a larger one."""
+    max_bytes = MAX_FILE_BYTES if max_bytes is None else max_bytes
     if request.content_length is not None and request.content_length > max_bytes:
         raise _too_large(max_bytes, code)
     parts: list[bytes] = []

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient
 
+from cloud.api import product_catalogue as product_catalogue_api
 from cloud.api.app import create_app
-from cloud.services import merchants
+from cloud.services import catalogue_file, merchants
 from cloud.services.deps import Deps
 from tests.catalogue.conftest import PATH, csv_file, entries, upload, upload_xlsx, xlsx_file
 from tests.conftest import Tenant, merchant_client
@@ -189,3 +191,17 @@ async def test_export_uploads_again_unchanged(office: TestClient, rival_office: 
     assert await entries(office) == dict(rows)
     other = await (await rival_office.get(PATH + "/export")).read()
     assert other == "\ufeffкод;категория\r\n".encode()
+
+
+async def test_size_and_row_limits(office: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file over the size limit is 413 and one over the row limit 400, each with its
+    code; the catalogue stays as it was (limits lowered here to keep the test small)."""
+    assert (await upload(office, csv_file([["1", "services"]])))[0] == 200
+    monkeypatch.setattr(catalogue_file, "MAX_ROWS", 3)
+    four = csv_file([[str(n), "gifts"] for n in range(4)])
+    status, body = await upload(office, four)
+    assert (status, body["code"]) == (400, "catalogue_too_many_rows")
+    monkeypatch.setattr(product_catalogue_api, "MAX_FILE_BYTES", 20)
+    status, body = await upload(office, four)
+    assert (status, body["code"]) == (413, "catalogue_too_large")
+    assert await entries(office) == {"1": "services"}
