@@ -37,9 +37,10 @@ class ApiError(NamedTuple):
     (the customer base import); messages: ``mailings``, ``mailing_send``, ``mailing`` (a
     mailing by id), ``templates``; ``join_links`` (the self-registration links); feedback:
     ``feedback_list`` (lists and NPS), ``feedback`` (a feedback by id); ``reports``;
-    ``telegram`` (the merchant's bot); ``frontol`` (the Frontol link); ``route``: any
-    address of the API, outside the
-    operations (an unknown path, a method a path does not serve)."""
+    ``telegram`` (the merchant's bot); ``frontol`` (the Frontol link); ``catalogue`` (the
+    product catalogue), ``catalogue_read`` (its listing and export); ``route``: any
+    address of the API, outside the operations (an unknown path, a method a path does
+    not serve)."""
 
 
 ERRORS: tuple[ApiError, ...] = (
@@ -51,7 +52,8 @@ ERRORS: tuple[ApiError, ...] = (
              "Число «…» нельзя принять точно: не больше 15 значащих цифр", ("body",)),
     ApiError("nul_character", 400, "Строки не могут содержать символ NUL (\\u0000)",
              ("body", "lookup", "admin_search")),
-    ApiError("request_timeout", 408, "Тело запроса не получено за 30 с", ("body", "import")),
+    ApiError("request_timeout", 408, "Тело запроса не получено за 30 с",
+             ("body", "import", "catalogue")),
     ApiError("too_large", 413, "Слишком большое тело запроса", ("body",)),
     ApiError("not_found", 404, "Нет такого адреса API", ("path", "route")),
     ApiError("method_not_allowed", 405, "Метод не поддерживается", ("route",)),
@@ -80,9 +82,9 @@ ERRORS: tuple[ApiError, ...] = (
              "Параметр «…»: целое от 1 до 9 223 372 036 854 775 807 (строка: от 1 до 32 "
              "или 64 символов)",
              ("lookup", "history", "admin_search", "admin_page", "import", "join_links",
-              "feedback_list", "reports")),
+              "feedback_list", "reports", "catalogue_read")),
     ApiError("invalid_limit", 400, "Размер страницы должен быть от 1 до 100",
-             ("history", "admin_search", "admin_page", "feedback_list", "reports")),
+             ("history", "admin_search", "admin_page", "feedback_list", "reports", "catalogue")),
     ApiError("consent_required", 400,
              "Нужно согласие клиента на обработку персональных данных", ("register",)),
     ApiError("sms_code_required", 400, "Для регистрации нужен код из SMS", ("register",)),
@@ -129,7 +131,7 @@ ERRORS: tuple[ApiError, ...] = (
     # ---- checkout ----
     ApiError("merchant_not_found", 404, "Компания не найдена", ("checkout",)),
     ApiError("no_program", 409, "У компании нет активной программы лояльности",
-             ("checkout",)),
+             ("checkout", "catalogue")),
     ApiError("customer_required", 400, "Для оплаты бонусами укажите клиента", ("checkout",)),
     ApiError("sms_code_required", 422,
              "Для оплаты бонусами нужен код из SMS, отправленного клиенту", ("checkout",)),
@@ -186,7 +188,7 @@ ERRORS: tuple[ApiError, ...] = (
              "сгорания (не раньше активации, не дальше десяти лет)", ("adjust",)),
     # ---- import of a customer base (merchant API key) ----
     ApiError("unsupported_media_type", 415, "Тело запроса — файл .xlsx (Content-Type «…») "
-             "или .csv (text/csv)", ("import",)),
+             "или .csv (text/csv)", ("import", "catalogue")),
     ApiError("import_too_large", 413, "Файл больше «…» МБ: разделите его", ("import",)),
     ApiError("import_unreadable", 400, "Файл не читается как «таблица .xlsx» или «CSV»",
              ("import",)),
@@ -200,6 +202,22 @@ ERRORS: tuple[ApiError, ...] = (
              "клиента из него: ничего не загружено, повторите загрузку", ("import",)),
     ApiError("import_rejected", 422, "В файле «…» ошибочных строк: ничего не загружено "
              "(список — в report.errors)", ("import",)),
+    # ---- the product catalogue (merchant API key) ----
+    ApiError("catalogue_too_large", 413, "Файл больше «…» МБ: разделите его", ("catalogue",)),
+    ApiError("catalogue_unreadable", 400, "Файл не читается как «таблица .xlsx» или «CSV»",
+             ("catalogue",)),
+    ApiError("catalogue_empty", 400,
+             "Файл пуст: нужна строка заголовков (код; категория) и строки товаров",
+             ("catalogue",)),
+    ApiError("catalogue_columns", 400, "Первая строка файла — заголовки столбцов: нет "
+             "столбца «код (code)» и/или «категория (category)»", ("catalogue",)),
+    ApiError("catalogue_too_many_rows", 400, "В каталоге — не больше 200000 строк: "
+             "объедините коды в префиксы (12*)", ("catalogue",)),
+    ApiError("catalogue_invalid_rows", 422, "Ошибки в строках («…»): строка «…»: «что не так»"
+             "; … Ничего не загружено, каталог остался прежним.", ("catalogue",)),
+    ApiError("catalogue_unknown_category", 422, "Таких категорий нет в действующей "
+             "программе: «категория» — строки «…». Категории программы: «…». Ничего не "
+             "загружено, каталог остался прежним.", ("catalogue",)),
     # ---- administration (operator token; merchant key) ----
     ApiError("operator_disabled", 403,
              "API оператора платформы выключен: задайте LOYALTY_OPERATOR_TOKEN", ("operator",)),

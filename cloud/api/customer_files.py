@@ -40,23 +40,27 @@ class _UnsupportedMedia(DomainError):
     status = 415
 
 
-def _too_large() -> _TooLarge:
-    return _TooLarge("import_too_large", f"Файл больше {MAX_FILE_BYTES // 2**20} МБ: разделите его")
+def _too_large(max_bytes: int, code: str) -> _TooLarge:
+    return _TooLarge(code, f"Файл больше {max_bytes // 2**20} МБ: разделите его")
 
 
-async def _read_file(request: web.Request) -> bytes:
-    """The body, up to ``MAX_FILE_BYTES`` (the API's 1 MB limit of JSON bodies does not
-    apply to a file), within ``UPLOAD_SECONDS``."""
-    if request.content_length is not None and request.content_length > MAX_FILE_BYTES:
-        raise _too_large()
+async def read_file(
+    request: web.Request, max_bytes: int | None = None, code: str = "import_too_large"
+) -> bytes:
+    """The body, up to ``max_bytes`` (``MAX_FILE_BYTES`` when None; the API's 1 MB limit
+    of JSON bodies does not apply to a file), within ``UPLOAD_SECONDS``; ``code`` names
+    the refusal of a larger one."""
+    max_bytes = MAX_FILE_BYTES if max_bytes is None else max_bytes
+    if request.content_length is not None and request.content_length > max_bytes:
+        raise _too_large(max_bytes, code)
     parts: list[bytes] = []
     size = 0
     try:
         async with asyncio.timeout(UPLOAD_SECONDS):
             while chunk := await request.content.read(_CHUNK):
                 size += len(chunk)
-                if size > MAX_FILE_BYTES:
-                    raise _too_large()
+                if size > max_bytes:
+                    raise _too_large(max_bytes, code)
                 parts.append(chunk)
     except TimeoutError:
         raise BodyTimeout(
@@ -94,7 +98,7 @@ async def import_customers(request: web.Request) -> web.Response:
             f"Тело запроса — файл .xlsx (Content-Type {XLSX}) или .csv (text/csv)",
         )
     dry_run = _dry_run(request)
-    data = await _read_file(request)
+    data = await read_file(request)
     kind = _FORMATS[request.content_type] or detect_format(data)
     merchant = request[MERCHANT]
     result = await customers_io.import_base(

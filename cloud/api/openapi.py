@@ -116,6 +116,8 @@ _PATH_SCOPES: dict[str, set[str]] = {
     "/api/v1/merchant/reports/reanimation": {"reports"},
     "/api/v1/merchant/telegram-bot": {"telegram"},
     "/api/v1/merchant/frontol": {"frontol"},
+    "/api/v1/merchant/product-catalogue": {"catalogue", "catalogue_read"},
+    "/api/v1/merchant/product-catalogue/export": {"catalogue_read"},
 }
 MERCHANT_CUSTOMERS = "/api/v1/merchant/customers"
 """The merchant's customer administration (merchant key, like program versions)."""

@@ -17,6 +17,7 @@ from cloud.api import (
     merchant_customers,
     merchant_feedback,
     messages,
+    product_catalogue,
     programs,
     reports,
 )
@@ -83,6 +84,7 @@ def setup_routes(app: web.Application) -> None:
         *merchant_feedback.ROUTES,
         *messages.ROUTES,
         *customer_files.ROUTES,
+        *product_catalogue.ROUTES,
         *join_links.ROUTES,
         *reports.ROUTES,
         *telegram_admin.ROUTES,

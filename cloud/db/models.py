@@ -795,6 +795,21 @@ class EvotorGroupCategory(Base):
     )
 
 
+class ProductCatalogueEntry(Base):
+    """The merchant's uploaded catalogue: a product code (as a till sends it in a line's
+    ``sku``) or a code prefix (``code`` ending in ``*``) and the program category its
+    lines get, for channels whose lines carry no category (Frontol, SIGMA, ...). Ids
+    follow the uploaded file's order."""
+
+    __tablename__ = "product_catalogue"
+    id: Mapped[int] = _pk()
+    merchant_id: Mapped[int] = _merchant()
+    code: Mapped[str] = mapped_column(String(128))
+    category: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    __table_args__ = (UniqueConstraint("merchant_id", "code", name="uq_product_catalogue_code"),)
+
+
 # Vendor ids of stores and terminals are looked up on every Evotor call.
 Index("ix_stores_merchant_external", Store.merchant_id, Store.external_id)
 Index("ix_terminals_merchant_external", Terminal.merchant_id, Terminal.external_id)

@@ -214,11 +214,20 @@ def _authorization(case: Any, live: LiveService) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
 
+def _send_empty_params(case: Any) -> None:
+    """A drawn query parameter with an empty list as its value is dropped by requests,
+    so the "invalid" request would go out valid (an unknown parameter the server never
+    saw): send it as ``name=`` instead, which is what the case means."""
+    if isinstance(case.query, dict):
+        case.query = {k: "" if v == [] else v for k, v in case.query.items()}
+
+
 @native.parametrize()
 def test_native_api_conforms_to_its_document(case: Any, live: LiveService) -> None:
     """Every operation of /api/v1/openapi.json, with valid and invalid data: no 5xx, only
     documented statuses, content types and bodies, valid data accepted, invalid refused,
     credentials required."""
+    _send_empty_params(case)
     case.call_and_validate(base_url=live.url, headers=_authorization(case, live))
 
 

@@ -32,7 +32,7 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from cloud.errors import BadRequest
-from cloud.services import frontol_accounts, receipt_sessions
+from cloud.services import frontol_accounts, product_catalogue, receipt_sessions
 from cloud.services.deps import Deps
 from cloud.services.merchants import TerminalContext
 from cloud.web_json import json_response, read_body
@@ -50,10 +50,6 @@ DepsGetter = Callable[[web.Request], Deps]
 
 GET_DEPS: web.AppKey[DepsGetter] = web.AppKey("frontol_get_deps")
 KEYS = web.AppKey("frontol_keys", frontol_accounts.Keys)
-
-
-async def with_categories(deps: Deps, merchant_id: int, receipt: wire.Receipt) -> wire.Receipt:
-    return receipt  # TODO(lead): product_catalogue.with_categories
 
 
 async def _call(request: web.Request, model: type[ModelT]) -> tuple[Deps, TerminalContext, ModelT]:
@@ -120,7 +116,9 @@ async def document(request: web.Request) -> web.Response:
             deps, terminal, CHANNEL, translate.normalise_uid(body.uid), receipt_cancelled=False
         )
         return _answer(translate.release_answer(released))
-    receipt = await with_categories(deps, terminal.merchant_id, translate.receipt(body))
+    receipt = await product_catalogue.with_categories(
+        deps, terminal.merchant_id, translate.receipt(body)
+    )
     if body.action == "calculate":
         outcome = await receipt_sessions.quote(
             deps, terminal, CHANNEL, wire.CalculateRequest(receipt=receipt),
