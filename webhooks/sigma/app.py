@@ -28,7 +28,7 @@ from pydantic import BaseModel, ValidationError
 from cloud.api.keys import TERMINAL
 from cloud.engine.types import EngineError
 from cloud.errors import BadRequest, DomainError
-from cloud.services import receipt_sessions
+from cloud.services import product_catalogue, receipt_sessions
 from cloud.services.deps import Deps
 from cloud.services.merchants import TerminalAuthenticator, TerminalContext
 from cloud.validation import describe_validation_error
@@ -106,7 +106,11 @@ async def _call(request: web.Request, model: type[Any]) -> tuple[Deps, TerminalC
 
 async def quote(request: web.Request) -> web.Response:
     deps, terminal, body = await _call(request, sg.ReceiptQuoteRequest)
-    receipt = translate.receipt(body.receipt_id, body.customer, body.lines, body.created_at)
+    receipt = await product_catalogue.with_categories(
+        deps,
+        terminal.merchant_id,
+        translate.receipt(body.receipt_id, body.customer, body.lines, body.created_at),
+    )
     outcome = await receipt_sessions.quote(
         deps, terminal, CHANNEL, wire.CalculateRequest(receipt=receipt, redeem=body.bonus_payment)
     )
@@ -115,7 +119,9 @@ async def quote(request: web.Request) -> web.Response:
 
 async def hold(request: web.Request) -> web.Response:
     deps, terminal, body = await _call(request, sg.BonusHoldRequest)
-    receipt = translate.receipt(body.receipt_id, body.customer, body.lines)
+    receipt = await product_catalogue.with_categories(
+        deps, terminal.merchant_id, translate.receipt(body.receipt_id, body.customer, body.lines)
+    )
     held = await receipt_sessions.hold(
         deps, terminal, CHANNEL,
         wire.HoldRequest(receipt=receipt, amount=body.amount, sms_code=body.sms_code),
@@ -141,7 +147,11 @@ async def cancelled(request: web.Request) -> web.Response:
 
 async def closed(request: web.Request) -> web.Response:
     deps, terminal, body = await _call(request, sg.ReceiptClosedRequest)
-    receipt = translate.receipt(body.receipt_id, body.customer, body.lines, body.created_at)
+    receipt = await product_catalogue.with_categories(
+        deps,
+        terminal.merchant_id,
+        translate.receipt(body.receipt_id, body.customer, body.lines, body.created_at),
+    )
     result = await receipt_sessions.close(
         deps, terminal, CHANNEL, receipt, body.bonus_payment,
         document_id=body.fiscal_document, number=body.number,
