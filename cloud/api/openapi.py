@@ -60,6 +60,8 @@ PATH_PARAMS: dict[str, dict[str, Any]] = {
                    "description": "идентификатор рассылки"},
     "feedback_id": {"type": "integer", "minimum": 1, "maximum": BIGINT_MAX,
                     "description": "идентификатор отзыва"},
+    "drive_id": {"type": "integer", "minimum": 1, "maximum": BIGINT_MAX,
+                 "description": "идентификатор фискального накопителя"},
 }  # fmt: skip
 
 # {name} or {name:regex}, where the regex may hold braces of its own ({1,19}).
@@ -113,6 +115,10 @@ _PATH_SCOPES: dict[str, set[str]] = {
     "/api/v1/merchant/feedback/{feedback_id}/reply": {"feedback"},
     "/api/v1/merchant/reports/reanimation": {"reports"},
     "/api/v1/merchant/telegram-bot": {"telegram"},
+    "/api/v1/merchant/fiscal": {"fiscal"},
+    "/api/v1/merchant/fiscal/drives": {"fiscal_drives"},
+    "/api/v1/merchant/fiscal/drives/{drive_id}": {"fiscal_drive"},
+    "/api/v1/merchant/fiscal/claims": {"fiscal_claims"},
 }
 MERCHANT_CUSTOMERS = "/api/v1/merchant/customers"
 """The merchant's customer administration (merchant key, like program versions)."""
