@@ -10,10 +10,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from schemas.bounds import BigId
 from schemas.money import Money
 
-Inn = Annotated[str, Field(pattern=r"^(\d{10}|\d{12})$",
-                           description="ИНН организации (10 цифр) или ИП (12 цифр)")]  # fmt: skip
-Fn = Annotated[str, Field(pattern=r"^\d{16}$",
-                          description="заводской номер фискального накопителя, 16 цифр")]  # fmt: skip
+Inn = Annotated[
+    str,
+    Field(pattern=r"^(\d{10}|\d{12})$", description="ИНН организации (10 цифр) или ИП (12 цифр)"),
+]
+Fn = Annotated[
+    str, Field(pattern=r"^\d{16}$", description="заводской номер фискального накопителя, 16 цифр")
+]
 
 
 def inn_valid(inn: str) -> bool:
@@ -26,8 +29,10 @@ def inn_valid(inn: str) -> bool:
     if len(digits) == 10:
         return check((2, 4, 10, 3, 5, 9, 4, 6, 8)) == digits[9]
     if len(digits) == 12:
-        return (check((7, 2, 4, 10, 3, 5, 9, 4, 6, 8)) == digits[10]
-                and check((3, 7, 2, 4, 10, 3, 5, 9, 4, 6, 8)) == digits[11])  # fmt: skip
+        return (
+            check((7, 2, 4, 10, 3, 5, 9, 4, 6, 8)) == digits[10]
+            and check((3, 7, 2, 4, 10, 3, 5, 9, 4, 6, 8)) == digits[11]
+        )
     return False
 
 
@@ -40,8 +45,9 @@ class FiscalSettingsSet(BaseModel):
     inn: Inn
     provider: Literal["fns"] = "fns"
     master_token: Annotated[str, Field(min_length=8, max_length=500)] | None = None
-    claim_window_days: Annotated[int, Field(ge=1, le=90, description=(
-        "сколько дней после покупки чек можно предъявить"))] = 14  # fmt: skip
+    claim_window_days: Annotated[
+        int, Field(ge=1, le=90, description=("сколько дней после покупки чек можно предъявить"))
+    ] = 14
 
     @field_validator("inn")
     @classmethod

@@ -866,7 +866,6 @@ class TelegramChat(Base):
     __table_args__ = (UniqueConstraint("merchant_id", "chat_id"),)
 
 
-
 class FiscalSettings(Base):
     """A merchant's fiscal QR claims: its INN (a verified receipt's ``userInn`` must be
     it), the verification provider and its credentials (encrypted, merchant bound), and
@@ -933,6 +932,7 @@ class FiscalClaim(Base):
         Index("ix_fiscal_claims_due", "status", "next_attempt_at"),
         Index("ix_fiscal_claims_customer", "merchant_id", "customer_id", "id"),
     )
+
 
 # SQLite would otherwise reuse the id of a deleted last row; ids are cache keys (program
 # versions) and appear in other systems' records, so they are never reused.

@@ -36,9 +36,9 @@ async def put_settings(request: web.Request) -> web.Response:
     merchant = request[MERCHANT]
     require_owner(merchant)
     body = await read_model(request, wire.FiscalSettingsSet)
-    return json_response(setup.info(
-        await setup.save_settings(deps_of(request), merchant.merchant_id, body)
-    ))  # fmt: skip
+    return json_response(
+        setup.info(await setup.save_settings(deps_of(request), merchant.merchant_id, body))
+    )
 
 
 async def list_drives(request: web.Request) -> web.Response:
@@ -73,36 +73,98 @@ async def list_claims(request: web.Request) -> web.Response:
         + " ORDER BY id DESC LIMIT :limit",
         {"m": request[MERCHANT].merchant_id, "status": status, "limit": limit},
     )
-    return json_response(wire.FiscalClaimList(claims=[
-        wire.FiscalClaimInfo(**{
-            **dict(row), "amount": to_roubles(int(row["amount"])),
-            "accrued": None if row["accrued"] is None else to_roubles(int(row["accrued"])),
-        })  # fmt: skip
-        for row in rows
-    ]))  # fmt: skip
+    return json_response(
+        wire.FiscalClaimList(
+            claims=[
+                wire.FiscalClaimInfo(
+                    **{
+                        **dict(row),
+                        "amount": to_roubles(int(row["amount"])),
+                        "accrued": None
+                        if row["accrued"] is None
+                        else to_roubles(int(row["accrued"])),
+                    }
+                )
+                for row in rows
+            ]
+        )
+    )
 
 
 _CLAIM_PARAMS = (
-    Param("status", "query", "только в этом состоянии: pending, accrued, refused",
-          {"type": "string", "enum": list(STATUSES)}),
-    Param("limit", "query", "сколько последних заявок (по умолчанию 50)",
-          {"type": "integer", "minimum": 1, "maximum": 500}),
-)  # fmt: skip
+    Param(
+        "status",
+        "query",
+        "только в этом состоянии: pending, accrued, refused",
+        {"type": "string", "enum": list(STATUSES)},
+    ),
+    Param(
+        "limit",
+        "query",
+        "сколько последних заявок (по умолчанию 50)",
+        {"type": "integer", "minimum": 1, "maximum": 500},
+    ),
+)
 
 ROUTES: list[tuple[Operation, Handler]] = [
-    (Operation("get", PATH, "Настройки начисления бонусов по QR-коду чека", None,
-               wire.FiscalSettingsInfo), get_settings),
-    (Operation("put", PATH, "Задать ИНН, способ проверки чеков и мастер-токен ФНС (только "
-               "владелец; токен хранится зашифрованным и не выдаётся)",
-               wire.FiscalSettingsSet, wire.FiscalSettingsInfo), put_settings),
-    (Operation("get", DRIVES, "Фискальные накопители касс магазинов", None,
-               wire.FiscalDriveList), list_drives),
-    (Operation("post", DRIVES, "Зарегистрировать фискальный накопитель (fn) кассы магазина: "
-               "чеки с ним можно предъявлять за бонусы", wire.FiscalDriveAdd,
-               wire.FiscalDriveInfo, status=201), add_drive),
-    (Operation("delete", DRIVES + r"/{drive_id:[0-9]{1,19}}", "Снять фискальный накопитель с "
-               "учёта: новые чеки с ним не принимаются", None, wire.FiscalDriveRemoved),
-     remove_drive),
-    (Operation("get", CLAIMS, "Заявки клиентов на бонусы по QR-коду чека, новые первыми",
-               None, wire.FiscalClaimList, parameters=_CLAIM_PARAMS), list_claims),
-]  # fmt: skip
+    (
+        Operation(
+            "get",
+            PATH,
+            "Настройки начисления бонусов по QR-коду чека",
+            None,
+            wire.FiscalSettingsInfo,
+        ),
+        get_settings,
+    ),
+    (
+        Operation(
+            "put",
+            PATH,
+            "Задать ИНН, способ проверки чеков и мастер-токен ФНС (только "
+            "владелец; токен хранится зашифрованным и не выдаётся)",
+            wire.FiscalSettingsSet,
+            wire.FiscalSettingsInfo,
+        ),
+        put_settings,
+    ),
+    (
+        Operation(
+            "get", DRIVES, "Фискальные накопители касс магазинов", None, wire.FiscalDriveList
+        ),
+        list_drives,
+    ),
+    (
+        Operation(
+            "post",
+            DRIVES,
+            "Зарегистрировать фискальный накопитель (fn) кассы магазина: "
+            "чеки с ним можно предъявлять за бонусы",
+            wire.FiscalDriveAdd,
+            wire.FiscalDriveInfo,
+            status=201,
+        ),
+        add_drive,
+    ),
+    (
+        Operation(
+            "delete",
+            DRIVES + r"/{drive_id:[0-9]{1,19}}",
+            "Снять фискальный накопитель с учёта: новые чеки с ним не принимаются",
+            None,
+            wire.FiscalDriveRemoved,
+        ),
+        remove_drive,
+    ),
+    (
+        Operation(
+            "get",
+            CLAIMS,
+            "Заявки клиентов на бонусы по QR-коду чека, новые первыми",
+            None,
+            wire.FiscalClaimList,
+            parameters=_CLAIM_PARAMS,
+        ),
+        list_claims,
+    ),
+]

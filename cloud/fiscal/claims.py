@@ -72,8 +72,9 @@ PENDING = (
 )
 
 
-async def claim(deps: Deps, merchant_id: int, customer_id: int, text: str,
-                channel: str) -> ClaimResult:  # fmt: skip
+async def claim(
+    deps: Deps, merchant_id: int, customer_id: int, text: str, channel: str
+) -> ClaimResult:
     try:
         qr = qr_text.parse(text)
     except DomainError as exc:
@@ -87,8 +88,10 @@ async def claim(deps: Deps, merchant_id: int, customer_id: int, text: str,
         {"fn": qr.fn},
     )
     if drive is None:
-        return _refused("Касса, выдавшая этот чек, не зарегистрирована в программе: "
-                        "бонусы за него не начисляются")  # fmt: skip
+        return _refused(
+            "Касса, выдавшая этот чек, не зарегистрирована в программе: "
+            "бонусы за него не начисляются"
+        )
     if int(drive["merchant_id"]) != merchant_id:
         return _refused("Этот чек выдан не в магазине этой программы")
     customer = await deps.db.fetch_one(
@@ -107,21 +110,39 @@ async def claim(deps: Deps, merchant_id: int, customer_id: int, text: str,
     if bought > now + FUTURE_SLACK:
         return _refused("Время покупки в QR-коде ещё не наступило: проверьте чек")
     if now - bought > timedelta(days=settings.claim_window_days):
-        return _refused(f"Чек старше {settings.claim_window_days} дн.: бонусы начисляются "
-                        "только за недавние покупки")  # fmt: skip
+        return _refused(
+            f"Чек старше {settings.claim_window_days} дн.: бонусы начисляются "
+            "только за недавние покупки"
+        )
     claim_id = await _record(deps, merchant_id, customer_id, int(drive["store_id"]), qr, channel)
     if isinstance(claim_id, ClaimResult):
         return claim_id
     return await process(deps, claim_id)
 
 
-async def _record(deps: Deps, merchant_id: int, customer_id: int, store_id: int,
-                  qr: qr_text.FiscalQr, channel: str) -> int | ClaimResult:  # fmt: skip
+async def _record(
+    deps: Deps,
+    merchant_id: int,
+    customer_id: int,
+    store_id: int,
+    qr: qr_text.FiscalQr,
+    channel: str,
+) -> int | ClaimResult:
     """The claim's id (new, or a refused one taken over), or the answer to a repeat."""
     epoch = to_epoch(deps.clock())
-    values = {"m": merchant_id, "c": customer_id, "s": store_id, "fn": qr.fn, "fd": qr.fd,
-              "fp": qr.fp, "op": qr.operation, "amount": qr.amount,
-              "t": qr.time.isoformat(timespec="seconds"), "ch": channel, "now": epoch}  # fmt: skip
+    values = {
+        "m": merchant_id,
+        "c": customer_id,
+        "s": store_id,
+        "fn": qr.fn,
+        "fd": qr.fd,
+        "fp": qr.fp,
+        "op": qr.operation,
+        "amount": qr.amount,
+        "t": qr.time.isoformat(timespec="seconds"),
+        "ch": channel,
+        "now": epoch,
+    }
     try:
         async with deps.db.transaction() as tx:
             return await tx.insert(
@@ -154,8 +175,9 @@ async def _record(deps: Deps, merchant_id: int, customer_id: int, store_id: int,
     if int(row["merchant_id"]) != merchant_id or int(row["customer_id"]) != customer_id:
         return _refused("Этот чек уже предъявлен другим участником программы")
     if row["status"] == "accrued":
-        return ClaimResult("accrued", "Бонусы за этот чек уже начислены", int(row["id"]),
-                           int(row["accrued"] or 0))  # fmt: skip
+        return ClaimResult(
+            "accrued", "Бонусы за этот чек уже начислены", int(row["id"]), int(row["accrued"] or 0)
+        )
     return ClaimResult("pending", PENDING, int(row["id"]))
 
 
@@ -165,8 +187,9 @@ async def state(deps: Deps, claim_id: int) -> ClaimResult:
     )
     assert row is not None
     if row["status"] == "accrued":
-        return ClaimResult("accrued", _accrued_text(int(row["accrued"] or 0)), claim_id,
-                           int(row["accrued"] or 0))  # fmt: skip
+        return ClaimResult(
+            "accrued", _accrued_text(int(row["accrued"] or 0)), claim_id, int(row["accrued"] or 0)
+        )
     if row["status"] == "refused":
         return _refused(str(row["reason"]), claim_id)
     return ClaimResult("pending", PENDING, claim_id)
@@ -198,9 +221,13 @@ async def process(deps: Deps, claim_id: int) -> ClaimResult:
         return await state(deps, claim_id)
     merchant_id = int(row["merchant_id"])
     qr = qr_text.FiscalQr(
-        time=datetime.fromisoformat(str(row["receipt_time"])), amount=int(row["amount"]),
-        fn=str(row["fn"]), fd=int(row["fd"]), fp=str(row["fp"]), operation=int(row["operation"]),
-    )  # fmt: skip
+        time=datetime.fromisoformat(str(row["receipt_time"])),
+        amount=int(row["amount"]),
+        fn=str(row["fn"]),
+        fd=int(row["fd"]),
+        fp=str(row["fp"]),
+        operation=int(row["operation"]),
+    )
     settings = await read_settings(deps, merchant_id)
     if settings is None or settings.credentials is None:
         return await _retry(deps, claim_id, row, "no credentials")
@@ -208,8 +235,9 @@ async def process(deps: Deps, claim_id: int) -> ClaimResult:
     verification = await provider.verify(
         settings.credentials, qr, f"{merchant_id}:{row['customer_id']}", now
     )
-    log.info("fiscal.verified", claim=claim_id, outcome=verification.outcome,
-             detail=verification.detail)  # fmt: skip
+    log.info(
+        "fiscal.verified", claim=claim_id, outcome=verification.outcome, detail=verification.detail
+    )
     if verification.outcome == "refused":
         return await _finish_refused(deps, claim_id, verification.detail)
     if verification.outcome != "found" or verification.receipt is None:
@@ -232,7 +260,9 @@ async def process(deps: Deps, claim_id: int) -> ClaimResult:
     return ClaimResult("accrued", _accrued_text(accrued), claim_id, accrued)
 
 
-def mismatch(receipt: VerifiedReceipt, settings: FiscalSettings, qr: qr_text.FiscalQr) -> str | None:
+def mismatch(
+    receipt: VerifiedReceipt, settings: FiscalSettings, qr: qr_text.FiscalQr
+) -> str | None:
     """Why the verified receipt is not the one the QR names (or not this merchant's)."""
     if receipt.user_inn != settings.inn:
         return "Чек выдан другой организацией: ИНН продавца не совпадает"
@@ -260,8 +290,10 @@ async def _finish_refused(deps: Deps, claim_id: int, reason: str) -> ClaimResult
 async def _retry(deps: Deps, claim_id: int, row: Any, detail: str) -> ClaimResult:
     """Pending again, due after a doubling delay (the job gives up past the limit)."""
     epoch = to_epoch(deps.clock())
-    delay = min(deps.settings.fiscal_retry_seconds * 2 ** max(int(row["attempts"]) - 1, 0),
-                MAX_RETRY_SECONDS)  # fmt: skip
+    delay = min(
+        deps.settings.fiscal_retry_seconds * 2 ** max(int(row["attempts"]) - 1, 0),
+        MAX_RETRY_SECONDS,
+    )
     async with deps.db.transaction() as tx:
         await tx.execute(
             "UPDATE fiscal_claims SET next_attempt_at = :next, lease_until = NULL, "
@@ -277,9 +309,11 @@ async def fiscal_terminal(deps: Deps, merchant_id: int, store_id: int) -> Termin
     receipt is always some terminal's; this one is no till (no token is ever issued for
     it: ``issue_terminal_token`` refuses channels outside ``CHANNELS``), so the
     merchant's reports show claimed receipts as the store's, apart from its tills."""
-    sql = ("SELECT t.id, s.timezone, m.status FROM terminals t JOIN stores s ON s.id = "
-           "t.store_id JOIN merchants m ON m.id = t.merchant_id WHERE t.merchant_id = :m "
-           "AND t.store_id = :s AND t.channel = :ch ORDER BY t.id LIMIT 1")  # fmt: skip
+    sql = (
+        "SELECT t.id, s.timezone, m.status FROM terminals t JOIN stores s ON s.id = "
+        "t.store_id JOIN merchants m ON m.id = t.merchant_id WHERE t.merchant_id = :m "
+        "AND t.store_id = :s AND t.channel = :ch ORDER BY t.id LIMIT 1"
+    )
     params = {"m": merchant_id, "s": store_id, "ch": SOURCE}
     row = await deps.db.fetch_one(sql, params)
     if row is None:
@@ -291,32 +325,52 @@ async def fiscal_terminal(deps: Deps, merchant_id: int, store_id: int) -> Termin
             )
         row = await deps.db.fetch_one(sql, params)
     assert row is not None
-    return TerminalContext(merchant_id, store_id, int(row["id"]), zone(str(row["timezone"])),
-                           str(row["status"]))  # fmt: skip
+    return TerminalContext(
+        merchant_id, store_id, int(row["id"]), zone(str(row["timezone"])), str(row["status"])
+    )
 
 
-def confirm_request(customer_id: int, qr: qr_text.FiscalQr, receipt: VerifiedReceipt,
-                    terminal: TerminalContext) -> wire.ConfirmRequest:  # fmt: skip
+def confirm_request(
+    customer_id: int, qr: qr_text.FiscalQr, receipt: VerifiedReceipt, terminal: TerminalContext
+) -> wire.ConfirmRequest:
     """The verified receipt as the checkout's closed receipt: the provider's lines with
     their names, prices and quantities, so the program's accrual rules price them; no
     bonus payment (a receipt from another register paid none of ours)."""
     lines = [
-        {"id": str(n), "name": line.name, "price": to_roubles(line.price),
-         "quantity": line.quantity.quantize(Decimal("0.001"), rounding=ROUND_HALF_UP),
-         "amount": to_roubles(line.amount)}
-        for n, line in enumerate(receipt.lines, 1) if line.amount > 0 and line.quantity > 0
-    ]  # fmt: skip
+        {
+            "id": str(n),
+            "name": line.name,
+            "price": to_roubles(line.price),
+            "quantity": line.quantity.quantize(Decimal("0.001"), rounding=ROUND_HALF_UP),
+            "amount": to_roubles(line.amount),
+        }
+        for n, line in enumerate(receipt.lines, 1)
+        if line.amount > 0 and line.quantity > 0
+    ]
     if not lines or len(lines) > MAX_LINES:
-        lines = [{"id": "1", "name": "Покупка", "price": to_roubles(receipt.amount),
-                  "quantity": Decimal(1)}]  # fmt: skip
-    return wire.ConfirmRequest.model_validate({"receipt": {
-        "id": qr.document_key, "customer": {"customer_id": customer_id}, "lines": lines,
-        "created_at": receipt.time.replace(tzinfo=terminal.timezone),
-    }})  # fmt: skip
+        lines = [
+            {
+                "id": "1",
+                "name": "Покупка",
+                "price": to_roubles(receipt.amount),
+                "quantity": Decimal(1),
+            }
+        ]
+    return wire.ConfirmRequest.model_validate(
+        {
+            "receipt": {
+                "id": qr.document_key,
+                "customer": {"customer_id": customer_id},
+                "lines": lines,
+                "created_at": receipt.time.replace(tzinfo=terminal.timezone),
+            }
+        }
+    )
 
 
-async def _accrue(deps: Deps, row: Any, qr: qr_text.FiscalQr,
-                  receipt: VerifiedReceipt) -> tuple[int, int | None]:  # fmt: skip
+async def _accrue(
+    deps: Deps, row: Any, qr: qr_text.FiscalQr, receipt: VerifiedReceipt
+) -> tuple[int, int | None]:
     merchant_id = int(row["merchant_id"])
     terminal = await fiscal_terminal(deps, merchant_id, int(row["store_id"]))
     request = confirm_request(int(row["customer_id"]), qr, receipt, terminal)

@@ -42,9 +42,11 @@ KKT_PATH = "/open-api/ais3/KktService/0.1"
 
 NOT_YET = {"404", "455"}
 """No such document (yet): the receipt reaches the operator and the FNS minutes later."""
-REFUSED = {"406": "Данные чека не совпадают с данными ФНС (сумма, время или фискальный "
-           "признак)", "454": "ФНС не подтвердила фискальный признак чека",
-           "400": "ФНС не приняла данные QR-кода чека"}  # fmt: skip
+REFUSED = {
+    "406": "Данные чека не совпадают с данными ФНС (сумма, время или фискальный признак)",
+    "454": "ФНС не подтвердила фискальный признак чека",
+    "400": "ФНС не приняла данные QR-кода чека",
+}
 
 _TOKENS: dict[str, tuple[str, datetime]] = {}
 """Temporary tokens by the master token's hash, with their expiry (process memory: a
@@ -64,30 +66,39 @@ def envelope(namespace: str, body: str) -> bytes:
 
 
 def auth_request(master_token: str) -> bytes:
-    return envelope(NS_SYNC, (
-        f'<ns:GetMessageRequest><ns:Message><tns:AuthRequest xmlns:tns="{NS_AUTH}">'
-        f"<tns:AuthAppInfo><tns:MasterToken>{escape(master_token)}</tns:MasterToken>"
-        "</tns:AuthAppInfo></tns:AuthRequest></ns:Message></ns:GetMessageRequest>"
-    ))  # fmt: skip
+    return envelope(
+        NS_SYNC,
+        (
+            f'<ns:GetMessageRequest><ns:Message><tns:AuthRequest xmlns:tns="{NS_AUTH}">'
+            f"<tns:AuthAppInfo><tns:MasterToken>{escape(master_token)}</tns:MasterToken>"
+            "</tns:AuthAppInfo></tns:AuthRequest></ns:Message></ns:GetMessageRequest>"
+        ),
+    )
 
 
 def ticket_request(qr: FiscalQr) -> bytes:
-    return envelope(NS_ASYNC, (
-        f'<ns:SendMessageRequest><ns:Message><tns:GetTicketRequest xmlns:tns="{NS_TICKET}">'
-        f"<tns:GetTicketInfo><tns:Sum>{qr.amount}</tns:Sum>"
-        f"<tns:Date>{qr.time.isoformat(timespec='seconds')}</tns:Date>"
-        f"<tns:Fn>{qr.fn}</tns:Fn><tns:TypeOperation>{qr.operation}</tns:TypeOperation>"
-        f"<tns:FiscalDocumentId>{qr.fd}</tns:FiscalDocumentId>"
-        f"<tns:FiscalSign>{qr.fp}</tns:FiscalSign></tns:GetTicketInfo>"
-        "</tns:GetTicketRequest></ns:Message></ns:SendMessageRequest>"
-    ))  # fmt: skip
+    return envelope(
+        NS_ASYNC,
+        (
+            f'<ns:SendMessageRequest><ns:Message><tns:GetTicketRequest xmlns:tns="{NS_TICKET}">'
+            f"<tns:GetTicketInfo><tns:Sum>{qr.amount}</tns:Sum>"
+            f"<tns:Date>{qr.time.isoformat(timespec='seconds')}</tns:Date>"
+            f"<tns:Fn>{qr.fn}</tns:Fn><tns:TypeOperation>{qr.operation}</tns:TypeOperation>"
+            f"<tns:FiscalDocumentId>{qr.fd}</tns:FiscalDocumentId>"
+            f"<tns:FiscalSign>{qr.fp}</tns:FiscalSign></tns:GetTicketInfo>"
+            "</tns:GetTicketRequest></ns:Message></ns:SendMessageRequest>"
+        ),
+    )
 
 
 def message_request(message_id: str) -> bytes:
-    return envelope(NS_ASYNC, (
-        f"<ns:GetMessageRequest><ns:MessageId>{escape(message_id)}</ns:MessageId>"
-        "</ns:GetMessageRequest>"
-    ))  # fmt: skip
+    return envelope(
+        NS_ASYNC,
+        (
+            f"<ns:GetMessageRequest><ns:MessageId>{escape(message_id)}</ns:MessageId>"
+            "</ns:GetMessageRequest>"
+        ),
+    )
 
 
 def _find(root: ET.Element, name: str) -> ET.Element | None:
@@ -121,8 +132,9 @@ def _xml(response: httpx.Response) -> ET.Element:
 class FnsProvider:
     name = "fns"
 
-    def __init__(self, base_url: str, timeout: float, *, polls: int = 5,
-                 poll_seconds: float = 1.0) -> None:  # fmt: skip
+    def __init__(
+        self, base_url: str, timeout: float, *, polls: int = 5, poll_seconds: float = 1.0
+    ) -> None:
         self._base = base_url.rstrip("/")
         self._timeout = timeout
         self._polls = polls
@@ -139,18 +151,26 @@ class FnsProvider:
                     "FNS-OpenApi-Token": token,
                     "FNS-OpenApi-UserToken": base64.b64encode(user.encode()).decode(),
                 }
-                sent = _xml(await http.post(self._base + KKT_PATH, content=ticket_request(qr),
-                                            headers={**headers, "SOAPAction": "urn:SendMessage"}))  # fmt: skip
+                sent = _xml(
+                    await http.post(
+                        self._base + KKT_PATH,
+                        content=ticket_request(qr),
+                        headers={**headers, "SOAPAction": "urn:SendMessage"},
+                    )
+                )
                 message_id = _text(sent, "MessageId")
                 if not message_id:
                     raise FnsError("SendMessage answered no MessageId")
                 for attempt in range(self._polls):
                     if attempt:
                         await asyncio.sleep(self._poll_seconds * attempt)
-                    answer = _xml(await http.post(
-                        self._base + KKT_PATH, content=message_request(message_id),
-                        headers={**headers, "SOAPAction": "urn:GetMessage"},
-                    ))  # fmt: skip
+                    answer = _xml(
+                        await http.post(
+                            self._base + KKT_PATH,
+                            content=message_request(message_id),
+                            headers={**headers, "SOAPAction": "urn:GetMessage"},
+                        )
+                    )
                     if _text(answer, "ProcessingStatus") == "COMPLETED":
                         return _verification(answer)
                 return Verification("unavailable", detail="FNS still processing")
@@ -164,10 +184,13 @@ class FnsProvider:
         cached = _TOKENS.get(key)
         if cached is not None and cached[1] - _TOKEN_MARGIN > now:
             return cached[0]
-        root = _xml(await http.post(
-            self._base + AUTH_PATH, content=auth_request(master),
-            headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": "urn:GetMessage"},
-        ))  # fmt: skip
+        root = _xml(
+            await http.post(
+                self._base + AUTH_PATH,
+                content=auth_request(master),
+                headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": "urn:GetMessage"},
+            )
+        )
         token, expires = _text(root, "Token"), _text(root, "ExpireTime")
         if not token:
             raise FnsError("AuthService answered no token")
@@ -213,14 +236,19 @@ def ticket_receipt(ticket: dict[str, Any]) -> VerifiedReceipt:
         time = datetime.fromisoformat(str(moment)).replace(tzinfo=None)
     lines = tuple(
         VerifiedLine(
-            name=str(item.get("name") or "Позиция")[:256], price=int(item["price"]),
-            quantity=Decimal(str(item["quantity"])), amount=int(item["sum"]),
-        )  # fmt: skip
+            name=str(item.get("name") or "Позиция")[:256],
+            price=int(item["price"]),
+            quantity=Decimal(str(item["quantity"])),
+            amount=int(item["sum"]),
+        )
         for item in content.get("items") or []
     )
     return VerifiedReceipt(
         user_inn=str(content["userInn"]).strip(),
         fn=str(content.get("fiscalDriveNumber") or "").strip(),
-        fd=int(content.get("fiscalDocumentNumber") or 0), amount=int(content["totalSum"]),
-        time=time, operation=int(content.get("operationType") or 1), lines=lines,
-    )  # fmt: skip
+        fd=int(content.get("fiscalDocumentNumber") or 0),
+        amount=int(content["totalSum"]),
+        time=time,
+        operation=int(content.get("operationType") or 1),
+        lines=lines,
+    )

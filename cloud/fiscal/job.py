@@ -29,8 +29,12 @@ async def run_fiscal_claims(
     report = JobReport("fiscal_claims")
     now = to_epoch(deps.clock())
     scope = "" if merchant_id is None else " AND merchant_id = :m"
-    params = {"now": now, "m": merchant_id, "reason": GAVE_UP,
-              "cutoff": now - deps.settings.fiscal_pending_hours * 3600}  # fmt: skip
+    params = {
+        "now": now,
+        "m": merchant_id,
+        "reason": GAVE_UP,
+        "cutoff": now - deps.settings.fiscal_pending_hours * 3600,
+    }
     async with deps.db.transaction() as tx:
         expired = await tx.fetch_all(
             "UPDATE fiscal_claims SET status = 'refused', reason = :reason, updated_at = :now "

@@ -35,13 +35,18 @@ def setup(app: web.Application) -> None:
 
 
 def _render(page: Page, template: str, status: int = 200, **context: object) -> web.Response:
-    return page.render(template, status, receipt_action=f"/join/{page.token}/receipt",
-                       **context)  # fmt: skip
+    return page.render(template, status, receipt_action=f"/join/{page.token}/receipt", **context)
 
 
 def _phone_page(page: Page, phone: str, error: str | None, status: int = 200) -> web.Response:
-    return _render(page, "receipt_phone.html", status, phone=phone, error=error,
-                   csrf=page.csrf("receipt_phone", {}))  # fmt: skip
+    return _render(
+        page,
+        "receipt_phone.html",
+        status,
+        phone=phone,
+        error=error,
+        csrf=page.csrf("receipt_phone", {}),
+    )
 
 
 async def start(request: web.Request) -> web.Response:
@@ -63,8 +68,13 @@ async def post_phone(request: web.Request) -> web.Response:
     try:
         e164 = normalize_phone(phone)
         if await customers.find_customer(page.deps, merchant_id, phone=e164) is None:
-            return _phone_page(page, phone, "Этот номер не зарегистрирован в программе: "
-                               "сначала зарегистрируйтесь по ссылке ниже", 404)  # fmt: skip
+            return _phone_page(
+                page,
+                phone,
+                "Этот номер не зарегистрирован в программе: "
+                "сначала зарегистрируйтесь по ссылке ниже",
+                404,
+            )
         await send_code(page.deps, merchant_id, e164, PURPOSE)
     except DomainError as exc:
         return _phone_page(page, phone, exc.message, _status(exc))
@@ -72,9 +82,15 @@ async def post_phone(request: web.Request) -> web.Response:
 
 
 def _code_page(page: Page, phone: str, error: str | None, status: int = 200) -> web.Response:
-    return _render(page, "receipt_code.html", status, phone=phone, error=error,
-                   masked=customers.mask_phone(phone),
-                   csrf=page.csrf("receipt_code", {"phone": phone}))  # fmt: skip
+    return _render(
+        page,
+        "receipt_code.html",
+        status,
+        phone=phone,
+        error=error,
+        masked=customers.mask_phone(phone),
+        csrf=page.csrf("receipt_code", {"phone": phone}),
+    )
 
 
 async def post_code(request: web.Request) -> web.Response:
@@ -99,11 +115,25 @@ async def post_code(request: web.Request) -> web.Response:
     return _claim_page(page, {"phone": phone, "customer": str(customer_id)}, None)
 
 
-def _claim_page(page: Page, proof: dict[str, str], result: claims.ClaimResult | None,
-                qr: str = "", error: str | None = None, status: int = 200) -> web.Response:  # fmt: skip
-    return _render(page, "receipt_claim.html", status, proof=proof, result=result, qr=qr,
-                   error=error, masked=customers.mask_phone(proof["phone"]),
-                   csrf=page.csrf("receipt_claim", proof))  # fmt: skip
+def _claim_page(
+    page: Page,
+    proof: dict[str, str],
+    result: claims.ClaimResult | None,
+    qr: str = "",
+    error: str | None = None,
+    status: int = 200,
+) -> web.Response:
+    return _render(
+        page,
+        "receipt_claim.html",
+        status,
+        proof=proof,
+        result=result,
+        qr=qr,
+        error=error,
+        masked=customers.mask_phone(proof["phone"]),
+        csrf=page.csrf("receipt_claim", proof),
+    )
 
 
 async def post_claim(request: web.Request) -> web.Response:
@@ -122,4 +152,3 @@ async def post_claim(request: web.Request) -> web.Response:
     )
     kept = text[:512] if result.status == "refused" else ""
     return _claim_page(page, proof, result, qr=kept, status=_STATUS[result.status])
-

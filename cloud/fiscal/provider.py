@@ -76,7 +76,9 @@ def provider_for(name: str, settings: Settings) -> ReceiptProvider:
         from cloud.fiscal.fns import FnsProvider
 
         return FnsProvider(
-            settings.fns_api_url, settings.fiscal_timeout_seconds,
-            polls=settings.fiscal_polls, poll_seconds=settings.fiscal_poll_seconds,
-        )  # fmt: skip
+            settings.fns_api_url,
+            settings.fiscal_timeout_seconds,
+            polls=settings.fiscal_polls,
+            poll_seconds=settings.fiscal_poll_seconds,
+        )
     raise BadRequest("unknown_fiscal_provider", f"Неизвестный способ проверки чеков «{name}»")

@@ -78,9 +78,13 @@ def parse(text: str) -> FiscalQr:
     if operation != "1":
         raise malformed("неизвестный вид расчёта n")
     return FiscalQr(
-        time=_time(fields["t"]), amount=_amount(fields["s"]), fn=_digits(fields["fn"], "fn", 16),
-        fd=int(_digits(fields["i"], "i", 10)), fp=_fiscal_sign(fields["fp"]), operation=1,
-    )  # fmt: skip
+        time=_time(fields["t"]),
+        amount=_amount(fields["s"]),
+        fn=_digits(fields["fn"], "fn", 16),
+        fd=int(_digits(fields["i"], "i", 10)),
+        fp=_fiscal_sign(fields["fp"]),
+        operation=1,
+    )
 
 
 def _time(value: str) -> datetime:

@@ -32,18 +32,21 @@ async def read_settings(deps: Deps, merchant_id: int) -> FiscalSettings | None:
     if row is None:
         return None
     return FiscalSettings(
-        merchant_id, str(row["inn"]), str(row["provider"]),
+        merchant_id,
+        str(row["inn"]),
+        str(row["provider"]),
         deps.cipher.decrypt_optional(merchant_id, row["credentials_enc"]),
         int(row["claim_window_days"]),
-    )  # fmt: skip
+    )
 
 
 def info(settings: FiscalSettings) -> wire.FiscalSettingsInfo:
     return wire.FiscalSettingsInfo(
-        inn=settings.inn, provider=settings.provider,
+        inn=settings.inn,
+        provider=settings.provider,
         credentials_set=settings.credentials is not None,
         claim_window_days=settings.claim_window_days,
-    )  # fmt: skip
+    )
 
 
 def not_set() -> NotFound:
@@ -55,9 +58,8 @@ async def save_settings(
 ) -> FiscalSettings:
     now = to_epoch(deps.clock())
     credentials = (
-        None if body.master_token is None
-        else deps.cipher.encrypt(merchant_id, body.master_token)
-    )  # fmt: skip
+        None if body.master_token is None else deps.cipher.encrypt(merchant_id, body.master_token)
+    )
     async with deps.db.transaction() as tx:
         await tx.execute(
             "INSERT INTO fiscal_settings (merchant_id, inn, provider, credentials_enc, "
@@ -65,9 +67,15 @@ async def save_settings(
             ":days, :now, :now) ON CONFLICT (merchant_id) DO UPDATE SET inn = :inn, "
             "provider = :provider, credentials_enc = COALESCE(:cred, "
             "fiscal_settings.credentials_enc), claim_window_days = :days, updated_at = :now",
-            {"m": merchant_id, "inn": body.inn, "provider": body.provider, "cred": credentials,
-             "days": body.claim_window_days, "now": now},
-        )  # fmt: skip
+            {
+                "m": merchant_id,
+                "inn": body.inn,
+                "provider": body.provider,
+                "cred": credentials,
+                "days": body.claim_window_days,
+                "now": now,
+            },
+        )
     saved = await read_settings(deps, merchant_id)
     assert saved is not None
     return saved
@@ -82,7 +90,9 @@ async def list_drives(deps: Deps, merchant_id: int) -> wire.FiscalDriveList:
     return wire.FiscalDriveList(drives=[wire.FiscalDriveInfo(**dict(row)) for row in rows])
 
 
-async def add_drive(deps: Deps, merchant_id: int, body: wire.FiscalDriveAdd) -> wire.FiscalDriveInfo:
+async def add_drive(
+    deps: Deps, merchant_id: int, body: wire.FiscalDriveAdd
+) -> wire.FiscalDriveInfo:
     now = to_epoch(deps.clock())
     try:
         async with deps.db.transaction() as tx:

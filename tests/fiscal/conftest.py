@@ -54,8 +54,9 @@ class FakeFns:
 
     def authenticate(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
-        return httpx.Response(200 if self.auth == "auth_ok.xml" else 500,
-                              content=fixture(self.auth))  # fmt: skip
+        return httpx.Response(
+            200 if self.auth == "auth_ok.xml" else 500, content=fixture(self.auth)
+        )
 
     def sent(self, kind: str) -> list[httpx.Request]:
         return [r for r in self.requests if kind in r.content.decode()]
@@ -72,14 +73,19 @@ def fake_fns() -> Iterator[FakeFns]:
     fns.forget_tokens()
 
 
-async def setup_fiscal(deps: Deps, tenant: Tenant, inn: str = INN, fn: str = FN,
-                       window: int = 14) -> None:  # fmt: skip
+async def setup_fiscal(
+    deps: Deps, tenant: Tenant, inn: str = INN, fn: str = FN, window: int = 14
+) -> None:
     from cloud.fiscal import setup
 
-    await setup.save_settings(deps, tenant.merchant_id, wire.FiscalSettingsSet(
-        inn=inn, master_token=MASTER, claim_window_days=window))  # fmt: skip
-    await setup.add_drive(deps, tenant.merchant_id,
-                          wire.FiscalDriveAdd(store_id=tenant.store_id, fn=fn))  # fmt: skip
+    await setup.save_settings(
+        deps,
+        tenant.merchant_id,
+        wire.FiscalSettingsSet(inn=inn, master_token=MASTER, claim_window_days=window),
+    )
+    await setup.add_drive(
+        deps, tenant.merchant_id, wire.FiscalDriveAdd(store_id=tenant.store_id, fn=fn)
+    )
 
 
 async def register(deps: Deps, tenant: Tenant, phone: str = PHONE) -> int:
@@ -87,3 +93,7 @@ async def register(deps: Deps, tenant: Tenant, phone: str = PHONE) -> int:
     return await customers.register_customer(
         deps, tenant.merchant_id, data, store_id=tenant.store_id, channel="import", sms_code=None
     )
+
+
+# The bot's tests post updates through the fake Telegram of tests/telegram.
+from tests.telegram.conftest import hook, telegram  # noqa: E402, F401

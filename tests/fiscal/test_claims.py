@@ -47,16 +47,26 @@ async def test_claim_accrues_through_the_checkout(
     )
     assert receipt is not None
     assert (receipt["customer_id"], receipt["external_id"], receipt["amount"]) == (
-        customer, "fn9999078900004792-fd12345", 123450)  # fmt: skip
+        customer,
+        "fn9999078900004792-fd12345",
+        123450,
+    )
     assert (receipt["channel"], receipt["terminal_store"]) == ("fiscal_qr", demo_tenant.store_id)
     lines = await deps.db.fetch_all(
         "SELECT name, price, quantity_milli FROM receipt_lines WHERE receipt_id = :r "
-        "ORDER BY position", {"r": receipt["id"]})  # fmt: skip
+        "ORDER BY position",
+        {"r": receipt["id"]},
+    )
     assert [tuple(line) for line in lines] == [
-        ("Кофе латте 300 мл", 25000, 2000), ("Круассан миндальный", 73450, 1000)]  # fmt: skip
+        ("Кофе латте 300 мл", 25000, 2000),
+        ("Круассан миндальный", 73450, 1000),
+    ]
     [row] = await _claims(deps)
     assert (row["status"], row["accrued"], row["receipt_id"]) == (
-        "accrued", result.accrued, receipt["id"])  # fmt: skip
+        "accrued",
+        result.accrued,
+        receipt["id"],
+    )
 
 
 async def test_claimed_twice_accrues_once(
@@ -67,7 +77,9 @@ async def test_claimed_twice_accrues_once(
     await setup_fiscal(deps, demo_tenant)
     first = await register(deps, demo_tenant)
     second = await register(deps, demo_tenant, "+79160003344")
-    assert (await claims.claim(deps, demo_tenant.merchant_id, first, QR, "page")).status == "accrued"
+    assert (
+        await claims.claim(deps, demo_tenant.merchant_id, first, QR, "page")
+    ).status == "accrued"
     again = await claims.claim(deps, demo_tenant.merchant_id, first, QR, "telegram")
     assert (again.status, again.message) == ("accrued", "Бонусы за этот чек уже начислены")
     other = await claims.claim(deps, demo_tenant.merchant_id, second, QR, "page")
@@ -85,10 +97,12 @@ async def test_concurrent_claims_of_one_qr_accrue_exactly_once(
     await setup_fiscal(deps, demo_tenant)
     first = await register(deps, demo_tenant)
     second = await register(deps, demo_tenant, "+79160003344")
-    results = await asyncio.gather(*(
-        claims.claim(deps, demo_tenant.merchant_id, (first, second)[n % 2], QR, "page")
-        for n in range(8)
-    ))  # fmt: skip
+    results = await asyncio.gather(
+        *(
+            claims.claim(deps, demo_tenant.merchant_id, (first, second)[n % 2], QR, "page")
+            for n in range(8)
+        )
+    )
     assert {r.status for r in results} <= {"accrued", "pending", "refused"}
     lots = await _purchase_lots(deps, first) + await _purchase_lots(deps, second)
     assert len(lots) == 1
@@ -144,7 +158,9 @@ async def test_claim_window_is_the_merchants_setting(
     old = await claims.claim(deps, demo_tenant.merchant_id, customer, QR, "page")
     assert old.status == "refused" and "старше 14 дн." in old.message
     await setup_fiscal(deps, demo_tenant, window=30, fn="9999078900000002")
-    assert (await claims.claim(deps, demo_tenant.merchant_id, customer, QR, "page")).status == "accrued"
+    assert (
+        await claims.claim(deps, demo_tenant.merchant_id, customer, QR, "page")
+    ).status == "accrued"
     ahead = QR.replace("t=20261120T1130", "t=20261230T1130").replace("i=12345", "i=1")
     future = await claims.claim(deps, demo_tenant.merchant_id, customer, ahead, "page")
     assert future.status == "refused" and "ещё не наступило" in future.message
@@ -187,7 +203,9 @@ async def test_never_confirmed_claims_given_up_in_one_statement(
     await setup_fiscal(deps, demo_tenant)
     customer = await register(deps, demo_tenant)
     fake_fns.tickets = ["get_ticket_404.xml"]
-    assert (await claims.claim(deps, demo_tenant.merchant_id, customer, QR, "page")).status == "pending"
+    assert (
+        await claims.claim(deps, demo_tenant.merchant_id, customer, QR, "page")
+    ).status == "pending"
     clock.advance(hours=73)
     asked = len(fake_fns.sent("SendMessageRequest"))
     report = await run_fiscal_claims(deps)
@@ -217,5 +235,7 @@ async def test_mismatches_refused_and_a_refused_document_may_be_claimed_again(
     inn = await claims.claim(deps, demo_tenant.merchant_id, customer, QR, "page")
     assert inn.status == "refused" and "ИНН" in inn.message
     await setup_fiscal(deps, demo_tenant, fn="9999078900000004")
-    assert (await claims.claim(deps, demo_tenant.merchant_id, customer, QR, "page")).status == "accrued"
+    assert (
+        await claims.claim(deps, demo_tenant.merchant_id, customer, QR, "page")
+    ).status == "accrued"
     assert len(await _claims(deps)) == 1 and len(await _purchase_lots(deps, customer)) == 1

@@ -28,7 +28,12 @@ async def test_found_receipt_and_the_requests_sent(fake_fns: FakeFns) -> None:
     assert result.outcome == "found" and result.receipt is not None
     receipt = result.receipt
     assert (receipt.user_inn, receipt.fn, receipt.fd, receipt.amount, receipt.operation) == (
-        INN, FN, 12345, 123450, 1)  # fmt: skip
+        INN,
+        FN,
+        12345,
+        123450,
+        1,
+    )
     assert receipt.time == datetime(2026, 11, 20, 11, 30)
     assert [(line.name, line.price, line.quantity, line.amount) for line in receipt.lines] == [
         ("Кофе латте 300 мл", 25000, Decimal(2), 50000),
@@ -38,10 +43,14 @@ async def test_found_receipt_and_the_requests_sent(fake_fns: FakeFns) -> None:
     assert f"<tns:MasterToken>{MASTER}</tns:MasterToken>" in auth
     send = fake_fns.sent("SendMessageRequest")[0]
     body = send.content.decode()
-    for part in ("<tns:Sum>123450</tns:Sum>", "<tns:Date>2026-11-20T11:30:00</tns:Date>",
-                 f"<tns:Fn>{FN}</tns:Fn>", "<tns:TypeOperation>1</tns:TypeOperation>",
-                 "<tns:FiscalDocumentId>12345</tns:FiscalDocumentId>",
-                 "<tns:FiscalSign>3522207165</tns:FiscalSign>"):  # fmt: skip
+    for part in (
+        "<tns:Sum>123450</tns:Sum>",
+        "<tns:Date>2026-11-20T11:30:00</tns:Date>",
+        f"<tns:Fn>{FN}</tns:Fn>",
+        "<tns:TypeOperation>1</tns:TypeOperation>",
+        "<tns:FiscalDocumentId>12345</tns:FiscalDocumentId>",
+        "<tns:FiscalSign>3522207165</tns:FiscalSign>",
+    ):
         assert part in body
     assert send.headers["FNS-OpenApi-Token"] == "7f3c2a9e41d84b6f9a0c5e2d1b8f4a73"
     assert send.headers["FNS-OpenApi-UserToken"] == base64.b64encode(b"1:7").decode()
@@ -99,6 +108,7 @@ async def test_timeouts_faults_and_garbage_are_unavailable(fake_fns: FakeFns) ->
 
 def test_ticket_date_as_iso_text() -> None:
     """A ticket whose ``dateTime`` is ISO text reads the same wall time."""
-    receipt = ticket_receipt({"userInn": INN, "dateTime": "2026-11-20T11:30:00",
-                              "totalSum": 100, "items": []})  # fmt: skip
+    receipt = ticket_receipt(
+        {"userInn": INN, "dateTime": "2026-11-20T11:30:00", "totalSum": 100, "items": []}
+    )
     assert receipt.time == datetime(2026, 11, 20, 11, 30) and receipt.lines == ()

@@ -21,16 +21,20 @@ _ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 def _merchant(table: str) -> sa.ForeignKeyConstraint:
     return sa.ForeignKeyConstraint(
-        ["merchant_id"], ["merchants.id"], name=op.f(f"fk_{table}_merchant_id_merchants"),
+        ["merchant_id"],
+        ["merchants.id"],
+        name=op.f(f"fk_{table}_merchant_id_merchants"),
         ondelete="CASCADE",
-    )  # fmt: skip
+    )
 
 
 def _store(table: str) -> sa.ForeignKeyConstraint:
     return sa.ForeignKeyConstraint(
-        ["store_id"], ["stores.id"], name=op.f(f"fk_{table}_store_id_stores"),
+        ["store_id"],
+        ["stores.id"],
+        name=op.f(f"fk_{table}_store_id_stores"),
         ondelete="CASCADE",
-    )  # fmt: skip
+    )
 
 
 def upgrade() -> None:
@@ -87,9 +91,11 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.BigInteger(), nullable=False),
         _merchant("fiscal_claims"),
         sa.ForeignKeyConstraint(
-            ["customer_id"], ["customers.id"],
-            name=op.f("fk_fiscal_claims_customer_id_customers"), ondelete="CASCADE",
-        ),  # fmt: skip
+            ["customer_id"],
+            ["customers.id"],
+            name=op.f("fk_fiscal_claims_customer_id_customers"),
+            ondelete="CASCADE",
+        ),
         _store("fiscal_claims"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_fiscal_claims")),
         sa.UniqueConstraint("fn", "fd", "fp", name=op.f("uq_fiscal_claims_fn")),

@@ -1,0 +1,136 @@
+"""The customer's surfaces: the self-service page (phone -> SMS code -> the QR code's
+text -> the result) and the Telegram bot (a linked customer sends the text)."""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+
+from cloud.api.app import create_app
+from cloud.selfservice import links
+from cloud.services.deps import Deps
+from tests.conftest import Tenant
+from tests.fiscal.conftest import PHONE, QR, FakeFns, register, setup_fiscal
+from tests.helpers import sms_code
+from tests.telegram.conftest import FakeTelegram, connect, contact, post, say
+
+CHAT = 5550077
+
+
+def _hidden(page: str) -> dict[str, str]:
+    fields = re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page)
+    return {name: html.unescape(value) for name, value in fields}
+
+
+def _token(deps: Deps, tenant: Tenant) -> str:
+    return links.sign_link(
+        deps.settings.secret_key, links.JoinLink(tenant.merchant_id, tenant.store_id, None, None)
+    )
+
+
+async def _signed_in(page: TestClient, deps: Deps, token: str, phone: str = PHONE) -> str:
+    start = await page.get(f"/join/{token}/receipt")
+    assert start.status == 200 and "Бонусы за чек" in await start.text()
+    sent = await page.post(
+        f"/join/{token}/receipt/phone", data={**_hidden(await start.text()), "phone": phone}
+    )
+    assert sent.status == 200, await sent.text()
+    form = _hidden(await sent.text())
+    claim = await page.post(
+        f"/join/{token}/receipt/code", data={**form, "code": sms_code(deps, phone)}
+    )
+    assert claim.status == 200, await claim.text()
+    return await claim.text()
+
+
+async def test_page_flow_accrued_then_already(
+    aiohttp_client: Any, deps: Deps, demo_tenant: Tenant, fake_fns: FakeFns
+) -> None:
+    """A registered customer signs in by phone and SMS code on the store's link, pastes
+    the QR text and sees the bonuses accrued (200); the same text again says they were
+    already accrued; a return receipt is refused (422) with its reason beside the field,
+    the text kept; the form has no script."""
+    await setup_fiscal(deps, demo_tenant)
+    await register(deps, demo_tenant)
+    page = await aiohttp_client(create_app(deps.settings, deps=deps))
+    token = _token(deps, demo_tenant)
+    form_page = await _signed_in(page, deps, token)
+    assert "<script" not in form_page and 'name="qr"' in form_page
+    form = _hidden(form_page)
+    done = await page.post(f"/join/{token}/receipt/claim", data={**form, "qr": QR})
+    text = await done.text()
+    assert done.status == 200 and "Начислено бонусов: 61,7" in text
+    again = await page.post(f"/join/{token}/receipt/claim", data={**_hidden(text), "qr": QR})
+    assert again.status == 200 and "уже начислены" in await again.text()
+    refund = QR[:-1] + "2"
+    refused = await page.post(f"/join/{token}/receipt/claim", data={**_hidden(text), "qr": refund})
+    body = await refused.text()
+    assert refused.status == 422 and "чек возврата" in body and html.escape(refund) in body
+
+
+async def test_page_refuses_unknown_phone_wrong_code_and_forged_form(
+    aiohttp_client: Any, deps: Deps, demo_tenant: Tenant, fake_fns: FakeFns
+) -> None:
+    """A phone not in the program gets no SMS (404 page with the registration link); a
+    wrong code is a 422 beside the field; a claim form whose customer was edited fails
+    its MAC (400); a pending claim answers 202."""
+    await setup_fiscal(deps, demo_tenant)
+    await register(deps, demo_tenant)
+    page = await aiohttp_client(create_app(deps.settings, deps=deps))
+    token = _token(deps, demo_tenant)
+    start = await page.get(f"/join/{token}/receipt")
+    unknown = await page.post(
+        f"/join/{token}/receipt/phone",
+        data={**_hidden(await start.text()), "phone": "+79169998877"},
+    )
+    assert unknown.status == 404 and "не зарегистрирован" in await unknown.text()
+    sent = await page.post(
+        f"/join/{token}/receipt/phone", data={**_hidden(await start.text()), "phone": PHONE}
+    )
+    wrong = "000000" if sms_code(deps, PHONE) != "000000" else "111111"
+    bad = await page.post(
+        f"/join/{token}/receipt/code", data={**_hidden(await sent.text()), "code": wrong}
+    )
+    assert bad.status == 422 and "Неверный код" in await bad.text()
+    good = await page.post(
+        f"/join/{token}/receipt/code",
+        data={**_hidden(await sent.text()), "code": sms_code(deps, PHONE)},
+    )
+    form = _hidden(await good.text())
+    forged = await page.post(
+        f"/join/{token}/receipt/claim",
+        data={**form, "customer": str(int(form["customer"]) + 1), "qr": QR},
+    )
+    assert forged.status == 400
+    fake_fns.tickets = ["get_ticket_404.xml"]
+    pending = await page.post(f"/join/{token}/receipt/claim", data={**form, "qr": QR})
+    assert pending.status == 202 and "ждёт проверки" in await pending.text()
+
+
+async def test_bot_claims_for_a_linked_customer(
+    deps: Deps,
+    demo_tenant: Tenant,
+    hook: TestClient,
+    telegram: FakeTelegram,
+    fake_fns: FakeFns,
+) -> None:
+    """A chat linked to a customer sends the QR text: the bot answers the accrual; the
+    same text again says it is already accrued; a chat not linked is asked for its
+    contact and nothing is claimed."""
+    fake_fns.router.route(host="127.0.0.1").pass_through()
+    await setup_fiscal(deps, demo_tenant)
+    await register(deps, demo_tenant)
+    bot = await connect(deps, demo_tenant.merchant_id)
+    await say(hook, deps, bot, CHAT + 1, QR)
+    assert "Поделиться" in str(telegram.sent(chat=CHAT + 1)[-1].payload)
+
+    assert await post(hook, deps, bot, contact(CHAT, PHONE)) == 200
+    await say(hook, deps, bot, CHAT, QR)
+    assert "Начислено бонусов: 61,7" in telegram.last_text(CHAT)
+    await say(hook, deps, bot, CHAT, QR)
+    assert "уже начислены" in telegram.last_text(CHAT)
+    count = await deps.db.fetch_value("SELECT COUNT(*) FROM fiscal_claims")
+    assert count == 1
