@@ -11,12 +11,16 @@ answer, so a customer can claim several receipts in a row.
 
 from __future__ import annotations
 
-from aiohttp import web
+import asyncio
+
+import aiohttp_jinja2
+from aiohttp import BodyPartReader, web
 
 from cloud.errors import DomainError
 from cloud.fiscal import claims
+from cloud.fiscal.photo import MAX_PHOTO_BYTES, decode_qr
 from cloud.phones import normalize_phone
-from cloud.selfservice import TOKEN
+from cloud.selfservice import TOKEN, links
 from cloud.selfservice.pages import Page, _form, _page, _status
 from cloud.services import customers
 from cloud.services.sms_codes import send_code, verify_code
@@ -32,6 +36,7 @@ def setup(app: web.Application) -> None:
     app.router.add_post(base + "/phone", post_phone)
     app.router.add_post(base + "/code", post_code)
     app.router.add_post(base + "/claim", post_claim)
+    app.router.add_post(base + "/photo", post_photo)
 
 
 def _render(page: Page, template: str, status: int = 200, **context: object) -> web.Response:
@@ -152,3 +157,68 @@ async def post_claim(request: web.Request) -> web.Response:
     )
     kept = text[:512] if result.status == "refused" else ""
     return _claim_page(page, proof, result, qr=kept, status=_STATUS[result.status])
+
+
+# ---- a photo of the QR code ----------------------------------------------------------
+
+UPLOAD_SECONDS = 60
+_FIELD_BYTES = 4096
+_CHUNK = 64 * 1024
+
+
+class _Upload(Exception):
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.message, self.status = message, status
+
+
+async def _read_upload(request: web.Request) -> tuple[dict[str, str], bytes]:
+    """The form's text fields and the photo, read part by part: a phone's photo is
+    larger than the 1 MB the service takes as a body elsewhere, so the bound here is
+    the photo's own (``MAX_PHOTO_BYTES``) and a time limit."""
+    if not request.content_type.startswith("multipart/"):
+        raise _Upload("Пришлите фото через форму на странице", 400)
+    if (request.content_length or 0) > MAX_PHOTO_BYTES + _CHUNK:
+        raise _Upload("Фото больше 10 МБ: снимите QR-код крупнее, без остального чека", 413)
+    fields: dict[str, str] = {}
+    photo = bytearray()
+    try:
+        async with asyncio.timeout(UPLOAD_SECONDS):
+            reader = await request.multipart()
+            while (part := await reader.next()) is not None:
+                if not isinstance(part, BodyPartReader) or part.name is None:
+                    continue
+                target = photo if part.name == "photo" else bytearray()
+                limit = MAX_PHOTO_BYTES if part.name == "photo" else _FIELD_BYTES
+                while chunk := await part.read_chunk(_CHUNK):
+                    target.extend(chunk)
+                    if len(target) > limit:
+                        raise _Upload("Фото больше 10 МБ", 413)
+                if part.name != "photo":
+                    fields[part.name] = target.decode(errors="replace")
+    except TimeoutError:
+        raise _Upload("Фото не загрузилось за минуту: попробуйте ещё раз", 408) from None
+    return fields, bytes(photo)
+
+
+async def post_photo(request: web.Request) -> web.Response:
+    page = await _page(request)
+    if isinstance(page, web.Response):
+        return page
+    try:
+        form, photo = await _read_upload(request)
+    except _Upload as exc:
+        return _render(page, "receipt_failed.html", exc.status, message=exc.message)
+    proof = {name: form.get(name, "") for name in _PROOF}
+    if not links.check_form(
+        page.secret, page.token, "receipt_claim", proof, form.get("csrf", ""), page.now()
+    ):
+        return aiohttp_jinja2.render_template("stale.html", request, {"page": page}, status=400)
+    try:
+        text = await decode_qr(photo)
+    except DomainError as exc:
+        return _claim_page(page, proof, None, error=exc.message, status=exc.status)
+    result = await claims.claim(
+        page.deps, page.link.merchant_id, int(proof["customer"]), text, "page"
+    )
+    return _claim_page(page, proof, result, status=_STATUS[result.status])

@@ -4,10 +4,15 @@ text -> the result) and the Telegram bot (a linked customer sends the text)."""
 from __future__ import annotations
 
 import html
+import io
+import os
 import re
 from typing import Any
 
+import segno
+from aiohttp import FormData
 from aiohttp.test_utils import TestClient
+from PIL import Image
 
 from cloud.api.app import create_app
 from cloud.selfservice import links
@@ -134,3 +139,77 @@ async def test_bot_claims_for_a_linked_customer(
     assert "уже начислены" in telegram.last_text(CHAT)
     count = await deps.db.fetch_value("SELECT COUNT(*) FROM fiscal_claims")
     assert count == 1
+
+
+def _photo_form(fields: dict[str, str], photo: bytes) -> FormData:
+    form = FormData()
+    for name, value in fields.items():
+        form.add_field(name, value)
+    form.add_field("photo", io.BytesIO(photo), filename="receipt.jpg", content_type="image/jpeg")
+    return form
+
+
+def _qr_jpeg(text: str) -> bytes:
+    """A phone-like photo: the QR code on a larger light background, as JPEG."""
+    png = io.BytesIO()
+    segno.make(text, error="m").save(png, kind="png", scale=8, border=6)
+    code = Image.open(io.BytesIO(png.getvalue())).convert("RGB")
+    photo = Image.new("RGB", (code.width * 3, code.height * 2), (235, 232, 225))
+    photo.paste(code, (code.width, code.height // 2))
+    out = io.BytesIO()
+    photo.save(out, format="JPEG", quality=85)
+    return out.getvalue()
+
+
+async def test_page_photo_of_the_qr_code_decoded_on_the_server(
+    aiohttp_client: Any, deps: Deps, demo_tenant: Tenant, fake_fns: FakeFns
+) -> None:
+    """A photo of the QR code (JPEG, bigger than nothing but the code) is decoded on the
+    server and claimed like the text; a file that is no image is refused (400) beside
+    the form; a photo without a QR code says so; a forged form is refused (400)."""
+    await setup_fiscal(deps, demo_tenant)
+    await register(deps, demo_tenant)
+    page = await aiohttp_client(create_app(deps.settings, deps=deps))
+    token = _token(deps, demo_tenant)
+    form = _hidden(await _signed_in(page, deps, token))
+    assert (
+        'enctype="multipart/form-data"'
+        in await (await page.post(f"/join/{token}/receipt/claim", data={**form, "qr": " "})).text()
+    )
+    done = await page.post(f"/join/{token}/receipt/photo", data=_photo_form(form, _qr_jpeg(QR)))
+    assert done.status == 200, await done.text()
+    assert "Начислено бонусов: 61,7" in await done.text()
+    junk = await page.post(f"/join/{token}/receipt/photo", data=_photo_form(form, b"not an image"))
+    assert junk.status == 400 and "Это не фото" in await junk.text()
+    blank = io.BytesIO()
+    Image.new("RGB", (400, 300), (255, 255, 255)).save(blank, format="PNG")
+    empty = await page.post(
+        f"/join/{token}/receipt/photo", data=_photo_form(form, blank.getvalue())
+    )
+    assert empty.status == 400 and "не найден QR-код" in await empty.text()
+    forged = {**form, "customer": "999"}
+    stale = await page.post(f"/join/{token}/receipt/photo", data=_photo_form(forged, _qr_jpeg(QR)))
+    assert stale.status == 400 and "устарела" in await stale.text()
+
+
+async def test_page_photo_larger_than_the_api_body_limit(
+    aiohttp_client: Any, deps: Deps, demo_tenant: Tenant, fake_fns: FakeFns
+) -> None:
+    """A phone's photo of several megabytes (the API's JSON bodies stop at 1 MB) is
+    read and decoded: the QR code beside 3 MB of noise still accrues."""
+    await setup_fiscal(deps, demo_tenant)
+    await register(deps, demo_tenant)
+    page = await aiohttp_client(create_app(deps.settings, deps=deps))
+    token = _token(deps, demo_tenant)
+    form = _hidden(await _signed_in(page, deps, token))
+    png = io.BytesIO()
+    segno.make(QR, error="m").save(png, kind="png", scale=8, border=6)
+    code = Image.open(io.BytesIO(png.getvalue())).convert("RGB")
+    photo = Image.new("RGB", (1000 + code.width, max(1000, code.height)), (240, 240, 240))
+    photo.paste(Image.frombytes("RGB", (1000, 1000), os.urandom(3_000_000)), (0, 0))
+    photo.paste(code, (1000, 0))
+    out = io.BytesIO()
+    photo.save(out, format="PNG")
+    assert len(out.getvalue()) > 2 * 1024 * 1024
+    done = await page.post(f"/join/{token}/receipt/photo", data=_photo_form(form, out.getvalue()))
+    assert done.status == 200 and "Начислено бонусов" in await done.text()
