@@ -33,7 +33,7 @@ from cloud.services.deps import Deps
 from cloud.telegram import views as v
 from cloud.telegram.api import BotApi, BotApiError
 from cloud.telegram.bots import Bot, deps_bots, unlink_chat
-from cloud.telegram.fiscal import claim_in_chat, looks_like_fiscal_qr
+from cloud.telegram.fiscal import claim_in_chat, claim_photo_in_chat, looks_like_fiscal_qr
 from schemas.customers import RegisterCustomer
 
 log = structlog.get_logger(__name__)
@@ -135,6 +135,8 @@ async def handle_update(deps: Deps, bot: Bot, update: dict[str, Any]) -> None:
     text = message.get("text")
     if isinstance(contact, dict):
         await _contact(chat, contact, sender)
+    elif isinstance(message.get("photo"), list):
+        await claim_photo_in_chat(chat, message["photo"])
     elif isinstance(text, str):
         await _text(chat, text.strip()[: feedback.COMMENT_MAX])
 

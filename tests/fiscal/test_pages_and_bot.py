@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import html
 import io
+import json
 import os
 import re
 from typing import Any
 
+import httpx
 import segno
 from aiohttp import FormData
 from aiohttp.test_utils import TestClient
@@ -20,7 +22,7 @@ from cloud.services.deps import Deps
 from tests.conftest import Tenant
 from tests.fiscal.conftest import PHONE, QR, FakeFns, register, setup_fiscal
 from tests.helpers import sms_code
-from tests.telegram.conftest import FakeTelegram, connect, contact, post, say
+from tests.telegram.conftest import FakeTelegram, connect, contact, message, post, say
 
 CHAT = 5550077
 
@@ -213,3 +215,41 @@ async def test_page_photo_larger_than_the_api_body_limit(
     assert len(out.getvalue()) > 2 * 1024 * 1024
     done = await page.post(f"/join/{token}/receipt/photo", data=_photo_form(form, out.getvalue()))
     assert done.status == 200 and "Начислено бонусов" in await done.text()
+
+
+async def test_bot_photo_of_the_qr_code(
+    deps: Deps,
+    demo_tenant: Tenant,
+    hook: TestClient,
+    telegram: FakeTelegram,
+    fake_fns: FakeFns,
+) -> None:
+    """A linked customer sends a photo of the QR code: the bot takes the largest size
+    Telegram offers (getFile, then the file), decodes it on the server and answers the
+    accrual; a photo with no QR code is answered with the reason, nothing claimed."""
+    photos = [_qr_jpeg(QR)]
+    fake_fns.router.post(url__regex=r"/bot[^/]+/getFile$").respond(
+        json={"ok": True, "result": {"file_id": "big", "file_size": 5000, "file_path": "p/1.jpg"}}
+    )
+    fake_fns.router.get(url__regex=r"/file/bot[^/]+/p/1\.jpg$").mock(
+        side_effect=lambda request: httpx.Response(200, content=photos[0])
+    )
+    fake_fns.router.route(host="127.0.0.1").pass_through()
+    await setup_fiscal(deps, demo_tenant)
+    await register(deps, demo_tenant)
+    bot = await connect(deps, demo_tenant.merchant_id)
+    assert await post(hook, deps, bot, contact(CHAT, PHONE)) == 200
+    sizes = [
+        {"file_id": "small", "width": 90, "height": 90, "file_size": 900},
+        {"file_id": "big", "width": 1280, "height": 960, "file_size": 5000},
+    ]
+    assert await post(hook, deps, bot, message(CHAT, photo=sizes)) == 200
+    assert "Начислено бонусов: 61,7" in telegram.last_text(CHAT)
+    got = [r for r in fake_fns.router.calls if r.request.url.path.endswith("/getFile")]
+    assert json.loads(got[-1].request.content)["file_id"] == "big"
+    blank = io.BytesIO()
+    Image.new("RGB", (400, 300), (255, 255, 255)).save(blank, format="JPEG")
+    photos[0] = blank.getvalue()
+    assert await post(hook, deps, bot, message(CHAT, photo=sizes)) == 200
+    assert "не найден QR-код" in telegram.last_text(CHAT)
+    assert await deps.db.fetch_value("SELECT COUNT(*) FROM fiscal_claims") == 1
