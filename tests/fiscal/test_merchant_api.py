@@ -136,3 +136,23 @@ async def test_tenancy(
 async def test_terminal_token_refused(client: TestClient) -> None:
     """A till's token does not open the merchant's fiscal settings."""
     assert (await client.get(SETTINGS)).status == 401
+
+
+async def test_virtual_terminal_listed_read_only_without_tokens(
+    deps: Deps, admin: TestClient, demo_tenant: Tenant, fake_fns: FakeFns
+) -> None:
+    """The store's virtual ``fiscal_qr`` terminal that claimed receipts are recorded on
+    is listed as read-only, and no token is issued for it (400 ``terminal_read_only``)."""
+    await _json(await admin.put(SETTINGS, json={"inn": INN, "master_token": MASTER}), 200)
+    await _json(await admin.post(DRIVES, json={"store_id": demo_tenant.store_id, "fn": FN}), 201)
+    customer = await register(deps, demo_tenant)
+    assert (
+        await claims.claim(deps, demo_tenant.merchant_id, customer, QR, "page")
+    ).status == "accrued"
+    listed = await _json(await admin.get("/api/v1/terminals"), 200)
+    [virtual] = [t for t in listed["terminals"] if t["channel"] == "fiscal_qr"]
+    assert virtual["read_only"] and virtual["store_id"] == demo_tenant.store_id
+    refused = await _json(
+        await admin.post(f"/api/v1/terminals/{virtual['id']}/tokens", json={}), 400
+    )
+    assert refused["code"] == "terminal_read_only" and "QR" in refused["message"]
