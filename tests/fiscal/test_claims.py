@@ -239,3 +239,23 @@ async def test_mismatches_refused_and_a_refused_document_may_be_claimed_again(
         await claims.claim(deps, demo_tenant.merchant_id, customer, QR, "page")
     ).status == "accrued"
     assert len(await _claims(deps)) == 1 and len(await _purchase_lots(deps, customer)) == 1
+
+
+async def test_job_stops_taking_claims_past_its_time_budget(
+    deps: Deps, demo_tenant: Tenant, fake_fns: FakeFns, clock: ManualClock, monkeypatch: Any
+) -> None:
+    """Past its time budget a run takes no more claims (with the provider down each
+    costs its timeouts); the next run, within budget, verifies them."""
+    from cloud.fiscal import job
+
+    await setup_fiscal(deps, demo_tenant)
+    customer = await register(deps, demo_tenant)
+    fake_fns.tickets = ["get_ticket_404.xml", "get_ticket_200.xml"]
+    assert (
+        await claims.claim(deps, demo_tenant.merchant_id, customer, QR, "page")
+    ).status == "pending"
+    clock.advance(seconds=600)
+    monkeypatch.setattr(job, "TIME_BUDGET_SECONDS", -1.0)
+    assert (await run_fiscal_claims(deps)).merchants == 0
+    monkeypatch.setattr(job, "TIME_BUDGET_SECONDS", 45.0)
+    assert (await run_fiscal_claims(deps)).details == {str(demo_tenant.merchant_id): {"accrued": 1}}
