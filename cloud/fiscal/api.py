@@ -15,6 +15,7 @@ from cloud.errors import BadRequest
 from cloud.fiscal import setup
 from cloud.services.admin.keys import require_owner
 from schemas import fiscal as wire
+from schemas.bounds import BIGINT_MAX
 from schemas.money import to_roubles
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -53,6 +54,8 @@ async def add_drive(request: web.Request) -> web.Response:
 
 async def remove_drive(request: web.Request) -> web.Response:
     drive_id = int(request.match_info["drive_id"])
+    if not 0 < drive_id <= BIGINT_MAX:
+        raise setup.drive_not_found(drive_id)
     await setup.remove_drive(deps_of(request), request[MERCHANT].merchant_id, drive_id)
     return json_response(wire.FiscalDriveRemoved(removed=True))
 

@@ -126,4 +126,8 @@ async def remove_drive(deps: Deps, merchant_id: int, drive_id: int) -> None:
             {"id": drive_id, "m": merchant_id},
         )
     if not removed:
-        raise NotFound("fiscal_drive_not_found", f"Фискальный накопитель #{drive_id} не найден")
+        raise drive_not_found(drive_id)
+
+
+def drive_not_found(drive_id: int) -> NotFound:
+    return NotFound("fiscal_drive_not_found", f"Фискальный накопитель #{drive_id} не найден")

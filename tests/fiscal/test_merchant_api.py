@@ -86,6 +86,8 @@ async def test_drives_added_listed_removed(admin: TestClient, demo_tenant: Tenan
     await _json(await admin.delete(f"{DRIVES}/{added['id']}"), 200)
     gone = await _json(await admin.delete(f"{DRIVES}/{added['id']}"), 404)
     assert gone["code"] == "fiscal_drive_not_found"
+    huge = await _json(await admin.delete(f"{DRIVES}/9223372036854775808"), 404)
+    assert huge["code"] == "fiscal_drive_not_found"
 
 
 async def test_tenancy(
