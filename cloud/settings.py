@@ -99,6 +99,22 @@ class Settings(BaseSettings):
     telegram_poll_seconds: int = Field(
         50, ge=1, le=300, description="long-poll wait of `loyalty telegram poll`"
     )
+    # ---- fiscal QR claims (cloud.fiscal; docs/fiscal-qr.md) ----
+    fns_api_url: str = Field(
+        "https://openapi.nalog.ru:8090",
+        description="the Federal Tax Service's receipt-check API for partners (SOAP)",
+    )
+    fiscal_timeout_seconds: float = Field(10.0, gt=0, le=120, description="per HTTP call")
+    fiscal_poll_seconds: float = Field(
+        1.0, ge=0, le=30, description="pause between polls of an asynchronous answer"
+    )
+    fiscal_polls: int = Field(5, ge=1, le=30, description="polls of one answer per attempt")
+    fiscal_retry_seconds: int = Field(
+        600, ge=30, le=86_400, description="first retry of a pending claim (doubles, up to 6 h)"
+    )
+    fiscal_pending_hours: int = Field(
+        72, ge=1, le=24 * 30, description="a claim still unverified after this is refused"
+    )
     outbox_worker: bool = Field(True, description="drain the outbox inside `loyalty serve`")
     outbox_poll_seconds: float = Field(2.0, gt=0, le=3600)
     outbox_batch: int = Field(200, ge=1, le=10_000)

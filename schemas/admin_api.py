@@ -25,7 +25,7 @@ Address = Annotated[
 ]
 Label = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100, pattern=_PRINTABLE)]
 Channel = Literal["native", "1c", "sigma", "modulkassa", "frontol"]
-TerminalChannel = Literal["native", "1c", "sigma", "modulkassa", "frontol", "evotor"]
+TerminalChannel = Literal["native", "1c", "sigma", "modulkassa", "frontol", "evotor", "fiscal_qr"]
 
 
 class _In(BaseModel):
@@ -78,7 +78,10 @@ class TerminalOut(BaseModel):
     name: str
     channel: TerminalChannel
     live_tokens: int
-    read_only: bool = Field(description="Evotor terminals: managed by the Evotor sync")
+    read_only: bool = Field(
+        description="Evotor terminals (managed by the Evotor sync) and each store's virtual "
+        "fiscal_qr terminal of receipts claimed by QR code: no token is issued for them"
+    )
 
 
 class TerminalList(BaseModel):

@@ -38,9 +38,10 @@ class ApiError(NamedTuple):
     mailing by id), ``templates``; ``join_links`` (the self-registration links); feedback:
     ``feedback_list`` (lists and NPS), ``feedback`` (a feedback by id); ``reports``;
     ``telegram`` (the merchant's bot); ``frontol`` (the Frontol link); ``catalogue`` (the
-    product catalogue), ``catalogue_read`` (its listing and export); ``route``: any
-    address of the API, outside the operations (an unknown path, a method a path does
-    not serve)."""
+    product catalogue), ``catalogue_read`` (its listing and export); fiscal QR claims:
+    ``fiscal`` (the settings), ``fiscal_drives``, ``fiscal_drive`` (a drive by id),
+    ``fiscal_claims``; ``route``: any address of the API, outside the operations (an
+    unknown path, a method a path does not serve)."""
 
 
 ERRORS: tuple[ApiError, ...] = (
@@ -82,7 +83,7 @@ ERRORS: tuple[ApiError, ...] = (
              "Параметр «…»: целое от 1 до 9 223 372 036 854 775 807 (строка: от 1 до 32 "
              "или 64 символов)",
              ("lookup", "history", "admin_search", "admin_page", "import", "join_links",
-              "feedback_list", "reports", "catalogue_read")),
+              "feedback_list", "reports", "catalogue_read", "fiscal_claims")),
     ApiError("invalid_limit", 400, "Размер страницы должен быть от 1 до 100",
              ("history", "admin_search", "admin_page", "feedback_list", "reports", "catalogue")),
     ApiError("consent_required", 400,
@@ -224,7 +225,8 @@ ERRORS: tuple[ApiError, ...] = (
     ApiError("invalid_timezone", 400, "Неизвестный часовой пояс «…»", ("operator", "stores")),
     ApiError("invalid_name", 400, "Название: от 1 до 200 символов, без управляющих",
              ("operator", "stores", "terminals")),
-    ApiError("store_not_found", 404, "Магазин «…» не найден", ("store", "join_links")),
+    ApiError("store_not_found", 404, "Магазин «…» не найден",
+             ("store", "join_links", "fiscal_drives")),
     ApiError("invalid_campaign", 400, "Кампания: от 1 до 64 печатных символов",
              ("join_links",)),
     ApiError("unknown_store", 400, "Магазин не найден", ("terminals",)),
@@ -234,12 +236,13 @@ ERRORS: tuple[ApiError, ...] = (
     ApiError("signing_not_supported", 400,
              "Подпись запросов есть только у терминалов SIGMA, а этот — «…»", ("signing",)),
     ApiError("terminal_read_only", 400,
-             "Терминал Эвотор подключается через маркет Эвотор: токен ему не выдаётся",
+             "Терминал Эвотор (подключается через маркет Эвотор) или чеков по QR-коду "
+             "(виртуальный): токен ему не выдаётся",
              ("terminal_tokens",)),
     ApiError("revoke_target", 400, "Укажите либо токен, либо терминал (одно из двух)",
              ("revoke",)),
     ApiError("owner_only", 403, "Это может только владелец (ключ с ролью owner)",
-             ("keys", "telegram", "frontol")),
+             ("keys", "telegram", "frontol", "fiscal")),
     ApiError("key_revoked", 403, "Ключ уже заменён другим запросом", ("keys",)),
     ApiError("unknown_role", 400, "Неизвестная роль «…»: owner или manager", ("keys",)),
     ApiError("key_not_found", 404, "Ключ «…» не найден", ("key",)),
@@ -268,6 +271,13 @@ ERRORS: tuple[ApiError, ...] = (
     # ---- the merchant's Frontol link (merchant key) ----
     ApiError("frontol_not_set", 404, "Frontol не подключён: выпустите ключ доступа",
              ("frontol",)),
+    # ---- fiscal QR claims (merchant key) ----
+    ApiError("fiscal_not_configured", 404, "Проверка чеков по QR-коду не настроена",
+             ("fiscal",)),
+    ApiError("fiscal_drive_taken", 409, "Фискальный накопитель «…» уже зарегистрирован в "
+             "сервисе", ("fiscal_drives",)),
+    ApiError("fiscal_drive_not_found", 404, "Фискальный накопитель «…» не найден",
+             ("fiscal_drive",)),
 )  # fmt: skip
 
 

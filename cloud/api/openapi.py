@@ -60,6 +60,8 @@ PATH_PARAMS: dict[str, dict[str, Any]] = {
                    "description": "идентификатор рассылки"},
     "feedback_id": {"type": "integer", "minimum": 1, "maximum": BIGINT_MAX,
                     "description": "идентификатор отзыва"},
+    "drive_id": {"type": "integer", "minimum": 1, "maximum": BIGINT_MAX,
+                 "description": "идентификатор фискального накопителя"},
 }  # fmt: skip
 
 # {name} or {name:regex}, where the regex may hold braces of its own ({1,19}).
@@ -118,6 +120,10 @@ _PATH_SCOPES: dict[str, set[str]] = {
     "/api/v1/merchant/frontol": {"frontol"},
     "/api/v1/merchant/product-catalogue": {"catalogue", "catalogue_read"},
     "/api/v1/merchant/product-catalogue/export": {"catalogue_read"},
+    "/api/v1/merchant/fiscal": {"fiscal"},
+    "/api/v1/merchant/fiscal/drives": {"fiscal_drives"},
+    "/api/v1/merchant/fiscal/drives/{drive_id}": {"fiscal_drive"},
+    "/api/v1/merchant/fiscal/claims": {"fiscal_claims"},
 }
 MERCHANT_CUSTOMERS = "/api/v1/merchant/customers"
 """The merchant's customer administration (merchant key, like program versions)."""

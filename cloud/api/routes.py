@@ -25,6 +25,8 @@ from cloud.api.keys import DEPS
 from cloud.api.middleware import error_body
 from cloud.api.openapi import Operation, build_openapi
 from cloud.api.wire import json_response
+from cloud.fiscal import api as fiscal_api
+from cloud.fiscal import pages as fiscal_pages
 from cloud.messages import callbacks
 from cloud.pages import setup_templates
 from cloud.selfservice import api as join_links
@@ -89,6 +91,7 @@ def setup_routes(app: web.Application) -> None:
         *reports.ROUTES,
         *telegram_admin.ROUTES,
         *frontol_admin.ROUTES,
+        *fiscal_api.ROUTES,
     ):
         app.router.add_route(operation.method, operation.path, handler)
         operations.append(operation)
@@ -107,5 +110,6 @@ def setup_routes(app: web.Application) -> None:
     callbacks.setup(app)
     setup_templates(app)
     setup_selfservice(app)
+    fiscal_pages.setup(app)
     feedback_page.setup(app)
     telegram_webhook.setup(app)

@@ -935,6 +935,74 @@ class TelegramChat(Base):
     __table_args__ = (UniqueConstraint("merchant_id", "chat_id"),)
 
 
+class FiscalSettings(Base):
+    """A merchant's fiscal QR claims: its INN (a verified receipt's ``userInn`` must be
+    it), the verification provider and its credentials (encrypted, merchant bound), and
+    how many days after the purchase a receipt may be claimed."""
+
+    __tablename__ = "fiscal_settings"
+    id: Mapped[int] = _pk()
+    merchant_id: Mapped[int] = _merchant()
+    inn: Mapped[str] = mapped_column(String(12))
+    provider: Mapped[str] = mapped_column(String(16))
+    credentials_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    claim_window_days: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[int] = mapped_column(BigInteger)
+    __table_args__ = (UniqueConstraint("merchant_id"),)
+
+
+class FiscalDrive(Base):
+    """A fiscal drive (``fn``) of a store's cash register: one store in the whole
+    service, so a receipt's ``fn`` names its merchant and store."""
+
+    __tablename__ = "fiscal_drives"
+    id: Mapped[int] = _pk()
+    merchant_id: Mapped[int] = _merchant()
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))
+    fn: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    __table_args__ = (
+        UniqueConstraint("fn"),
+        Index("ix_fiscal_drives_merchant", "merchant_id", "store_id"),
+    )
+
+
+class FiscalClaim(Base):
+    """A customer's claim of a fiscal receipt by its QR code: one per fiscal document
+    (fn, fd, fp) in the whole service. ``pending`` until the provider has verified it
+    (retried by the ``fiscal_claims`` job from ``next_attempt_at``; ``lease_until``
+    keeps two workers off one claim), then ``accrued`` (``receipt_id``) or ``refused``
+    (``reason``). ``receipt_time`` is the QR's local time, ISO without zone."""
+
+    __tablename__ = "fiscal_claims"
+    id: Mapped[int] = _pk()
+    merchant_id: Mapped[int] = _merchant()
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))
+    fn: Mapped[str] = mapped_column(String(16))
+    fd: Mapped[int] = mapped_column(BigInteger)
+    fp: Mapped[str] = mapped_column(String(10))
+    operation: Mapped[int] = mapped_column(Integer)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    receipt_time: Mapped[str] = mapped_column(String(19))
+    channel: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer)
+    next_attempt_at: Mapped[int] = mapped_column(BigInteger)
+    lease_until: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    receipt_id: Mapped[int | None] = mapped_column(Id, nullable=True)
+    accrued: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[int] = mapped_column(BigInteger)
+    __table_args__ = (
+        UniqueConstraint("fn", "fd", "fp"),
+        Index("ix_fiscal_claims_due", "status", "next_attempt_at"),
+        Index("ix_fiscal_claims_customer", "merchant_id", "customer_id", "id"),
+    )
+
+
 # SQLite would otherwise reuse the id of a deleted last row; ids are cache keys (program
 # versions) and appear in other systems' records, so they are never reused.
 for _table in Base.metadata.tables.values():

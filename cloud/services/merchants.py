@@ -141,7 +141,9 @@ async def issue_terminal_token(
         if channel not in CHANNELS:
             raise BadRequest(
                 "terminal_read_only",
-                "Терминал Эвотор подключается через маркет Эвотор: токен ему не выдаётся",
+                "Терминал чеков по QR-коду виртуальный: токен ему не выдаётся"
+                if channel == "fiscal_qr"
+                else "Терминал Эвотор подключается через маркет Эвотор: токен ему не выдаётся",
             )
         await tx.insert(
             "INSERT INTO terminal_credentials "

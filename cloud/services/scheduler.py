@@ -20,6 +20,7 @@ from datetime import date, time, timedelta
 
 import structlog
 
+from cloud.fiscal.job import run_fiscal_claims
 from cloud.services import feedback, jobs, lifecycle, notices, tier_notices
 from cloud.services.deps import Deps
 from cloud.services.merchants import zone
@@ -58,9 +59,11 @@ SCHEDULE: tuple[Scheduled, ...] = (
 
 JOBS: dict[str, JobFn] = {
     "holds": jobs.run_holds,
+    "fiscal_claims": run_fiscal_claims,
     **{job.name: job.run for job in SCHEDULE},
 }
-"""Every job ``loyalty jobs run`` can start, by name: the schedule's and the hold job."""
+"""Every job ``loyalty jobs run`` can start, by name: the schedule's, the hold job and
+the fiscal QR claims' retries (these two run on every tick)."""
 
 
 def due_dates(job: Scheduled, today: date, local_time: time, last_done: date | None) -> list[date]:
@@ -82,6 +85,11 @@ async def tick(deps: Deps) -> list[tuple[int, str, str]]:
     (a date found done by another scheduler is not listed)."""
     done: list[tuple[int, str, str]] = []
     await jobs.run_holds(deps)
+    try:
+        await run_fiscal_claims(deps)
+    except Exception:
+        # A provider or a claim in trouble must not hold up the dated jobs.
+        log.exception("job_failed", job="fiscal_claims")
     for merchant, _, timezone in await jobs.merchants_with_programs(deps):
         local = deps.clock().astimezone(zone(timezone))
         rows = await deps.db.fetch_all(

@@ -24,8 +24,10 @@ from cloud.services.deps import Deps
 
 log = structlog.get_logger(__name__)
 
-Purpose = Literal["registration", "redeem"]
-PURPOSES: frozenset[str] = frozenset({"registration", "redeem"})
+Purpose = Literal["registration", "redeem", "fiscal_claim"]
+PURPOSES: frozenset[str] = frozenset({"registration", "redeem", "fiscal_claim"})
+"""``fiscal_claim``: the self-service page's sign-in of a customer who claims a receipt
+by its QR code (not accepted by the API's ``/sms-codes``, whose purposes are its own)."""
 
 
 class SmsDeliveryFailed(DomainError):

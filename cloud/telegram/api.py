@@ -71,6 +71,25 @@ class BotApi:
         )  # fmt: skip
         return _result(response)
 
+    async def download(self, file_id: str, max_bytes: int) -> bytes:
+        """A file the user sent (``getFile``, then the file itself), refused past
+        ``max_bytes`` (``BotApiError`` 413) without reading the rest."""
+        found = await self.call("getFile", file_id=file_id)
+        path = found.get("file_path") if isinstance(found, dict) else None
+        if not isinstance(path, str) or int(found.get("file_size") or 0) > max_bytes:
+            raise BotApiError(413, "file too large or without a path")
+        body = bytearray()
+        async with self.client.stream(
+            "GET", f"{self.url}/file/bot{self.token}/{path}", timeout=30
+        ) as response:
+            if response.status_code != 200:
+                raise BotApiError(response.status_code, "file download failed")
+            async for chunk in response.aiter_bytes():
+                body.extend(chunk)
+                if len(body) > max_bytes:
+                    raise BotApiError(413, "file too large")
+        return bytes(body)
+
     async def set_webhook(self, url: str, secret: str) -> Any:
         return await self.call(
             "setWebhook", url=url, secret_token=secret,

@@ -7,7 +7,8 @@ A phone the merchant knows links the chat to that customer; a new one is registe
 after the two consents the self-registration pages ask, with the same texts and
 versions (personal data required, messages optional), as a self-registration (the
 program's welcome gift on self-registration applies) with acquisition channel
-``telegram``. Then «Карта», «Баланс», «История», «Отзыв» and «Отписаться» / «СТОП».
+``telegram``. Then «Карта», «Баланс», «История», «Отзыв» and «Отписаться» / «СТОП»,
+and a receipt's QR code text for its bonuses (``cloud.telegram.fiscal``).
 
 Every query is by the bot's merchant: a bot never reaches another merchant's customers.
 Where a chat stands between two messages (the consents, a rating) is kept in
@@ -32,6 +33,7 @@ from cloud.services.deps import Deps
 from cloud.telegram import views as v
 from cloud.telegram.api import BotApi, BotApiError
 from cloud.telegram.bots import Bot, deps_bots, unlink_chat
+from cloud.telegram.fiscal import claim_in_chat, claim_photo_in_chat, looks_like_fiscal_qr
 from schemas.customers import RegisterCustomer
 
 log = structlog.get_logger(__name__)
@@ -133,6 +135,8 @@ async def handle_update(deps: Deps, bot: Bot, update: dict[str, Any]) -> None:
     text = message.get("text")
     if isinstance(contact, dict):
         await _contact(chat, contact, sender)
+    elif isinstance(message.get("photo"), list):
+        await claim_photo_in_chat(chat, message["photo"])
     elif isinstance(text, str):
         await _text(chat, text.strip()[: feedback.COMMENT_MAX])
 
@@ -163,6 +167,11 @@ async def _text(chat: Chat, text: str) -> None:
     customer_id = await chat.customer()
     if customer_id is None:
         await chat.say(v.ask_contact(await _merchant_name(chat)), v.ASK_CONTACT)
+        return
+    if looks_like_fiscal_qr(text):
+        if chat.state != "idle":
+            await chat.save("idle")
+        await claim_in_chat(chat, customer_id, text)
         return
     command = _COMMANDS.get(text) or _COMMANDS.get(text.lower())
     if command is None and chat.state in ("rating", "comment"):
