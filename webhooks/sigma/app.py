@@ -9,10 +9,11 @@ the event by route, and an unknown event is a plain 404. The body repeats the ev
 the two must agree: the signature covers the body only, so a signed body cannot be sent
 to another event's address.
 
-Every hook goes through ``cloud.services.receipt_sessions`` with the channel ``sigma``:
-the same canonical semantics and idempotency as every other channel (a closed receipt is
-idempotent on its ``receipt_id``, a refund on its ``refund_id``). The adapter only
-authenticates and translates.
+Every receipt hook goes through ``cloud.services.receipt_sessions`` with the channel
+``sigma``: the same canonical semantics and idempotency as every other channel (a closed
+receipt is idempotent on its ``receipt_id``, a refund on its ``refund_id``). The customer
+hooks (``customers.py``) use the services of the Evotor till's customer hooks. The
+adapter only authenticates and translates.
 """
 
 from __future__ import annotations
