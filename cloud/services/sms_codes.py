@@ -40,6 +40,9 @@ class SentCode:
     """E.164."""
     expires_at: int
     expires_in: int
+    resend_at: int = 0
+    """Unix seconds from which another code for the phone may be asked for from the same
+    till (now, unless this code filled one of the rate limits)."""
 
 
 def phone_key(deps: Deps, merchant_id: int, phone: str) -> tuple[str, str]:
@@ -81,7 +84,8 @@ async def send_code(
     text = code_text(code)
     masked = code_text(MASKED_CODE)
     async with deps.db.transaction() as tx:
-        await _enforce_limits(tx, deps, merchant_id, terminal_id, phone_index, now)
+        limits = _limits(deps, terminal_id, phone_index)
+        await _enforce_limits(tx, deps, merchant_id, limits, now)
         # Superseded codes are marked consumed rather than deleted so they still count
         # towards the rate limits.
         await tx.execute(
@@ -105,6 +109,9 @@ async def send_code(
                 "now": now,
             },
         )
+        # Counted with the code just stored: when this one filled a limit, the next waits.
+        full = await _full(tx, deps, merchant_id, limits, now)
+        resend_at = max([now, *(frees_at for _, frees_at in full)])
         customer_id = await tx.fetch_value(
             "SELECT id FROM customers WHERE merchant_id = :m AND phone_index = :p",
             {"m": merchant_id, "p": phone_index},
@@ -140,28 +147,13 @@ async def send_code(
         deps, merchant_id, notification_id, "sent", to_epoch(deps.clock()),
         cost=delivery.cost, provider_id=delivery.provider_id,
     )  # fmt: skip
-    return SentCode(phone=e164, expires_at=now + ttl, expires_in=ttl)
+    return SentCode(phone=e164, expires_at=now + ttl, expires_in=ttl, resend_at=resend_at)
 
 
-async def _enforce_limits(
-    tx: Transaction,
-    deps: Deps,
-    merchant_id: int,
-    terminal_id: int | None,
-    phone_index: str,
-    now: int,
-) -> None:
-    """Refuse a code past any of the three rolling-window limits (429). Every code is an
-    SMS the merchant pays for, so all purposes count, and superseded codes too."""
+def _limits(deps: Deps, terminal_id: int | None, phone_index: str) -> list[_Limit]:
+    """The three rolling-window limits. Every code is an SMS the merchant pays for, so
+    all purposes count, and superseded codes too."""
     settings = deps.settings
-    window = settings.sms_rate_window_seconds
-    if tx.dialect == "postgresql":
-        # Counting and inserting under the merchant's row lock: parallel requests from a
-        # pumping till would otherwise all see the same count and all pass. NO KEY UPDATE
-        # leaves inserts that merely reference the merchant unblocked.
-        await tx.execute(
-            "SELECT id FROM merchants WHERE id = :m FOR NO KEY UPDATE", {"m": merchant_id}
-        )
     limits = [
         _Limit(" AND phone_index = :p", {"p": phone_index}, settings.sms_codes_per_phone,
                "sms_rate_limited", "Слишком много кодов на этот номер"),
@@ -175,6 +167,15 @@ async def _enforce_limits(
         _Limit("", {}, settings.sms_codes_per_merchant,
                "too_many_codes", "Слишком много SMS-кодов по компании")
     )  # fmt: skip
+    return limits
+
+
+async def _full(
+    tx: Transaction, deps: Deps, merchant_id: int, limits: list[_Limit], now: int
+) -> list[tuple[_Limit, int]]:
+    """The limits that are full, in order, each with the unix second a place frees up."""
+    window = deps.settings.sms_rate_window_seconds
+    found: list[tuple[_Limit, int]] = []
     for limit in limits:
         # The limit-th newest code in the window: when it leaves, a place frees up.
         recent = await tx.fetch_all(
@@ -185,11 +186,29 @@ async def _enforce_limits(
         )
         if len(recent) >= limit.count:
             frees_at = int(recent[-1]["created_at"]) + window
-            wait_minutes = max(1, -(-(frees_at - now) // 60))
-            raise TooManyRequests(
-                limit.code,
-                f"{limit.text} за {_window_text(window)}. Повторите через {wait_minutes} мин.",
-            )
+            found.append((limit, frees_at))
+    return found
+
+
+async def _enforce_limits(
+    tx: Transaction, deps: Deps, merchant_id: int, limits: list[_Limit], now: int
+) -> None:
+    """Refuse a code past any of the rolling-window limits (429)."""
+    if tx.dialect == "postgresql":
+        # Counting and inserting under the merchant's row lock: parallel requests from a
+        # pumping till would otherwise all see the same count and all pass. NO KEY UPDATE
+        # leaves inserts that merely reference the merchant unblocked.
+        await tx.execute(
+            "SELECT id FROM merchants WHERE id = :m FOR NO KEY UPDATE", {"m": merchant_id}
+        )
+    full = await _full(tx, deps, merchant_id, limits, now)
+    if full:
+        limit, frees_at = full[0]
+        wait_minutes = max(1, -(-(frees_at - now) // 60))
+        window = _window_text(deps.settings.sms_rate_window_seconds)
+        raise TooManyRequests(
+            limit.code, f"{limit.text} за {window}. Повторите через {wait_minutes} мин."
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,10 +9,11 @@ the event by route, and an unknown event is a plain 404. The body repeats the ev
 the two must agree: the signature covers the body only, so a signed body cannot be sent
 to another event's address.
 
-Every hook goes through ``cloud.services.receipt_sessions`` with the channel ``sigma``:
-the same canonical semantics and idempotency as every other channel (a closed receipt is
-idempotent on its ``receipt_id``, a refund on its ``refund_id``). The adapter only
-authenticates and translates.
+Every receipt hook goes through ``cloud.services.receipt_sessions`` with the channel
+``sigma``: the same canonical semantics and idempotency as every other channel (a closed
+receipt is idempotent on its ``receipt_id``, a refund on its ``refund_id``). The customer
+hooks (``customers.py``) use the services of the Evotor till's customer hooks. The
+adapter only authenticates and translates.
 """
 
 from __future__ import annotations
@@ -34,8 +35,9 @@ from cloud.services.merchants import TerminalAuthenticator, TerminalContext
 from cloud.validation import describe_validation_error
 from schemas import checkout as wire
 from schemas import sigma as sg
+from schemas import sigma_customers as sgc
 from webhooks.evotor.body import loads_exact
-from webhooks.sigma import translate
+from webhooks.sigma import customers, translate
 from webhooks.sigma.auth import CHANNEL, authenticate
 from webhooks.sigma.openapi import sigma_openapi
 
@@ -89,6 +91,13 @@ def _ok(body: BaseModel) -> web.Response:
 async def _call(request: web.Request, model: type[Any]) -> tuple[Deps, TerminalContext, Any]:
     """Authenticate on the raw bytes, then parse (numbers straight to Decimal) and check
     that the body's event is the address's."""
+    deps, terminal, body, _ = await _call_raw(request, model)
+    return deps, terminal, body
+
+
+async def _call_raw(
+    request: web.Request, model: type[Any]
+) -> tuple[Deps, TerminalContext, Any, bytes]:
     deps = request.app[GET_DEPS](request)
     raw = await request.read()
     # Not deferred: every hook reads the token's row, so a revoked token stops at once.
@@ -101,7 +110,7 @@ async def _call(request: web.Request, model: type[Any]) -> tuple[Deps, TerminalC
         raise BadRequest(
             "sigma_event_mismatch", f"Поле event должно совпадать с адресом: «{event}»"
         )
-    return deps, terminal, model.model_validate(data)
+    return deps, terminal, model.model_validate(data), raw
 
 
 async def quote(request: web.Request) -> web.Response:
@@ -166,6 +175,21 @@ async def refunded(request: web.Request) -> web.Response:
     return _ok(translate.refunded_response(result))
 
 
+async def customer_lookup(request: web.Request) -> web.Response:
+    deps, terminal, body = await _call(request, sgc.CustomerLookupRequest)
+    return _ok(await customers.lookup(deps, terminal, body))
+
+
+async def customer_sms_code(request: web.Request) -> web.Response:
+    deps, terminal, body = await _call(request, sgc.SmsCodeRequest)
+    return _ok(await customers.sms_code(deps, terminal, body))
+
+
+async def customer_register(request: web.Request) -> web.Response:
+    deps, terminal, body, raw = await _call_raw(request, sgc.CustomerRegisterRequest)
+    return await customers.register(deps, terminal, body, raw)
+
+
 HOOKS: dict[str, Handler] = {
     "receipt.opened": quote,
     "receipt.changed": quote,
@@ -174,8 +198,11 @@ HOOKS: dict[str, Handler] = {
     "receipt.closed": closed,
     "receipt.cancelled": cancelled,
     "receipt.refunded": refunded,
+    "customer.lookup": customer_lookup,
+    "customer.sms_code": customer_sms_code,
+    "customer.register": customer_register,
 }
-assert tuple(HOOKS) == sg.EVENTS
+assert tuple(HOOKS) == sg.EVENTS + sgc.EVENTS
 
 
 def create_app(get_deps: DepsGetter) -> web.Application:

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from schemas import sigma as sg
+from schemas import sigma_customers as sgc
 from schemas.money import WireJsonSchema
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "sigma"
@@ -55,6 +56,23 @@ OPERATIONS: list[tuple[str, str, str, type[BaseModel], type[BaseModel]]] = [
      "A return against a closed receipt, by its receipt_id; lines by their ids, partial "
      "by quantity; no lines: everything left. Idempotent on refund_id.",
      sg.ReceiptRefundedRequest, sg.RefundedResponse),
+    ("customer.lookup", "Клиент для кассира: уровень, баланс, сгорающие бонусы",
+     "The customer by phone, card or QR code: name, masked phone, tier, spendable and "
+     "pending bonuses, bonuses lapsing within 30 days, card numbers. Unknown: 404 "
+     "customer_not_found.", sgc.CustomerLookupRequest, sgc.CustomerResponse),
+    ("customer.sms_code", "Код из SMS клиенту: для регистрации или оплаты бонусами",
+     "Send a one-time code to the customer's phone: purpose registration before "
+     "customer.register, redeem before bonus.hold under a program that asks for one. "
+     "The answer says where it went (masked) and until when it works, never the code; "
+     "a new code replaces the old one and may be asked for from resend_at (429 past the "
+     "per-phone, per-till or per-merchant limit).", sgc.SmsCodeRequest, sgc.SmsCodeResponse),
+    ("customer.register", "Регистрация клиента на кассе",
+     "Register the customer in the till's store with the code from SMS (purpose "
+     "registration) and both consents (personal data must be given; the answer to "
+     "advertising messages is recorded either way). card binds a plastic card. "
+     "Idempotent on idempotency_key: a retry with the same key and body gets the first "
+     "answer. The answer is the customer as customer.lookup gives it.",
+     sgc.CustomerRegisterRequest, sgc.CustomerResponse),
 ]  # fmt: skip
 
 _SIGNATURE_HEADERS = [
@@ -71,15 +89,23 @@ _SIGNATURE_HEADERS = [
 
 _ERRORS = {
     "400": "Тело не по контракту (malformed_json, validation_error, sigma_event_mismatch, "
-           "invalid_phone, customer_required)",
+           "invalid_phone, invalid_card, customer_required, consent_required, "
+           "sms_code_required)",
     "401": "Нет или неверные учётные данные (sigma_missing_credentials, invalid_token, "
            "wrong_channel, sigma_bad_signature, sigma_stale_timestamp)",
     "402": "Обслуживание приостановлено (merchant_suspended)",
     "404": "Клиент или чек не найден (customer_not_found, receipt_not_found)",
-    "409": "Чек уже закрыт; другой чек под тем же id; повтор подписанного запроса "
-           "(receipt_closed, idempotency_conflict, sigma_replayed)",
-    "422": "Отказ по правилам программы: не хватает бонусов, нужен код из SMS "
-           "(insufficient_bonuses, sms_code_required, …)",
+    "409": "Чек уже закрыт; другой чек под тем же id; повтор подписанного запроса; клиент "
+           "или карта уже зарегистрированы (receipt_closed, idempotency_conflict, "
+           "sigma_replayed, customer_exists, card_taken)",
+    "422": "Отказ по правилам программы: не хватает бонусов, нужен или неверен код из SMS "
+           "(insufficient_bonuses, sms_code_required, sms_code_invalid, sms_code_expired, "
+           "sms_code_not_found, sms_code_attempts_exceeded, referrer_not_found, …)",
+}  # fmt: skip
+_SMS_ERRORS = {
+    "429": "Слишком много SMS-кодов на номер, с кассы или по компании (sms_rate_limited, "
+           "too_many_codes)",
+    "502": "SMS не удалось отправить (sms_delivery_failed)",
 }  # fmt: skip
 
 
@@ -118,7 +144,8 @@ def sigma_openapi() -> dict[str, Any]:
                     "schema": {"$ref": f"#/components/schemas/{response_model.__name__}"},
                     "examples": _examples(event, "response")}}},
                 **{status: {"description": text, "content": error}
-                   for status, text in _ERRORS.items()},
+                   for status, text in (_ERRORS | (_SMS_ERRORS if event == "customer.sms_code"
+                                                    else {})).items()},
             },
         }}  # fmt: skip
     return {

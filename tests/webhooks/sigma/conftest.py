@@ -19,6 +19,7 @@ from cloud.services import customers, merchants, programs
 from cloud.services.admin import signing
 from cloud.services.deps import Deps
 from schemas.customers import Consent, RegisterCustomer
+from tests.helpers import sms_code
 from webhooks.sigma.auth import sign
 
 FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "sigma"
@@ -112,3 +113,15 @@ async def signed_hook(
 
 def exchanges() -> list[dict[str, Any]]:
     return [json.loads(p.read_text()) for p in sorted(FIXTURES.glob("[0-9]*.json"))]
+
+
+def with_code(deps: Deps, body: dict[str, Any], phones: dict[str, str]) -> dict[str, Any]:
+    """The body as the till sends it once the customer names the code: a published
+    example's ``sms_code`` replaced by the code the log SMS provider last sent to the phone
+    of the day's latest ``customer.sms_code`` of that purpose (``phones`` remembers them)."""
+    if body["event"] == "customer.sms_code":
+        phones[body["purpose"]] = body["phone"]
+    if "sms_code" not in body:
+        return body
+    purpose = "registration" if body["event"] == "customer.register" else "redeem"
+    return {**body, "sms_code": sms_code(deps, phones[purpose])}

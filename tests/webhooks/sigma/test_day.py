@@ -1,14 +1,18 @@
 """A SIGMA store's day through signed hooks (the published day of ``fixtures/sigma``):
-a first sale by phone, a sale with a bonus payment by the card's QR code, a bonus payment
+a newcomer registered at the till with an SMS code, a first sale by phone, a look-up by
+the card's QR code, a sale with a bonus payment by the card's QR code, a bonus payment
 released before the close, a sale without a card, a partial refund, a dropped receipt;
 every answer checked field by field against the program (5 % off, 5 % of the money paid
-accrued and floored to the kopeck, up to half of a receipt payable by bonuses). Then a
-wrong signature, a body altered after signing, a stale timestamp and a replayed
-duplicate: nothing changes."""
+accrued and floored to the kopeck, up to half of a receipt payable by bonuses, a bonus
+payment only with the code from SMS). Then a wrong signature, a body altered after
+signing, a stale timestamp and a replayed duplicate: nothing changes."""
 
 from __future__ import annotations
 
+import re
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiohttp.test_utils import TestClient
 
@@ -22,6 +26,7 @@ from tests.webhooks.sigma.conftest import (
     hook,
     signed,
     signed_hook,
+    with_code,
 )
 
 
@@ -40,6 +45,11 @@ async def rows(deps: Deps, till: SigmaTerminal) -> tuple[int, int]:
     return int(counted["n"]), int(counted["refunds"])
 
 
+def moscow(moment: datetime) -> str:
+    """The store's local time (Moscow), as the answers give it."""
+    return moment.astimezone(ZoneInfo("Europe/Moscow")).isoformat()
+
+
 def lines_of(answer: dict[str, Any], name: str) -> list[str]:
     return [line[name] for line in answer["lines"]]
 
@@ -47,10 +57,45 @@ def lines_of(answer: dict[str, Any], name: str) -> list[str]:
 async def test_a_sigma_day_through_signed_hooks(
     sigma: TestClient, deps: Deps, till: SigmaTerminal
 ) -> None:
-    """The whole day, signed; each answer's fields as the program computes them."""
+    """The whole day, signed; each answer's fields as the program computes them. The
+    program asks for an SMS code to pay with bonuses, so each bonus payment follows a
+    ``customer.sms_code`` and carries the code the customer received."""
+    phones: dict[str, str] = {}
     day = [e["request"] for e in exchanges()]
-    ask = [await signed_hook(sigma, deps, till, body) for body in day[:2]]
-    opened, closed = ask
+    start = deps.clock()
+    a = []
+    for body in day:
+        if body in day[: len(a)]:
+            # The same code asked for again: a new signature, so a second later.
+            deps.clock.advance(seconds=1)  # type: ignore[attr-defined]
+        a.append(await signed_hook(sigma, deps, till, with_code(deps, body, phones)))
+
+    # Registration at the till: the code went to the newcomer's phone, never in an answer.
+    sent, registered = a[0], a[1]
+    assert (sent["purpose"], sent["sent_to"]) == ("registration", "+7903***0101")
+    assert sent["expires_at"] == moscow(start + timedelta(seconds=300))
+    assert sent["resend_at"] == moscow(start)
+    assert sent["messages"][0] == "Код отправлен на +7903***0101"
+    newcomer = registered["customer"]
+    assert (newcomer["name"], newcomer["phone"], newcomer["tier_name"]) == (
+        "Анна", "+7903***0101", "Базовая",
+    )  # fmt: skip
+    assert (newcomer["balance"], newcomer["physical_card"]) == ("0.00", "7700987654321")
+    assert registered["messages"][0] == "Клиент зарегистрирован: +7903***0101"
+    assert "Привязана карта: 7700987654321" in registered["messages"]
+    row = await deps.db.fetch_one(
+        "SELECT registration_channel, registered_store_id, consent_personal_data_at, "
+        "consent_messages_at, consent_personal_data_version FROM customers "
+        "WHERE merchant_id = :m AND id = :id",
+        {"m": till.merchant_id, "id": newcomer["id"]},
+    )
+    assert row is not None and (row["registration_channel"], row["registered_store_id"]) == (
+        "terminal", till.store_id,
+    )  # fmt: skip
+    assert row["consent_personal_data_at"] is not None and row["consent_messages_at"] is None
+    assert row["consent_personal_data_version"] == "2026-09"
+
+    opened, closed = a[2], a[3]
     # 378.00 + 145.00, 5 % off each line; 5 % of 496.85 floored.
     assert (opened["amount"], opened["discount"], opened["amount_after_discount"]) == (
         "523.00", "26.15", "496.85",
@@ -63,16 +108,25 @@ async def test_a_sigma_day_through_signed_hooks(
     assert (closed["status"], closed["bonus_paid"], closed["accrued"]) == (
         "confirmed", "0.00", "24.84",
     )  # fmt: skip
-    assert closed["customer"]["balance"] == "24.84" and await balance(deps, till) == 2484
+    assert closed["customer"]["balance"] == "24.84"
+
+    # The cashier looks the customer up by the card's QR code.
+    found = a[4]["customer"]
+    assert (found["id"], found["balance"], found["tier"], found["lapsing_soon"]) == (
+        till.customer_id, "24.84", "base", [],
+    )  # fmt: skip
+    assert found["physical_card"] == "7700123456789" and found["phone"] == "+7916***4567"
+    assert "Баланс: 24,84 бонусов" in a[4]["messages"]
 
     # By the card's QR code: 2980.00 + 890.00 x 0.347 = 308.83 (half-up), then a syrup.
-    first, changed, held, paid = [await signed_hook(sigma, deps, till, b) for b in day[2:6]]
+    first, changed, code, held, paid = a[5:10]
     assert (first["amount"], first["discount"], first["bonuses_spendable"]) == (
         "3288.83", "164.44", "24.84",
     )  # fmt: skip
     assert (changed["amount"], changed["amount_after_discount"]) == ("3638.83", "3456.89")
     assert changed["bonus_payment"] == "20.00" and changed["accrual"] == "171.84"
     assert "Оплата бонусами: 20,00" in changed["messages"]
+    assert (code["purpose"], code["sent_to"]) == ("redeem", "+7916***4567")
     assert (held["amount"], held["balance"], held["hold_id"].isdigit()) == ("20.00", "4.84", True)
     assert sum(int(v.replace(".", "")) for v in lines_of(held, "bonus_payment")) == 2000
     assert held["slip"] == ["Оплата бонусами: 20,00"]
@@ -80,10 +134,9 @@ async def test_a_sigma_day_through_signed_hooks(
     assert (paid["bonus_paid"], paid["accrued"], paid["customer"]["balance"]) == (
         "20.00", "171.84", "176.68",
     )  # fmt: skip
-    assert await balance(deps, till) == 17668
 
     # A bonus payment reserved, then released; the receipt closes without it.
-    opened3, held3, released, closed3 = [await signed_hook(sigma, deps, till, b) for b in day[6:10]]
+    opened3, _, held3, released, closed3 = a[10:15]
     assert opened3["bonuses_spendable"] == "104.02"  # half of 208.05, floored
     assert held3["balance"] == "166.68" and released["released"] == "10.00"
     assert released["slip"] == ["Отмена оплаты бонусами: 10,00"]
@@ -92,26 +145,28 @@ async def test_a_sigma_day_through_signed_hooks(
     )  # fmt: skip
 
     # Without a card: priced, recorded, nothing accrued.
-    opened4, closed4 = [await signed_hook(sigma, deps, till, b) for b in day[10:12]]
+    opened4, closed4 = a[15:17]
     assert opened4["customer"] is None and opened4["accrual"] == "0.00"
     assert "Клиент не указан: бонусы не начисляются" in opened4["messages"]
     assert (closed4["customer"], closed4["amount"], closed4["accrued"]) == (None, "283.10", "0.00")
-    assert await balance(deps, till) == 18708
 
     # One of the two bags of coffee comes back: half its bonus payment returns, half its
     # accrual is taken back.
-    refunded = await signed_hook(sigma, deps, till, day[12])
+    refunded = a[17]
     assert refunded["lines"] == [{"id": "1", "quantity": "1", "returned_bonuses": "8.19",
                                   "reversed_accrual": "70.37"}]  # fmt: skip
     assert (refunded["returned_bonuses"], refunded["reversed_accrual"]) == ("8.19", "70.37")
-    assert refunded["balance"] == "124.90" and await balance(deps, till) == 12490
-    deps.clock.advance(seconds=2)  # type: ignore[attr-defined]
-    assert await signed_hook(sigma, deps, till, day[12]) == refunded  # re-signed: same answer
-    assert await balance(deps, till) == 12490
+    assert refunded["balance"] == "124.90"
 
-    held5, dropped = [await signed_hook(sigma, deps, till, b) for b in day[13:15]]
+    held5, dropped = a[19:21]
     assert held5["balance"] == "114.90" and dropped["released"] == "10.00"
     assert await balance(deps, till) == 12490
+    deps.clock.advance(seconds=2)  # type: ignore[attr-defined]
+    assert await signed_hook(sigma, deps, till, day[17]) == refunded  # re-signed: same answer
+    assert await balance(deps, till) == 12490
+    # No answer about a code carries one (six digits in a row).
+    codes = [answer for body, answer in zip(day, a, strict=True) if "purpose" in body]
+    assert len(codes) == 4 and not any(re.search(r"[0-9]{6}", str(c)) for c in codes)
 
 
 async def test_forged_stale_and_replayed_requests_change_nothing(
@@ -121,8 +176,9 @@ async def test_forged_stale_and_replayed_requests_change_nothing(
     a refund with a stale timestamp and a replay of an accepted refund leave the balance
     and the receipts as they were."""
     day = [e["request"] for e in exchanges()]
-    for body in day[:6]:
-        await signed_hook(sigma, deps, till, body)
+    phones: dict[str, str] = {}
+    for body in day[:10]:
+        await signed_hook(sigma, deps, till, with_code(deps, body, phones))
     first = {"event": "receipt.refunded", "refund_id": "R-1", "receipt_id": "S-1002",
              "lines": [{"id": "3", "quantity": 1}]}  # fmt: skip
     raw = encode(first)

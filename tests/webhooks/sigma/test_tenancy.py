@@ -12,6 +12,7 @@ from cloud.services import customers, merchants
 from cloud.services.deps import Deps
 from schemas.customers import Consent, RegisterCustomer
 from tests.conftest import merchant_client
+from tests.helpers import sms_code
 from tests.webhooks.sigma.conftest import (
     SigmaTerminal,
     bearer,
@@ -108,3 +109,41 @@ async def test_signing_secrets_through_the_administration(
     await hook(sigma, None, headers, 401, raw=raw, event="receipt.cancelled")
     # The other merchant's secret still signs.
     assert (await signed_hook(sigma, deps, other, body))["receipt_id"] == "S-9"
+
+
+async def test_customer_hooks_stay_inside_their_merchant(
+    sigma: TestClient, deps: Deps, till: SigmaTerminal
+) -> None:
+    """A's till finds none of B's customers (by phone or card: 404), a registration code
+    B's till sent is worthless at A's till, and A registering the same phone makes A's
+    own customer while B's stays as it was."""
+    other = await sigma_tenant(deps, "Чужая кофейня")
+    phone = "+79035550022"
+    b_customer = await customers.register_customer(
+        deps, other.merchant_id,
+        RegisterCustomer(phone=phone, card=ONLY_B, consent=Consent(personal_data=True)),
+        store_id=other.store_id, channel="import", sms_code=None,
+    )  # fmt: skip
+    for ref in ({"phone": phone}, {"card": ONLY_B}, {"qr": ONLY_B}):
+        lookup = {"event": "customer.lookup", "customer": ref}
+        assert (await hook(sigma, lookup, bearer(till), 404))["code"] == "customer_not_found"
+        assert (await hook(sigma, lookup, bearer(other)))["customer"]["id"] == b_customer
+
+    newcomer = "+79035550033"
+    code = {"event": "customer.sms_code", "phone": newcomer, "purpose": "registration"}
+    await hook(sigma, code, bearer(other))
+    register = {"event": "customer.register", "phone": newcomer,
+                "sms_code": sms_code(deps, newcomer), "consent_personal_data": True,
+                "consent_messages": False}  # fmt: skip
+    refused = await hook(sigma, register, bearer(till), 422)
+    assert refused["code"] == "sms_code_not_found"
+
+    await hook(sigma, {**code, "phone": phone}, bearer(till))
+    mine = await hook(sigma, {**register, "phone": phone, "sms_code": sms_code(deps, phone)},
+                      bearer(till))  # fmt: skip
+    assert mine["customer"]["id"] != b_customer
+    assert (
+        await customers.find_customer(deps, till.merchant_id, phone=phone)
+        == (mine["customer"]["id"])
+    )
+    assert await customers.find_customer(deps, other.merchant_id, phone=phone) == b_customer
