@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from schemas.bounds import WireBool, WireDate
 from schemas.money import Money
@@ -62,6 +62,25 @@ def _plausible(value: date | None) -> date | None:
     return value
 
 
+def plausible_birthday(value: date) -> date:
+    """A birthday between 1900 and today (every channel's registration form)."""
+    checked = _plausible(value)
+    assert checked is not None
+    return checked
+
+
+def _stripped_name(value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise ValueError("имя не может быть пустым")
+    return value
+
+
+CustomerName = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_stripped_name)]
+"""A customer's name as every registration form takes it: trimmed, never blank."""
+Email = Annotated[str, Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+
+
 class Consent(WireModel):
     """What the customer agreed to; processing of personal data (152-FZ) is required,
     messages (advertising law, art. 18) are optional. Each is recorded with the time of
@@ -110,10 +129,8 @@ class RegisterCustomer(WireModel):
     phone: PhoneText
     sms_code: SmsCode | None = None
     card: CardNumber | None = None
-    name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
-    email: Annotated[str, Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] | None = (
-        None
-    )
+    name: CustomerName | None = None
+    email: Email | None = None
     birthday: WireDate | None = None
     consent: Consent
     gender: Gender | None = None
@@ -125,16 +142,6 @@ class RegisterCustomer(WireModel):
     ) = None
     campaign: Annotated[str, Field(min_length=1, max_length=64)] | None = None
     idempotency_key: IdempotencyKey | None = None
-
-    @field_validator("name")
-    @classmethod
-    def _strip_name(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        value = value.strip()
-        if not value:
-            raise ValueError("имя не может быть пустым")
-        return value
 
     @field_validator("birthday")
     @classmethod

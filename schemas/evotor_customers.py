@@ -11,16 +11,19 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, field_validator
+from pydantic import AfterValidator, BeforeValidator, Field
 
 from schemas.customers import (
     CardNumber,
     ConsentVersion,
+    CustomerName,
+    Email,
     Gender,
     IdempotencyKey,
     PhoneText,
     ReferrerRef,
     SmsCode,
+    plausible_birthday,
 )
 from schemas.evotor import OurModel
 from schemas.money import Money
@@ -35,7 +38,7 @@ def _date_text(value: Any) -> Any:
     return value
 
 
-DateText = Annotated[date, BeforeValidator(_date_text)]
+BirthdayText = Annotated[date, BeforeValidator(_date_text), AfterValidator(plausible_birthday)]
 
 
 class SmsCodeHookRequest(OurModel):
@@ -68,29 +71,13 @@ class RegisterHookRequest(OurModel):
     consentPersonalDataVersion: ConsentVersion | None = None
     """The version of the consent text the customer was shown, kept with the consent."""
     consentMessagesVersion: ConsentVersion | None = None
-    name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
-    birthday: DateText | None = None
+    name: CustomerName | None = None
+    birthday: BirthdayText | None = None
     gender: Gender | None = None
-    email: Annotated[str, Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] | None = (
-        None
-    )
+    email: Email | None = None
     card: CardNumber | None = None
     referrer: ReferrerRef | None = None
     idempotencyKey: IdempotencyKey | None = None
-
-    @field_validator("name")
-    @classmethod
-    def _strip_name(cls, value: str | None) -> str | None:
-        if value is not None and not value.strip():
-            raise ValueError("имя не может быть пустым")
-        return None if value is None else value.strip()
-
-    @field_validator("birthday")
-    @classmethod
-    def _plausible_birthday(cls, value: date | None) -> date | None:
-        if value is not None and not date(1900, 1, 1) <= value <= date.today():
-            raise ValueError("дата рождения вне допустимого диапазона")
-        return value
 
 
 class RegisteredCustomer(OurModel):

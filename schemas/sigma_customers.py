@@ -12,18 +12,20 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.customers import (
     CardNumber,
     ConsentVersion,
+    CustomerName,
+    Email,
     Gender,
     IdempotencyKey,
     PhoneText,
     ReferrerRef,
     SmsCode,
 )
-from schemas.evotor_customers import DateText
+from schemas.evotor_customers import BirthdayText
 from schemas.sigma import Customer, Money
 
 EVENTS = ("customer.lookup", "customer.sms_code", "customer.register")
@@ -72,29 +74,13 @@ class CustomerRegisterRequest(_In):
     consent_messages: StrictFlag
     consent_personal_data_version: ConsentVersion | None = None
     consent_messages_version: ConsentVersion | None = None
-    name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
-    birthday: DateText | None = None
+    name: CustomerName | None = None
+    birthday: BirthdayText | None = None
     gender: Gender | None = None
-    email: Annotated[str, Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] | None = (
-        None
-    )
+    email: Email | None = None
     card: CardNumber | None = None
     referrer: ReferrerRef | None = None
     idempotency_key: IdempotencyKey | None = None
-
-    @field_validator("name")
-    @classmethod
-    def _strip_name(cls, value: str | None) -> str | None:
-        if value is not None and not value.strip():
-            raise ValueError("имя не может быть пустым")
-        return None if value is None else value.strip()
-
-    @field_validator("birthday")
-    @classmethod
-    def _plausible_birthday(cls, value: date | None) -> date | None:
-        if value is not None and not date(1900, 1, 1) <= value <= date.today():
-            raise ValueError("дата рождения вне допустимого диапазона")
-        return value
 
 
 # ---- answers ------------------------------------------------------------------------------
