@@ -104,14 +104,16 @@ def _error_response(request: web.Request, exc: Exception) -> web.StreamResponse 
     return error_body("internal_error", "Внутренняя ошибка сервиса, повторите позже", 500)
 
 
+ADAPTERS = ("evotor", "frontol", "sigma")
+"""Sub-applications named in the request log by their first path segment."""
+
+
 def _log_request(request: web.Request, status: int, started: float) -> None:
     terminal = request.get(TERMINAL)
     resource = request.match_info.route.resource
     log.info(
         "request",
-        adapter=next(
-            (name for name in ("evotor", "sigma") if request.path.startswith(f"/{name}/")), "api"
-        ),
+        adapter=next((name for name in ADAPTERS if request.path.startswith(f"/{name}/")), "api"),
         route=resource.canonical if resource else request.path,
         method=request.method,
         status=status,
