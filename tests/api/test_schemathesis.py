@@ -179,15 +179,15 @@ schemathesis.serializer.alias(
 # tests/api/test_programs_api.py and tests/engine; a few examples each here.
 PROGRAM_DOCUMENTS = {"method": "POST", "path_regex": "^/api/v1/programs(/validate)?$"}
 native = schemathesis.openapi.from_dict(
-    _native_document(), config=config(ACCEPTED_FOR_VALID_DATA, 25)
+    _native_document(), config=config(ACCEPTED_FOR_VALID_DATA, 15)
 ).exclude(**PROGRAM_DOCUMENTS)
 native_programs = schemathesis.openapi.from_dict(
     _native_document(), config=config(ACCEPTED_FOR_VALID_DATA, 5, coverage=False)
 ).include(**PROGRAM_DOCUMENTS)
 evotor = schemathesis.openapi.from_dict(
-    terminal_openapi(), config=config(ACCEPTED_FOR_VALID_EVOTOR_DATA, 20)
+    terminal_openapi(), config=config(ACCEPTED_FOR_VALID_EVOTOR_DATA, 12)
 )
-sigma = schemathesis.openapi.from_dict(sigma_openapi(), config=config(ACCEPTED_FOR_VALID_DATA, 20))
+sigma = schemathesis.openapi.from_dict(sigma_openapi(), config=config(ACCEPTED_FOR_VALID_DATA, 12))
 
 
 def _fresh_owner_key(live: LiveService) -> str:

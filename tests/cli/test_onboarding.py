@@ -12,6 +12,8 @@ import subprocess
 import sys
 from typing import Any
 
+import pytest
+
 from cloud.api.app import create_app
 from cloud.services.deps import Deps
 from tests.conftest import DEMO_PROGRAM
@@ -108,6 +110,9 @@ async def test_five_commands_onboard_a_merchant_whose_terminal_prices_a_receipt(
     assert refused.status == 401
 
 
+# Fifty seconds of subprocesses per backend: the tenancy checks are SQL the onboarding
+# tests already run on both databases, so this one runs on the production database only.
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 async def test_cli_keeps_merchants_apart_and_refuses_bad_input_in_russian(
     aiohttp_client: Any, deps: Deps, database_url: str
 ) -> None:
