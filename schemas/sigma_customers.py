@@ -10,7 +10,7 @@ here passes there. No I/O, no business rules.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -25,12 +25,10 @@ from schemas.customers import (
     ReferrerRef,
     SmsCode,
 )
-from schemas.evotor_customers import BirthdayText
+from schemas.evotor_customers import BirthdayText, StrictFlag
 from schemas.sigma import Customer, Money
 
 EVENTS = ("customer.lookup", "customer.sms_code", "customer.register")
-
-StrictFlag = Annotated[bool, Field(strict=True)]
 
 
 class _In(BaseModel):
