@@ -191,6 +191,9 @@ class CompiledProgram:
     """A rule looks at the customer's birthday (the service decrypts it only then)."""
     spend_window_days: int | None = None
     """Local days of ``period_purchases`` when a rule looks at them, else None."""
+    uses_categories: bool = True
+    """A rule looks at a line's category (a till that sends none has its lines looked up
+    in the merchant's catalogue only then)."""
 
     def category(self, code: str | None) -> CompiledCategory:
         if code is None:
@@ -365,6 +368,15 @@ def compile_program(program: Program) -> CompiledProgram:
         uses_birthday=any(m.when.birthday is not None for m in modifiers)
         or any(p.when.birthday is not None for p in promotions),
         spend_window_days=_spend_window_days(program),
+        uses_categories=bool(program.categories)
+        or any(
+            goods is not None and bool(goods.categories)
+            for goods in (
+                _goods(program.redeemable_goods),
+                *(m.goods for m in modifiers),
+                *(p.goods for p in promotions),
+            )
+        ),
     )
 
 

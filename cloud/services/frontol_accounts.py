@@ -19,14 +19,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from cloud.clock import to_epoch
 from cloud.errors import PaymentRequired, Unauthorized
 from cloud.services import merchants
 from cloud.services.deps import Deps
-from cloud.services.merchants import TerminalContext, zone
+from cloud.services.merchants import Liveness, TerminalContext, zone
 
 CHANNEL = "frontol"
 SCHEME = "FrontolAuth"
@@ -131,16 +131,54 @@ class StaleKey(Exception):
     """The remembered key was rotated since: authenticate afresh."""
 
 
+# A remembered till proves itself inside the request's first read (``Liveness``): its
+# organization still has the key the body was checked against, and the till and its
+# store still exist (the store's zone). NULL otherwise: authenticate afresh.
+TILL_ZONE_SQL = (
+    "(SELECT s.timezone FROM frontol_organizations o "
+    "JOIN terminals t ON t.id = :frontol_till AND t.merchant_id = o.merchant_id "
+    "JOIN stores s ON s.id = t.store_id AND s.merchant_id = o.merchant_id "
+    "WHERE o.merchant_id = m.id AND o.organization = :frontol_org AND o.key_enc = :frontol_key)"
+)
+
+
 class Keys:
-    """Organizations' keys remembered in process, so a request costs one database read
-    (the till's, which also proves the key still current: ``terminal_for``). The raw body
-    is checked against the remembered key before it is parsed; a body that fails is
-    checked against the database's key, so a rotation is picked up at once."""
+    """Organizations' keys and tills remembered in process. The raw body is checked
+    against the remembered key before it is parsed; a body that fails is checked against
+    the database's key, so a rotation is picked up at once. A request costs one read of
+    its till (``terminal_for``, which also proves the key current), except a ``deferred``
+    one: its remembered till carries a ``Liveness`` that the request's own first read
+    (the price's snapshot) proves, so a calculate costs no read of its own."""
 
     MAX_REMEMBERED = 10_000
 
     def __init__(self) -> None:
         self._by_org: dict[str, Remembered] = {}
+        self._tills: dict[tuple[str, str, str], TerminalContext] = {}
+
+    async def terminal(
+        self, deps: Deps, remembered: Remembered, business_unit: str, work_place: str, *,
+        deferred: bool = False,
+    ) -> TerminalContext:  # fmt: skip
+        """The till of the request (``terminal_for``); ``deferred``: a remembered one whose
+        liveness the caller's first read proves (``StaleCredential`` from that read asks
+        for the request again without deferral)."""
+        place = (remembered.org.organization, business_unit, work_place)
+        if deferred:
+            till = self._tills.get(place)
+            if till is not None and till.credential is not None:
+                if till.credential.params["frontol_key"] == remembered.key_enc:
+                    return till
+        context = await terminal_for(deps, remembered, business_unit, work_place)
+        if len(self._tills) >= self.MAX_REMEMBERED:
+            self._tills.clear()
+        proof = Liveness(
+            TILL_ZONE_SQL,
+            {"frontol_org": place[0], "frontol_key": remembered.key_enc,
+             "frontol_till": context.terminal_id},
+        )  # fmt: skip
+        self._tills[place] = replace(context, credential=proof)
+        return context
 
     async def authenticate(
         self, deps: Deps, organization: str, body: bytes, header: str | None, *,

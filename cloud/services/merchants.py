@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cloud.clock import to_epoch
@@ -22,6 +24,19 @@ ROLES = ("owner", "manager")
 
 
 @dataclass(frozen=True, slots=True)
+class Liveness:
+    """How a remembered terminal context proves itself still current inside the
+    request's own first read: ``sql`` is a scalar subquery over ``merchants m`` that
+    gives the till's store time zone, NULL once the credential no longer admits it
+    (a revoked token, a rotated key, a removed till); ``params`` are its bind values.
+    Every channel that remembers its tills states its proof here, so the hot path keeps
+    one database read whatever the door."""
+
+    sql: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class TerminalContext:
     """Who is calling: a credential resolves to exactly one merchant, store, terminal."""
 
@@ -30,15 +45,16 @@ class TerminalContext:
     terminal_id: int
     timezone: ZoneInfo
     merchant_status: str
-    credential: str | None = None
-    """The presented token's hash when this context came from the authenticator's memory:
-    the request's own first query must then prove the token still live (see
-    ``credential_check``). None when the context was read from the database just now."""
+    credential: Liveness | None = None
+    """Set when this context came from a channel's memory: the request's own first
+    query must then prove the credential still live (see ``credential_check``). None
+    when the context was read from the database just now."""
 
 
 class StaleCredential(Exception):
-    """A remembered terminal context no longer matches the database (its store changed
-    time zone): authenticate afresh and run the request again."""
+    """A remembered terminal context no longer matches the database (its credential was
+    revoked or rotated, or its store changed time zone): authenticate afresh, which
+    refuses what is no longer valid, and run the request again."""
 
 
 # The liveness of a remembered credential, read inside a request's own query as a column
@@ -53,10 +69,11 @@ CREDENTIAL_ZONE_SQL = (
 
 
 def credential_check(terminal: TerminalContext, zone_name: str | None, status: str) -> None:
-    """Refuse a remembered credential that was revoked or whose merchant was suspended
-    since it was remembered; a moved time zone asks for a fresh authentication."""
+    """Refuse a remembered context whose merchant was suspended since it was
+    remembered; a credential no longer valid or a moved time zone asks for a fresh
+    authentication (which gives the channel's own refusal)."""
     if zone_name is None:
-        raise Unauthorized("invalid_token", "Неверный токен терминала")
+        raise StaleCredential()
     if status != "active":
         raise PaymentRequired(
             "merchant_suspended", "Обслуживание программы лояльности приостановлено"
@@ -213,7 +230,8 @@ class TerminalAuthenticator:
         )
         if len(self._remembered) >= self.MAX_REMEMBERED:
             self._remembered.clear()
-        self._remembered[token_hash] = replace(context, credential=token_hash)
+        proof = Liveness(CREDENTIAL_ZONE_SQL, {"th": token_hash})
+        self._remembered[token_hash] = replace(context, credential=proof)
         return context
 
     def forget(self, token: str) -> None:

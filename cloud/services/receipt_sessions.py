@@ -19,8 +19,9 @@ final: later calls never reopen them.
 
 from __future__ import annotations
 
+import functools
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -69,12 +70,22 @@ class Session:
         return self.state in SETTLED
 
 
-@dataclass(frozen=True, slots=True)
+Categorise = Callable[[wire.Receipt], Awaitable[wire.Receipt]]
+"""The receipt with categories for its lines from the merchant's catalogue."""
+
+
+@dataclass(frozen=True)
 class QuoteOutcome:
-    quote: wire.Quote
+    priced: checkout.PricedReceipt
     customer_found: bool
     """False when a phone or card was given but nobody has it (priced without them)."""
     customer_id: int | None
+
+    @functools.cached_property
+    def quote(self) -> wire.Quote:
+        """The canonical wire quote, rendered on first use: a channel that answers from
+        a few of its figures (Frontol) reads ``priced`` and skips the rest."""
+        return checkout.wire_quote(self.priced)
 
 
 def session_of(row: Any) -> Session | None:
@@ -220,33 +231,65 @@ async def stored_sale(
 async def quote(
     deps: Deps, terminal: TerminalContext, channel: str, request: wire.CalculateRequest,
     *, store_external_id: str | None = None, fingerprint: str | None = None,
+    stateless: bool = False, categorise: Categorise | None = None,
 ) -> QuoteOutcome:  # fmt: skip
     """Price the open receipt. An unknown phone or card still prices it (without the
     customer) and says so; the customer found is remembered for the close. The customer
-    is looked up inside the price's own snapshot read: one query in the usual case."""
+    is looked up inside the price's own snapshot read: one query in the usual case.
+
+    ``stateless``: the channel names the customer on every call of the receipt (Frontol),
+    so a quote teaches the session nothing and writes nothing; the session starts at the
+    hold or the close. ``categorise``: the channel's lines carry no category and get it
+    from the merchant's catalogue, looked up only when the program has a category rule."""
+    guess = deps.programs.last_active(terminal.merchant_id)
+    looked_up = categorise is not None and (guess is None or guess.compiled.uses_categories)
+    if categorise is not None and looked_up:
+        request = _with_receipt(request, await categorise(request.receipt))
+    outcome = await _price(deps, terminal, channel, request)
+    if categorise is not None and not looked_up:
+        # Priced by the program the snapshot read found: if it is not the one guessed
+        # (the merchant switched programs) and it looks at categories, price again.
+        live = deps.programs.last_active(terminal.merchant_id)
+        if (
+            live is None
+            or live.version != outcome.priced.snapshot.program.version
+            or (live.compiled.uses_categories)
+        ):
+            request = _with_receipt(request, await categorise(request.receipt))
+            outcome = await _price(deps, terminal, channel, request)
+    if not stateless:
+        await remember(
+            deps, terminal.merchant_id, channel, request.receipt.id,
+            store_external_id=store_external_id, terminal_id=terminal.terminal_id,
+            customer_id=outcome.customer_id, positions_key=fingerprint,
+            program_version=outcome.priced.snapshot.program.version,
+        )  # fmt: skip
+    return outcome
+
+
+def _with_receipt(request: wire.CalculateRequest, receipt: wire.Receipt) -> wire.CalculateRequest:
+    return request.model_copy(update={"receipt": receipt})
+
+
+async def _price(
+    deps: Deps, terminal: TerminalContext, channel: str, request: wire.CalculateRequest
+) -> QuoteOutcome:
     receipt = request.receipt
     found = True
     try:
         keyed = receipt.model_copy(update={"customer": _one_key(receipt.customer)})
-        result, customer_id = await checkout.calculate_identified(
-            deps, terminal, request.model_copy(update={"receipt": keyed}), channel
+        priced = await checkout.price_receipt(
+            deps, terminal, _with_receipt(request, keyed), channel
         )
     except NotFound as exc:
         if exc.code != "customer_not_found":
             raise
-        found, customer_id = False, None
-        result = await checkout.calculate(
-            deps, terminal,
-            request.model_copy(update={"receipt": receipt.model_copy(update={"customer": None})}),
-            channel,
-        )  # fmt: skip
-    await remember(
-        deps, terminal.merchant_id, channel, receipt.id,
-        store_external_id=store_external_id, terminal_id=terminal.terminal_id,
-        customer_id=customer_id, positions_key=fingerprint,
-        program_version=result.program_version,
-    )  # fmt: skip
-    return QuoteOutcome(quote=result, customer_found=found, customer_id=customer_id)
+        found = False
+        anonymous = receipt.model_copy(update={"customer": None})
+        priced = await checkout.price_receipt(
+            deps, terminal, _with_receipt(request, anonymous), channel
+        )
+    return QuoteOutcome(priced, found, checkout.customer_id_of(priced))
 
 
 async def hold(

@@ -26,16 +26,17 @@ channel ``frontol``): this package only translates.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import TypeVar
 
 from aiohttp import web
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from cloud.errors import BadRequest
 from cloud.services import frontol_accounts, product_catalogue, receipt_sessions
 from cloud.services.deps import Deps
-from cloud.services.merchants import TerminalContext
-from cloud.web_json import json_response, read_body
+from cloud.services.merchants import StaleCredential, TerminalContext
+from cloud.web_json import json_response, needs_exact_read, read_body
 from schemas import checkout as wire
 from schemas import frontol as fr
 from webhooks.evotor.body import loads_exact
@@ -52,34 +53,51 @@ GET_DEPS: web.AppKey[DepsGetter] = web.AppKey("frontol_get_deps")
 KEYS = web.AppKey("frontol_keys", frontol_accounts.Keys)
 
 
-async def _call(request: web.Request, model: type[ModelT]) -> tuple[Deps, TerminalContext, ModelT]:
-    """Authenticate the raw bytes, then parse them and find the till."""
+async def _call(
+    request: web.Request, model: type[ModelT], *, fresh: bool = False
+) -> tuple[Deps, TerminalContext, ModelT]:
+    """Authenticate the raw bytes, then parse them and find the till. A calculate may use
+    a remembered till whose liveness its price's own read proves (``Keys.terminal``);
+    ``fresh`` reads the key and the till from the database whatever is remembered."""
     deps = request.app[GET_DEPS](request)
     organization = request.match_info["organization"]
     raw = await read_body(request)
     header = request.headers.get("Authorization")
     keys = request.app[KEYS]
-    remembered = await keys.authenticate(deps, organization, raw, header)
-    value = loads_exact(raw)
-    if not isinstance(value, dict):
-        raise BadRequest("malformed_json", "Ожидается JSON-объект")
-    body = model.model_validate(value)
+    remembered = await keys.authenticate(deps, organization, raw, header, fresh=fresh)
+    body = _parse(model, raw)
     if body.organization is not None and body.organization != organization:
         raise BadRequest(
             "frontol_wrong_organization",
             "Идентификатор организации в запросе не совпадает с адресом сервера",
         )
+    deferred = not fresh and isinstance(body, fr.DocumentRequest) and body.action == "calculate"
     try:
-        terminal = await frontol_accounts.terminal_for(
-            deps, remembered, body.businessUnit, body.workPlace
+        terminal = await keys.terminal(
+            deps, remembered, body.businessUnit, body.workPlace, deferred=deferred
         )
     except frontol_accounts.StaleKey:
         # Rotated since it was remembered: the body must pass the current key.
         remembered = await keys.authenticate(deps, organization, raw, header, fresh=True)
-        terminal = await frontol_accounts.terminal_for(
-            deps, remembered, body.businessUnit, body.workPlace
-        )
+        terminal = await keys.terminal(deps, remembered, body.businessUnit, body.workPlace)
     return deps, terminal, body
+
+
+def _parse(model: type[ModelT], raw: bytes) -> ModelT:
+    """The body read straight from its text by pydantic-core; a body whose numbers a
+    float could change (or holding a NUL), or that is not an object, is read the exact
+    way first (``loads_exact``: every number a ``Decimal`` as written)."""
+    if raw.lstrip()[:1] != b"{" or needs_exact_read(raw):
+        value = loads_exact(raw)
+        if not isinstance(value, dict):
+            raise BadRequest("malformed_json", "Ожидается JSON-объект")
+        return model.model_validate(value)
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as exc:
+        if any(error["type"] == "json_invalid" for error in exc.errors()):
+            raise BadRequest("malformed_json", "Некорректный JSON в теле запроса") from exc
+        raise
 
 
 def _answer(answer: BaseModel) -> web.Response:
@@ -104,7 +122,23 @@ def _bonus_payment(body: fr.DocumentRequest) -> fr.BonusPayment:
 
 
 async def document(request: web.Request) -> web.Response:
-    deps, terminal, body = await _call(request, fr.DocumentRequest)
+    call = await _call(request, fr.DocumentRequest)
+    try:
+        return await _document(*call)
+    except StaleCredential:
+        # The remembered till's key was rotated, or the till or its store changed.
+        return await _document(*await _call(request, fr.DocumentRequest, fresh=True))
+    except Exception:
+        # An error raised before the price's read proved a remembered till is answered
+        # only to a key and till proven current now (a 401 otherwise).
+        if call[1].credential is not None:
+            await _call(request, fr.DocumentRequest, fresh=True)
+        raise
+
+
+async def _document(
+    deps: Deps, terminal: TerminalContext, body: fr.DocumentRequest
+) -> web.Response:
     store = body.businessUnit
     if body.type == "refundReceipt":
         if body.action != "confirm":
@@ -116,15 +150,17 @@ async def document(request: web.Request) -> web.Response:
             deps, terminal, CHANNEL, translate.normalise_uid(body.uid), receipt_cancelled=False
         )
         return _answer(translate.release_answer(released))
+    if body.action == "calculate":
+        # Frontol sends the client with every document: the quote need not be kept.
+        outcome = await receipt_sessions.quote(
+            deps, terminal, CHANNEL, wire.CalculateRequest(receipt=translate.receipt(body)),
+            store_external_id=store, stateless=True,
+            categorise=partial(product_catalogue.with_categories, deps, terminal.merchant_id),
+        )  # fmt: skip
+        return _answer(translate.quote_answer(outcome.priced, outcome.customer_found))
     receipt = await product_catalogue.with_categories(
         deps, terminal.merchant_id, translate.receipt(body)
     )
-    if body.action == "calculate":
-        outcome = await receipt_sessions.quote(
-            deps, terminal, CHANNEL, wire.CalculateRequest(receipt=receipt),
-            store_external_id=store,
-        )  # fmt: skip
-        return _answer(translate.quote_answer(outcome.quote, outcome.customer_found))
     if body.action == "payByBonus":
         payment = _bonus_payment(body)
         code = body.client.validationCode if body.client is not None else None

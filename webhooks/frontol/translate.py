@@ -16,9 +16,10 @@ from decimal import Decimal
 
 from cloud.engine import format_roubles
 from cloud.errors import BadRequest
+from cloud.services import checkout
 from schemas import checkout as wire
 from schemas import frontol as fr
-from schemas.money import to_kopecks
+from schemas.money import to_kopecks, to_roubles
 
 
 def normalise_uid(uid: str) -> str:
@@ -49,11 +50,14 @@ def _no_lines() -> BadRequest:
 def receipt(body: fr.DocumentRequest) -> wire.Receipt:
     if not body.positions:
         raise _no_lines()
+    # Each figure is already bounded as the wire's own types bound it (``schemas.frontol``
+    # reads money and quantities exactly): the lines are built, not validated twice;
+    # the receipt still checks its lines together (ids unique, count).
     return wire.Receipt(
         id=normalise_uid(body.uid),
         customer=customer_ref(body.client),
         lines=[
-            wire.ReceiptLine(
+            wire.ReceiptLine.model_construct(
                 id=str(p.index),
                 name=p.text[:256],
                 sku=p.id,
@@ -114,21 +118,25 @@ def slip(lines: list[str]) -> list[list[fr.PrintBlock]] | None:
 NOT_FOUND = "Клиент не найден"
 
 
-def quote_answer(quote: wire.Quote, customer_found: bool) -> fr.Answer:
+def quote_answer(priced: checkout.PricedReceipt, customer_found: bool) -> fr.Answer:
+    # From the engine's figures, not the full wire quote: a calculate answers with a
+    # few of them, and rendering the rest cost a third of the price (bench/frontol.py).
+    quote = priced.quote
     positions = [
-        fr.PositionOut(index=int(line.id), discountAmount=line.discount)
+        fr.PositionOut(index=int(line.id), discountAmount=to_roubles(line.discount))
         for line in quote.lines
         if line.discount > 0
     ]
-    messages = list(quote.messages)
+    messages = checkout.quote_texts(priced, quote.messages)
     client = None
-    if quote.customer is not None:
-        client = fr.ClientOut(availableAmount=quote.max_redeem)
+    if priced.snapshot.customer is not None:
+        client = fr.ClientOut(availableAmount=to_roubles(quote.max_redeem))
     elif not customer_found:
         messages.insert(0, NOT_FOUND)
     return fr.Answer(
         client=client, document=fr.DocumentOut(positions=positions),
-        cashierInformation=info(messages), printingInformation=slip(quote.slip),
+        cashierInformation=info(messages),
+        printingInformation=slip(checkout.quote_texts(priced, quote.slip)),
     )  # fmt: skip
 
 

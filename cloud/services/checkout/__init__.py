@@ -11,8 +11,10 @@ from cloud.services.checkout import snapshot
 from cloud.services.checkout.calculation import (
     PricedReceipt,
     calculate,
-    calculate_identified,
+    customer_id_of,
     price_receipt,
+    quote_texts,
+    wire_quote,
 )
 from cloud.services.checkout.confirmation import confirm
 from cloud.services.checkout.holds import cancel, hold
@@ -37,19 +39,21 @@ __all__ = [
     "PricedReceipt",
     "Snapshot",
     "calculate",
-    "calculate_identified",
     "cancel",
     "confirm",
+    "customer_id_of",
     "customer_lookup_index",
     "engine_lines",
     "hold",
     "local_time",
     "price_receipt",
     "purchase_time",
+    "quote_texts",
     "read_snapshot",
     "refund",
     "shown_tier",
     "snapshot",
     "wire",
+    "wire_quote",
     "without_level",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
@@ -70,20 +71,7 @@ async def calculate(
     program: LoadedProgram | None = None,
 ) -> wire.Quote:
     """``price_receipt`` as the canonical wire model (adapters translate from it)."""
-    priced = await price_receipt(deps, terminal, request, source, program)
-    return _wire_quote(priced.receipt_id, priced.snapshot, priced.quote)
-
-
-async def calculate_identified(
-    deps: Deps, terminal: TerminalContext, request: wire.CalculateRequest, source: str
-) -> tuple[wire.Quote, int | None]:
-    """``calculate`` and the id of the customer the receipt named, a blocked one
-    included (priced without its card), in the same single snapshot read."""
-    priced = await price_receipt(deps, terminal, request, source)
-    snapshot = priced.snapshot
-    customer = snapshot.customer
-    customer_id = snapshot.blocked_customer_id if customer is None else customer.customer_id
-    return _wire_quote(priced.receipt_id, snapshot, priced.quote), customer_id
+    return wire_quote(await price_receipt(deps, terminal, request, source, program))
 
 
 def price(
@@ -105,12 +93,14 @@ def price(
     )
 
 
-def _wire_quote(receipt_id: str, snapshot: Snapshot, quote: et.Quote) -> wire.Quote:
+def wire_quote(priced: PricedReceipt) -> wire.Quote:
+    """The canonical wire model of a priced receipt (adapters translate from it)."""
+    snapshot, quote = priced.snapshot, priced.quote
     customer = snapshot.customer
     shown = shown_tier(customer, quote.tier_code)
     program = snapshot.program.program
     return wire.Quote.model_construct(
-        receipt_id=receipt_id,
+        receipt_id=priced.receipt_id,
         program_version=snapshot.program.version,
         customer=None
         if customer is None
@@ -122,6 +112,20 @@ def _wire_quote(receipt_id: str, snapshot: Snapshot, quote: et.Quote) -> wire.Qu
         max_redeem=to_roubles(quote.max_redeem),
         redeem=to_roubles(quote.redeem),
         accrual=to_roubles(quote.accrual),
-        messages=with_level(quote.messages, program, shown),
-        slip=with_level(quote.slip, program, shown),
+        messages=quote_texts(priced, quote.messages),
+        slip=quote_texts(priced, quote.slip),
     )
+
+
+def quote_texts(priced: PricedReceipt, lines: Sequence[str]) -> list[str]:
+    """The quote's cashier messages or slip lines as every wire shows them: the level
+    line names the tier that prices the receipt for its customer, none without one."""
+    snapshot = priced.snapshot
+    shown = shown_tier(snapshot.customer, priced.quote.tier_code)
+    return with_level(lines, snapshot.program.program, shown)
+
+
+def customer_id_of(priced: PricedReceipt) -> int | None:
+    """The customer the receipt named, a blocked one included (priced without its card)."""
+    customer = priced.snapshot.customer
+    return priced.snapshot.blocked_customer_id if customer is None else customer.customer_id

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
@@ -14,7 +15,7 @@ from cloud.errors import Conflict, NotFound, Unprocessable
 from cloud.ledger.balance import HOLDS_ACTIVE_SQL, LOTS_AVAILABLE_SQL
 from cloud.phones import normalize_card, normalize_phone
 from cloud.services.deps import Deps
-from cloud.services.merchants import CREDENTIAL_ZONE_SQL, TerminalContext, credential_check
+from cloud.services.merchants import TerminalContext, credential_check
 from cloud.services.programs import LoadedProgram
 from schemas import checkout as wire
 from schemas.money import line_amount, to_kopecks
@@ -26,9 +27,12 @@ PERIOD_PURCHASES_SQL = (
 )
 
 
-def _snapshot_sql(
-    by: str, with_period: bool, second: bool = False, verify: bool = False, plastic: bool = False
-) -> str:
+@functools.cache
+def snapshot_sql(by: str, with_period: bool, second: bool, proof: str | None, plastic: bool) -> str:
+    """The snapshot query by ``card`` or customer ``id``: with the spend-over-a-period
+    sum or without, resolving the phone named beside a card (``second``), proving a
+    remembered credential live (``proof``: its ``Liveness.sql``), counting the
+    customer's plastic cards or not. A handful of texts per process, built once."""
     columns = (
         "SELECT m.active_program_version_id AS program_id, c.id AS customer_id, c.tier_code, "
         "c.lifetime_purchases, c.purchase_count, c.last_purchase_at, c.birthday_enc, c.blocked_at, "
@@ -44,8 +48,8 @@ def _snapshot_sql(
             ", (SELECT customer_id FROM cards WHERE merchant_id = :m "
             "AND lookup_index = :idx2) AS second_customer"
         )
-    if verify:
-        columns += _VERIFY_COLUMNS
+    if proof is not None:
+        columns += _verify_columns(proof)
     if plastic:
         # A physical_card program's quote tells the cashier when the customer has no
         # plastic card yet: an index probe (ix_cards_customer) in the same query.
@@ -63,32 +67,19 @@ def _snapshot_sql(
     return f"{columns} FROM merchants m {joins}WHERE m.id = :m"
 
 
-# A remembered terminal credential proves itself live in the same read.
-_VERIFY_COLUMNS = f", m.status AS merchant_status, {CREDENTIAL_ZONE_SQL} AS credential_zone"
-
-_BOTH = (False, True)
-
-# (by card or by id, with the spend-over-a-period sum or without, verifying the credential,
-# counting the customer's plastic cards or not)
-SNAPSHOT_SQL = {
-    (by, period, verify, plastic): _snapshot_sql(by, period, verify=verify, plastic=plastic)
-    for by in ("card", "id") for period in _BOTH for verify in _BOTH for plastic in _BOTH
-}  # fmt: skip
+def _verify_columns(proof: str) -> str:
+    # A remembered terminal credential proves itself live in the same read.
+    return f", m.status AS merchant_status, {proof} AS credential_zone"
 
 
-# By card, also resolving the phone the receipt names beside it.
-SNAPSHOT_TWO_SQL = {
-    (period, verify, plastic): _snapshot_sql("card", period, True, verify, plastic)
-    for period in _BOTH for verify in _BOTH for plastic in _BOTH
-}  # fmt: skip
-
-
-PROGRAM_ONLY_SQL = {
-    verify: "SELECT m.active_program_version_id AS program_id"
-    + (_VERIFY_COLUMNS if verify else "")
-    + " FROM merchants m WHERE m.id = :m"
-    for verify in _BOTH
-}
+@functools.cache
+def program_only_sql(proof: str | None) -> str:
+    """The program (and a remembered credential's proof) for a receipt with no customer."""
+    columns = "" if proof is None else _verify_columns(proof)
+    return (
+        f"SELECT m.active_program_version_id AS program_id{columns} "
+        "FROM merchants m WHERE m.id = :m"
+    )
 
 
 CARD_BLOCKED_MESSAGE = "Карта заблокирована: бонусы не начисляются и не списываются"
@@ -180,30 +171,33 @@ async def read_snapshot(
     start = _window_start(expected, now, terminal.timezone)
     if start is not None:
         params["start"] = start
-    verify = terminal.credential is not None
-    if verify:
-        params["th"] = terminal.credential
+    liveness = terminal.credential
+    proof = None if liveness is None else liveness.sql
+    if liveness is not None:
+        params.update(liveness.params)
     ref = receipt.customer
     if ref is None:
-        only = {"m": terminal.merchant_id, **({"th": terminal.credential} if verify else {})}
-        row = await executor.fetch_one(PROGRAM_ONLY_SQL[verify], only)
+        only = {"m": terminal.merchant_id, **({} if liveness is None else liveness.params)}
+        row = await executor.fetch_one(program_only_sql(proof), only)
     elif ref.customer_id is not None and ref.phone is None and ref.card is None:
         params["cid"] = ref.customer_id
         row = await executor.fetch_one(
-            SNAPSHOT_SQL["id", start is not None, verify, plastic], params
+            snapshot_sql("id", start is not None, False, proof, plastic), params
         )
     elif ref.card is not None and ref.phone is not None:
         params["idx"] = customer_lookup_index(deps, terminal.merchant_id, ref)
         params["idx2"] = deps.index.of(terminal.merchant_id, "phone", normalize_phone(ref.phone))
-        row = await executor.fetch_one(SNAPSHOT_TWO_SQL[start is not None, verify, plastic], params)
+        row = await executor.fetch_one(
+            snapshot_sql("card", start is not None, True, proof, plastic), params
+        )
     else:
         params["idx"] = customer_lookup_index(deps, terminal.merchant_id, ref)
         row = await executor.fetch_one(
-            SNAPSHOT_SQL["card", start is not None, verify, plastic], params
+            snapshot_sql("card", start is not None, False, proof, plastic), params
         )
     if row is None:
         raise NotFound("merchant_not_found", "Компания не найдена")
-    if verify:
+    if liveness is not None:
         credential_check(terminal, row["credential_zone"], row["merchant_status"])
     if ref is not None and (ref.phone, ref.card, ref.customer_id).count(None) < 2:
         _check_one_customer(ref, row)
@@ -332,10 +326,11 @@ async def locked_snapshot(
 async def verify_credential(executor: Executor, terminal: TerminalContext) -> None:
     """Prove a remembered terminal credential still live where no snapshot is read (a
     stored answer replayed): one query, and only for a remembered context."""
-    if terminal.credential is None:
+    liveness = terminal.credential
+    if liveness is None:
         return
     row = await executor.fetch_one(
-        PROGRAM_ONLY_SQL[True], {"m": terminal.merchant_id, "th": terminal.credential}
+        program_only_sql(liveness.sql), {"m": terminal.merchant_id, **liveness.params}
     )
     if row is None:
         raise NotFound("merchant_not_found", "Компания не найдена")

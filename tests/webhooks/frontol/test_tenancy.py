@@ -146,3 +146,34 @@ async def test_suspended_merchant_and_rotation_take_effect_at_once(
         )
     await frontol_accounts.issue_key(deps, frontol.merchant_id)
     assert (await frontol.post("document", body, status=401))["code"] == -1
+
+
+async def test_a_remembered_till_proves_itself_on_every_calculate(
+    frontol: Frontol, deps: Deps
+) -> None:
+    """A calculate prices with the till remembered in process and proves it inside the
+    price's own read: a suspension, a rotated key and a till moved to another store's
+    time zone all take effect on the very next calculate."""
+    body = steps("sale_with_bonus_payment")[0]["request"]
+    assert body["action"] == "calculate"
+    assert (await frontol.post("document", body))["code"] == 0
+    assert (await frontol.post("document", body))["code"] == 0  # the remembered till
+    status = "UPDATE merchants SET status = :s WHERE id = :m"
+    async with deps.db.transaction() as tx:
+        await tx.execute(status, {"s": "suspended", "m": frontol.merchant_id})
+    suspended = await frontol.post("document", body)
+    assert suspended == {"code": -1, "error": "Обслуживание программы лояльности приостановлено"}
+    async with deps.db.transaction() as tx:
+        await tx.execute(status, {"s": "active", "m": frontol.merchant_id})
+    async with deps.db.transaction() as tx:
+        await tx.execute(
+            "UPDATE stores SET timezone = 'Asia/Vladivostok' WHERE merchant_id = :m "
+            "AND external_id = :bu",
+            {"m": frontol.merchant_id, "bu": body["businessUnit"]},
+        )
+    assert (await frontol.post("document", body))["code"] == 0  # priced afresh
+    rotated = await frontol_accounts.issue_key(deps, frontol.merchant_id)
+    assert (await frontol.post("document", body, status=401))["code"] == -1
+    assert rotated.access_key is not None
+    frontol.key = rotated.access_key
+    assert (await frontol.post("document", body))["code"] == 0
