@@ -58,9 +58,7 @@ async def test_certificate_of_3000_spent_in_two_receipts_then_refused_as_used(
         "SELECT kind, amount, remaining FROM bonus_lots WHERE customer_id = :c",
         {"c": customer["id"]},
     )
-    assert [(r["kind"], r["amount"], r["remaining"]) for r in lots] == [
-        ("purchase", 12500, 12500)
-    ]
+    assert [(r["kind"], r["amount"], r["remaining"]) for r in lots] == [("purchase", 12500, 12500)]
 
     second_body = {"receipt": receipt("r2", 1500), "gift_certificates": paying("GC-3000", 1000)}
     second = await call(client, "POST", CONFIRM, second_body)

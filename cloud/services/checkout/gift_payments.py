@@ -180,7 +180,7 @@ async def spend(
             )
         await tx.execute(
             "UPDATE gift_certificates SET remaining = :left, redeemed = redeemed + :a, "
-            "expired = expired + :f, status = CASE WHEN :left = 0 THEN 'used' ELSE status END, "
+            "expired = expired + :f, status = CASE WHEN CAST(:left AS BIGINT) = 0 THEN 'used' ELSE status END, "
             "updated_at = :now WHERE id = :id",
             {"left": remaining - forfeit, "a": amount, "f": forfeit, "now": now, "id": row["id"]},
         )  # fmt: skip
