@@ -40,10 +40,17 @@ async def test_single_and_batch_issue(admin: TestClient, deps: Deps) -> None:
     assert {c["redemption"] for c in batch} == {"single"}
     for number in (numbers[0], "A-0001"):
         assert_balanced(await ledger(deps, number))
-    taken = await call(admin, "POST", ISSUE, {
-        "numbers": ["B-0001", "A-0001"], "nominal": 10, "valid_until": "2027-01-01"}, 409)  # fmt: skip
-    assert taken == {"code": "gift_certificate_exists",
-                     "message": "Сертификаты уже выпущены: №A-0001"}  # fmt: skip
+    taken = await call(
+        admin,
+        "POST",
+        ISSUE,
+        {"numbers": ["B-0001", "A-0001"], "nominal": 10, "valid_until": "2027-01-01"},
+        409,
+    )
+    assert taken == {
+        "code": "gift_certificate_exists",
+        "message": "Сертификаты уже выпущены: №A-0001",
+    }
     assert (
         await deps.db.fetch_value("SELECT COUNT(*) FROM gift_certificates WHERE number = 'B-0001'")
         == 0
@@ -64,8 +71,13 @@ async def test_issue_refusals(admin: TestClient) -> None:
     for body in cases:
         refused = await call(admin, "POST", ISSUE, body, 400)
         assert refused["code"] == "validation_error", body
-    past = await call(admin, "POST", ISSUE, {
-        "numbers": ["X-0001"], "nominal": 10, "valid_until": "2026-11-19"}, 400)  # fmt: skip
+    past = await call(
+        admin,
+        "POST",
+        ISSUE,
+        {"numbers": ["X-0001"], "nominal": 10, "valid_until": "2026-11-19"},
+        400,
+    )
     assert past["code"] == "invalid_gift_certificate_expiry"
     assert "десяти лет" in past["message"]
 
@@ -85,11 +97,18 @@ async def test_list_filters_and_pages(admin: TestClient, client: TestClient) -> 
     assert len((await call(admin, "GET", ISSUE + "?batch=b1"))["certificates"]) == 3
     one = await call(admin, "GET", ISSUE + "?number=L-0002")
     assert [c["number"] for c in one["certificates"]] == ["L-0002"]
-    for query, code in (("?state=NEW", "invalid_query"), ("?x=1", "invalid_query"),
-                        ("?limit=101", "invalid_limit")):  # fmt: skip
+    for query, code in (
+        ("?state=NEW", "invalid_query"),
+        ("?x=1", "invalid_query"),
+        ("?limit=101", "invalid_limit"),
+    ):
         assert (await call(admin, "GET", ISSUE + query, None, 400))["code"] == code
-    await call(client, "POST", CONFIRM, {
-        "receipt": receipt("r1", 3000), "gift_certificates": paying("L-0001", 3000)})  # fmt: skip
+    await call(
+        client,
+        "POST",
+        CONFIRM,
+        {"receipt": receipt("r1", 3000), "gift_certificates": paying("L-0001", 3000)},
+    )
     used = await call(admin, "GET", ISSUE + "?state=USED")
     assert [c["number"] for c in used["certificates"]] == ["L-0001"]
 
@@ -105,11 +124,20 @@ async def test_void(admin: TestClient, client: TestClient, deps: Deps) -> None:
     assert voided["state"] == "VOIDED" and money(voided["voided"]) == Decimal(3000)
     assert await call(admin, "POST", path) == voided
     assert_balanced(await ledger(deps, "V-0001"))
-    refused = await call(client, "POST", CONFIRM, {
-        "receipt": receipt("r1", 500), "gift_certificates": paying("V-0001", 100)}, 422)  # fmt: skip
+    refused = await call(
+        client,
+        "POST",
+        CONFIRM,
+        {"receipt": receipt("r1", 500), "gift_certificates": paying("V-0001", 100)},
+        422,
+    )
     assert refused["message"] == "Сертификат №V-0001 аннулирован"
-    await call(client, "POST", HOLD, {
-        "receipt": receipt("r2", 500), "gift_certificates": paying("V-0002", 100)})  # fmt: skip
+    await call(
+        client,
+        "POST",
+        HOLD,
+        {"receipt": receipt("r2", 500), "gift_certificates": paying("V-0002", 100)},
+    )
     busy = await call(admin, "POST", f"{ISSUE}/{held['id']}/void", None, 409)
     assert busy["code"] == "gift_certificate_not_voidable"
     missing = await call(admin, "GET", f"{ISSUE}/999999", None, 404)
@@ -124,15 +152,29 @@ async def test_liability_report(
     expired (including one due but not yet closed by the job), voided, held."""
     await issue(admin, numbers=["R-0001", "R-0002"], nominal=1000)
     await issue(admin, numbers=["R-0003"], nominal=500, valid_until="2026-11-20")
-    await issue(admin, numbers=["R-0004", "R-0005"], activated=False, valid_until=None,
-                valid_days=30, nominal=700)  # fmt: skip
+    await issue(
+        admin,
+        numbers=["R-0004", "R-0005"],
+        activated=False,
+        valid_until=None,
+        valid_days=30,
+        nominal=700,
+    )
     [voided] = await issue(admin, numbers=["R-0006"], nominal=200)
     await call(admin, "POST", f"{ISSUE}/{voided['id']}/void")
     await call(client, "POST", SELL, {"number": "R-0004", "receipt_id": "sale"})
-    await call(client, "POST", CONFIRM, {
-        "receipt": receipt("r1", 400), "gift_certificates": paying("R-0001", 400)})  # fmt: skip
-    await call(client, "POST", HOLD, {
-        "receipt": receipt("r2", 400), "gift_certificates": paying("R-0002", 150)})  # fmt: skip
+    await call(
+        client,
+        "POST",
+        CONFIRM,
+        {"receipt": receipt("r1", 400), "gift_certificates": paying("R-0001", 400)},
+    )
+    await call(
+        client,
+        "POST",
+        HOLD,
+        {"receipt": receipt("r2", 400), "gift_certificates": paying("R-0002", 150)},
+    )
     clock.advance(days=1)  # R-0003 lapsed at midnight; the job has not run
     report = await call(admin, "GET", REPORT)
     assert {k: v for k, v in report.items() if k != "as_of"} == {
@@ -154,7 +196,11 @@ async def test_liability_report(
 async def test_report_counts_live_holds(admin: TestClient, client: TestClient) -> None:
     """``held`` is the part of outstanding open receipts reserve right now."""
     await issue(admin, numbers=["H-0001"], nominal=1000)
-    await call(client, "POST", HOLD, {
-        "receipt": receipt("r1", 400), "gift_certificates": paying("H-0001", 150)})  # fmt: skip
+    await call(
+        client,
+        "POST",
+        HOLD,
+        {"receipt": receipt("r1", 400), "gift_certificates": paying("H-0001", 150)},
+    )
     report = await call(admin, "GET", REPORT)
     assert (report["outstanding"], report["held"]) == (1000, 150)

@@ -49,8 +49,12 @@ async def test_certificate_of_3000_spent_in_two_receipts_then_refused_as_used(
     assert status["message"] == "Сертификат №GC-3000: доступно 3 000,00 ₽, действует по 20.11.2027"
     customer = await register_over_api(client, deps, PHONE)
 
-    first = await call(client, "POST", CONFIRM, {
-        "receipt": receipt("r1", 2500, PHONE), "gift_certificates": paying("GC-3000", 2000)})  # fmt: skip
+    first = await call(
+        client,
+        "POST",
+        CONFIRM,
+        {"receipt": receipt("r1", 2500, PHONE), "gift_certificates": paying("GC-3000", 2000)},
+    )
     assert first["gift_certificates"] == [{"number": "GC-3000", "amount": 2000, "remaining": 1000}]
     assert money(first["accrued"]) == Decimal(125)
     assert "Оплачено сертификатом №GC-3000: 2 000,00 ₽, остаток 1 000,00 ₽" in first["slip"]
@@ -68,10 +72,17 @@ async def test_certificate_of_3000_spent_in_two_receipts_then_refused_as_used(
     conflict = await call(client, "POST", CONFIRM, changed, 409)
     assert conflict["code"] == "idempotency_conflict"
 
-    refused = await call(client, "POST", CONFIRM, {
-        "receipt": receipt("r3", 500), "gift_certificates": paying("GC-3000", 100)}, 422)  # fmt: skip
-    assert refused == {"code": "gift_certificate_used",
-                       "message": "Сертификат №GC-3000 уже использован"}  # fmt: skip
+    refused = await call(
+        client,
+        "POST",
+        CONFIRM,
+        {"receipt": receipt("r3", 500), "gift_certificates": paying("GC-3000", 100)},
+        422,
+    )
+    assert refused == {
+        "code": "gift_certificate_used",
+        "message": "Сертификат №GC-3000 уже использован",
+    }
     stored = await deps.db.fetch_value("SELECT COUNT(*) FROM receipts WHERE external_id = 'r3'")
     assert stored == 0
     status = await call(client, "GET", f"{STATUS}?number=GC-3000")
@@ -90,18 +101,31 @@ async def test_single_redemption_leftover_lapses_partial_keeps_it(
     keeps them for the next receipt."""
     await issue(admin, numbers=["ONE-1"], redemption="single")
     await issue(admin, numbers=["MANY-1"], redemption="partial")
-    single = await call(client, "POST", CONFIRM, {
-        "receipt": receipt("s1", 1200), "gift_certificates": paying("ONE-1", 1200)})  # fmt: skip
+    single = await call(
+        client,
+        "POST",
+        CONFIRM,
+        {"receipt": receipt("s1", 1200), "gift_certificates": paying("ONE-1", 1200)},
+    )
     assert single["gift_certificates"][0]["remaining"] == 0
     state = await ledger(deps, "ONE-1")
     assert (state["redeemed"], state["expired"], state["status"]) == (120000, 180000, "used")
     assert_balanced(state)
-    again = await call(client, "POST", CONFIRM, {
-        "receipt": receipt("s2", 100), "gift_certificates": paying("ONE-1", 100)}, 422)  # fmt: skip
+    again = await call(
+        client,
+        "POST",
+        CONFIRM,
+        {"receipt": receipt("s2", 100), "gift_certificates": paying("ONE-1", 100)},
+        422,
+    )
     assert again["code"] == "gift_certificate_used"
 
-    partial = await call(client, "POST", CONFIRM, {
-        "receipt": receipt("p1", 1200), "gift_certificates": paying("MANY-1", 1200)})  # fmt: skip
+    partial = await call(
+        client,
+        "POST",
+        CONFIRM,
+        {"receipt": receipt("p1", 1200), "gift_certificates": paying("MANY-1", 1200)},
+    )
     assert partial["gift_certificates"][0]["remaining"] == 1800
     status = await call(client, "GET", f"{STATUS}?number=MANY-1")
     assert (status["state"], money(status["remaining"])) == ("CAN_BE_USED", Decimal(1800))
@@ -117,24 +141,53 @@ async def test_amount_capped_by_receipt_after_bonuses_and_by_remaining(
     await issue(admin, numbers=["CAP-2"], nominal=5000)
     await register_over_api(client, deps, PHONE)
     await call(client, "POST", CONFIRM, {"receipt": receipt("b1", 4000, PHONE)})  # 200 bonuses
-    over = await call(client, "POST", CONFIRM, {
-        "receipt": receipt("b2", 1000, PHONE), "redeemed": 100,
-        "gift_certificates": paying("CAP-2", 950)}, 422)  # fmt: skip
+    over = await call(
+        client,
+        "POST",
+        CONFIRM,
+        {
+            "receipt": receipt("b2", 1000, PHONE),
+            "redeemed": 100,
+            "gift_certificates": paying("CAP-2", 950),
+        },
+        422,
+    )
     assert over["code"] == "gift_certificate_exceeds_receipt"
     assert "900,00 ₽" in over["message"]
-    short = await call(client, "POST", CONFIRM, {
-        "receipt": receipt("b3", 1000), "gift_certificates": paying("CAP-1", 600)}, 422)  # fmt: skip
-    assert short == {"code": "gift_certificate_insufficient",
-                     "message": "На сертификате №CAP-1 доступно 500,00 ₽"}  # fmt: skip
-    ok = await call(client, "POST", CONFIRM, {
-        "receipt": receipt("b4", 1000, PHONE), "redeemed": 100,
-        "gift_certificates": paying("CAP-2", 900)})  # fmt: skip
+    short = await call(
+        client,
+        "POST",
+        CONFIRM,
+        {"receipt": receipt("b3", 1000), "gift_certificates": paying("CAP-1", 600)},
+        422,
+    )
+    assert short == {
+        "code": "gift_certificate_insufficient",
+        "message": "На сертификате №CAP-1 доступно 500,00 ₽",
+    }
+    ok = await call(
+        client,
+        "POST",
+        CONFIRM,
+        {
+            "receipt": receipt("b4", 1000, PHONE),
+            "redeemed": 100,
+            "gift_certificates": paying("CAP-2", 900),
+        },
+    )
     assert money(ok["redeemed"]) == Decimal(100)
     assert money(ok["accrued"]) == Decimal(45)  # 5 % of the 900 paid by certificate
-    missing = await call(client, "POST", CONFIRM, {
-        "receipt": receipt("b5", 100), "gift_certificates": paying("NOPE-1", 10)}, 404)  # fmt: skip
-    assert missing == {"code": "gift_certificate_not_found",
-                       "message": "Сертификат №NOPE-1 не найден"}  # fmt: skip
+    missing = await call(
+        client,
+        "POST",
+        CONFIRM,
+        {"receipt": receipt("b5", 100), "gift_certificates": paying("NOPE-1", 10)},
+        404,
+    )
+    assert missing == {
+        "code": "gift_certificate_not_found",
+        "message": "Сертификат №NOPE-1 не найден",
+    }
 
 
 async def test_hold_reserves_confirm_spends_cancel_releases(
@@ -144,35 +197,61 @@ async def test_hold_reserves_confirm_spends_cancel_releases(
     what is left (its larger hold is refused), a cancel frees it, an expired hold weighs
     nothing, and the confirm consumes the receipt's hold."""
     await issue(admin, numbers=["HOLD-1"])
-    held = await call(client, "POST", HOLD, {
-        "receipt": receipt("h1", 2500), "gift_certificates": paying("HOLD-1", 2000)})  # fmt: skip
+    held = await call(
+        client,
+        "POST",
+        HOLD,
+        {"receipt": receipt("h1", 2500), "gift_certificates": paying("HOLD-1", 2000)},
+    )
     assert held["gift_certificates"] == [{"number": "HOLD-1", "amount": 2000, "remaining": 1000}]
     status = await call(client, "GET", f"{STATUS}?number=HOLD-1")
     assert money(status["available"]) == Decimal(1000)
-    refused = await call(client, "POST", HOLD, {
-        "receipt": receipt("h2", 2500), "gift_certificates": paying("HOLD-1", 1500)}, 422)  # fmt: skip
+    refused = await call(
+        client,
+        "POST",
+        HOLD,
+        {"receipt": receipt("h2", 2500), "gift_certificates": paying("HOLD-1", 1500)},
+        422,
+    )
     assert refused["code"] == "gift_certificate_insufficient"
     await call(client, "POST", CANCEL, {"receipt_id": "h1"})
     status = await call(client, "GET", f"{STATUS}?number=HOLD-1")
     assert money(status["available"]) == Decimal(3000)
 
-    await call(client, "POST", HOLD, {
-        "receipt": receipt("h2", 2500), "gift_certificates": paying("HOLD-1", 1500)})  # fmt: skip
+    await call(
+        client,
+        "POST",
+        HOLD,
+        {"receipt": receipt("h2", 2500), "gift_certificates": paying("HOLD-1", 1500)},
+    )
     clock.advance(seconds=deps.settings.hold_ttl_seconds + 1)
     status = await call(client, "GET", f"{STATUS}?number=HOLD-1")
     assert money(status["available"]) == Decimal(3000)
 
-    await call(client, "POST", HOLD, {
-        "receipt": receipt("h3", 2500), "gift_certificates": paying("HOLD-1", 2500)})  # fmt: skip
-    done = await call(client, "POST", CONFIRM, {
-        "receipt": receipt("h3", 2500), "gift_certificates": paying("HOLD-1", 2500)})  # fmt: skip
+    await call(
+        client,
+        "POST",
+        HOLD,
+        {"receipt": receipt("h3", 2500), "gift_certificates": paying("HOLD-1", 2500)},
+    )
+    done = await call(
+        client,
+        "POST",
+        CONFIRM,
+        {"receipt": receipt("h3", 2500), "gift_certificates": paying("HOLD-1", 2500)},
+    )
     assert done["gift_certificates"][0]["remaining"] == 500
     holds = await deps.db.fetch_all(
         "SELECT receipt_external_id, status FROM gift_certificate_holds ORDER BY id"
     )
     assert [(h["receipt_external_id"], h["status"]) for h in holds][-1] == ("h3", "consumed")
-    too_much = await call(client, "POST", HOLD, {
-        "receipt": receipt("h4", 100), "gift_certificates": paying("HOLD-1", 200)}, 422)  # fmt: skip
+    too_much = await call(
+        client,
+        "POST",
+        HOLD,
+        {"receipt": receipt("h4", 100), "gift_certificates": paying("HOLD-1", 200)},
+        422,
+    )
     assert too_much["code"] == "gift_certificate_exceeds_receipt"
 
 
@@ -187,10 +266,18 @@ async def test_return_puts_certificate_money_back_pro_rata(
         {"id": "a", "name": "Жидкость", "price": 1000, "quantity": 1},
         {"id": "b", "name": "Кальян", "price": 2000, "quantity": 1},
     ]
-    await call(client, "POST", CONFIRM, {
-        "receipt": {"id": "s1", "lines": lines}, "gift_certificates": paying("RET-1", 1500)})  # fmt: skip
-    part = await call(client, "POST", REFUND, {"id": "f1", "receipt_id": "s1",
-                                               "lines": [{"id": "a", "quantity": 1}]})  # fmt: skip
+    await call(
+        client,
+        "POST",
+        CONFIRM,
+        {"receipt": {"id": "s1", "lines": lines}, "gift_certificates": paying("RET-1", 1500)},
+    )
+    part = await call(
+        client,
+        "POST",
+        REFUND,
+        {"id": "f1", "receipt_id": "s1", "lines": [{"id": "a", "quantity": 1}]},
+    )
     assert part["gift_certificates"] == [{"number": "RET-1", "returned": 500, "not_returned": 0}]
     assert "На сертификат №RET-1 возвращено 500,00 ₽" in part["messages"]
     status = await call(client, "GET", f"{STATUS}?number=RET-1")
@@ -209,8 +296,12 @@ async def test_return_after_expiry_gives_nothing_back(
     the receipt leaves it expired: the 500 ₽ are reported as not returned, with a word
     for the cashier."""
     await issue(admin, numbers=["EXP-1"], valid_until="2026-11-20")
-    await call(client, "POST", CONFIRM, {
-        "receipt": receipt("e1", 500), "gift_certificates": paying("EXP-1", 500)})  # fmt: skip
+    await call(
+        client,
+        "POST",
+        CONFIRM,
+        {"receipt": receipt("e1", 500), "gift_certificates": paying("EXP-1", 500)},
+    )
     clock.advance(days=2)
     back = await call(client, "POST", REFUND, {"id": "e1-back", "receipt_id": "e1"})
     assert back["gift_certificates"] == [{"number": "EXP-1", "returned": 0, "not_returned": 500}]
@@ -230,8 +321,13 @@ async def test_printed_stock_is_activated_by_its_sale_at_the_till(
     await issue(admin, numbers=["PR-1"], activated=False, valid_until=None, valid_days=365)
     status = await call(client, "GET", f"{STATUS}?number=PR-1")
     assert status["state"] == "NOT_ACTIVATED" and status["expires_at"] is None
-    unsold = await call(client, "POST", CONFIRM, {
-        "receipt": receipt("u1", 500), "gift_certificates": paying("PR-1", 100)}, 422)  # fmt: skip
+    unsold = await call(
+        client,
+        "POST",
+        CONFIRM,
+        {"receipt": receipt("u1", 500), "gift_certificates": paying("PR-1", 100)},
+        422,
+    )
     assert unsold["code"] == "gift_certificate_not_activated"
     sold = await call(client, "POST", SELL, {"number": "PR-1", "receipt_id": "sale-1"})
     assert sold["state"] == "CAN_BE_USED"
@@ -256,9 +352,12 @@ async def test_other_merchant_never_reaches_the_certificate(
         ("GET", f"{STATUS}?number=MINE-1", None),
         ("POST", SELL, {"number": "MINE-1", "receipt_id": "x"}),
         ("POST", HOLD, {"receipt": receipt("o1", 500), "gift_certificates": paying("MINE-1", 1)}),
-        ("POST", CONFIRM, {"receipt": receipt("o2", 500),
-                           "gift_certificates": paying("MINE-1", 1)}),
-    ):  # fmt: skip
+        (
+            "POST",
+            CONFIRM,
+            {"receipt": receipt("o2", 500), "gift_certificates": paying("MINE-1", 1)},
+        ),
+    ):
         refused = await call(other_client, method, path, body, 404)
         assert refused["code"] == "gift_certificate_not_found"
     assert (await call(other_admin, "GET", "/api/v1/merchant/gift-certificates"))[
