@@ -180,8 +180,8 @@ async def spend(
             )
         await tx.execute(
             "UPDATE gift_certificates SET remaining = :left, redeemed = redeemed + :a, "
-            "expired = expired + :f, status = CASE WHEN CAST(:left AS BIGINT) = 0 THEN 'used' ELSE status END, "
-            "updated_at = :now WHERE id = :id",
+            "expired = expired + :f, status = CASE WHEN CAST(:left AS BIGINT) = 0 "
+            "THEN 'used' ELSE status END, updated_at = :now WHERE id = :id",
             {"left": remaining - forfeit, "a": amount, "f": forfeit, "now": now, "id": row["id"]},
         )  # fmt: skip
         applied.append(_applied(row, amount, remaining - forfeit))
