@@ -16,6 +16,7 @@ from tests.gift_certificates.helpers import (
     ISSUE,
     REPORT,
     SELL,
+    STATUS,
     assert_balanced,
     call,
     issue,
@@ -204,3 +205,32 @@ async def test_report_counts_live_holds(admin: TestClient, client: TestClient) -
     )
     report = await call(admin, "GET", REPORT)
     assert (report["outstanding"], report["held"]) == (1000, 150)
+
+
+async def test_operations_documented_with_their_errors(admin: TestClient) -> None:
+    """Every gift certificate operation is in /api/v1/openapi.json under its credential,
+    with the codes it may answer listed by status (the registry's Russian messages)."""
+    document = await call(admin, "GET", "/api/v1/openapi.json")
+    paths = document["paths"]
+
+    def codes(path: str, method: str, status: str) -> set[str]:
+        response = paths[path][method]["responses"][status]
+        return set(response["content"]["application/json"]["schema"]["allOf"][1]["properties"][
+            "code"]["enum"])  # fmt: skip
+
+    assert "gift_certificate_exists" in codes(ISSUE, "post", "409")
+    assert "invalid_gift_certificate_expiry" in codes(ISSUE, "post", "400")
+    assert paths[ISSUE]["post"]["security"] == [{"merchantKey": []}]
+    one = ISSUE + "/{certificate_id}"
+    assert "gift_certificate_not_found" in codes(one, "get", "404")
+    assert "gift_certificate_not_voidable" in codes(one + "/void", "post", "409")
+    assert "invalid_query" in codes(REPORT, "get", "400")
+    assert "gift_certificate_not_found" in codes(STATUS, "get", "404")
+    assert "gift_certificate_already_sold" in codes(SELL, "post", "409")
+    assert paths[SELL]["post"]["security"] == [{"bearer": []}, {"basic": []}]
+    for path in (HOLD, CONFIRM):
+        assert {
+            "gift_certificate_used", "gift_certificate_expired", "gift_certificate_voided",
+            "gift_certificate_not_activated", "gift_certificate_insufficient",
+            "gift_certificate_exceeds_receipt",
+        } <= codes(path, "post", "422")  # fmt: skip
