@@ -17,6 +17,15 @@ from schemas.bounds import BigId, WireBool, WireDateTime
 from schemas.money import MAX_AMOUNT, Amount, LineQuantity, Money, PositiveAmount, Quantity
 
 ExternalId = Annotated[str, Field(min_length=1, max_length=128)]
+CertificateNumber = Annotated[
+    str,
+    Field(
+        min_length=4,
+        max_length=64,
+        pattern=r"^[0-9A-Za-z-]+$",
+        description="номер подарочного сертификата: от 4 до 64 латинских букв, цифр, дефисов",
+    ),
+]
 
 
 class WireModel(BaseModel):
@@ -111,13 +120,47 @@ class Cashier(WireModel):
         return self
 
 
+class GiftCertificatePayment(WireModel):
+    """Part of the receipt paid by a gift certificate (money, not bonuses)."""
+
+    number: CertificateNumber
+    amount: PositiveAmount
+
+
+def _distinct_numbers(payments: list[GiftCertificatePayment]) -> None:
+    if len({payment.number for payment in payments}) != len(payments):
+        raise ValueError("сертификат указан в чеке дважды")
+
+
 class ConfirmRequest(WireModel):
     """The closed receipt: line amounts are what the terminal charged, ``redeemed`` the
-    bonuses it took as payment, ``cashier`` who rang it up (optional)."""
+    bonuses it took as payment, ``gift_certificates`` what gift certificates paid (at
+    most the total after discounts and bonuses), ``cashier`` who rang it up
+    (optional)."""
 
     receipt: Receipt
     redeemed: Amount = Decimal(0)
+    gift_certificates: Annotated[list[GiftCertificatePayment], Field(max_length=5)] = []
     cashier: Cashier | None = None
+
+    @model_validator(mode="after")
+    def _certificates_distinct(self) -> ConfirmRequest:
+        _distinct_numbers(self.gift_certificates)
+        return self
+
+
+class GiftCertificateHoldRequest(WireModel):
+    """Reserve certificate money for the open receipt (replacing the receipt's earlier
+    certificate hold), at most the receipt's total after discounts less the bonuses its
+    own bonus hold reserves; ``confirm`` then spends it."""
+
+    receipt: Receipt
+    gift_certificates: Annotated[list[GiftCertificatePayment], Field(min_length=1, max_length=5)]
+
+    @model_validator(mode="after")
+    def _certificates_distinct(self) -> GiftCertificateHoldRequest:
+        _distinct_numbers(self.gift_certificates)
+        return self
 
 
 class CancelRequest(WireModel):
@@ -199,6 +242,28 @@ class ConfirmResult(WireModel):
     accrual_expires_at: datetime | None
     messages: list[str]
     slip: list[str]
+    gift_certificates: list[GiftCertificateApplied] = Field(
+        default=[], description="paid by gift certificates (money: accrual counts it as paid)"
+    )
+
+
+class GiftCertificateApplied(WireModel):
+    number: str
+    amount: Money
+    remaining: Money = Field(description="left on the certificate after this receipt")
+
+
+class GiftCertificateHoldResult(WireModel):
+    receipt_id: str
+    gift_certificates: list[GiftCertificateApplied]
+    expires_at: datetime
+    slip: list[str]
+
+
+class GiftCertificateReturned(WireModel):
+    number: str
+    returned: Money = Field(description="put back on the certificate")
+    not_returned: Money = Field(description="due back, but the certificate expired or voided")
 
 
 class CancelResult(WireModel):
@@ -233,3 +298,6 @@ class RefundResult(WireModel):
     )
     balance: Money
     messages: list[str]
+    gift_certificates: list[GiftCertificateReturned] = Field(
+        default=[], description="the certificates' share of the returned amount"
+    )

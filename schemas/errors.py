@@ -40,7 +40,9 @@ class ApiError(NamedTuple):
     ``telegram`` (the merchant's bot); ``frontol`` (the Frontol link); ``catalogue`` (the
     product catalogue), ``catalogue_read`` (its listing and export); fiscal QR claims:
     ``fiscal`` (the settings), ``fiscal_drives``, ``fiscal_drive`` (a drive by id),
-    ``fiscal_claims``; ``route``: any address of the API, outside the operations (an
+    ``fiscal_claims``; gift certificates: ``gift_issue``, ``gift_list``,
+    ``gift_certificate`` (one by id), ``gift_till`` (the till's status check and sale);
+    ``route``: any address of the API, outside the operations (an
     unknown path, a method a path does not serve)."""
 
 
@@ -83,9 +85,11 @@ ERRORS: tuple[ApiError, ...] = (
              "Параметр «…»: целое от 1 до 9 223 372 036 854 775 807 (строка: от 1 до 32 "
              "или 64 символов)",
              ("lookup", "history", "admin_search", "admin_page", "import", "join_links",
-              "feedback_list", "reports", "catalogue_read", "fiscal_claims")),
+              "feedback_list", "reports", "catalogue_read", "fiscal_claims", "gift_list",
+              "gift_till")),
     ApiError("invalid_limit", 400, "Размер страницы должен быть от 1 до 100",
-             ("history", "admin_search", "admin_page", "feedback_list", "reports", "catalogue")),
+             ("history", "admin_search", "admin_page", "feedback_list", "reports", "catalogue",
+              "gift_list")),
     ApiError("consent_required", 400,
              "Нужно согласие клиента на обработку персональных данных", ("register",)),
     ApiError("sms_code_required", 400, "Для регистрации нужен код из SMS", ("register",)),
@@ -169,6 +173,30 @@ ERRORS: tuple[ApiError, ...] = (
     ApiError("refund_exceeds_sale", 422, "По позиции «…» можно вернуть не больше «…»",
              ("refund",)),
     ApiError("already_refunded", 409, "Чек уже возвращён полностью", ("refund",)),
+    # ---- gift certificates (the till; the merchant key) ----
+    ApiError("gift_certificate_not_found", 404, "Сертификат №«…» не найден",
+             ("checkout", "gift_till", "gift_certificate")),
+    ApiError("gift_certificate_not_activated", 422,
+             "Сертификат №«…» не активирован: его ещё не продавали", ("checkout",)),
+    ApiError("gift_certificate_used", 422, "Сертификат №«…» уже использован", ("checkout",)),
+    ApiError("gift_certificate_expired", 422, "Срок действия сертификата №«…» истёк",
+             ("checkout", "gift_till")),
+    ApiError("gift_certificate_voided", 422, "Сертификат №«…» аннулирован", ("checkout",)),
+    ApiError("gift_certificate_insufficient", 422, "На сертификате №«…» доступно «…» ₽",
+             ("checkout",)),
+    ApiError("gift_certificate_exceeds_receipt", 422,
+             "Сертификатами можно оплатить не больше «…» ₽: это сумма чека после скидок и "
+             "бонусов", ("checkout",)),
+    ApiError("gift_certificate_already_sold", 409,
+             "Сертификат №«…» уже продан или выдан: продать его ещё раз нельзя", ("gift_till",)),
+    ApiError("gift_certificate_exists", 409, "Сертификаты уже выпущены: №«…»",
+             ("gift_issue",)),
+    ApiError("invalid_gift_certificate_expiry", 400,
+             "Последний день действия сертификата: от сегодня до десяти лет вперёд",
+             ("gift_issue",)),
+    ApiError("gift_certificate_not_voidable", 409,
+             "Аннулировать можно только действующий или непроданный сертификат, на котором "
+             "нет резерва открытого чека", ("gift_certificate",)),
     # ---- programs (merchant API key) ----
     ApiError("invalid_program", 400, "Ошибка в данных: «поле»: «что не так»", ("programs",)),
     ApiError("program_not_found", 404, "Версия программы «…» не найдена", ("programs",)),

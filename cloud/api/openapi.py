@@ -60,6 +60,8 @@ PATH_PARAMS: dict[str, dict[str, Any]] = {
                    "description": "идентификатор рассылки"},
     "feedback_id": {"type": "integer", "minimum": 1, "maximum": BIGINT_MAX,
                     "description": "идентификатор отзыва"},
+    "certificate_id": {"type": "integer", "minimum": 1, "maximum": BIGINT_MAX,
+                       "description": "идентификатор подарочного сертификата"},
     "drive_id": {"type": "integer", "minimum": 1, "maximum": BIGINT_MAX,
                  "description": "идентификатор фискального накопителя"},
 }  # fmt: skip
@@ -124,6 +126,12 @@ _PATH_SCOPES: dict[str, set[str]] = {
     "/api/v1/merchant/fiscal/drives": {"fiscal_drives"},
     "/api/v1/merchant/fiscal/drives/{drive_id}": {"fiscal_drive"},
     "/api/v1/merchant/fiscal/claims": {"fiscal_claims"},
+    "/api/v1/merchant/gift-certificates": {"gift_issue", "gift_list"},
+    "/api/v1/merchant/gift-certificates/{certificate_id}": {"gift_certificate"},
+    "/api/v1/merchant/gift-certificates/{certificate_id}/void": {"gift_certificate"},
+    "/api/v1/merchant/reports/gift-certificates": {"reports"},
+    "/api/v1/gift-certificates/status": {"gift_till"},
+    "/api/v1/gift-certificates/sell": {"gift_till"},
 }
 MERCHANT_CUSTOMERS = "/api/v1/merchant/customers"
 """The merchant's customer administration (merchant key, like program versions)."""

@@ -14,6 +14,7 @@ from cloud.api import (
     customers,
     feedback_page,
     frontol_admin,
+    gift_certificates,
     merchant_customers,
     merchant_feedback,
     messages,
@@ -92,6 +93,7 @@ def setup_routes(app: web.Application) -> None:
         *telegram_admin.ROUTES,
         *frontol_admin.ROUTES,
         *fiscal_api.ROUTES,
+        *gift_certificates.ROUTES,
     ):
         app.router.add_route(operation.method, operation.path, handler)
         operations.append(operation)

@@ -1003,6 +1003,85 @@ class FiscalClaim(Base):
     )
 
 
+class GiftCertificate(Base):
+    """A gift certificate: money the merchant owes its bearer, an account of its own
+    (never bonuses). ``status``: ``not_activated`` (pre-printed, not sold yet),
+    ``active``, ``used``, ``expired``, ``voided``. Always ``nominal = redeemed +
+    remaining + expired + voided``; ``expired`` also takes what a single-redemption
+    certificate left unspent. ``expires_at`` is set at issue (a last day) or at
+    activation (``valid_days``)."""
+
+    __tablename__ = "gift_certificates"
+    id: Mapped[int] = _pk()
+    merchant_id: Mapped[int] = _merchant()
+    number: Mapped[str] = mapped_column(String(64))
+    batch: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    nominal: Mapped[int] = mapped_column(BigInteger)
+    redemption: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    remaining: Mapped[int] = mapped_column(BigInteger)
+    redeemed: Mapped[int] = mapped_column(BigInteger)
+    expired: Mapped[int] = mapped_column(BigInteger)
+    voided: Mapped[int] = mapped_column(BigInteger)
+    valid_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    expires_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    activated_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    sold_receipt: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    sold_terminal_id: Mapped[int | None] = mapped_column(Id, nullable=True)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[int] = mapped_column(BigInteger)
+    __table_args__ = (
+        UniqueConstraint("merchant_id", "number"),
+        Index("ix_gift_certificates_status", "merchant_id", "status", "expires_at"),
+        Index("ix_gift_certificates_batch", "merchant_id", "batch"),
+    )
+
+
+class GiftCertificateEntry(Base):
+    """The certificates' journal: one signed movement of ``remaining`` (``issue``,
+    ``redeem``, ``forfeit``, ``return``, ``expire``, ``void``; ``activate`` moves
+    nothing), unique per merchant and key so a replay writes nothing twice."""
+
+    __tablename__ = "gift_certificate_entries"
+    id: Mapped[int] = _pk()
+    merchant_id: Mapped[int] = _merchant()
+    certificate_id: Mapped[int] = mapped_column(
+        ForeignKey("gift_certificates.id", ondelete="CASCADE")
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    receipt_id: Mapped[int | None] = mapped_column(Id, nullable=True)
+    key: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    __table_args__ = (
+        UniqueConstraint("merchant_id", "key"),
+        Index("ix_gift_certificate_entries_certificate", "certificate_id", "id"),
+        Index("ix_gift_certificate_entries_receipt", "merchant_id", "receipt_id"),
+    )
+
+
+class GiftCertificateHold(Base):
+    """Certificate money reserved for an open receipt until ``expires_at`` (as bonus
+    holds are): ``active``, then ``consumed`` by its confirm or ``released``."""
+
+    __tablename__ = "gift_certificate_holds"
+    id: Mapped[int] = _pk()
+    merchant_id: Mapped[int] = _merchant()
+    certificate_id: Mapped[int] = mapped_column(
+        ForeignKey("gift_certificates.id", ondelete="CASCADE")
+    )
+    source: Mapped[str] = mapped_column(String(32))
+    receipt_external_id: Mapped[str] = mapped_column(String(128))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16))
+    expires_at: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    __table_args__ = (
+        Index("ix_gift_certificate_holds_certificate", "certificate_id", "status"),
+        Index("ix_gift_certificate_holds_receipt", "merchant_id", "source", "receipt_external_id"),
+    )
+
+
 # SQLite would otherwise reuse the id of a deleted last row; ids are cache keys (program
 # versions) and appear in other systems' records, so they are never reused.
 for _table in Base.metadata.tables.values():

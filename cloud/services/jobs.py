@@ -451,4 +451,10 @@ async def run_holds(
             )
             report.merchants += 1
             report.details[str(row["merchant_id"])] = {"expired": int(row["n"])}
+        # Gift certificate holds lapse the same way (they weigh on the certificate).
+        await tx.execute(
+            "UPDATE gift_certificate_holds SET status = 'expired' WHERE status = 'active' "
+            "AND expires_at <= :now",
+            {"now": now},
+        )
     return report

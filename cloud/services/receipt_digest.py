@@ -19,6 +19,7 @@ Every channel reaches here with the canonical ``schemas.checkout`` models.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from decimal import Decimal
 
 import orjson
@@ -61,16 +62,24 @@ def _hash(document: object) -> str:
     return hashlib.sha256(orjson.dumps(document)).hexdigest()
 
 
-def receipt_digest(receipt: wire.Receipt, redeemed: Decimal = Decimal(0)) -> str:
-    """The digest of a sale: its lines, its customer and the bonuses paid with it."""
-    return _hash(
-        {
-            "kind": "sale",
-            "customer": _customer(receipt.customer),
-            "lines": sorted((_line(line) for line in receipt.lines), key=lambda x: str(x[0])),
-            "redeemed": to_kopecks(redeemed),
-        }
-    )
+def receipt_digest(
+    receipt: wire.Receipt,
+    redeemed: Decimal = Decimal(0),
+    gift_certificates: Sequence[wire.GiftCertificatePayment] = (),
+) -> str:
+    """The digest of a sale: its lines, its customer, the bonuses and the gift
+    certificates paid with it (a sale without certificates digests as before them)."""
+    document: dict[str, object] = {
+        "kind": "sale",
+        "customer": _customer(receipt.customer),
+        "lines": sorted((_line(line) for line in receipt.lines), key=lambda x: str(x[0])),
+        "redeemed": to_kopecks(redeemed),
+    }
+    if gift_certificates:
+        document["gift_certificates"] = sorted(
+            [p.number, to_kopecks(p.amount)] for p in gift_certificates
+        )
+    return _hash(document)
 
 
 def refund_digest(request: wire.RefundRequest) -> str:

@@ -21,7 +21,7 @@ from datetime import date, time, timedelta
 import structlog
 
 from cloud.fiscal.job import run_fiscal_claims
-from cloud.services import feedback, jobs, lifecycle, notices, tier_notices
+from cloud.services import feedback, gift_certificate_jobs, jobs, lifecycle, notices, tier_notices
 from cloud.services.deps import Deps
 from cloud.services.merchants import zone
 
@@ -45,6 +45,8 @@ class Scheduled:
 
 SCHEDULE: tuple[Scheduled, ...] = (
     Scheduled("expiry", jobs.run_expiry, time(0, 5), per_date=False),
+    # Certificates valid through a day lapse at its local midnight: close them just after.
+    Scheduled("gift_certificates", gift_certificate_jobs.run_expiry, time(0, 10), False),
     Scheduled("tiers", jobs.run_tiers, time(0, 20), per_date=False),
     Scheduled("birthday", lifecycle.run_birthday, time(10, 0), per_date=True),
     Scheduled("activation_notices", notices.run_activation_notices, time(10, 30), True),

@@ -32,9 +32,12 @@ async def test_jobs_run_at_each_merchants_local_time(deps: Deps, clock: ManualCl
     await _register(deps, msk, "+79160000701", date(1990, 3, 10))
 
     runs = await scheduler.tick(deps)
-    assert _ran(runs, msk.merchant_id) == [("expiry", "2026-03-07")]
+    assert _ran(runs, msk.merchant_id) == [
+        ("expiry", "2026-03-07"), ("gift_certificates", "2026-03-07"),
+    ]  # fmt: skip
     assert _ran(runs, nsk.merchant_id) == [
-        ("expiry", "2026-03-07"), ("birthday", "2026-03-07"),
+        ("expiry", "2026-03-07"), ("gift_certificates", "2026-03-07"),
+        ("birthday", "2026-03-07"),
         ("activation_notices", "2026-03-07"), ("expiry_warnings", "2026-03-07"),
         ("reanimation", "2026-03-07"), ("follow_up_reminders", "2026-03-07"),
         ("tier_notices", "2026-03-07"),

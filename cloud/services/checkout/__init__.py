@@ -17,6 +17,7 @@ from cloud.services.checkout.calculation import (
     wire_quote,
 )
 from cloud.services.checkout.confirmation import confirm
+from cloud.services.checkout.gift_payments import hold as hold_gift_certificates
 from cloud.services.checkout.holds import cancel, hold
 from cloud.services.checkout.refunds import refund
 from cloud.services.checkout.render import (
@@ -45,6 +46,7 @@ __all__ = [
     "customer_lookup_index",
     "engine_lines",
     "hold",
+    "hold_gift_certificates",
     "local_time",
     "price_receipt",
     "purchase_time",

@@ -14,6 +14,7 @@ from cloud.ledger.holds import active_hold, release_holds
 from cloud.ledger.lots import accrue
 from cloud.ledger.redemption import redeem
 from cloud.services import referrals
+from cloud.services.checkout import gift_payments
 from cloud.services.checkout import snapshot as snapshots
 from cloud.services.checkout.holds import sms_code_required
 from cloud.services.checkout.render import (
@@ -53,7 +54,7 @@ async def confirm(
     Priced by the program version that quoted the receipt when it has a live hold (the
     only quote we keep: calculate writes nothing), else by the live version."""
     rid = request.receipt.id
-    digest = receipt_digest(request.receipt, request.redeemed)
+    digest = receipt_digest(request.receipt, request.redeemed, request.gift_certificates)
     stored = await stored_with_digest(deps.db, terminal.merchant_id, source, "sale", rid)
     if stored is None:
         try:
@@ -165,6 +166,11 @@ async def _confirm(
                 )
             ],
         )  # fmt: skip
+        # Certificates pay money: the accrual above already counts them as paid.
+        paid_by_certificates, certificate_slip = await gift_payments.spend(
+            tx, terminal.merchant_id, source, receipt.id, receipt_id, request.gift_certificates,
+            settled.amount_after_discount - settled.redeem, epoch,
+        )  # fmt: skip
         messages = list(settled.messages)
         if snapshot.blocked_customer_id is not None:
             messages.insert(0, snapshots.CARD_BLOCKED_MESSAGE)
@@ -230,7 +236,8 @@ async def _confirm(
             if expires_at is None
             else local_time(expires_at, terminal.timezone),
             messages=with_level(messages, program, shown),
-            slip=_confirm_slip(settled, balance, customer is not None),
+            slip=certificate_slip + _confirm_slip(settled, balance, customer is not None),
+            gift_certificates=paid_by_certificates,
         )
         await tx.execute(
             "UPDATE receipts SET response = :body WHERE id = :id",

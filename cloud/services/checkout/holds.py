@@ -9,6 +9,7 @@ from cloud import engine
 from cloud.clock import to_epoch
 from cloud.errors import BadRequest, Unprocessable
 from cloud.ledger.holds import place_hold, release_holds
+from cloud.services.checkout import gift_payments
 from cloud.services.checkout import snapshot as snapshots
 from cloud.services.checkout.calculation import price
 from cloud.services.checkout.render import (
@@ -119,10 +120,14 @@ async def _check_redeem_code(
 async def cancel(
     deps: Deps, terminal: TerminalContext, request: wire.CancelRequest, source: str = "api"
 ) -> wire.CancelResult:
-    """Release the receipt's hold. Cancelling twice, or with no hold, releases nothing."""
+    """Release the receipt's holds (bonuses and gift certificates). Cancelling twice, or
+    with no hold, releases nothing."""
     await refuse_if_closed(deps.db, terminal.merchant_id, source, request.receipt_id)
     async with deps.db.transaction() as tx:
         released = await release_holds(
+            tx, terminal.merchant_id, source, request.receipt_id, "released"
+        )
+        await gift_payments.release(
             tx, terminal.merchant_id, source, request.receipt_id, "released"
         )
     return wire.CancelResult(receipt_id=request.receipt_id, released=to_roubles(released))

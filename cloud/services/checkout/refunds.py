@@ -16,6 +16,7 @@ from cloud.ledger.balance import read_balance
 from cloud.ledger.lots import expire_customer_lots
 from cloud.ledger.redemption import give_back, reverse_accrual
 from cloud.services import referrals, tiers
+from cloud.services.checkout import gift_payments
 from cloud.services.checkout.render import (
     MILLI,
     local_time,
@@ -165,8 +166,11 @@ async def _refund(
                 {"a": amount_total, "c": customer_id, "m": terminal.merchant_id},
             )
             balance = (await read_balance(tx, customer_id, epoch)).available
+        # The certificates' share goes back in this same transaction, customer or not.
+        certificates_back, messages = await gift_payments.give_back(
+            tx, terminal.merchant_id, sale["id"], refund_id, amount_total, epoch
+        )
         unrecovered = reversed_total - recovered - lapsed
-        messages = []
         if unrecovered:
             messages.append(
                 "Клиент уже потратил часть начисленных бонусов: не удалось списать "
@@ -213,6 +217,7 @@ async def _refund(
             else local_time(reissued_until, terminal.timezone),
             balance=to_roubles(balance),
             messages=messages,
+            gift_certificates=certificates_back,
         )
         await tx.execute(
             "UPDATE receipts SET amount = :a, redeemed = :g, accrued = :r, response = :body "
