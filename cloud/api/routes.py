@@ -14,6 +14,7 @@ from cloud.api import (
     customers,
     feedback_page,
     frontol_admin,
+    moysklad_admin,
     merchant_customers,
     merchant_feedback,
     messages,
@@ -91,6 +92,7 @@ def setup_routes(app: web.Application) -> None:
         *reports.ROUTES,
         *telegram_admin.ROUTES,
         *frontol_admin.ROUTES,
+        *moysklad_admin.ROUTES,
         *fiscal_api.ROUTES,
     ):
         app.router.add_route(operation.method, operation.path, handler)
