@@ -17,7 +17,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Any
 
 from cloud.engine import distribute
@@ -50,28 +50,24 @@ def _single(price: int, quantity: Decimal, target: int) -> int | None:
 
 def split(price: int, quantity: Decimal, target: int) -> list[Part]:
     """Parts (at most two) whose till totals add up to ``target`` kopecks, each unit
-    price within ``[0, price]``; ``target`` must lie within ``[0, price x quantity]``."""
+    price within ``[0, price]``; ``target`` must lie within ``[0, price x quantity]``.
+
+    Two parts at ``u + 1`` and ``u`` kopecks with ``u = floor(target / quantity)``: the
+    first part's quantity ``target - u x quantity`` makes the exact total ``target``
+    (a whole number of units when the quantity is whole, so serial numbers divide);
+    for a fractional quantity a few thousandths either way absorb the two roundings."""
     unit = _single(price, quantity, target)
     if unit is not None:
         return [Part(quantity, unit)]
-    whole = int(quantity)
-    fraction = quantity - whole
-    if fraction == 0:
-        low, extra = divmod(target, whole)
-        return [Part(_MILLI * extra * 1000, low + 1), Part(_MILLI * (whole - extra) * 1000, low)]
-    if whole >= 1:
-        # Whole units at a price near the average; the fraction (below one unit, so any
-        # total is reachable) takes the remainder.
-        base = target // quantity
-        for unit in sorted(range(int(base) - 2, int(base) + 3), key=lambda u: abs(u - base)):
-            if not 0 <= unit <= price:
+    low = min(int(target // quantity), price - 1)
+    first = (Decimal(target) - low * quantity).quantize(_MILLI, ROUND_FLOOR)
+    for step in range(3000):
+        for candidate in (first + step * _MILLI, first - step * _MILLI):
+            rest = quantity - candidate
+            if candidate <= 0 or rest <= 0:
                 continue
-            rest = target - line_amount(unit, Decimal(whole))
-            if rest < 0:
-                continue
-            part = _single(price, fraction, rest)
-            if part is not None:
-                return [Part(_MILLI * whole * 1000, unit), Part(fraction, part)]
+            if line_amount(low + 1, candidate) + line_amount(low, rest) == target:
+                return [Part(candidate, low + 1), Part(rest, low)]
     raise BadRequest(
         "moysklad_price_unreachable", "Не удалось подобрать цену позиции со скидкой"
     )  # pragma: no cover - the hypothesis test finds no such case
