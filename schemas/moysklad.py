@@ -14,7 +14,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
 
 from schemas.frontol import Money, Quantity
 from schemas.money import MAX_AMOUNT
@@ -118,7 +118,7 @@ class Position(_In):
     assortment: Assortment
     quantity: Quantity
     price: Money
-    sn: Annotated[list[SerialNumber], Field(max_length=10_000)] | None = None
+    sn: Annotated[list[SerialNumber], Field(max_length=1000)] | None = None
     pack: Pack | None = None
 
     @model_validator(mode="after")
@@ -206,6 +206,10 @@ class DemandVerifyRequest(_In):
 # ---- answers --------------------------------------------------------------------------------
 
 
+Number = Annotated[Decimal, WithJsonSchema({"type": "number"})]
+"""An amount or quantity we answer: a JSON number with its places, never via a float."""
+
+
 class _Out(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -227,7 +231,7 @@ class SearchResponse(_Out):
 
 
 class BalanceBlock(_Out):
-    agentBonusBalance: Decimal
+    agentBonusBalance: Number
 
 
 class DetailResponse(_Out):
@@ -242,21 +246,21 @@ class VerifyResponse(_Out):
 
 class PositionOut(_Out):
     assortment: dict[str, Any]
-    quantity: Decimal
-    price: Decimal
-    discountPercent: Decimal
-    discountedPrice: Decimal
+    quantity: Number
+    price: Number
+    discountPercent: Number
+    discountedPrice: Number
     sn: list[dict[str, Any]] | None = None
     pack: dict[str, Any] | None = None
 
 
 class BonusOut(_Out):
     transactionType: Literal["EARNING", "SPENDING"]
-    agentBonusBalance: Decimal | None = None
-    bonusValueToSpend: Decimal
-    bonusValueToEarn: Decimal
-    agentBonusBalanceAfter: Decimal | None = None
-    paidByBonusPoints: Decimal
+    agentBonusBalance: Number | None = None
+    bonusValueToSpend: Number
+    bonusValueToEarn: Number
+    agentBonusBalanceAfter: Number | None = None
+    paidByBonusPoints: Number
     receiptExtraInfo: str | None = None
 
 

@@ -47,6 +47,7 @@ _ERRORS = {
     "409": "Конфликт (customer_exists, card_taken, idempotency_conflict)",
     "412": "Нужно подтверждение регистрации кодом (moysklad_verification_required, "
            "errors[].code 28001)",
+    "413": "Слишком большое тело запроса (too_large)",
     "422": "Отказ по правилам программы (insufficient_bonuses, redeem_exceeds_limit, "
            "sms_code_required, sms_code_invalid, sms_code_expired, …)",
     "429": "Слишком много кодов (sms_rate_limited, too_many_codes)",
@@ -57,9 +58,7 @@ def example(name: str) -> Any:
     return json.loads((FIXTURES / name).read_text())
 
 
-def _auth() -> list[dict[str, Any]]:
-    return [{"name": "Lognex-Discount-API-Auth-Token", "in": "header", "required": True,
-             "schema": {"type": "string", "minLength": 1, "maxLength": 200}}]  # fmt: skip
+SECURITY = [{"installationToken": []}]
 
 
 def moysklad_openapi() -> dict[str, Any]:
@@ -78,7 +77,8 @@ def moysklad_openapi() -> dict[str, Any]:
             "operationId": "counterparty_search",
             "summary": "Поиск покупателя по телефону (в любом формате), номеру карты или "
                        "нашему идентификатору",
-            "parameters": [*_auth(),
+            "security": SECURITY,
+            "parameters": [
                 {"name": "search", "in": "query", "required": True,
                  "schema": {"type": "string", "minLength": 1, "maxLength": 128}},
                 {"name": "retailStoreId", "in": "query", "required": True,
@@ -97,7 +97,7 @@ def moysklad_openapi() -> dict[str, Any]:
         paths.setdefault(PREFIX + path, {})["post"] = {
             "operationId": operation_id,
             "summary": summary,
-            "parameters": _auth(),
+            "security": SECURITY,
             "requestBody": {"required": True, "content": {"application/json": {
                 "schema": {"$ref": f"#/components/schemas/{model.__name__}"},
                 "example": example(fixture)}}},
@@ -120,5 +120,11 @@ def moysklad_openapi() -> dict[str, Any]:
         },
         "servers": [{"url": "/"}],
         "paths": paths,
-        "components": {"schemas": schema.get("$defs", {})},
+        "components": {
+            "schemas": schema.get("$defs", {}),
+            "securitySchemes": {"installationToken": {
+                "type": "apiKey", "in": "header", "name": "Lognex-Discount-API-Auth-Token",
+                "description": "the installation's token, issued by POST "
+                               "/api/v1/merchant/moysklad/installations"}},
+        },
     }
