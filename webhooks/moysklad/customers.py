@@ -127,16 +127,19 @@ async def _hand_code(
     )  # fmt: skip
 
 
-def _phone_required() -> BadRequest:
-    return BadRequest("moysklad_phone_required", "Укажите телефон покупателя (phone)")
+def _required_phone(value: str | None) -> str:
+    """The phone a code goes to: absent is 400 ``moysklad_phone_required``, unreadable
+    400 ``invalid_phone``."""
+    text = (value or "").strip()
+    if not text:
+        raise BadRequest("moysklad_phone_required", "Укажите телефон покупателя (phone)")
+    return normalize_phone(text[:64])
 
 
 async def registration_code(
     deps: Deps, terminal: TerminalContext, body: ms.CounterpartyIn
 ) -> ms.VerifyResponse:
-    phone = _phone(body.phone)
-    if phone is None:
-        raise _phone_required()
+    phone = _required_phone(body.phone)
     return await _hand_code(deps, terminal, phone, "registration")
 
 
@@ -156,9 +159,7 @@ async def register(
     """Register the customer whose phone the till confirmed with the code we handed it
     (``statusCheck: CHECKED``); otherwise 412/28001, as the reference asks. A phone
     already registered answers with that customer (a retried registration)."""
-    phone = _phone(body.phone)
-    if phone is None:
-        raise _phone_required()
+    phone = _required_phone(body.phone)
     merchant_id = terminal.merchant_id
     ms_id = body.meta.entity_id if body.meta is not None else ""
     existing = await customers.find_customer(deps, merchant_id, phone=phone)
