@@ -122,7 +122,9 @@ _PATH_SCOPES: dict[str, set[str]] = {
     "/api/v1/merchant/frontol": {"frontol"},
     "/api/v1/merchant/moysklad/installations": {"moysklad"},
     "/api/v1/merchant/moysklad/installations/{installation_id}/revoke": {
-        "moysklad", "moysklad_installation"},
+        "moysklad",
+        "moysklad_installation",
+    },
     "/api/v1/merchant/product-catalogue": {"catalogue", "catalogue_read"},
     "/api/v1/merchant/product-catalogue/export": {"catalogue_read"},
     "/api/v1/merchant/fiscal": {"fiscal"},

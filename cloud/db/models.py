@@ -1003,7 +1003,6 @@ class FiscalClaim(Base):
     )
 
 
-
 class MoyskladInstallation(Base):
     """A МойСклад solution installation: its ``Lognex-Discount-API-Auth-Token`` (hashed)."""
 

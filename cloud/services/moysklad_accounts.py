@@ -97,9 +97,7 @@ async def revoke(deps: Deps, merchant_id: int, installation_id: int) -> Installa
 
 
 def _bad_token() -> Unauthorized:
-    return Unauthorized(
-        "moysklad_bad_token", f"Неверный или отозванный токен {HEADER}"
-    )
+    return Unauthorized("moysklad_bad_token", f"Неверный или отозванный токен {HEADER}")
 
 
 # One read: the token's installation, its merchant, the store and the till (a LEFT JOIN
@@ -128,7 +126,9 @@ async def terminal_for(
     if row is None:
         raise _bad_token()
     if row["status"] != "active":
-        raise PaymentRequired("merchant_suspended", "Обслуживание программы лояльности приостановлено")
+        raise PaymentRequired(
+            "merchant_suspended", "Обслуживание программы лояльности приостановлено"
+        )
     merchant_id = int(row["merchant_id"])
     if row["terminal_id"] is None:
         now = deps.clock()

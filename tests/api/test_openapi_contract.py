@@ -20,7 +20,9 @@ from schemas.errors import ERRORS
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCUMENTS = (
-    "/api/v1/openapi.json", "/evotor/terminal/v1/openapi.json", "/sigma/v1/openapi.json",
+    "/api/v1/openapi.json",
+    "/evotor/terminal/v1/openapi.json",
+    "/sigma/v1/openapi.json",
     "/moysklad/v1/openapi.json",
 )
 

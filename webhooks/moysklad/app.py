@@ -192,10 +192,11 @@ async def sale(request: web.Request) -> web.Response:
             store_external_id=store,
         )  # fmt: skip
         redeemed = None  # what the hold reserved
+    name = (body.name or "").strip()
+    number = int(name) if name.isascii() and name.isdigit() and len(name) < 15 else None
     await receipt_sessions.close(
-        deps, terminal, CHANNEL, receipt, redeemed, store_external_id=store,
-        number=int(body.name) if body.name and body.name.isdigit() and len(body.name) < 15 else None,
-    )  # fmt: skip
+        deps, terminal, CHANNEL, receipt, redeemed, store_external_id=store, number=number
+    )
     return _created()
 
 

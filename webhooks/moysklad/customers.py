@@ -102,7 +102,9 @@ async def search(deps: Deps, terminal: TerminalContext, text: str) -> ms.SearchR
     return ms.SearchResponse(rows=rows)
 
 
-async def detail(deps: Deps, terminal: TerminalContext, body: ms.CounterpartyIn) -> ms.DetailResponse:
+async def detail(
+    deps: Deps, terminal: TerminalContext, body: ms.CounterpartyIn
+) -> ms.DetailResponse:
     meta = body.meta.entity_id if body.meta is not None else None
     found = await find(deps, terminal.merchant_id, meta, body)
     if found is None:

@@ -104,4 +104,6 @@ async def moysklad_error_middleware(request: web.Request, handler: Handler) -> w
         raise
     except Exception:
         log.exception("moysklad_unhandled_error", path=request.path)
-        return failure("internal_error", "Внутренняя ошибка сервера лояльности, повторите позже", 500)
+        return failure(
+            "internal_error", "Внутренняя ошибка сервера лояльности, повторите позже", 500
+        )

@@ -58,12 +58,13 @@ def example(name: str) -> Any:
     return json.loads((FIXTURES / name).read_text())
 
 
-SECURITY = [{"installationToken": []}]
+SECURITY: list[dict[str, list[str]]] = [{"installationToken": []}]
 
 
 def moysklad_openapi() -> dict[str, Any]:
-    requests = [m for _, _, _, m, _, _ in OPERATIONS]
-    answers = [ms.ErrorResponse, ms.SearchResponse, *(a for *_, a in OPERATIONS if a)]
+    requests: list[type[BaseModel]] = [m for _, _, _, m, _, _ in OPERATIONS]
+    answers: list[type[BaseModel]] = [ms.ErrorResponse, ms.SearchResponse]
+    answers += [a for *_, a in OPERATIONS if a is not None]
     _, schema = models_json_schema(
         [(m, "validation") for m in dict.fromkeys(requests)]
         + [(m, "serialization") for m in dict.fromkeys(answers)],
@@ -91,9 +92,12 @@ def moysklad_openapi() -> dict[str, Any]:
     for path, operation_id, summary, model, fixture, answer in OPERATIONS:
         ok: dict[str, Any] = {"description": "Создано" if answer is None else "OK"}
         if answer is not None:
-            ok["content"] = {"application/json": {
-                "schema": {"$ref": f"#/components/schemas/{answer.__name__}"}}}
-        status = "201" if path in ("/counterparty", "/retaildemand", "/retailsalesreturn") else "200"
+            ok["content"] = {
+                "application/json": {"schema": {"$ref": f"#/components/schemas/{answer.__name__}"}}
+            }
+        status = (
+            "201" if path in ("/counterparty", "/retaildemand", "/retailsalesreturn") else "200"
+        )
         paths.setdefault(PREFIX + path, {})["post"] = {
             "operationId": operation_id,
             "summary": summary,
@@ -114,17 +118,22 @@ def moysklad_openapi() -> dict[str, Any]:
                 "request carries Lognex-Discount-API-Auth-Token (an installation token from "
                 "POST /api/v1/merchant/moysklad/installations). Amounts: JSON numbers or "
                 "numeric strings, read exactly, two places (quantities three). Errors: the "
-                "reference's {\"errors\": [{error, parameter, code, error_message}]} plus our "
-                "{\"code\", \"message\"}, Russian text. See docs/moysklad.md."
+                'reference\'s {"errors": [{error, parameter, code, error_message}]} plus our '
+                '{"code", "message"}, Russian text. See docs/moysklad.md.'
             ),
         },
         "servers": [{"url": "/"}],
         "paths": paths,
         "components": {
             "schemas": schema.get("$defs", {}),
-            "securitySchemes": {"installationToken": {
-                "type": "apiKey", "in": "header", "name": "Lognex-Discount-API-Auth-Token",
-                "description": "the installation's token, issued by POST "
-                               "/api/v1/merchant/moysklad/installations"}},
+            "securitySchemes": {
+                "installationToken": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "Lognex-Discount-API-Auth-Token",
+                    "description": "the installation's token, issued by POST "
+                    "/api/v1/merchant/moysklad/installations",
+                }
+            },
         },
     }

@@ -10,7 +10,12 @@ from cloud.services import customers
 from cloud.services.deps import Deps
 from schemas import moysklad as ms
 from tests.webhooks.moysklad.conftest import (
-    FIXTURES, MS_AGENT, STORE, MoySklad, example, give_bonuses,
+    FIXTURES,
+    MS_AGENT,
+    STORE,
+    MoySklad,
+    example,
+    give_bonuses,
 )  # fmt: skip
 from webhooks.moysklad.openapi import moysklad_openapi
 from webhooks.moysklad.translate import till_total

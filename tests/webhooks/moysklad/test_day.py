@@ -4,17 +4,21 @@ it, a partial return linked to it; every figure checked, the total as the till m
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from cloud.services import customers
 from cloud.services.deps import Deps
+from schemas import moysklad as ms
 from tests.helpers import sms_code
 from tests.webhooks.moysklad import day
 from tests.webhooks.moysklad.conftest import (
-    MS_AGENT, PHONE, MoySklad, balance, example, give_bonuses, money,
+    MS_AGENT,
+    PHONE,
+    MoySklad,
+    balance,
+    example,
+    give_bonuses,
+    money,
 )  # fmt: skip
 from webhooks.moysklad.translate import till_total
-from schemas import moysklad as ms
 
 
 async def register(moysklad: MoySklad, deps: Deps) -> str:
@@ -25,8 +29,11 @@ async def register(moysklad: MoySklad, deps: Deps) -> str:
         "error": "Необходимо подтверждение создания покупателя.", "code": 28001,
         "error_message": "Покупатель должен подтвердить свои данные через код."}]  # fmt: skip
     sent = await moysklad.post("/counterparty/verify", day.code_request())
-    assert sent == {"verificationCode": sms_code(deps, PHONE), "timeForRepeat": 0,
-                    "messageForCashier": "Код отправлен покупателю на номер +7916***4567"}
+    assert sent == {
+        "verificationCode": sms_code(deps, PHONE),
+        "timeForRepeat": 0,
+        "messageForCashier": "Код отправлен покупателю на номер +7916***4567",
+    }
     created = await moysklad.post("/counterparty", day.registration("CHECKED"), 201)
     customer_id = await customers.find_customer(deps, moysklad.merchant_id, phone=PHONE)
     assert customer_id is not None
@@ -47,7 +54,9 @@ async def test_a_moysklad_day(moysklad: MoySklad, deps: Deps) -> None:
     customer_id = int(ours[-12:], 16)
     await give_bonuses(deps, moysklad.merchant_id, customer_id, 50000)
     # The reference's detail body names MoySklad's id, paired at registration.
-    detail = await moysklad.post("/counterparty/detail", example("counterparty.detail.request.json"))
+    detail = await moysklad.post(
+        "/counterparty/detail", example("counterparty.detail.request.json")
+    )
     assert detail == {"bonusProgram": {"agentBonusBalance": money("500.00")}}
 
     # 3 x 123.45 + 50.00 = 420.35; 5 % off = 21.01; 99 bonuses spent: 300.34 to pay.

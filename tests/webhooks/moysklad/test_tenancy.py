@@ -14,7 +14,13 @@ from cloud.services.deps import Deps
 from tests.helpers import sms_code
 from tests.webhooks.moysklad import day
 from tests.webhooks.moysklad.conftest import (
-    PHONE, STORE, MoySklad, balance, connect, example, give_bonuses,
+    PHONE,
+    STORE,
+    MoySklad,
+    balance,
+    connect,
+    example,
+    give_bonuses,
 )  # fmt: skip
 
 
