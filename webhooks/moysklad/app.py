@@ -186,9 +186,13 @@ async def sale(request: web.Request) -> web.Response:
                 "sms_code_required",
                 "Для оплаты бонусами запросите код покупателя (/retaildemand/verify)",
             )
+        priced = await product_catalogue.with_categories(
+            deps, merchant_id, translate.priced_receipt(body, sale_id)
+        )
+        priced = priced.model_copy(update={"customer": receipt.customer})
         await receipt_sessions.hold(
             deps, terminal, CHANNEL,
-            wire.HoldRequest(receipt=receipt, amount=spent, sms_code=code),
+            wire.HoldRequest(receipt=priced, amount=spent, sms_code=code, unit_price_exact=True),
             store_external_id=store,
         )  # fmt: skip
         redeemed = None  # what the hold reserved

@@ -170,6 +170,22 @@ def sale_receipt(body: ms.RetailDemand, receipt_id: str, spent: Decimal) -> wire
     return wire.Receipt(id=receipt_id, lines=lines)
 
 
+def priced_receipt(body: ms.RetailDemand, receipt_id: str) -> wire.Receipt:
+    """The sale as the recalc priced it (a split position whole again, full prices): what
+    a bonus payment is reserved against, so the most the recalc allowed is allowed."""
+    quantities: dict[tuple[str, Decimal], Decimal] = {}
+    for p in body.positions:
+        key = (p.assortment.meta.entity_id, p.price)
+        quantities[key] = quantities.get(key, Decimal(0)) + p.quantity
+    return wire.Receipt(
+        id=receipt_id,
+        lines=[
+            wire.ReceiptLine(id=f"{sku}@{price:.2f}", sku=sku, price=price, quantity=quantity)
+            for (sku, price), quantity in quantities.items()
+        ],
+    )
+
+
 def refund_request(body: ms.RetailSalesReturn, refund_id: str, sale: str) -> wire.RefundRequest:
     lines = [
         wire.RefundLine(id=key, quantity=sum((p.quantity for p in group), Decimal(0)))

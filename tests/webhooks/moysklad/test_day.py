@@ -7,6 +7,7 @@ from __future__ import annotations
 from cloud.services import customers
 from cloud.services.deps import Deps
 from schemas import moysklad as ms
+from schemas.money import to_kopecks
 from tests.helpers import sms_code
 from tests.webhooks.moysklad import day
 from tests.webhooks.moysklad.conftest import (
@@ -118,3 +119,23 @@ async def test_a_moysklad_day(moysklad: MoySklad, deps: Deps) -> None:
     assert [tuple(r) for r in rows] == [
         ("sale", 39934, 2101, 9900, 1501), ("refund", 11728, 0, 2907, -441)]  # fmt: skip
     assert await balance(deps, moysklad.merchant_id, customer_id) == 41601 + 2907 - 441
+
+
+async def test_the_most_the_recalc_allows_is_spent(moysklad: MoySklad, deps: Deps) -> None:
+    """No preferredBonusToSpend: the recalc spends the most the program allows (half of
+    399.34 = 199.67), and the sale spending exactly that, code-verified, is accepted."""
+    ours = await register(moysklad, deps)
+    customer_id = int(ours[-12:], 16)
+    await give_bonuses(deps, moysklad.merchant_id, customer_id, 50000)
+    quoted = await moysklad.post("/retaildemand/recalc", day.recalc(None))
+    assert quoted["bonusProgram"]["bonusValueToSpend"] == money("199.67")
+    charged = till_total([ms.PositionOut.model_validate(p) for p in quoted["positions"]])
+    assert charged == 42035 - 2101 - 19967
+    verify = example("retaildemand.verify.request.json") | {"counterpartyId": ours}
+    await moysklad.post("/retaildemand/verify", verify)
+    body = day.sale(
+        quoted["positions"], money("199.67"), quoted["bonusProgram"]["bonusValueToEarn"]
+    )
+    assert await moysklad.post("/retaildemand", body, 201) is None
+    earned = to_kopecks(quoted["bonusProgram"]["bonusValueToEarn"])
+    assert await balance(deps, moysklad.merchant_id, customer_id) == 50000 - 19967 + earned
