@@ -40,6 +40,7 @@ from cloud.settings import Settings
 from cloud.telegram import cli as telegram_cli
 from webhooks.evotor.app import create_app as create_evotor_app
 from webhooks.frontol.app import create_app as create_frontol_app
+from webhooks.moysklad.app import create_app as create_moysklad_app
 from webhooks.sigma.app import create_app as create_sigma_app
 
 JOBS = scheduler.JOBS
@@ -47,11 +48,13 @@ JOBS = scheduler.JOBS
 
 def mount_adapters(app: web.Application) -> web.Application:
     """Mount the vendor adapters on the service: the Evotor sub-application at
-    ``/evotor``, the Frontol one at ``/frontol`` and the SIGMA hooks at ``/sigma`` (each
+    ``/evotor``, the Frontol one at ``/frontol``, the SIGMA hooks at ``/sigma`` and МойСклад's
+    Loyalty API at ``/moysklad`` (each
     reads the service's ``Deps`` from the parent application)."""
     app.add_subapp("/evotor", create_evotor_app(lambda request: request.config_dict[DEPS]))
     app.add_subapp("/frontol", create_frontol_app(lambda request: request.config_dict[DEPS]))
     app.add_subapp("/sigma", create_sigma_app(lambda request: request.config_dict[DEPS]))
+    app.add_subapp("/moysklad", create_moysklad_app(lambda request: request.config_dict[DEPS]))
     return app
 
 

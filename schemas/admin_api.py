@@ -24,8 +24,10 @@ Address = Annotated[
     str, StringConstraints(strip_whitespace=True, max_length=500, pattern=_PRINTABLE)
 ]
 Label = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100, pattern=_PRINTABLE)]
-Channel = Literal["native", "1c", "sigma", "modulkassa", "frontol"]
-TerminalChannel = Literal["native", "1c", "sigma", "modulkassa", "frontol", "evotor", "fiscal_qr"]
+Channel = Literal["native", "1c", "sigma", "modulkassa", "frontol", "moysklad"]
+TerminalChannel = Literal[
+    "native", "1c", "sigma", "modulkassa", "frontol", "moysklad", "evotor", "fiscal_qr"
+]
 
 
 class _In(BaseModel):

@@ -37,7 +37,8 @@ class ApiError(NamedTuple):
     (the customer base import); messages: ``mailings``, ``mailing_send``, ``mailing`` (a
     mailing by id), ``templates``; ``join_links`` (the self-registration links); feedback:
     ``feedback_list`` (lists and NPS), ``feedback`` (a feedback by id); ``reports``;
-    ``telegram`` (the merchant's bot); ``frontol`` (the Frontol link); ``catalogue`` (the
+    ``telegram`` (the merchant's bot); ``frontol`` (the Frontol link); ``moysklad`` (the
+    МойСклад installations), ``moysklad_installation`` (one by id); ``catalogue`` (the
     product catalogue), ``catalogue_read`` (its listing and export); fiscal QR claims:
     ``fiscal`` (the settings), ``fiscal_drives``, ``fiscal_drive`` (a drive by id),
     ``fiscal_claims``; gift certificates: ``gift_issue``, ``gift_list``,
@@ -270,7 +271,7 @@ ERRORS: tuple[ApiError, ...] = (
     ApiError("revoke_target", 400, "Укажите либо токен, либо терминал (одно из двух)",
              ("revoke",)),
     ApiError("owner_only", 403, "Это может только владелец (ключ с ролью owner)",
-             ("keys", "telegram", "frontol", "fiscal")),
+             ("keys", "telegram", "frontol", "fiscal", "moysklad")),
     ApiError("key_revoked", 403, "Ключ уже заменён другим запросом", ("keys",)),
     ApiError("unknown_role", 400, "Неизвестная роль «…»: owner или manager", ("keys",)),
     ApiError("key_not_found", 404, "Ключ «…» не найден", ("key",)),
@@ -299,6 +300,9 @@ ERRORS: tuple[ApiError, ...] = (
     # ---- the merchant's Frontol link (merchant key) ----
     ApiError("frontol_not_set", 404, "Frontol не подключён: выпустите ключ доступа",
              ("frontol",)),
+    # ---- the merchant's МойСклад installations (merchant key) ----
+    ApiError("moysklad_installation_not_found", 404, "Подключение МойСклад не найдено",
+             ("moysklad_installation",)),
     # ---- fiscal QR claims (merchant key) ----
     ApiError("fiscal_not_configured", 404, "Проверка чеков по QR-коду не настроена",
              ("fiscal",)),

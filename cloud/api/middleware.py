@@ -104,7 +104,7 @@ def _error_response(request: web.Request, exc: Exception) -> web.StreamResponse 
     return error_body("internal_error", "Внутренняя ошибка сервиса, повторите позже", 500)
 
 
-ADAPTERS = ("evotor", "frontol", "sigma")
+ADAPTERS = ("evotor", "frontol", "sigma", "moysklad")
 """Sub-applications named in the request log by their first path segment."""
 
 

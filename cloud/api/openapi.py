@@ -64,6 +64,8 @@ PATH_PARAMS: dict[str, dict[str, Any]] = {
                        "description": "идентификатор подарочного сертификата"},
     "drive_id": {"type": "integer", "minimum": 1, "maximum": BIGINT_MAX,
                  "description": "идентификатор фискального накопителя"},
+    "installation_id": {"type": "integer", "minimum": 1, "maximum": BIGINT_MAX,
+                        "description": "идентификатор подключения МойСклад"},
 }  # fmt: skip
 
 # {name} or {name:regex}, where the regex may hold braces of its own ({1,19}).
@@ -120,6 +122,11 @@ _PATH_SCOPES: dict[str, set[str]] = {
     "/api/v1/merchant/reports/reanimation": {"reports"},
     "/api/v1/merchant/telegram-bot": {"telegram"},
     "/api/v1/merchant/frontol": {"frontol"},
+    "/api/v1/merchant/moysklad/installations": {"moysklad"},
+    "/api/v1/merchant/moysklad/installations/{installation_id}/revoke": {
+        "moysklad",
+        "moysklad_installation",
+    },
     "/api/v1/merchant/product-catalogue": {"catalogue", "catalogue_read"},
     "/api/v1/merchant/product-catalogue/export": {"catalogue_read"},
     "/api/v1/merchant/fiscal": {"fiscal"},

@@ -18,6 +18,7 @@ from cloud.api import (
     merchant_customers,
     merchant_feedback,
     messages,
+    moysklad_admin,
     product_catalogue,
     programs,
     reports,
@@ -92,6 +93,7 @@ def setup_routes(app: web.Application) -> None:
         *reports.ROUTES,
         *telegram_admin.ROUTES,
         *frontol_admin.ROUTES,
+        *moysklad_admin.ROUTES,
         *fiscal_api.ROUTES,
         *gift_certificates.ROUTES,
     ):

@@ -78,7 +78,7 @@ class Terminal(Base):
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(200))
     external_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
-    # native / 1c / sigma / modulkassa / frontol / evotor (cloud.services.admin.CHANNELS)
+    # native / 1c / sigma / modulkassa / frontol / moysklad / evotor (cloud.services.admin.CHANNELS)
     channel: Mapped[str] = mapped_column(String(16), server_default="native")
     created_at: Mapped[int] = mapped_column(BigInteger)
     __table_args__ = (Index("ix_terminals_merchant_store", "merchant_id", "store_id"),)
@@ -1001,6 +1001,49 @@ class FiscalClaim(Base):
         Index("ix_fiscal_claims_due", "status", "next_attempt_at"),
         Index("ix_fiscal_claims_customer", "merchant_id", "customer_id", "id"),
     )
+
+
+class MoyskladInstallation(Base):
+    """A МойСклад solution installation: its ``Lognex-Discount-API-Auth-Token`` (hashed)."""
+
+    __tablename__ = "moysklad_installations"
+    id: Mapped[int] = _pk()
+    merchant_id: Mapped[int] = _merchant()
+    token_hash: Mapped[str] = mapped_column(String(64))
+    label: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    revoked_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    __table_args__ = (
+        UniqueConstraint("token_hash"),
+        Index("ix_moysklad_installations_merchant", "merchant_id", "id"),
+    )
+
+
+class MoyskladCounterparty(Base):
+    """МойСклад's own counterparty id of one of our customers."""
+
+    __tablename__ = "moysklad_counterparties"
+    id: Mapped[int] = _pk()
+    merchant_id: Mapped[int] = _merchant()
+    ms_id: Mapped[str] = mapped_column(String(64))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    __table_args__ = (UniqueConstraint("merchant_id", "ms_id"),)
+
+
+class MoyskladCode(Base):
+    """The code last handed to a МойСклад till for a phone and purpose (encrypted): the
+    till checks it itself; the registration or the spend then uses it up."""
+
+    __tablename__ = "moysklad_codes"
+    id: Mapped[int] = _pk()
+    merchant_id: Mapped[int] = _merchant()
+    phone_index: Mapped[str] = mapped_column(String(64))
+    purpose: Mapped[str] = mapped_column(String(16))
+    code_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    expires_at: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    __table_args__ = (UniqueConstraint("merchant_id", "phone_index", "purpose"),)
 
 
 class GiftCertificate(Base):

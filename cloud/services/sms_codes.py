@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import structlog
@@ -43,6 +43,9 @@ class SentCode:
     resend_at: int = 0
     """Unix seconds from which another code for the phone may be asked for from the same
     till (now, unless this code filled one of the rate limits)."""
+    code: str = field(default="", repr=False)
+    """The code itself, for the one protocol whose till checks it (МойСклад's
+    ``verificationCode``); every other caller ignores it and never shows it."""
 
 
 def phone_key(deps: Deps, merchant_id: int, phone: str) -> tuple[str, str]:
@@ -147,7 +150,9 @@ async def send_code(
         deps, merchant_id, notification_id, "sent", to_epoch(deps.clock()),
         cost=delivery.cost, provider_id=delivery.provider_id,
     )  # fmt: skip
-    return SentCode(phone=e164, expires_at=now + ttl, expires_in=ttl, resend_at=resend_at)
+    return SentCode(
+        phone=e164, expires_at=now + ttl, expires_in=ttl, resend_at=resend_at, code=code
+    )
 
 
 def _limits(deps: Deps, terminal_id: int | None, phone_index: str) -> list[_Limit]:

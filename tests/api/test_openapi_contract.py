@@ -19,7 +19,12 @@ from cloud.services.deps import Deps
 from schemas.errors import ERRORS
 
 ROOT = Path(__file__).resolve().parents[2]
-DOCUMENTS = ("/api/v1/openapi.json", "/evotor/terminal/v1/openapi.json", "/sigma/v1/openapi.json")
+DOCUMENTS = (
+    "/api/v1/openapi.json",
+    "/evotor/terminal/v1/openapi.json",
+    "/sigma/v1/openapi.json",
+    "/moysklad/v1/openapi.json",
+)
 
 # Where native-API errors are raised, and the classes that carry their status.
 SCANNED = ["cloud/api", "cloud/services", "cloud/ledger", "cloud/engine", "cloud/phones.py",
@@ -31,6 +36,8 @@ STATUS_OF = {"BadRequest": 400, "Unauthorized": 401, "PaymentRequired": 402, "Fo
 NOT_ON_THE_API = {
     "invalid_channel": "register_customer is called with a fixed channel by each caller",
     "frontol_bad_signature": "the Frontol adapter's signature check (webhooks/frontol)",
+    "moysklad_missing_token": "the МойСклад adapter's token check (webhooks/moysklad)",
+    "moysklad_bad_token": "the МойСклад adapter's token check (webhooks/moysklad)",
 }
 # Raised only on the terminal channels (their own error shapes and documents).
 CHANNEL_ONLY = (
