@@ -23,6 +23,7 @@ from schemas.program import (
     AmountRange,
     CategoryRule,
     Conditions,
+    CouponRule,
     GoodsSelector,
     Modifier,
     Program,
@@ -162,6 +163,26 @@ class CompiledPromotion:
 
 
 @dataclass(frozen=True, slots=True)
+class CompiledCoupon:
+    """A coupon rule: exactly one of the effects is set."""
+
+    code: str
+    name: str
+    goods: CompiledGoods | None
+    discount_percent: int | None = None
+    """Scaled by ``PERCENT_SCALE``."""
+    discount_amount: int | None = None
+    """Kopecks."""
+    accrual_multiplier: int | None = None
+    """x ``MULTIPLIER_SCALE``."""
+    gift_bonuses: int | None = None
+    """Kopecks."""
+
+    def selects(self, category: str | None, sku: str | None) -> bool:
+        return self.goods is None or self.goods.selects(category, sku)
+
+
+@dataclass(frozen=True, slots=True)
 class CompiledProgram:
     program: Program
     tiers: tuple[CompiledTier, ...]
@@ -191,6 +212,8 @@ class CompiledProgram:
     """A rule looks at the customer's birthday (the service decrypts it only then)."""
     spend_window_days: int | None = None
     """Local days of ``period_purchases`` when a rule looks at them, else None."""
+    coupons: Mapping[str, CompiledCoupon] | None = None
+    """Coupon rules by code (``None``: the program has none)."""
 
     def category(self, code: str | None) -> CompiledCategory:
         if code is None:
@@ -328,6 +351,26 @@ def _compile_promotion(
     )
 
 
+def _compile_coupon(rule: CouponRule) -> CompiledCoupon:
+    return CompiledCoupon(
+        code=rule.code,
+        name=rule.name,
+        goods=_goods(rule.goods),
+        discount_percent=(
+            None if rule.discount_percent is None else scale_percent(rule.discount_percent)
+        ),
+        discount_amount=(
+            None if rule.discount_amount is None else to_kopecks(rule.discount_amount)
+        ),
+        accrual_multiplier=(
+            None
+            if rule.accrual_multiplier is None
+            else int(rule.accrual_multiplier * MULTIPLIER_SCALE)
+        ),
+        gift_bonuses=None if rule.gift_bonuses is None else to_kopecks(rule.gift_bonuses),
+    )
+
+
 def compile_program(program: Program) -> CompiledProgram:
     """Precompute a program's rates as integers; cache the result per program version."""
     tiers = tuple(_compile_tier(tier, rank) for rank, tier in enumerate(program.tiers))
@@ -365,6 +408,7 @@ def compile_program(program: Program) -> CompiledProgram:
         uses_birthday=any(m.when.birthday is not None for m in modifiers)
         or any(p.when.birthday is not None for p in promotions),
         spend_window_days=_spend_window_days(program),
+        coupons={rule.code: _compile_coupon(rule) for rule in program.coupons} or None,
     )
 
 
