@@ -17,6 +17,8 @@ from schemas.bounds import BigId, WireBool, WireDateTime
 from schemas.money import MAX_AMOUNT, Amount, LineQuantity, Money, PositiveAmount, Quantity
 
 ExternalId = Annotated[str, Field(min_length=1, max_length=128)]
+CouponCode = Annotated[str, Field(min_length=1, max_length=64)]
+"""A coupon code as a till sends it (spaces and dashes are ignored when it is read)."""
 
 
 class WireModel(BaseModel):
@@ -62,6 +64,12 @@ class Receipt(WireModel):
     customer: CustomerRef | None = None
     lines: Annotated[list[ReceiptLine], Field(min_length=1, max_length=500)]
     created_at: WireDateTime | None = None
+    coupons: Annotated[list[CouponCode], Field(max_length=10)] = Field(
+        default_factory=list,
+        description="coupon codes the cashier entered: a quote prices the valid ones and "
+        "says why the others are refused (the receipt is still priced, without them); "
+        "a confirm records the valid ones with the sale",
+    )
 
     @model_validator(mode="after")
     def _lines_consistent(self) -> Receipt:
@@ -143,6 +151,16 @@ class RefundRequest(WireModel):
 # ---- responses -----------------------------------------------------------------------
 
 
+class CouponOutcome(WireModel):
+    """What became of a code the cashier entered: ``applied`` (priced, and on a sale
+    recorded) or refused, ``message`` saying why in Russian (then the receipt is priced
+    without it)."""
+
+    code: str
+    applied: bool
+    message: str
+
+
 class QuoteLine(WireModel):
     id: str
     amount: Money
@@ -174,6 +192,7 @@ class Quote(WireModel):
     accrual: Money
     messages: list[str]
     slip: list[str]
+    coupons: list[CouponOutcome] = Field(default_factory=list)
 
 
 class HoldResult(WireModel):
@@ -199,6 +218,7 @@ class ConfirmResult(WireModel):
     accrual_expires_at: datetime | None
     messages: list[str]
     slip: list[str]
+    coupons: list[CouponOutcome] = Field(default_factory=list)
 
 
 class CancelResult(WireModel):

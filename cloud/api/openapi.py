@@ -62,6 +62,8 @@ PATH_PARAMS: dict[str, dict[str, Any]] = {
                     "description": "идентификатор отзыва"},
     "drive_id": {"type": "integer", "minimum": 1, "maximum": BIGINT_MAX,
                  "description": "идентификатор фискального накопителя"},
+    "campaign_id": {"type": "integer", "minimum": 1, "maximum": BIGINT_MAX,
+                    "description": "идентификатор купонной акции"},
 }  # fmt: skip
 
 # {name} or {name:regex}, where the regex may hold braces of its own ({1,19}).
@@ -124,6 +126,12 @@ _PATH_SCOPES: dict[str, set[str]] = {
     "/api/v1/merchant/fiscal/drives": {"fiscal_drives"},
     "/api/v1/merchant/fiscal/drives/{drive_id}": {"fiscal_drive"},
     "/api/v1/merchant/fiscal/claims": {"fiscal_claims"},
+    "/api/v1/merchant/coupon-campaigns": {"coupon_campaigns"},
+    "/api/v1/merchant/coupon-campaigns/{campaign_id}": {"coupon_campaign"},
+    "/api/v1/merchant/coupon-campaigns/{campaign_id}/coupons": {"coupon_campaign"},
+    "/api/v1/merchant/coupon-campaigns/{campaign_id}/coupons.csv": {"coupon_campaign"},
+    "/api/v1/merchant/coupon-campaigns/{campaign_id}/print": {"coupon_campaign"},
+    "/api/v1/merchant/coupon-campaigns/{campaign_id}/revoke": {"coupon_campaign", "coupon_revoke"},
 }
 MERCHANT_CUSTOMERS = "/api/v1/merchant/customers"
 """The merchant's customer administration (merchant key, like program versions)."""

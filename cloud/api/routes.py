@@ -10,6 +10,7 @@ from aiohttp import web
 from cloud.api import (
     admin,
     checkout,
+    coupons,
     customer_files,
     customers,
     feedback_page,
@@ -92,6 +93,7 @@ def setup_routes(app: web.Application) -> None:
         *telegram_admin.ROUTES,
         *frontol_admin.ROUTES,
         *fiscal_api.ROUTES,
+        *coupons.ROUTES,
     ):
         app.router.add_route(operation.method, operation.path, handler)
         operations.append(operation)

@@ -18,19 +18,19 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta, tzinfo
 from decimal import Decimal
 
+from cloud.engine import coupons as coupon_rules
 from cloud.engine.compiled import (
     MULTIPLIER_SCALE,
     PERCENT_DENOMINATOR,
     RATE_DENOMINATOR,
     RATE_SCALE,
     CompiledCategory,
+    CompiledCoupon,
     CompiledModifier,
     CompiledProgram,
     CompiledTier,
     as_compiled,
 )
-from cloud.engine import coupons as coupon_rules
-from cloud.engine.compiled import CompiledCoupon
 from cloud.engine.distribution import apportion, distribute, fit_unit_prices
 from cloud.engine.lifecycle import accrual_dates
 from cloud.engine.rules import (

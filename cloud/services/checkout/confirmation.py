@@ -13,7 +13,7 @@ from cloud.ledger.balance import read_balance
 from cloud.ledger.holds import active_hold, release_holds
 from cloud.ledger.lots import accrue
 from cloud.ledger.redemption import redeem
-from cloud.services import referrals
+from cloud.services import coupon_use, referrals
 from cloud.services.checkout import snapshot as snapshots
 from cloud.services.checkout.holds import sms_code_required
 from cloud.services.checkout.render import (
@@ -125,10 +125,17 @@ async def _confirm(
             # Only a hold checks the customer's code: under such a program it is the
             # only door for spending, whatever the channel.
             raise sms_code_required()
-        settled = engine.settle(
-            snapshot.program.compiled, customer, lines, redeemed, bought_at, terminal.timezone
-        )
         customer_id = customer.customer_id if customer else None
+        # Decided again under the campaigns' locks: a code another till used meanwhile is
+        # not recorded twice (the sale still is, without it).
+        coupons = await coupon_use.lock_and_check(
+            tx, terminal.merchant_id, receipt.coupons, customer_id, program, epoch,
+            terminal.timezone,
+        )  # fmt: skip
+        settled = engine.settle(
+            snapshot.program.compiled, customer, lines, redeemed, bought_at, terminal.timezone,
+            coupons=coupons.rules,
+        )  # fmt: skip
         receipt_id = await tx.insert(
             "INSERT INTO receipts (merchant_id, store_id, terminal_id, customer_id, source, "
             "kind, external_id, program_version_id, amount, discount, redeemed, accrued, "
@@ -165,7 +172,9 @@ async def _confirm(
                 )
             ],
         )  # fmt: skip
+        await coupon_use.redeem(tx, terminal.merchant_id, coupons, receipt_id, customer_id, epoch)
         messages = list(settled.messages)
+        messages.extend(coupons.messages())
         if snapshot.blocked_customer_id is not None:
             messages.insert(0, snapshots.CARD_BLOCKED_MESSAGE)
         tier_code = settled.tier_code
@@ -231,6 +240,7 @@ async def _confirm(
             else local_time(expires_at, terminal.timezone),
             messages=with_level(messages, program, shown),
             slip=_confirm_slip(settled, balance, customer is not None),
+            coupons=coupons.outcomes,
         )
         await tx.execute(
             "UPDATE receipts SET response = :body WHERE id = :id",
