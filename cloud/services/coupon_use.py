@@ -13,7 +13,7 @@ not recorded, and the answer says so.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -43,13 +43,13 @@ class Usable:
     rule: str
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Checked:
     """The codes of a receipt sorted out: outcomes in the order entered, the usable ones
     and the program rules they unlock."""
 
-    outcomes: list[wire.CouponOutcome] = field(default_factory=list)
-    usable: list[Usable] = field(default_factory=list)
+    outcomes: tuple[wire.CouponOutcome, ...] = ()
+    usable: tuple[Usable, ...] = ()
 
     @property
     def rules(self) -> list[str]:
@@ -111,17 +111,18 @@ async def _sort_out(
         )
         per_customer = {int(row["campaign_id"]): int(row["n"]) for row in counted}
     rules = {rule.code: rule for rule in program.coupons}
-    result = Checked()
+    outcomes: list[wire.CouponOutcome] = []
+    usable: list[Usable] = []
     seen_codes: set[str] = set()
     seen_rules: set[str] = set()
     for code in wanted:
         row = by_code.get(code)
         if code in seen_codes:
-            result.outcomes.append(_refused(code, f"Купон {code} уже указан в этом чеке"))
+            outcomes.append(_refused(code, f"Купон {code} уже указан в этом чеке"))
             continue
         seen_codes.add(code)
         if row is None:
-            result.outcomes.append(_refused(code, f"Купон {code} не найден"))
+            outcomes.append(_refused(code, f"Купон {code} не найден"))
             continue
         reason = _reason(row, code, customer_id, per_customer, now, tz)
         rule = rules.get(row["rule_code"])
@@ -132,15 +133,15 @@ async def _sort_out(
         if reason is None and row["rule_code"] in seen_rules:
             reason = f"Купон {code}: такая же скидка по другому купону уже в чеке"
         if reason is not None:
-            result.outcomes.append(_refused(code, reason))
+            outcomes.append(_refused(code, reason))
             continue
         assert rule is not None
         seen_rules.add(rule.code)
-        result.usable.append(Usable(int(row["id"]), int(row["campaign_id"]), code, rule.code))
-        result.outcomes.append(
+        usable.append(Usable(int(row["id"]), int(row["campaign_id"]), code, rule.code))
+        outcomes.append(
             wire.CouponOutcome(code=code, applied=True, message=f"Купон {code}: {rule.name}")
         )
-    return result
+    return Checked(tuple(outcomes), tuple(usable))
 
 
 def _local_day(epoch: int, tz: ZoneInfo) -> str:

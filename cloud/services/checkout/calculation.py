@@ -151,5 +151,5 @@ def _wire_quote(
         accrual=to_roubles(quote.accrual),
         messages=with_level(quote.messages, program, shown),
         slip=with_level(quote.slip, program, shown),
-        coupons=coupons.outcomes,
+        coupons=list(coupons.outcomes),
     )

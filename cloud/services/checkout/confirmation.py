@@ -240,7 +240,7 @@ async def _confirm(
             else local_time(expires_at, terminal.timezone),
             messages=with_level(messages, program, shown),
             slip=_confirm_slip(settled, balance, customer is not None),
-            coupons=coupons.outcomes,
+            coupons=list(coupons.outcomes),
         )
         await tx.execute(
             "UPDATE receipts SET response = :body WHERE id = :id",
