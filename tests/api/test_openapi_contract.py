@@ -31,6 +31,8 @@ STATUS_OF = {"BadRequest": 400, "Unauthorized": 401, "PaymentRequired": 402, "Fo
 NOT_ON_THE_API = {
     "invalid_channel": "register_customer is called with a fixed channel by each caller",
     "frontol_bad_signature": "the Frontol adapter's signature check (webhooks/frontol)",
+    "coupon_rule_unknown": "the engine's guard: the service passes only the coupon rules of "
+    "the program version pricing the receipt (cloud.services.coupon_use)",
 }
 # Raised only on the terminal channels (their own error shapes and documents).
 CHANNEL_ONLY = (
