@@ -18,7 +18,7 @@ from schemas.bounds import BIGINT_MAX
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 PATH = "/api/v1/merchant/coupon-campaigns"
-ONE = PATH + "/{campaign_id}"
+ONE = PATH + r"/{campaign_id:[0-9]{1,19}}"
 
 
 def _campaign_id(request: web.Request) -> int:
