@@ -27,6 +27,9 @@ CertificateNumber = Annotated[
     ),
 ]
 
+CouponCode = Annotated[str, Field(min_length=1, max_length=64)]
+"""A coupon code as a till sends it (spaces and dashes are ignored when it is read)."""
+
 
 class WireModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -71,6 +74,12 @@ class Receipt(WireModel):
     customer: CustomerRef | None = None
     lines: Annotated[list[ReceiptLine], Field(min_length=1, max_length=500)]
     created_at: WireDateTime | None = None
+    coupons: Annotated[list[CouponCode], Field(max_length=10)] = Field(
+        default_factory=list,
+        description="coupon codes the cashier entered: a quote prices the valid ones and "
+        "says why the others are refused (the receipt is still priced, without them); "
+        "a confirm records the valid ones with the sale",
+    )
 
     @model_validator(mode="after")
     def _lines_consistent(self) -> Receipt:
@@ -186,6 +195,16 @@ class RefundRequest(WireModel):
 # ---- responses -----------------------------------------------------------------------
 
 
+class CouponOutcome(WireModel):
+    """What became of a code the cashier entered: ``applied`` (priced, and on a sale
+    recorded) or refused, ``message`` saying why in Russian (then the receipt is priced
+    without it)."""
+
+    code: str
+    applied: bool
+    message: str
+
+
 class QuoteLine(WireModel):
     id: str
     amount: Money
@@ -217,6 +236,7 @@ class Quote(WireModel):
     accrual: Money
     messages: list[str]
     slip: list[str]
+    coupons: list[CouponOutcome] = Field(default_factory=list)
 
 
 class HoldResult(WireModel):
@@ -242,6 +262,7 @@ class ConfirmResult(WireModel):
     accrual_expires_at: datetime | None
     messages: list[str]
     slip: list[str]
+    coupons: list[CouponOutcome] = Field(default_factory=list)
     gift_certificates: list[GiftCertificateApplied] = Field(
         default=[], description="paid by gift certificates (money: accrual counts it as paid)"
     )

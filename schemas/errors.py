@@ -43,7 +43,8 @@ class ApiError(NamedTuple):
     ``fiscal`` (the settings), ``fiscal_drives``, ``fiscal_drive`` (a drive by id),
     ``fiscal_claims``; gift certificates: ``gift_issue``, ``gift_list``,
     ``gift_certificate`` (one by id), ``gift_till`` (the till's status check and sale);
-    ``route``: any address of the API, outside the operations (an
+    coupons: ``coupon_campaigns`` (issuing a batch), ``coupon_campaign`` (a campaign by
+    id), ``coupon_revoke``; ``route``: any address of the API, outside the operations (an
     unknown path, a method a path does not serve)."""
 
 
@@ -87,7 +88,7 @@ ERRORS: tuple[ApiError, ...] = (
              "или 64 символов)",
              ("lookup", "history", "admin_search", "admin_page", "import", "join_links",
               "feedback_list", "reports", "catalogue_read", "fiscal_claims", "gift_list",
-              "gift_till")),
+              "gift_till", "coupon_campaigns", "coupon_campaign")),
     ApiError("invalid_limit", 400, "Размер страницы должен быть от 1 до 100",
              ("history", "admin_search", "admin_page", "feedback_list", "reports", "catalogue",
               "gift_list")),
@@ -137,7 +138,7 @@ ERRORS: tuple[ApiError, ...] = (
     # ---- checkout ----
     ApiError("merchant_not_found", 404, "Компания не найдена", ("checkout",)),
     ApiError("no_program", 409, "У компании нет активной программы лояльности",
-             ("checkout", "catalogue")),
+             ("checkout", "catalogue", "coupon_campaigns")),
     ApiError("customer_required", 400, "Для оплаты бонусами укажите клиента", ("checkout",)),
     ApiError("sms_code_required", 422,
              "Для оплаты бонусами нужен код из SMS, отправленного клиенту", ("checkout",)),
@@ -310,6 +311,12 @@ ERRORS: tuple[ApiError, ...] = (
              "сервисе", ("fiscal_drives",)),
     ApiError("fiscal_drive_not_found", 404, "Фискальный накопитель «…» не найден",
              ("fiscal_drive",)),
+    # ---- coupon campaigns (merchant key) ----
+    ApiError("unknown_coupon_rule", 422, "В действующей программе нет купонного правила «…» "
+             "(есть: «…»)", ("coupon_campaigns",)),
+    ApiError("coupon_campaign_not_found", 404, "Купонная акция «…» не найдена",
+             ("coupon_campaign",)),
+    ApiError("coupon_not_found", 404, "В акции нет купонов: «…»", ("coupon_revoke",)),
 )  # fmt: skip
 
 

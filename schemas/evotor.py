@@ -33,6 +33,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from schemas.checkout import CouponCode, CouponOutcome
 from schemas.money import Money, Quantity
 
 USER_ID_PATTERN = r"^[0-9]{2}-[0-9]{15}$"
@@ -613,6 +614,11 @@ class _HookReceipt(OurModel):
     customer: HookCustomer | None = None
     positions: Annotated[list[HookPosition], Field(min_length=1, max_length=500)]
     createdAt: datetime | None = None
+    coupons: Annotated[list[CouponCode], Field(max_length=10)] = Field(
+        default_factory=list,
+        description="coupon codes the cashier entered (typed or scanned): the quote prices "
+        "the valid ones and says why the others are refused; the close records them",
+    )
 
     @field_validator("createdAt")
     @classmethod
@@ -671,6 +677,7 @@ class CalculateHookResponse(OurModel):
     slip: list[str]
     extra: dict[str, str]
     """Put into ``SetExtra``: it comes back in the cloud document's ``extras``."""
+    coupons: list[CouponOutcome] = Field(default_factory=list)
 
 
 class BonusPaymentRequest(_HookReceipt):
@@ -733,6 +740,7 @@ class ReceiptClosedResponse(OurModel):
     balance: Money | None
     messages: list[str]
     slip: list[str]
+    coupons: list[CouponOutcome] = Field(default_factory=list)
 
 
 class ReceiptCancelledRequest(OurModel):

@@ -148,6 +148,15 @@ class Envelope(FrontolModel):
     client: OptionalClient = None
 
 
+Coupons = (
+    Annotated[
+        list[Annotated[str, BeforeValidator(_text), Field(min_length=1, max_length=64)]],
+        Field(max_length=10),
+    ]
+    | None
+)
+
+
 class Position(FrontolModel):
     index: Annotated[int, Field(ge=1, le=100_000)]
     id: Id
@@ -158,6 +167,8 @@ class Position(FrontolModel):
     totalAmount: Money | None = None
     discardedAmount: Money | None = None
     referenceIndex: Annotated[int, Field(ge=1, le=100_000)] | None = None
+    coupons: Coupons = None
+    """Line-level coupons (read as the receipt's: a coupon rule names its own goods)."""
 
 
 class Payment(FrontolModel):
@@ -182,6 +193,8 @@ class DocumentRequest(Envelope):
     payments: Annotated[list[Payment], Field(max_length=50)] | None = None
     payment: BonusPayment | None = None
     referenceUid: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    coupons: Coupons = None
+    """Coupons entered for the receipt (``string[]``)."""
 
 
 class ClientRequest(Envelope):

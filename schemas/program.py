@@ -120,6 +120,28 @@ percentage discount (tier and modifiers) then applies to what is left, unless
 get no other discount. Quantity promotions are the program's discount, so a closed
 receipt (already charged) is not discounted again.
 
+Coupons (``coupons``)
+---------------------
+
+A coupon rule is unlocked by a code the merchant issued (a coupon campaign names the
+rule); the service checks the code (validity dates, limits, revocation) and passes the
+unlocked rules to the engine, which applies them after the program's own discounts, in
+the order the codes were presented:
+
+* ``discount_percent`` — that percentage of what is left of the selected lines (the
+  program's discounts already taken), ``floor`` of the exact sum, spread over the lines
+  in proportion to their amounts; ``discount_amount`` — that sum off the selected lines,
+  spread likewise. Never below a line's floor, never on a category with
+  ``discount: false``; what does not fit is not given. A coupon discount is money off
+  in every ``kind`` (like a quantity promotion), and a closed receipt (already charged)
+  is not discounted again.
+* ``accrual_multiplier`` — the accrual of the selected lines is multiplied (after the
+  modifiers; two such coupons multiply); ``gift_bonuses`` — that many bonuses more on
+  the receipt, spread over the lines in proportion to what they earn otherwise (else to
+  their amounts), so a returned line takes its share back. Both need a customer and a
+  program that accrues bonuses, and are not suppressed by ``no_accrual_when_redeeming``
+  for the gift.
+
 Bonus lifecycle and gifts
 -------------------------
 
@@ -400,6 +422,43 @@ class QuantityPromotion(_Document):
         return self
 
 
+class CouponRule(_Document):
+    """What a coupon code unlocks (``coupons``): exactly one effect, on the lines
+    ``goods`` selects (the whole receipt when absent). The merchant's coupon campaigns
+    name a rule by ``code``; the engine applies a rule only when the service passes it in
+    (a valid code was presented)."""
+
+    code: Code
+    name: str = Field(min_length=1, max_length=100)
+    """Shown to the cashier when the coupon applies (``Quote.applied_rules``)."""
+    goods: GoodsSelector | None = None
+    discount_percent: Annotated[Percent, Field(gt=0)] | None = None
+    discount_amount: PositiveMoney | None = None
+    accrual_multiplier: Multiplier | None = None
+    gift_bonuses: PositiveMoney | None = None
+
+    @model_validator(mode="after")
+    def _one_effect(self) -> CouponRule:
+        effects = (
+            self.discount_percent,
+            self.discount_amount,
+            self.accrual_multiplier,
+            self.gift_bonuses,
+        )
+        if sum(effect is not None for effect in effects) != 1:
+            raise ValueError(
+                f"купон «{self.name}»: укажите ровно одно действие (discount_percent, "
+                "discount_amount, accrual_multiplier или gift_bonuses)"
+            )
+        if self.gift_bonuses is not None and self.goods is not None:
+            raise ValueError(f"купон «{self.name}»: подарочные бонусы даются на весь чек")
+        return self
+
+    @property
+    def affects_accrual(self) -> bool:
+        return self.accrual_multiplier is not None or self.gift_bonuses is not None
+
+
 class FollowUpOffer(_Document):
     """A personal offer after every purchase: active from the next local day through
     the ``days``-th local day after it. Its effects are the modifiers whose ``when`` has
@@ -553,6 +612,8 @@ class Program(_Document):
     stacking: Literal["best", "sum", "priority"] = "best"
     modifiers: list[Modifier] = Field(default_factory=list, max_length=50)
     quantity_promotions: list[QuantityPromotion] = Field(default_factory=list, max_length=20)
+    coupons: list[CouponRule] = Field(default_factory=list, max_length=50)
+    """Rules unlocked by coupon codes (the merchant's coupon campaigns name them)."""
     follow_up_offer: FollowUpOffer | None = None
     gifts: Gifts = Field(default_factory=Gifts)
     tier_change_sms: bool = False
@@ -704,6 +765,13 @@ class Program(_Document):
                     f"правило «{modifier.name}»: при начислении «1 бонус за N рублей» "
                     "начисление меняется только множителем"
                 )
+        coupon_codes: set[str] = set()
+        for coupon in self.coupons:
+            if coupon.code in coupon_codes:
+                raise ValueError(f"код купона «{coupon.code}» повторяется")
+            coupon_codes.add(coupon.code)
+            if coupon.affects_accrual and self.kind == "discount":
+                raise ValueError(f"купон «{coupon.name}»: программа не начисляет бонусы")
         if self.follow_up_offer is not None and not follow_up_used:
             raise ValueError(
                 "персональное предложение задано, но ни одно правило его не использует"

@@ -66,6 +66,8 @@ PATH_PARAMS: dict[str, dict[str, Any]] = {
                  "description": "идентификатор фискального накопителя"},
     "installation_id": {"type": "integer", "minimum": 1, "maximum": BIGINT_MAX,
                         "description": "идентификатор подключения МойСклад"},
+    "campaign_id": {"type": "integer", "minimum": 1, "maximum": BIGINT_MAX,
+                    "description": "идентификатор купонной акции"},
 }  # fmt: skip
 
 # {name} or {name:regex}, where the regex may hold braces of its own ({1,19}).
@@ -139,6 +141,12 @@ _PATH_SCOPES: dict[str, set[str]] = {
     "/api/v1/merchant/reports/gift-certificates": {"reports"},
     "/api/v1/gift-certificates/status": {"gift_till"},
     "/api/v1/gift-certificates/sell": {"gift_till"},
+    "/api/v1/merchant/coupon-campaigns": {"coupon_campaigns"},
+    "/api/v1/merchant/coupon-campaigns/{campaign_id}": {"coupon_campaign"},
+    "/api/v1/merchant/coupon-campaigns/{campaign_id}/coupons": {"coupon_campaign"},
+    "/api/v1/merchant/coupon-campaigns/{campaign_id}/coupons.csv": {"coupon_campaign"},
+    "/api/v1/merchant/coupon-campaigns/{campaign_id}/print": {"coupon_campaign"},
+    "/api/v1/merchant/coupon-campaigns/{campaign_id}/revoke": {"coupon_campaign", "coupon_revoke"},
 }
 MERCHANT_CUSTOMERS = "/api/v1/merchant/customers"
 """The merchant's customer administration (merchant key, like program versions)."""

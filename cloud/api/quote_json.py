@@ -71,4 +71,5 @@ def quote_document(priced: PricedReceipt) -> dict[str, Any]:
         "accrual": money(quote.accrual),
         "messages": list(messages),
         "slip": list(slip),
+        "coupons": [outcome.model_dump() for outcome in priced.coupons.outcomes],
     }

@@ -10,6 +10,7 @@ from aiohttp import web
 from cloud.api import (
     admin,
     checkout,
+    coupons,
     customer_files,
     customers,
     feedback_page,
@@ -96,6 +97,7 @@ def setup_routes(app: web.Application) -> None:
         *moysklad_admin.ROUTES,
         *fiscal_api.ROUTES,
         *gift_certificates.ROUTES,
+        *coupons.ROUTES,
     ):
         app.router.add_route(operation.method, operation.path, handler)
         operations.append(operation)

@@ -1125,6 +1125,69 @@ class GiftCertificateHold(Base):
     )
 
 
+class CouponCampaign(Base):
+    """A batch of coupon codes unlocking the program's coupon rule ``rule_code``.
+    ``uses_per_code`` 1 is single-use, NULL unlimited; ``total_uses`` caps the campaign
+    and ``uses_per_customer`` each customer (NULL: no cap); ``used`` counts the
+    redemptions not freed (the row every redemption locks). ``return_frees``: a returned
+    receipt gives its codes back. Validity bounds are instants (epoch seconds)."""
+
+    __tablename__ = "coupon_campaigns"
+    id: Mapped[int] = _pk()
+    merchant_id: Mapped[int] = _merchant()
+    name: Mapped[str] = mapped_column(String(200))
+    rule_code: Mapped[str] = mapped_column(String(64))
+    uses_per_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    total_uses: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    uses_per_customer: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    requires_customer: Mapped[int] = mapped_column(Integer)
+    valid_from: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    valid_until: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    return_frees: Mapped[int] = mapped_column(Integer)
+    used: Mapped[int] = mapped_column(Integer)
+    revoked_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    __table_args__ = (Index("ix_coupon_campaigns_merchant", "merchant_id", "id"),)
+
+
+class Coupon(Base):
+    """One code of a campaign; ``used`` counts its redemptions not freed."""
+
+    __tablename__ = "coupons"
+    id: Mapped[int] = _pk()
+    merchant_id: Mapped[int] = _merchant()
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("coupon_campaigns.id", ondelete="CASCADE"))
+    code: Mapped[str] = mapped_column(String(32))
+    used: Mapped[int] = mapped_column(Integer)
+    revoked_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    __table_args__ = (
+        UniqueConstraint("merchant_id", "code"),
+        Index("ix_coupons_campaign", "campaign_id", "id"),
+    )
+
+
+class CouponRedemption(Base):
+    """A code used by a confirmed sale, written in the sale's transaction; ``freed_at``
+    and ``refund_receipt_id`` once a return gave the code back."""
+
+    __tablename__ = "coupon_redemptions"
+    id: Mapped[int] = _pk()
+    merchant_id: Mapped[int] = _merchant()
+    campaign_id: Mapped[int] = mapped_column(Id)
+    coupon_id: Mapped[int] = mapped_column(ForeignKey("coupons.id", ondelete="CASCADE"))
+    receipt_id: Mapped[int] = mapped_column(ForeignKey("receipts.id", ondelete="CASCADE"))
+    customer_id: Mapped[int | None] = mapped_column(Id, nullable=True)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    freed_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    refund_receipt_id: Mapped[int | None] = mapped_column(Id, nullable=True)
+    __table_args__ = (
+        UniqueConstraint("coupon_id", "receipt_id"),
+        Index("ix_coupon_redemptions_receipt", "receipt_id"),
+        Index("ix_coupon_redemptions_customer", "campaign_id", "customer_id"),
+    )
+
+
 # SQLite would otherwise reuse the id of a deleted last row; ids are cache keys (program
 # versions) and appear in other systems' records, so they are never reused.
 for _table in Base.metadata.tables.values():

@@ -18,12 +18,14 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta, tzinfo
 from decimal import Decimal
 
+from cloud.engine import coupons as coupon_rules
 from cloud.engine.compiled import (
     MULTIPLIER_SCALE,
     PERCENT_DENOMINATOR,
     RATE_DENOMINATOR,
     RATE_SCALE,
     CompiledCategory,
+    CompiledCoupon,
     CompiledModifier,
     CompiledProgram,
     CompiledTier,
@@ -57,6 +59,7 @@ def calculate(
     *,
     redeem: int = 0,
     unit_price_exact: bool = False,
+    coupons: Sequence[str] = (),
 ) -> Quote:
     """Quote an open receipt.
 
@@ -70,7 +73,8 @@ def calculate(
     customer's balance (0 without a customer) and rounded down to the program's redeem
     step. ``redeem`` — the bonus payment asked for — must not exceed it and must be a
     multiple of the step (``EngineError`` otherwise); it is spread over the lines in
-    proportion to their caps.
+    proportion to their caps. ``coupons``: codes of the program's coupon rules the
+    service unlocked for this receipt (``schemas.program``, "Coupons").
     """
     _require_aware(now)
     compiled = as_compiled(program)
@@ -95,6 +99,13 @@ def calculate(
         compiled, tier, lines, categories, amounts, floors, promo, combinable, matched, before,
         applied,
     )  # fmt: skip
+    rules = coupon_rules.unlocked(compiled, coupons)
+    coupon_names: list[str] = []
+    by_coupon = coupon_rules.add_discounts(
+        rules, lines, categories, amounts, floors, discounts, coupon_names
+    )
+    if coupon_names:
+        uniform = None
     unit_prices: list[int | None] = [None] * count
     if unit_price_exact:
         caps = percent_caps
@@ -102,6 +113,8 @@ def calculate(
             # A line's quantity discount may shrink by a kopeck but only grows when the
             # line also takes the percentage discount.
             caps = [caps[i] if caps[i] else promo[i] for i in range(count)]
+        if coupon_names:
+            caps = [amounts[i] - floors[i] if by_coupon[i] else caps[i] for i in range(count)]
         discounts, unit_prices = fit_unit_prices(
             [line.price for line in lines],
             [line.quantity for line in lines],
@@ -153,6 +166,8 @@ def calculate(
         applied,
         uniform if promo is None else None,
         settled=False,
+        coupons=rules,
+        coupon_names=coupon_names,
     )
 
 
@@ -163,6 +178,8 @@ def settle(
     redeemed: int,
     now: datetime,
     tz: tzinfo,
+    *,
+    coupons: Sequence[str] = (),
 ) -> Quote:
     """Price a closed receipt from what the terminal charged.
 
@@ -174,7 +191,8 @@ def settle(
     goes over the lines' remaining room above the floor, then down to zero. Only a
     payment above the receipt total is an ``EngineError``. ``max_redeem`` is the sum of
     line caps (no balance or step). Modifiers of accrual and of the payable share apply
-    as in ``calculate`` (the receipt sum is the charged total).
+    as in ``calculate`` (the receipt sum is the charged total). Of the ``coupons``
+    only the accrual effects act: their discount is in the amounts charged.
     """
     _require_aware(now)
     compiled = as_compiled(program)
@@ -236,6 +254,7 @@ def settle(
         applied,
         None,
         settled=True,
+        coupons=coupon_rules.unlocked(compiled, coupons),
     )
 
 
@@ -402,8 +421,10 @@ def _accruals(
     redeems: list[int],
     modifiers: list[CompiledModifier],
     applied: set[int],
+    coupon_factors: tuple[list[int], int] | None = None,
 ) -> list[int]:
-    """Line accruals summing to the receipt's accrual, rounded once."""
+    """Line accruals summing to the receipt's accrual, rounded once. ``coupon_factors``:
+    per line a coupon multiplier over a common scale (``coupons.accrual_factors``)."""
     count = len(after)
     per_bonus = tier.roubles_per_bonus
     # One bonus per N roubles with N = roubles_num / roubles_den: a line's exact accrual
@@ -423,6 +444,9 @@ def _accruals(
     percent_sum = 0
     per_bonus_sum = 0
     weights = [0] * count
+    # A coupon multiplier scales every line's exact accrual: the sums and weights carry
+    # it as an integer over ``scale``, so the rounding still happens once.
+    factors_by_coupon, scale = coupon_factors if coupon_factors is not None else (None, 1)
     for i in range(count):
         category = categories[i]
         if not category.accrual:
@@ -437,30 +461,35 @@ def _accruals(
             rate = percent * MULTIPLIER_SCALE
             if table is not None:
                 rate = table.rate(rate, lines[i])
+            if factors_by_coupon is not None:
+                rate *= factors_by_coupon[i]
             percent_sum += base * rate
             weights[i] = base * rate * roubles_num
         elif per_bonus is not None:
             factor = RATE_DENOMINATOR
             if factors is not None:
                 factor = factors.rate(factor, lines[i])
+            if factors_by_coupon is not None:
+                factor *= factors_by_coupon[i]
             per_bonus_sum += base * factor
             weights[i] = base * factor * roubles_den
 
     rounding = compiled.accrual_rounding
+    denominator = RATE_DENOMINATOR * scale
     if rounding == "floor_kopeck":
-        total = percent_sum // RATE_DENOMINATOR
+        total = percent_sum // denominator
     elif rounding == "half_up_kopeck":
-        total = (percent_sum + _HALF_RATE) // RATE_DENOMINATOR
+        total = (percent_sum + (_HALF_RATE if scale == 1 else denominator // 2)) // denominator
     else:
-        total = percent_sum // (RATE_DENOMINATOR * _BONUS) * _BONUS
+        total = percent_sum // (denominator * _BONUS) * _BONUS
     # Whole bonuses already: adding them after rounding equals rounding the sum.
     if per_bonus_sum:
-        total += per_bonus_sum * roubles_den // (roubles_num * RATE_DENOMINATOR * _BONUS) * _BONUS
+        total += per_bonus_sum * roubles_den // (roubles_num * denominator * _BONUS) * _BONUS
     if not total:
         return [0] * count
-    # weights are exact line accruals in units of 1 / (RATE_DENOMINATOR x roubles_num)
-    # kopecks: each line keeps at least its own exact accrual floored.
-    return apportion(total, weights, RATE_DENOMINATOR * roubles_num)
+    # weights are exact line accruals in units of 1 / (RATE_DENOMINATOR x roubles_num x
+    # scale) kopecks: each line keeps at least its own exact accrual floored.
+    return apportion(total, weights, denominator * roubles_num)
 
 
 def _quote(
@@ -484,15 +513,26 @@ def _quote(
     discount_percent: Decimal | None,
     *,
     settled: bool,
+    coupons: Sequence[CompiledCoupon] = (),
+    coupon_names: list[str] | None = None,
 ) -> Quote:
     suppressed = compiled.no_accrual_when_redeeming and redeem > 0
+    names = [] if coupon_names is None else list(coupon_names)
     # Bonuses accrue to a customer: an anonymous receipt earns nothing.
-    if compiled.accrues_bonuses and not suppressed and customer is not None:
+    earns = compiled.accrues_bonuses and customer is not None
+    if earns and not suppressed:
+        factors = coupon_rules.accrual_factors(coupons, lines)
         accruals = _accruals(
-            compiled, tier, lines, categories, after, redeems, accrual_modifiers, applied
-        )
+            compiled, tier, lines, categories, after, redeems, accrual_modifiers, applied,
+            factors,
+        )  # fmt: skip
+        names.extend(rule.name for rule in coupons if rule.accrual_multiplier is not None)
     else:
         accruals = [0] * len(amounts)
+    gift = coupon_rules.gift_total(coupons) if earns else 0
+    if gift:
+        accruals = coupon_rules.spread_gift(gift, accruals, after)
+        names.extend(rule.name for rule in coupons if rule.gift_bonuses is not None)
     accrual = sum(accruals)
     available_from: datetime | None = None
     expires_at: datetime | None = None
@@ -515,6 +555,8 @@ def _quote(
     amount = sum(amounts)
     discount = sum(discounts)
     applied_rules = _applied_names(compiled, applied) if applied else ()
+    if names:
+        applied_rules = (*applied_rules, *names)
     messages, slip = _texts(
         compiled,
         tier,

@@ -23,6 +23,7 @@ from schemas.program import (
     AmountRange,
     CategoryRule,
     Conditions,
+    CouponRule,
     GoodsSelector,
     Modifier,
     Program,
@@ -162,6 +163,26 @@ class CompiledPromotion:
 
 
 @dataclass(frozen=True, slots=True)
+class CompiledCoupon:
+    """A coupon rule: exactly one of the effects is set."""
+
+    code: str
+    name: str
+    goods: CompiledGoods | None
+    discount_percent: int | None = None
+    """Scaled by ``PERCENT_SCALE``."""
+    discount_amount: int | None = None
+    """Kopecks."""
+    accrual_multiplier: int | None = None
+    """x ``MULTIPLIER_SCALE``."""
+    gift_bonuses: int | None = None
+    """Kopecks."""
+
+    def selects(self, category: str | None, sku: str | None) -> bool:
+        return self.goods is None or self.goods.selects(category, sku)
+
+
+@dataclass(frozen=True, slots=True)
 class CompiledProgram:
     program: Program
     tiers: tuple[CompiledTier, ...]
@@ -192,8 +213,10 @@ class CompiledProgram:
     spend_window_days: int | None = None
     """Local days of ``period_purchases`` when a rule looks at them, else None."""
     uses_categories: bool = True
-    """A rule looks at a line's category (a till that sends none has its lines looked up
-    in the merchant's catalogue only then)."""
+    """A rule (a coupon's included) looks at a line's category: a till that sends none
+    has its lines looked up in the merchant's catalogue only then."""
+    coupons: Mapping[str, CompiledCoupon] | None = None
+    """Coupon rules by code (``None``: the program has none)."""
 
     def category(self, code: str | None) -> CompiledCategory:
         if code is None:
@@ -331,6 +354,26 @@ def _compile_promotion(
     )
 
 
+def _compile_coupon(rule: CouponRule) -> CompiledCoupon:
+    return CompiledCoupon(
+        code=rule.code,
+        name=rule.name,
+        goods=_goods(rule.goods),
+        discount_percent=(
+            None if rule.discount_percent is None else scale_percent(rule.discount_percent)
+        ),
+        discount_amount=(
+            None if rule.discount_amount is None else to_kopecks(rule.discount_amount)
+        ),
+        accrual_multiplier=(
+            None
+            if rule.accrual_multiplier is None
+            else int(rule.accrual_multiplier * MULTIPLIER_SCALE)
+        ),
+        gift_bonuses=None if rule.gift_bonuses is None else to_kopecks(rule.gift_bonuses),
+    )
+
+
 def compile_program(program: Program) -> CompiledProgram:
     """Precompute a program's rates as integers; cache the result per program version."""
     tiers = tuple(_compile_tier(tier, rank) for rank, tier in enumerate(program.tiers))
@@ -375,8 +418,10 @@ def compile_program(program: Program) -> CompiledProgram:
                 _goods(program.redeemable_goods),
                 *(m.goods for m in modifiers),
                 *(p.goods for p in promotions),
+                *(_goods(rule.goods) for rule in program.coupons),
             )
         ),
+        coupons={rule.code: _compile_coupon(rule) for rule in program.coupons} or None,
     )
 
 

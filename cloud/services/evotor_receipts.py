@@ -174,6 +174,8 @@ class SellDocument:
     """The till's document number (restarts after a reset: a hint, never a key)."""
     employee_id: str | None = None
     """The Evotor employee who closed it (``close_user_id``, ``employeeId``)."""
+    coupons: tuple[str, ...] = ()
+    """Coupon codes the document's discounts name (V2 ``coupon``, V1 ``couponNumber``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,7 +232,7 @@ async def confirm_document(
         deps, merchant_id, document.store_external_id,
         wire.Receipt(
             id=key, customer=by_id(customer_id), lines=document.lines,
-            created_at=document.closed_at,
+            created_at=document.closed_at, coupons=list(document.coupons),
         ),
     )  # fmt: skip
     debited, reason = await _confirm_what_can_be_debited(

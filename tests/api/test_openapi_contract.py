@@ -38,6 +38,8 @@ NOT_ON_THE_API = {
     "frontol_bad_signature": "the Frontol adapter's signature check (webhooks/frontol)",
     "moysklad_missing_token": "the МойСклад adapter's token check (webhooks/moysklad)",
     "moysklad_bad_token": "the МойСклад adapter's token check (webhooks/moysklad)",
+    "coupon_rule_unknown": "the engine's guard: the service passes only the coupon rules of "
+    "the program version pricing the receipt (cloud.services.coupon_use)",
 }
 # Raised only on the terminal channels (their own error shapes and documents).
 CHANNEL_ONLY = (

@@ -94,6 +94,7 @@ def hook_receipt(request: ev.CalculateHookRequest | ev.BonusPaymentRequest) -> w
     return wire.Receipt(
         id=request.receiptUuid,
         customer=customer_ref(request.customer),
+        coupons=request.coupons,
         lines=[
             wire.ReceiptLine(
                 id=p.uuid, name=p.name, sku=_sku(p.productUuid, p.productCode),
@@ -127,6 +128,7 @@ def closed_receipt(request: ev.ReceiptClosedRequest) -> wire.Receipt:
         customer=customer_ref(request.customer),
         lines=lines,
         created_at=request.createdAt,
+        coupons=request.coupons,
     )
 
 
@@ -178,6 +180,7 @@ def quote_response(
         + ([] if customer_found else ["Клиент не найден: чек рассчитан без карты"]),
         slip=quote.slip,
         extra=_extra(request.receiptUuid, customer.id if customer else None),
+        coupons=quote.coupons,
     )
 
 
@@ -210,6 +213,7 @@ def closed_response(receipt_uuid: str, result: wire.ConfirmResult) -> ev.Receipt
         balance=None if result.customer is None else result.customer.balance,
         messages=result.messages,
         slip=result.slip,
+        coupons=result.coupons,
     )
 
 
@@ -281,6 +285,28 @@ def document_number(value: int | str | None) -> int | None:
     return None
 
 
+_MAX_COUPONS = 10
+
+
+def _coupon_codes(values: list[int | str | None]) -> tuple[str, ...]:
+    """The distinct coupon codes named (in order; a V1 number as its digits)."""
+    codes: dict[str, None] = {}
+    for value in values:
+        if isinstance(value, bool) or value is None:
+            continue
+        text = str(value).strip()
+        if text and len(text) <= 64:
+            codes[text] = None
+    return tuple(codes)[:_MAX_COUPONS]
+
+
+def _v2_coupons(body: ev.DocumentBody) -> tuple[str, ...]:
+    discounts = [d for p in body.positions for d in (p.position_discount,
+                                                     p.doc_distributed_discount)]  # fmt: skip
+    discounts.extend(body.doc_discounts or [])
+    return _coupon_codes([d.coupon for d in discounts if d is not None])
+
+
 def sell_document(document: ev.Document, body: ev.DocumentBody, app_id: str | None) -> SellDocument:
     return SellDocument(
         number=document_number(document.number),
@@ -293,6 +319,7 @@ def sell_document(document: ev.Document, body: ev.DocumentBody, app_id: str | No
         bonus_paid=_our_payments(body.payments, app_id),
         closed_at=parse_instant(document.close_date),
         employee_id=document.close_user_id,
+        coupons=_v2_coupons(body),
     )
 
 
@@ -403,6 +430,7 @@ def v1_sell_document(document: ev.V1Document, store_external_id: str | None) -> 
         bonus_paid=None,
         closed_at=parse_instant(document.closeDate),
         number=document_number(document.number),
+        coupons=_coupon_codes([t.couponNumber for t in document.transactions]),
     )
 
 

@@ -47,6 +47,12 @@ def _no_lines() -> BadRequest:
     return BadRequest("frontol_no_positions", "В чеке нет позиций")
 
 
+def coupons(body: fr.DocumentRequest) -> list[str]:
+    """The receipt's coupons and its lines', each once, at most ten."""
+    named = [*(body.coupons or []), *(c for p in body.positions for c in p.coupons or [])]
+    return list(dict.fromkeys(code.strip() for code in named if code.strip()))[:10]
+
+
 def receipt(body: fr.DocumentRequest) -> wire.Receipt:
     if not body.positions:
         raise _no_lines()
@@ -56,6 +62,7 @@ def receipt(body: fr.DocumentRequest) -> wire.Receipt:
     return wire.Receipt(
         id=normalise_uid(body.uid),
         customer=customer_ref(body.client),
+        coupons=coupons(body),
         lines=[
             wire.ReceiptLine.model_construct(
                 id=str(p.index),

@@ -9,7 +9,9 @@ from decimal import Decimal
 
 from cloud import engine
 from cloud.clock import to_epoch
+from cloud.db.database import Executor
 from cloud.engine import types as et
+from cloud.services import coupon_use
 from cloud.services.checkout.render import (
     customer_summary,
     quote_lines,
@@ -38,6 +40,8 @@ class PricedReceipt:
     receipt_id: str
     snapshot: Snapshot
     quote: et.Quote
+    coupons: coupon_use.Checked = coupon_use.NONE
+    """The codes the receipt carried, sorted out (the usable ones priced)."""
 
 
 async def price_receipt(
@@ -53,14 +57,33 @@ async def price_receipt(
     snapshot = await read_snapshot(
         deps, deps.db, terminal, request.receipt, source, to_epoch(now), program, plastic=True
     )
+    coupons = await check_coupons(deps.db, terminal, request.receipt, snapshot, to_epoch(now))
     quote = price(
-        snapshot, request.receipt, now, terminal, request.redeem, request.unit_price_exact
-    )
+        snapshot, request.receipt, now, terminal, request.redeem, request.unit_price_exact,
+        coupons.rules,
+    )  # fmt: skip
     if snapshot.blocked_customer_id is not None:
         quote = replace(quote, messages=(CARD_BLOCKED_MESSAGE, *quote.messages))
     if snapshot.without_plastic_card:
         quote = replace(quote, messages=(*quote.messages, NO_PLASTIC_CARD_MESSAGE))
-    return PricedReceipt(request.receipt.id, snapshot, quote)
+    if coupons.outcomes:
+        quote = replace(quote, messages=(*quote.messages, *coupons.messages()))
+    return PricedReceipt(request.receipt.id, snapshot, quote, coupons)
+
+
+async def check_coupons(
+    executor: Executor, terminal: TerminalContext, receipt: wire.Receipt, snapshot: Snapshot,
+    now: int,
+) -> coupon_use.Checked:  # fmt: skip
+    """The receipt's coupon codes sorted out for its customer (no query without codes)."""
+    if not receipt.coupons:
+        return coupon_use.NONE
+    customer = snapshot.customer
+    return await coupon_use.check(
+        executor, terminal.merchant_id, receipt.coupons,
+        None if customer is None else customer.customer_id, snapshot.program.program, now,
+        terminal.timezone,
+    )  # fmt: skip
 
 
 async def calculate(
@@ -81,6 +104,7 @@ def price(
     terminal: TerminalContext,
     redeem: Decimal,
     unit_price_exact: bool,
+    coupons: list[str] | None = None,
 ) -> et.Quote:
     return engine.calculate(
         snapshot.program.compiled,
@@ -90,6 +114,7 @@ def price(
         terminal.timezone,
         redeem=to_kopecks(redeem),
         unit_price_exact=unit_price_exact,
+        coupons=coupons or (),
     )
 
 
@@ -114,6 +139,7 @@ def wire_quote(priced: PricedReceipt) -> wire.Quote:
         accrual=to_roubles(quote.accrual),
         messages=quote_texts(priced, quote.messages),
         slip=quote_texts(priced, quote.slip),
+        coupons=list(priced.coupons.outcomes),
     )
 
 

@@ -13,7 +13,7 @@ from cloud.ledger.balance import read_balance
 from cloud.ledger.holds import active_hold, release_holds
 from cloud.ledger.lots import accrue
 from cloud.ledger.redemption import redeem
-from cloud.services import referrals
+from cloud.services import coupon_use, referrals
 from cloud.services.checkout import gift_payments
 from cloud.services.checkout import snapshot as snapshots
 from cloud.services.checkout.holds import sms_code_required
@@ -126,10 +126,17 @@ async def _confirm(
             # Only a hold checks the customer's code: under such a program it is the
             # only door for spending, whatever the channel.
             raise sms_code_required()
-        settled = engine.settle(
-            snapshot.program.compiled, customer, lines, redeemed, bought_at, terminal.timezone
-        )
         customer_id = customer.customer_id if customer else None
+        # Decided again under the campaigns' locks: a code another till used meanwhile is
+        # not recorded twice (the sale still is, without it).
+        coupons = await coupon_use.lock_and_check(
+            tx, terminal.merchant_id, receipt.coupons, customer_id, program, epoch,
+            terminal.timezone,
+        )  # fmt: skip
+        settled = engine.settle(
+            snapshot.program.compiled, customer, lines, redeemed, bought_at, terminal.timezone,
+            coupons=coupons.rules,
+        )  # fmt: skip
         receipt_id = await tx.insert(
             "INSERT INTO receipts (merchant_id, store_id, terminal_id, customer_id, source, "
             "kind, external_id, program_version_id, amount, discount, redeemed, accrued, "
@@ -166,12 +173,14 @@ async def _confirm(
                 )
             ],
         )  # fmt: skip
+        await coupon_use.redeem(tx, terminal.merchant_id, coupons, receipt_id, customer_id, epoch)
         # Certificates pay money: the accrual above already counts them as paid.
         paid_by_certificates, certificate_slip = await gift_payments.spend(
             tx, terminal.merchant_id, source, receipt.id, receipt_id, request.gift_certificates,
             settled.amount_after_discount - settled.redeem, epoch,
         )  # fmt: skip
         messages = list(settled.messages)
+        messages.extend(coupons.messages())
         if snapshot.blocked_customer_id is not None:
             messages.insert(0, snapshots.CARD_BLOCKED_MESSAGE)
         tier_code = settled.tier_code
@@ -238,6 +247,7 @@ async def _confirm(
             messages=with_level(messages, program, shown),
             slip=certificate_slip + _confirm_slip(settled, balance, customer is not None),
             gift_certificates=paid_by_certificates,
+            coupons=list(coupons.outcomes),
         )
         await tx.execute(
             "UPDATE receipts SET response = :body WHERE id = :id",

@@ -11,7 +11,7 @@ from cloud.errors import BadRequest, Unprocessable
 from cloud.ledger.holds import place_hold, release_holds
 from cloud.services.checkout import gift_payments
 from cloud.services.checkout import snapshot as snapshots
-from cloud.services.checkout.calculation import price
+from cloud.services.checkout.calculation import check_coupons, price
 from cloud.services.checkout.render import (
     local_time,
     quote_lines,
@@ -61,9 +61,13 @@ async def hold(
         if to_kopecks(request.amount) > snapshot.customer.available_bonuses:
             # The engine would cap the payment at the balance and call it a program limit.
             raise Unprocessable("insufficient_bonuses", "Недостаточно бонусов для резерва")
+        # The bonus payment a hold reserves is priced with the receipt's coupons, so it
+        # matches the quote the cashier saw (a hold does not reserve the codes).
+        coupons = await check_coupons(tx, terminal, request.receipt, snapshot, epoch)
         quote = price(
-            snapshot, request.receipt, now, terminal, request.amount, request.unit_price_exact
-        )
+            snapshot, request.receipt, now, terminal, request.amount, request.unit_price_exact,
+            coupons.rules,
+        )  # fmt: skip
         expires = now + timedelta(seconds=deps.settings.hold_ttl_seconds)
         hold_id = await place_hold(
             tx,

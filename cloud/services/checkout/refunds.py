@@ -15,7 +15,7 @@ from cloud.errors import BadRequest, Conflict, NotFound, Unprocessable
 from cloud.ledger.balance import read_balance
 from cloud.ledger.lots import expire_customer_lots
 from cloud.ledger.redemption import give_back, reverse_accrual
-from cloud.services import referrals, tiers
+from cloud.services import coupon_use, referrals, tiers
 from cloud.services.checkout import gift_payments
 from cloud.services.checkout.render import (
     MILLI,
@@ -133,6 +133,16 @@ async def _refund(
             returned_total += give
             reversed_total += take
             result_lines.append((line_id, quantity_milli, give, take))
+        left = sum(
+            int(row["quantity_milli"])
+            - returned_after.get(row["line_id"], int(row["returned_quantity_milli"]))
+            for row in stored_lines
+        )
+        freed = (
+            await coupon_use.free_on_return(tx, terminal.merchant_id, sale["id"], refund_id, epoch)
+            if left <= 0
+            else []
+        )
         given = recovered = lapsed = reissued = 0
         reissued_until: datetime | None = None
         balance = 0
@@ -171,6 +181,7 @@ async def _refund(
             tx, terminal.merchant_id, sale["id"], refund_id, amount_total, epoch
         )
         unrecovered = reversed_total - recovered - lapsed
+        messages = [*freed, *messages]
         if unrecovered:
             messages.append(
                 "Клиент уже потратил часть начисленных бонусов: не удалось списать "
