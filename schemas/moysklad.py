@@ -154,6 +154,9 @@ class SaleBonus(_In):
 
 
 class GiftCardPayment(_In):
+    """A gift certificate paying part of the sale: ``name`` is its number, ``paymentSum``
+    the kopecks it paid (the reference's unit for gift cards; a whole number)."""
+
     id: EntityId
     name: Text
     paymentSum: Money
@@ -304,3 +307,16 @@ class InstallationIn(BaseModel):
 
 class InstallationList(_Out):
     installations: list[InstallationOut]
+
+
+class GiftCardOut(_Out):
+    """``GET /giftcard``: a certificate by its number. Balances are kopecks (integers),
+    ``expireDate`` is UTC ``YYYY-MM-DD HH:MM:SS``; ``currentBalance`` is given while the
+    certificate may pay (``CAN_BE_USED``, ``PARTIALLY_REDEEMED``)."""
+
+    name: str
+    id: str
+    status: Literal["CAN_BE_USED", "PARTIALLY_REDEEMED", "EXPIRED", "REDEEMED", "INVALID"]
+    expireDate: str | None = None
+    currentBalance: int | None = None
+    initialBalance: int

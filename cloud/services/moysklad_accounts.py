@@ -39,6 +39,7 @@ from cloud.services.sms_codes import phone_key
 CHANNEL = "moysklad"
 HEADER = "Lognex-Discount-API-Auth-Token"
 _PREFIX = "6c6f7961-6c74-4000-8000-"
+_GIFT_PREFIX = "6c6f7961-6c74-4000-8001-"
 _OURS = re.compile(r"^6c6f7961-6c74-4000-8000-([0-9a-f]{12})$")
 
 
@@ -164,6 +165,11 @@ async def terminal_for(
 def counterparty_id(customer_id: int) -> str:
     """The GUID the till knows our customer by."""
     return f"{_PREFIX}{customer_id:012x}"
+
+
+def giftcard_id(certificate_id: int) -> str:
+    """The GUID the till knows our gift certificate by (another node than customers')."""
+    return f"{_GIFT_PREFIX}{certificate_id:012x}"
 
 
 def customer_of_id(value: str) -> int | None:

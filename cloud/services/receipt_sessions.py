@@ -338,6 +338,7 @@ async def close(
     redeemed: Decimal | None, *, store_external_id: str | None = None,
     document_id: str | None = None, number: int | None = None,
     cashier: wire.Cashier | None = None, fingerprint: str | None = None,
+    gift_certificates: list[wire.GiftCertificatePayment] | None = None,
 ) -> wire.ConfirmResult:  # fmt: skip
     """The terminal closed the receipt: record the sale under its external id. The
     customer is the receipt's or else the one earlier calls identified; ``redeemed=None``
@@ -359,7 +360,7 @@ async def close(
         deps, terminal,
         wire.ConfirmRequest(
             receipt=receipt.model_copy(update={"customer": by_id(customer_id)}),
-            redeemed=paid, cashier=cashier,
+            redeemed=paid, cashier=cashier, gift_certificates=gift_certificates or [],
         ),
         channel,
     )  # fmt: skip

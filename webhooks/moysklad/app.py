@@ -13,10 +13,12 @@ address ``https://<host>/moysklad/v1`` and that token; the till then calls:
     POST /retaildemand/verify                   spending code (returned to the till)
     POST /retaildemand                          the sale: commit (201, idempotent)
     POST /retailsalesreturn                     a return linked by demand.meta (201)
+    GET  /giftcard?name=&retailStoreId=         a gift certificate by its number
     GET  /openapi.json                          what we accept (public)
 
 Each request carries ``Lognex-Discount-API-Auth-Token`` (401 otherwise). The sale and
-the return go through ``cloud.services.receipt_sessions`` with channel ``moysklad``; the
+the return go through ``cloud.services.receipt_sessions`` with channel ``moysklad`` (the
+sale's ``giftCards`` paying as gift certificates, ``cloud.services.gift_certificates``); the
 quote prices through ``checkout`` directly because a recalc names no receipt and must
 leave no trace. This package only translates.
 """
@@ -32,8 +34,15 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from cloud.api.keys import TERMINAL
-from cloud.errors import BadRequest, Unprocessable
-from cloud.services import checkout, customers, product_catalogue, receipt_sessions
+from cloud.clock import to_epoch
+from cloud.errors import BadRequest, NotFound, Unprocessable
+from cloud.services import (
+    checkout,
+    customers,
+    gift_certificates,
+    product_catalogue,
+    receipt_sessions,
+)
 from cloud.services import moysklad_accounts as accounts
 from cloud.services.deps import Deps
 from cloud.services.merchants import TerminalContext
@@ -199,9 +208,28 @@ async def sale(request: web.Request) -> web.Response:
     name = (body.name or "").strip()
     number = int(name) if name.isascii() and name.isdigit() and len(name) < 15 else None
     await receipt_sessions.close(
-        deps, terminal, CHANNEL, receipt, redeemed, store_external_id=store, number=number
-    )
+        deps, terminal, CHANNEL, receipt, redeemed, store_external_id=store, number=number,
+        gift_certificates=translate.gift_payments(body),
+    )  # fmt: skip
     return _created()
+
+
+async def giftcard(request: web.Request) -> web.Response:
+    store = request.query.get("retailStoreId", "").strip()
+    deps = request.app[GET_DEPS](request)
+    if not store or len(store) > 64:
+        await accounts.terminal_for(deps, request.headers.get(accounts.HEADER), "", None)
+        raise BadRequest("moysklad_store_required", "Укажите точку продаж (retailStoreId)")
+    terminal = await _terminal(request, store, None)
+    number = request.query.get("name", "").strip()
+    if not number or len(number) > 64:
+        raise BadRequest("moysklad_giftcard_required", "Укажите номер сертификата (name)")
+    found = await gift_certificates.status(
+        deps.db, terminal.merchant_id, number, to_epoch(deps.clock())
+    )
+    if found is None:
+        raise NotFound("gift_certificate_not_found", f"Сертификат {number} не найден")
+    return _ok(translate.giftcard_out(found))
 
 
 async def sales_return(request: web.Request) -> web.Response:
@@ -222,6 +250,7 @@ def create_app(get_deps: DepsGetter) -> web.Application:
     app = web.Application(middlewares=[moysklad_error_middleware])
     app[GET_DEPS] = get_deps
     app.router.add_get("/v1/counterparty", search)
+    app.router.add_get("/v1/giftcard", giftcard)
     for path, handler in (
         ("/v1/counterparty", register), ("/v1/counterparty/detail", detail),
         ("/v1/counterparty/verify", counterparty_verify), ("/v1/retaildemand/recalc", recalc),

@@ -39,17 +39,20 @@ OPERATIONS: list[tuple[str, str, str, type[BaseModel], str, type[BaseModel] | No
 
 _ERRORS = {
     "400": "Тело не по контракту (malformed_json, validation_error, "
-           "moysklad_document_id_required, moysklad_phone_required, invalid_phone)",
+           "moysklad_document_id_required, moysklad_phone_required, invalid_phone, "
+           "moysklad_giftcard_required, moysklad_gift_sum)",
     "401": "Нет или неверный токен Lognex-Discount-API-Auth-Token (moysklad_missing_token, "
            "moysklad_bad_token)",
     "402": "Обслуживание приостановлено (merchant_suspended)",
-    "404": "Покупатель или продажа не найдены (customer_not_found, receipt_not_found)",
+    "404": "Покупатель, продажа или сертификат не найдены (customer_not_found, "
+           "receipt_not_found, gift_certificate_not_found)",
     "409": "Конфликт (customer_exists, card_taken, idempotency_conflict)",
     "412": "Нужно подтверждение регистрации кодом (moysklad_verification_required, "
            "errors[].code 28001)",
     "413": "Слишком большое тело запроса (too_large)",
     "422": "Отказ по правилам программы (insufficient_bonuses, redeem_exceeds_limit, "
-           "sms_code_required, sms_code_invalid, sms_code_expired, …)",
+           "sms_code_required, sms_code_invalid, sms_code_expired, gift_certificate_used, "
+           "gift_certificate_expired, gift_certificate_insufficient, …)",
     "429": "Слишком много кодов (sms_rate_limited, too_many_codes)",
 }  # fmt: skip
 
@@ -63,7 +66,7 @@ SECURITY: list[dict[str, list[str]]] = [{"installationToken": []}]
 
 def moysklad_openapi() -> dict[str, Any]:
     requests: list[type[BaseModel]] = [m for _, _, _, m, _, _ in OPERATIONS]
-    answers: list[type[BaseModel]] = [ms.ErrorResponse, ms.SearchResponse]
+    answers: list[type[BaseModel]] = [ms.ErrorResponse, ms.SearchResponse, ms.GiftCardOut]
     answers += [a for *_, a in OPERATIONS if a is not None]
     _, schema = models_json_schema(
         [(m, "validation") for m in dict.fromkeys(requests)]
@@ -87,6 +90,20 @@ def moysklad_openapi() -> dict[str, Any]:
             "responses": {"200": {"description": "OK", "content": {"application/json": {
                 "schema": {"$ref": "#/components/schemas/SearchResponse"},
                 "example": example("counterparty.search.response.json")}}}, **errors},
+        }},
+        PREFIX + "/giftcard": {"get": {
+            "operationId": "giftcard_find",
+            "summary": "Подарочный сертификат по номеру: статус, остаток и начальная сумма в "
+                       "копейках (404 gift_certificate_not_found, если такого нет)",
+            "security": SECURITY,
+            "parameters": [
+                {"name": "name", "in": "query", "required": True,
+                 "schema": {"type": "string", "minLength": 1, "maxLength": 64}},
+                {"name": "retailStoreId", "in": "query", "required": True,
+                 "schema": {"type": "string", "minLength": 1, "maxLength": 64}}],
+            "responses": {"200": {"description": "OK", "content": {"application/json": {
+                "schema": {"$ref": "#/components/schemas/GiftCardOut"},
+                "example": example("giftcard.response.json")}}}, **errors},
         }},
     }  # fmt: skip
     for path, operation_id, summary, model, fixture, answer in OPERATIONS:

@@ -17,11 +17,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Any
 
 from cloud.engine import distribute
 from cloud.errors import BadRequest
+from cloud.services import moysklad_accounts as accounts
+from cloud.services.gift_certificates import CertificateStatus
 from schemas import checkout as wire
 from schemas import moysklad as ms
 from schemas.money import line_amount, to_kopecks, to_roubles
@@ -238,3 +241,39 @@ def agent_out(agent: ms.Agent | None, counterparty: str | None) -> dict[str, Any
     if counterparty is not None and not dumped.get("meta", {}).get("id"):
         dumped["meta"] = {"href": dumped.get("meta", {}).get("href", ""), "id": counterparty}
     return dumped
+
+
+_GIFT_STATES = {"USED": "REDEEMED", "EXPIRED": "EXPIRED"}
+
+
+def giftcard_out(found: CertificateStatus) -> ms.GiftCardOut:
+    """Our certificate as МойСклад's till reads it: an unspent one ``CAN_BE_USED``, a
+    spent-in-part one ``PARTIALLY_REDEEMED``, printed stock not sold or a voided one
+    ``INVALID``; what may still pay is what no open receipt holds."""
+    if found.state == "CAN_BE_USED":
+        status = "CAN_BE_USED" if found.remaining == found.nominal else "PARTIALLY_REDEEMED"
+    else:
+        status = _GIFT_STATES.get(found.state, "INVALID")
+    paying = status in ("CAN_BE_USED", "PARTIALLY_REDEEMED")
+    expires = found.expires_at
+    until = None if expires is None else expires.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+    return ms.GiftCardOut(
+        name=found.number, id=accounts.giftcard_id(found.id), status=status,
+        expireDate=until, currentBalance=found.available if paying else None,
+        initialBalance=found.nominal,
+    )  # fmt: skip
+
+
+def gift_payments(body: ms.RetailDemand) -> list[wire.GiftCertificatePayment]:
+    """The sale's gift cards as certificate payments (kopecks to roubles)."""
+    payments = []
+    for card in body.giftCards or []:
+        if card.paymentSum != card.paymentSum.to_integral_value():
+            raise BadRequest(
+                "moysklad_gift_sum", "Сумма оплаты сертификатом (paymentSum) указывается в копейках"
+            )
+        if card.paymentSum > 0:
+            payments.append(
+                wire.GiftCertificatePayment(number=card.name.strip(), amount=card.paymentSum / 100)
+            )
+    return payments
