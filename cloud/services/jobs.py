@@ -363,16 +363,27 @@ def _tier_sql(compiled: Any, params: dict[str, Any]) -> tuple[str, str, str]:
     return "".join(best_code), "".join(best_rank), "".join(current)
 
 
-TIERS_WRITE_SQL = (
-    "UPDATE customers SET tier_code = t.to_tier FROM tier_changes t "
-    "WHERE t.id > :before AND t.merchant_id = :m AND t.customer_id BETWEEN :lo AND :hi "
-    "AND t.receipt_id IS NULL AND t.reason LIKE 'rolling%' AND customers.id = t.customer_id"
+_BATCH_MOVES = (
+    "t.id > :before AND +t.merchant_id = :m AND +t.customer_id BETWEEN :lo AND :hi "
+    "AND t.receipt_id IS NULL AND t.reason LIKE 'rolling%'"
 )
+TIERS_WRITE_SQL = {
+    "postgresql": "UPDATE customers SET tier_code = t.to_tier FROM tier_changes t "
+    f"WHERE {_BATCH_MOVES} AND customers.id = t.customer_id",
+    # SQLite plans ``UPDATE ... FROM`` with the customers outside: a scan of every
+    # customer per batch. The moves' customers by primary key, each customer's move by
+    # its index, keep it to the batch's rows.
+    "sqlite": "UPDATE customers SET tier_code = (SELECT t.to_tier FROM tier_changes t "
+    "WHERE t.id > :before AND t.customer_id = customers.id AND t.receipt_id IS NULL "
+    "AND t.reason LIKE 'rolling%') "
+    f"WHERE id IN (SELECT t.customer_id FROM tier_changes t WHERE {_BATCH_MOVES})",
+}
 """Apply the moves the batch recorded (the customers are locked since before the sums
 were read, so no till's tier change can fall between reading and writing): the batch's
 rows of ``tier_changes`` are those after ``:before`` (one per customer moved), read by
 the primary key and joined to their customers, rather than a search of each customer's
-history."""
+history. (``+`` keeps SQLite off the merchant's index, which would walk every move the
+merchant ever had once per batch.)"""
 
 
 async def recompute_tiers_between(
@@ -407,14 +418,14 @@ async def recompute_tiers_between(
         ),
         params,
     )  # fmt: skip
-    await tx.execute(with_bounds(TIERS_WRITE_SQL, lo, hi), params)
+    await tx.execute(with_bounds(TIERS_WRITE_SQL[tx.dialect], lo, hi), params)
     row = await tx.fetch_one(
         "SELECT (SELECT COUNT(*) FROM customers WHERE +merchant_id = :m "
         "AND id BETWEEN :lo AND :hi) AS customers, "
-        "(SELECT COUNT(*) FROM tier_changes WHERE merchant_id = :m AND id > :before "
-        "AND customer_id BETWEEN :lo AND :hi AND reason LIKE 'rolling_upgrade:%') AS up, "
-        "(SELECT COUNT(*) FROM tier_changes WHERE merchant_id = :m AND id > :before "
-        "AND customer_id BETWEEN :lo AND :hi AND reason LIKE 'rolling_downgrade:%') AS down",
+        "(SELECT COUNT(*) FROM tier_changes WHERE +merchant_id = :m AND id > :before "
+        "AND +customer_id BETWEEN :lo AND :hi AND reason LIKE 'rolling_upgrade:%') AS up, "
+        "(SELECT COUNT(*) FROM tier_changes WHERE +merchant_id = :m AND id > :before "
+        "AND +customer_id BETWEEN :lo AND :hi AND reason LIKE 'rolling_downgrade:%') AS down",
         params,
     )
     assert row is not None
