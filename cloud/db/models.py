@@ -207,9 +207,27 @@ class Customer(Base):
     (``birth_year * 10000 + birthday_md``); filled by ``segments.index_fields``."""
     __table_args__ = (
         UniqueConstraint("merchant_id", "phone_index"),
-        Index("ix_customers_referrer", "merchant_id", "referrer_id"),
-        Index("ix_customers_birthday", "merchant_id", "birthday_md"),
-        Index("ix_customers_telegram", "merchant_id", "telegram_chat_id"),
+        # On PostgreSQL these three hold only the customers with the value (migration
+        # 0031): an update that cannot stay on its page (the tier job moving most
+        # customers at once) inserts no entry for the many without one.
+        Index(
+            "ix_customers_referrer",
+            "merchant_id",
+            "referrer_id",
+            postgresql_where=text("referrer_id IS NOT NULL"),
+        ),
+        Index(
+            "ix_customers_birthday",
+            "merchant_id",
+            "birthday_md",
+            postgresql_where=text("birthday_md IS NOT NULL"),
+        ),
+        Index(
+            "ix_customers_telegram",
+            "merchant_id",
+            "telegram_chat_id",
+            postgresql_where=text("telegram_chat_id IS NOT NULL"),
+        ),
         # The parent key of the ledger's foreign keys (``_tenant_customer``).
         Index("uq_customers_id_merchant", "id", "merchant_id", unique=True),
     )

@@ -22,6 +22,11 @@ every index whose predicate the new row version satisfies: with ``WHERE remainin
 a lot's expiry (or a spend down to zero) writes two index entries instead of four.
 SQLite keeps them whole: it would delete the old entry from each partial index instead,
 which costs its expiry more than the smaller index saves.
+
+For the same reason, on PostgreSQL the customers' indexes of values many customers lack
+(referrer, birthday, Telegram chat) hold only those who have one: the tier job moving
+most of a merchant's customers at once cannot keep every update on its page, and each
+update that leaves it inserts an entry into every index that takes the row.
 """
 
 from collections.abc import Sequence
@@ -35,10 +40,18 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 _TABLES = ("bonus_lots", "ledger_entries", "reanimations", "tier_changes")
-_LOT_INDEXES = {
-    "ix_bonus_lots_expiry": ["merchant_id", "expires_at"],
-    "ix_bonus_lots_available": ["merchant_id", "available_from"],
-}
+# On PostgreSQL: (table, index, columns, predicate).
+_PARTIAL = (
+    ("bonus_lots", "ix_bonus_lots_expiry", ["merchant_id", "expires_at"], "remaining > 0"),
+    ("bonus_lots", "ix_bonus_lots_available", ["merchant_id", "available_from"],
+     "remaining > 0"),
+    ("customers", "ix_customers_referrer", ["merchant_id", "referrer_id"],
+     "referrer_id IS NOT NULL"),
+    ("customers", "ix_customers_birthday", ["merchant_id", "birthday_md"],
+     "birthday_md IS NOT NULL"),
+    ("customers", "ix_customers_telegram", ["merchant_id", "telegram_chat_id"],
+     "telegram_chat_id IS NOT NULL"),
+)  # fmt: skip
 
 
 def _keys(table: str, tenant: bool) -> None:
@@ -68,16 +81,16 @@ def upgrade() -> None:
     for table in _TABLES:
         _keys(table, tenant=True)
     if op.get_bind().dialect.name == "postgresql":
-        for name, columns in _LOT_INDEXES.items():
-            op.drop_index(name, table_name="bonus_lots")
-            op.create_index(name, "bonus_lots", columns, postgresql_where=sa.text("remaining > 0"))
+        for table, name, columns, where in _PARTIAL:
+            op.drop_index(name, table_name=table)
+            op.create_index(name, table, columns, postgresql_where=sa.text(where))
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        for name, columns in _LOT_INDEXES.items():
-            op.drop_index(name, table_name="bonus_lots")
-            op.create_index(name, "bonus_lots", columns)
+        for table, name, columns, _ in _PARTIAL:
+            op.drop_index(name, table_name=table)
+            op.create_index(name, table, columns)
     for table in _TABLES:
         _keys(table, tenant=False)
     op.drop_index("uq_customers_id_merchant", table_name="customers")
