@@ -156,7 +156,13 @@ async def expire_lots_between(
     )
     if not await tx.fetch_value("SELECT changes()"):
         return 0, 0
-    await tx.execute(f"UPDATE bonus_lots SET remaining = 0 WHERE {LAPSED_SQL}", params)
+    # The lots to zero are those the new journal rows name, found by primary key
+    # rather than by searching the customers' lots a second time.
+    await tx.execute(
+        "UPDATE bonus_lots SET remaining = 0 WHERE id IN "
+        "(SELECT lot_id FROM ledger_entries WHERE id > :before)",
+        {"before": before},
+    )
     row = await tx.fetch_one(
         "SELECT COUNT(DISTINCT customer_id) AS customers, -SUM(amount) AS units "
         "FROM ledger_entries WHERE id > :before",

@@ -363,60 +363,79 @@ def _tier_sql(compiled: Any, params: dict[str, Any]) -> tuple[str, str, str]:
     return "".join(best_code), "".join(best_rank), "".join(current)
 
 
-TIERS_WRITE_SQL = (
-    "UPDATE customers SET tier_code = t.to_tier FROM tier_changes t "
-    "WHERE t.id > :before AND t.merchant_id = :m AND t.customer_id BETWEEN :lo AND :hi "
-    "AND t.receipt_id IS NULL AND t.reason LIKE 'rolling%' AND customers.id = t.customer_id"
+_BATCH_MOVES = (
+    "t.id > :before AND +t.merchant_id = :m AND +t.customer_id BETWEEN :lo AND :hi "
+    "AND t.receipt_id IS NULL AND t.reason LIKE 'rolling%'"
 )
-"""Apply the moves the batch recorded (the customers are locked since before the sums
-were read, so no till's tier change can fall between reading and writing): the batch's
-rows of ``tier_changes`` are those after ``:before`` (one per customer moved), read by
-the primary key and joined to their customers, rather than a search of each customer's
-history."""
+SQLITE_TIERS_WRITE_SQL = (
+    "UPDATE customers SET tier_code = (SELECT t.to_tier FROM tier_changes t "
+    "WHERE t.id > :before AND t.customer_id = customers.id AND t.receipt_id IS NULL "
+    "AND t.reason LIKE 'rolling%') "
+    f"WHERE id IN (SELECT t.customer_id FROM tier_changes t WHERE {_BATCH_MOVES})"
+)
+"""SQLite: apply the moves the batch recorded (the customers are locked since before
+the sums were read, so no till's tier change can fall between reading and writing). The
+batch's rows of ``tier_changes`` are those after ``:before`` (one per customer moved),
+read by the primary key; each customer's by its index. (``UPDATE ... FROM`` is planned
+with the customers outside, a scan of every customer per batch; ``+`` keeps SQLite off
+the merchant's index, which would walk every move the merchant ever had.)"""
+
+_COUNTS_SQL = (
+    "SELECT (SELECT COUNT(*) FROM customers WHERE +merchant_id = :m "
+    "AND id BETWEEN :lo AND :hi) AS customers, "
+    "(SELECT COUNT(*) FROM {moves} WHERE reason LIKE 'rolling_upgrade:%') AS up, "
+    "(SELECT COUNT(*) FROM {moves} WHERE reason LIKE 'rolling_downgrade:%') AS down"
+)
 
 
 async def recompute_tiers_between(
     tx: Transaction, merchant_id: int, lo: int, hi: int, compiled: Any, first: date,
     last: date, window: str, now: int,
 ) -> dict[str, int]:  # fmt: skip
-    """The rolling recomputation for the locked customers ``lo``..``hi`` in three
-    statements: each move is recorded in ``tier_changes`` (reason and window) straight
-    from the sums, then the customers take their recorded tier."""
+    """The rolling recomputation for the locked customers ``lo``..``hi``: each move is
+    recorded in ``tier_changes`` (reason and window) straight from the sums, then the
+    customers take their recorded tier."""
     params: dict[str, Any] = {
         "m": merchant_id, "lo": lo, "hi": hi, "first": first.isoformat(),
         "last": last.isoformat(), "now": now, "window": window,
     }  # fmt: skip
     code, rank, current = _tier_sql(compiled, params)
-    # The moves of this batch are the rows after the last one before it (the batch's
-    # customers are locked, so no other writer adds rolling moves for them).
-    params["before"] = int(await tx.fetch_value("SELECT COALESCE(MAX(id), 0) FROM tier_changes"))
     # A customer without a tier and without purchases in the window keeps none.
     moves = (
         f"SELECT r.id, r.tier_code, {code} AS to_tier, {rank} AS new_rank, "
         f"{current} AS old_rank FROM ({ROLLING_SQL}) r "
         "WHERE r.tier_code IS NOT NULL OR r.total > 0 OR r.largest > 0"
     )
-    await tx.execute(
-        with_bounds(
-            "INSERT INTO tier_changes (merchant_id, customer_id, from_tier, to_tier, reason, "
-            "receipt_id, created_at) SELECT :m, x.id, x.tier_code, x.to_tier, CASE WHEN "
-            "x.new_rank > x.old_rank THEN 'rolling_upgrade:' ELSE 'rolling_downgrade:' END "
-            f"|| CAST(:window AS TEXT), NULL, CAST(:now AS BIGINT) FROM ({moves}) x "
-            "WHERE x.new_rank <> x.old_rank",
-            lo, hi,
-        ),
-        params,
-    )  # fmt: skip
-    await tx.execute(with_bounds(TIERS_WRITE_SQL, lo, hi), params)
-    row = await tx.fetch_one(
-        "SELECT (SELECT COUNT(*) FROM customers WHERE +merchant_id = :m "
-        "AND id BETWEEN :lo AND :hi) AS customers, "
-        "(SELECT COUNT(*) FROM tier_changes WHERE merchant_id = :m AND id > :before "
-        "AND customer_id BETWEEN :lo AND :hi AND reason LIKE 'rolling_upgrade:%') AS up, "
-        "(SELECT COUNT(*) FROM tier_changes WHERE merchant_id = :m AND id > :before "
-        "AND customer_id BETWEEN :lo AND :hi AND reason LIKE 'rolling_downgrade:%') AS down",
-        params,
+    record = (
+        "INSERT INTO tier_changes (merchant_id, customer_id, from_tier, to_tier, reason, "
+        "receipt_id, created_at) SELECT :m, x.id, x.tier_code, x.to_tier, CASE WHEN "
+        "x.new_rank > x.old_rank THEN 'rolling_upgrade:' ELSE 'rolling_downgrade:' END "
+        f"|| CAST(:window AS TEXT), NULL, CAST(:now AS BIGINT) FROM ({moves}) x "
+        "WHERE x.new_rank <> x.old_rank"
     )
+    if tx.dialect == "postgresql":
+        # One statement: the customers take the tiers of the rows just recorded (from
+        # the ``RETURNING``, not by finding them again), and the counts come from them.
+        row = await tx.fetch_one(
+            with_bounds(
+                f"WITH moved AS ({record} RETURNING customer_id, to_tier, reason), "
+                "applied AS (UPDATE customers SET tier_code = moved.to_tier FROM moved "
+                "WHERE customers.id = moved.customer_id RETURNING customers.id) "
+                + _COUNTS_SQL.format(moves="moved")
+                + ", (SELECT COUNT(*) FROM applied) AS applied",
+                lo, hi,
+            ),
+            params,
+        )  # fmt: skip
+    else:
+        # The moves of this batch are the rows after the last one before it (the
+        # batch's customers are locked: no other writer adds rolling moves for them).
+        before = await tx.fetch_value("SELECT COALESCE(MAX(id), 0) FROM tier_changes")
+        params["before"] = int(before)
+        await tx.execute(with_bounds(record, lo, hi), params)
+        await tx.execute(with_bounds(SQLITE_TIERS_WRITE_SQL, lo, hi), params)
+        batch = f"(SELECT reason FROM tier_changes t WHERE {_BATCH_MOVES})"
+        row = await tx.fetch_one(_COUNTS_SQL.format(moves=batch), params)
     assert row is not None
     result = {"customers": int(row["customers"])}
     for reason, key in (("rolling_upgrade", "up"), ("rolling_downgrade", "down")):

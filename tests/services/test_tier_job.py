@@ -217,6 +217,12 @@ class _PausingTransaction:
             await self._pause()
         return await self._tx.execute(sql, params)
 
+    async def fetch_one(self, sql: str, params: Any = None) -> Any:
+        # On PostgreSQL the moves are recorded and applied in one ``WITH`` statement.
+        if sql.startswith("WITH moved AS (INSERT INTO tier_changes"):
+            await self._pause()
+        return await self._tx.fetch_one(sql, params)
+
 
 class _PausingDatabase:
     def __init__(self, db: Any, pause: Callable[[], Awaitable[None]]) -> None:
