@@ -62,7 +62,10 @@ async def frontol_error_middleware(request: web.Request, handler: Handler) -> we
         text = {404: "Адрес не найден", 405: "Метод не поддерживается"}.get(
             exc.status, "Запрос не принят"
         )
-        return failure(text, exc.status)
+        response = failure(text, exc.status)
+        if isinstance(exc, web.HTTPMethodNotAllowed):
+            response.headers["Allow"] = ", ".join(sorted(exc.allowed_methods))  # RFC 9110
+        return response
     except Exception:
         log.exception("frontol_unhandled_error", path=request.path)
         return failure("Внутренняя ошибка сервера лояльности, повторите позже")
