@@ -4,11 +4,14 @@ are: each is accepted, and each answer has the reference's shape."""
 from __future__ import annotations
 
 import json
+from datetime import date
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
-from cloud.services import customers
+from cloud.services import customers, gift_certificates
 from cloud.services.deps import Deps
 from schemas import moysklad as ms
+from schemas.gift_certificates import GiftCertificateIssue
 from tests.webhooks.moysklad.conftest import (
     FIXTURES,
     MS_AGENT,
@@ -77,11 +80,24 @@ async def test_counterparty_examples(moysklad: MoySklad, deps: Deps) -> None:
 
 async def test_sale_and_return_examples(moysklad: MoySklad, deps: Deps) -> None:
     """The sale example (empty meta: identified by its number in its store, a customer we
-    do not know, gift cards listed) is recorded once; the return example names no sale
-    (empty demand.meta) and is accepted with nothing to reverse."""
+    do not know, two gift cards paying 10 and 5 roubles) is recorded once and takes the
+    cards' money once; a card nobody issued refuses the sale; the return example names
+    no sale (empty demand.meta) and is accepted with nothing to reverse."""
     sale = example("retaildemand.request.json")
+    unknown = await moysklad.post("/retaildemand", sale, 404)
+    assert unknown["code"] == "gift_certificate_not_found"
+    for card in sale["giftCards"]:
+        issued = GiftCertificateIssue(
+            numbers=[card["name"]], nominal=Decimal(100), valid_until=date(2027, 11, 20)
+        )
+        await gift_certificates.issue(deps, moysklad.merchant_id, ZoneInfo("UTC"), issued)
     assert await moysklad.post("/retaildemand", sale, 201) is None
     assert await moysklad.post("/retaildemand", sale, 201) is None
+    left = await deps.db.fetch_all(
+        "SELECT number, remaining FROM gift_certificates WHERE merchant_id = :m ORDER BY number",
+        {"m": moysklad.merchant_id},
+    )
+    assert [tuple(r) for r in left] == [("123456", 9_000), ("1234567", 9_500)]
     rows = await deps.db.fetch_all(
         "SELECT external_id, customer_id, redeemed FROM receipts WHERE merchant_id = :m",
         {"m": moysklad.merchant_id},
@@ -105,5 +121,5 @@ def test_the_document_carries_the_reference_examples() -> None:
         "/moysklad/v1/counterparty", "/moysklad/v1/counterparty/detail",
         "/moysklad/v1/counterparty/verify", "/moysklad/v1/retaildemand/recalc",
         "/moysklad/v1/retaildemand/verify", "/moysklad/v1/retaildemand",
-        "/moysklad/v1/retailsalesreturn",
+        "/moysklad/v1/retailsalesreturn", "/moysklad/v1/giftcard",
     }  # fmt: skip
