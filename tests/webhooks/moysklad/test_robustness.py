@@ -78,7 +78,10 @@ async def test_tokens(moysklad: MoySklad) -> None:
 async def test_addresses_and_required_values(moysklad: MoySklad, deps: Deps) -> None:
     """Unknown paths and methods, a search with no store, a sale with neither id nor
     number, a code for a phone-less registration, a spending code for nobody."""
-    _shape(await moysklad.call("POST", "/giftcard", {}, status=404), "not_found")
+    _shape(await moysklad.call("POST", "/gift-card", {}, status=404), "not_found")
+    _shape(await moysklad.call("POST", "/giftcard", {}, status=405), "method_not_allowed")
+    _shape(await moysklad.call("GET", f"/giftcard?retailStoreId={STORE}", status=400),
+           "moysklad_giftcard_required")  # fmt: skip
     _shape(await moysklad.call("GET", "/retaildemand", status=405), "method_not_allowed")
     _shape(await moysklad.call("GET", "/counterparty?search=1", status=400),
            "moysklad_store_required")  # fmt: skip
