@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC
-from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Any
 
 from cloud.engine import distribute
@@ -48,6 +48,15 @@ def _single(price: int, quantity: Decimal, target: int) -> int | None:
     for unit in (guess, guess - 1, guess + 1, guess - 2, guess + 2):
         if 0 <= unit <= price and line_amount(unit, quantity) == target:
             return unit
+    # A small quantity rounds a whole band of unit prices to the same total (5 roubles x
+    # 0.001 kg is 1 kopeck, and so is 14.99): the band's unit nearest the guess that does
+    # not pass the price.
+    half = Decimal("0.5")
+    low = int(((target - half) / quantity).to_integral_value(rounding=ROUND_CEILING))
+    high = int(((target + half) / quantity).to_integral_value(rounding=ROUND_CEILING)) - 1
+    unit = min(max(guess, low, 0), high, price)
+    if unit >= max(low, 0) and line_amount(unit, quantity) == target:
+        return unit
     return None
 
 

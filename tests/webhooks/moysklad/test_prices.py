@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from schemas import checkout as wire
@@ -23,6 +23,7 @@ QUANTITIES = st.one_of(
 
 @settings(max_examples=400, deadline=None)
 @given(price=st.integers(0, 5_000_000), quantity=QUANTITIES, share=st.floats(0, 1))
+@example(price=500, quantity=Decimal("0.001"), share=1.0)  # a band of unit prices, one kopeck
 def test_split_reproduces_any_target(price: int, quantity: Decimal, share: float) -> None:
     """At most two parts, quantities adding up, unit prices within [0, price], the till's
     totals adding up to the target exactly, percents within 0..100."""
