@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import asyncpg
@@ -18,10 +19,12 @@ ROOT = Path(__file__).resolve().parents[2]
 REPLICAS = 4
 
 # The same upgrade as ``loyalty migrate``, with the lock switched off: what the replicas
-# would do without it.
+# would do without it. Each waits, imports done, for the same instant (``sys.argv[2]``):
+# on a busy machine processes started together may otherwise run one after another.
 _UNLOCKED = (
-    "import sys; from alembic import command; from cloud.db.migrate import alembic_config;"
+    "import sys, time; from alembic import command; from cloud.db.migrate import alembic_config;"
     "config = alembic_config(sys.argv[1]); config.attributes['advisory_lock'] = False;"
+    "time.sleep(max(0.0, float(sys.argv[2]) - time.time()));"
     "command.upgrade(config, 'head')"
 )
 
@@ -92,8 +95,9 @@ async def test_without_the_lock_the_same_start_fails(postgres_cluster: PostgresC
     test above would catch a lock that stopped working."""
     name = f"race_unlocked_{os.getpid()}"
     postgres_cluster.create_database(name)
+    together = str(time.time() + 8)
     results = _start_all(
-        [[sys.executable, "-c", _UNLOCKED, postgres_cluster.url(name)]] * REPLICAS,
+        [[sys.executable, "-c", _UNLOCKED, postgres_cluster.url(name), together]] * REPLICAS,
         postgres_cluster.url(name),
     )
     failed = [r for r in results if r.returncode != 0]
