@@ -157,6 +157,17 @@ class ProgramVersion(Base):
     __table_args__ = (UniqueConstraint("merchant_id", "version"),)
 
 
+class ProgramActivation(Base):
+    """Each time a version went live (a late sale is priced by the one live then)."""
+
+    __tablename__ = "program_activations"
+    id: Mapped[int] = _pk()
+    merchant_id: Mapped[int] = _merchant()
+    version_id: Mapped[int] = mapped_column(ForeignKey("program_versions.id", ondelete="CASCADE"))
+    activated_at: Mapped[int] = mapped_column(BigInteger)
+    __table_args__ = (Index("ix_program_activations_merchant_time", "merchant_id", "activated_at"),)
+
+
 class Customer(Base):
     """The loyalty member; its row is also the account that balance changes lock.
 

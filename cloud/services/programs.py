@@ -123,7 +123,23 @@ async def activate_version(
             "UPDATE merchants SET active_program_version_id = :id WHERE id = :m",
             {"id": row["id"], "m": merchant_id},
         )
+        await tx.execute(
+            "INSERT INTO program_activations (merchant_id, version_id, activated_at) "
+            "VALUES (:m, :id, :now)",
+            {"m": merchant_id, "id": row["id"], "now": to_epoch(now)},
+        )
         return int(row["id"])
+
+
+async def version_live_at(executor: Executor, merchant_id: int, moment: int) -> int | None:
+    """The id of the version that was live at ``moment`` (epoch seconds); ``None`` when
+    none was live yet."""
+    value = await executor.fetch_value(
+        "SELECT version_id FROM program_activations WHERE merchant_id = :m "
+        "AND activated_at <= :t ORDER BY activated_at DESC, id DESC LIMIT 1",
+        {"m": merchant_id, "t": moment},
+    )
+    return None if value is None else int(value)
 
 
 async def publish(

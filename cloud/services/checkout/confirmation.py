@@ -13,7 +13,7 @@ from cloud.ledger.balance import read_balance
 from cloud.ledger.holds import active_hold, release_holds
 from cloud.ledger.lots import accrue
 from cloud.ledger.redemption import redeem
-from cloud.services import coupon_use, referrals
+from cloud.services import coupon_use, programs, referrals
 from cloud.services.checkout import gift_payments
 from cloud.services.checkout import snapshot as snapshots
 from cloud.services.checkout.holds import sms_code_required
@@ -43,6 +43,10 @@ from schemas import checkout as wire
 from schemas.money import line_amount, to_kopecks, to_roubles
 from schemas.program import Program
 
+LATE_SALE_SECONDS = 120
+"""A sale older than this when confirmed is priced by the version live at its time; a
+younger one by the live version (a till's clock a minute off changes nothing)."""
+
 
 async def confirm(
     deps: Deps, terminal: TerminalContext, request: wire.ConfirmRequest, source: str = "api"
@@ -52,7 +56,9 @@ async def confirm(
     receipt under the same id is a conflict (``idempotency_conflict``).
 
     Priced by the program version that quoted the receipt when it has a live hold (the
-    only quote we keep: calculate writes nothing), else by the live version."""
+    only quote we keep: calculate writes nothing); else, for a sale made more than
+    ``LATE_SALE_SECONDS`` ago, by the version live when it was sold; else by the live
+    version."""
     rid = request.receipt.id
     digest = receipt_digest(request.receipt, request.redeemed, request.gift_certificates)
     stored = await stored_with_digest(deps.db, terminal.merchant_id, source, "sale", rid)
@@ -89,6 +95,13 @@ async def _confirm(
         quoted_by = None
         if quoted is not None and quoted.program_version_id is not None:
             quoted_by = await deps.programs.get(quoted.program_version_id, tx)
+        elif to_epoch(bought_at) < epoch - LATE_SALE_SECONDS:
+            # The fiscal receipt is the truth: a sale recorded late (replayed by a store
+            # bridge, a document that came hours after the receipt) earns what the
+            # program live at its sale promised, not what a newer version says.
+            sold_by = await programs.version_live_at(tx, terminal.merchant_id, to_epoch(bought_at))
+            if sold_by is not None:
+                quoted_by = await deps.programs.get(sold_by, tx)
         snapshot = await snapshots.locked_snapshot(
             deps, tx, terminal, receipt, source, epoch, quoted_by
         )
