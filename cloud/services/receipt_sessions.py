@@ -277,10 +277,10 @@ async def _price(
     receipt = request.receipt
     found = True
     try:
-        keyed = receipt.model_copy(update={"customer": _one_key(receipt.customer)})
-        priced = await checkout.price_receipt(
-            deps, terminal, _with_receipt(request, keyed), channel
-        )
+        key = _one_key(receipt.customer)
+        if key is not receipt.customer:
+            request = _with_receipt(request, receipt.model_copy(update={"customer": key}))
+        priced = await checkout.price_receipt(deps, terminal, request, channel)
     except NotFound as exc:
         if exc.code != "customer_not_found":
             raise

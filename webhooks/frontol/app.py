@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
@@ -100,8 +100,10 @@ def _parse(model: type[ModelT], raw: bytes) -> ModelT:
         raise
 
 
-def _answer(answer: BaseModel) -> web.Response:
-    return json_response(answer.model_dump(exclude_none=True))
+def _answer(answer: BaseModel | dict[str, Any]) -> web.Response:
+    if isinstance(answer, BaseModel):
+        answer = answer.model_dump(exclude_none=True)
+    return json_response(answer)
 
 
 def _unsupported(body: fr.DocumentRequest) -> BadRequest:

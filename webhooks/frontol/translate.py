@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from cloud.engine import format_roubles
 from cloud.errors import BadRequest
@@ -68,6 +69,7 @@ def receipt(body: fr.DocumentRequest) -> wire.Receipt:
                 id=str(p.index),
                 name=p.text[:256],
                 sku=p.id,
+                category=None,  # every field given: pydantic then copies no default
                 price=p.price,
                 quantity=p.quantity,
                 amount=p.totalAmount,
@@ -125,26 +127,32 @@ def slip(lines: list[str]) -> list[list[fr.PrintBlock]] | None:
 NOT_FOUND = "Клиент не найден"
 
 
-def quote_answer(priced: checkout.PricedReceipt, customer_found: bool) -> fr.Answer:
-    # From the engine's figures, not the full wire quote: a calculate answers with a
-    # few of them, and rendering the rest cost a third of the price (bench/frontol.py).
+def quote_answer(priced: checkout.PricedReceipt, customer_found: bool) -> dict[str, Any]:
+    """The JSON of an ``fr.Answer`` to a calculate, built as JSON: a calculate is the hot
+    path, and answer models validated only to be dumped again cost as much as the price's
+    own rendering (bench/frontol.py). From the engine's figures, not the full wire quote:
+    the answer needs a few of them. ``tests/webhooks/frontol/test_answers.py`` holds it to
+    the model the OpenAPI document describes."""
     quote = priced.quote
-    positions = [
-        fr.PositionOut(index=int(line.id), discountAmount=to_roubles(line.discount))
-        for line in quote.lines
-        if line.discount > 0
-    ]
     messages = checkout.quote_texts(priced, quote.messages)
-    client = None
+    answer: dict[str, Any] = {"code": 0}
     if priced.snapshot.customer is not None:
-        client = fr.ClientOut(availableAmount=to_roubles(quote.max_redeem))
+        answer["client"] = {"availableAmount": to_roubles(quote.max_redeem)}
     elif not customer_found:
         messages.insert(0, NOT_FOUND)
-    return fr.Answer(
-        client=client, document=fr.DocumentOut(positions=positions),
-        cashierInformation=info(messages),
-        printingInformation=slip(checkout.quote_texts(priced, quote.slip)),
-    )  # fmt: skip
+    answer["document"] = {
+        "positions": [
+            {"index": int(line.id), "discountAmount": to_roubles(line.discount)}
+            for line in quote.lines
+            if line.discount > 0
+        ]
+    }
+    if messages:
+        answer["cashierInformation"] = [{"text": text} for text in messages]
+    slip_lines = checkout.quote_texts(priced, quote.slip)
+    if slip_lines:
+        answer["printingInformation"] = [[{"type": "text", "text": text} for text in slip_lines]]
+    return answer
 
 
 def hold_answer(held: wire.HoldResult) -> fr.Answer:
