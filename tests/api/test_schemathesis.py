@@ -34,6 +34,7 @@ from cloud.services.deps import Deps
 from cloud.settings import DEV_EVOTOR_APP_TOKEN, Settings
 from tests.conftest import START, make_tenant
 from tests.webhooks.evotor.conftest import API, APP_ID, DEVICE, STORE, USER, fixture
+from webhooks.evotor.merchant_openapi import merchant_openapi
 from webhooks.evotor.openapi import terminal_openapi
 from webhooks.frontol.openapi import frontol_openapi
 from webhooks.moysklad.openapi import moysklad_openapi
@@ -207,6 +208,9 @@ sigma = schemathesis.openapi.from_dict(sigma_openapi(), config=config(ACCEPTED_F
 frontol = schemathesis.openapi.from_dict(
     frontol_openapi(), config=config(ACCEPTED_FOR_VALID_DATA, 12, rejects_by_status=False)
 )
+evotor_merchant = schemathesis.openapi.from_dict(
+    merchant_openapi(), config=config(ACCEPTED_FOR_VALID_DATA, 12)
+)
 # МойСклад's registration answers 412 until the customer confirms the phone by a code.
 moysklad = schemathesis.openapi.from_dict(
     moysklad_openapi(), config=config([*ACCEPTED_FOR_VALID_DATA, "412"], 12)
@@ -326,4 +330,15 @@ def test_frontol_priority_api_conforms_to_its_document(case: Any, live: LiveServ
     signature = frontol_accounts.signature(live.frontol_key, raw)
     case.call_and_validate(
         base_url=live.url, headers={"Authorization": f"{frontol_accounts.SCHEME} {signature}"}
+    )
+
+
+@evotor_merchant.parametrize()
+def test_evotor_merchant_administration_conforms_to_its_document(
+    case: Any, live: LiveService
+) -> None:
+    """Every operation of /evotor/merchant/v1/openapi.json, the same checks, with the
+    company API key: no 5xx, documented statuses and bodies, valid data accepted."""
+    case.call_and_validate(
+        base_url=live.url, headers={"Authorization": f"Bearer {live.merchant_key}"}
     )

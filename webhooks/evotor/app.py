@@ -77,6 +77,7 @@ from webhooks.evotor import customers, documents, translate
 from webhooks.evotor.auth import has_app_token, require_app_token, require_user
 from webhooks.evotor.body import read_exact
 from webhooks.evotor.errors import evotor_error_middleware
+from webhooks.evotor.merchant_openapi import merchant_openapi
 from webhooks.evotor.openapi import terminal_openapi
 from webhooks.evotor.sync import Syncer, pull_for_merchant
 
@@ -440,6 +441,12 @@ def create_app(get_deps: DepsGetter) -> web.Application:
         return json_response(document)
 
     app.router.add_get("/terminal/v1/openapi.json", openapi)
+    merchant_document = merchant_openapi()
+
+    async def merchant_openapi_json(request: web.Request) -> web.Response:
+        return json_response(merchant_document)
+
+    app.router.add_get("/merchant/v1/openapi.json", merchant_openapi_json)
     return app
 
 
