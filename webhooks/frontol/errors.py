@@ -4,27 +4,17 @@ Business refusals (not enough bonuses, an unknown sale, a wrong SMS code), a bod
 does not fit and malformed JSON are HTTP 200 with ``code`` -1 and a Russian ``error`` the
 cashier reads: that is what all three public servers answer, and Frontol shows the text.
 A bad signature is 401 in the same shape; an unknown address or method keeps its status.
-An unexpected failure is logged with its traceback and answered 200/-1 too: never a 500,
-never a stack trace.
+An unexpected failure is logged with its traceback (``cloud.adapter_errors``) and
+answered 200/-1 too: never a 500, never a stack trace.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
-import structlog
 from aiohttp import web
-from pydantic import ValidationError
 
-from cloud.engine.types import EngineError
-from cloud.errors import DomainError
-from cloud.validation import error_message
+from cloud.adapter_errors import Failure, adapter_error_middleware
 from cloud.web_json import json_response
 from schemas.frontol import Answer
-
-log = structlog.get_logger("loyalty.frontol")
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 FAILED = -1
 
@@ -34,38 +24,9 @@ def failure(message: str, status: int = 200) -> web.Response:
     return json_response(body, status=status)
 
 
-def _validation(exc: ValidationError) -> str:
-    parts = []
-    for error in exc.errors()[:3]:
-        path = ".".join(str(part) for part in error["loc"])
-        parts.append(f"{path}: {error_message(error)}" if path else error_message(error))
-    return "Некорректный запрос: " + "; ".join(parts)
+def _render(failure_: Failure) -> web.Response:
+    kept = failure_.status == 401 or isinstance(failure_.error, web.HTTPException)
+    return failure(failure_.message, failure_.status if kept else 200)
 
 
-@web.middleware
-async def frontol_error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    try:
-        return await handler(request)
-    except DomainError as exc:
-        if exc.status == 401:
-            return failure(exc.message, 401)
-        if exc.status >= 500:
-            log.error("frontol_domain_error", code=exc.code, path=request.path)
-        return failure(exc.message)
-    except EngineError as exc:
-        return failure(exc.message)
-    except ValidationError as exc:
-        return failure(_validation(exc)[:500])
-    except web.HTTPException as exc:
-        if exc.status < 400:
-            raise
-        text = {404: "Адрес не найден", 405: "Метод не поддерживается"}.get(
-            exc.status, "Запрос не принят"
-        )
-        response = failure(text, exc.status)
-        if isinstance(exc, web.HTTPMethodNotAllowed):
-            response.headers["Allow"] = ", ".join(sorted(exc.allowed_methods))  # RFC 9110
-        return response
-    except Exception:
-        log.exception("frontol_unhandled_error", path=request.path)
-        return failure("Внутренняя ошибка сервера лояльности, повторите позже")
+frontol_error_middleware = adapter_error_middleware(_render, "loyalty.frontol")

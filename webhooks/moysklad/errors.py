@@ -9,25 +9,17 @@ The reference only says an error comes with a status other than 200/201/204 and 
 registration with a code). So: 28001 for that one case, 999 for everything else; the
 HTTP status carries the kind (400 malformed, 401 token, 402 suspended, 404 not found,
 409 conflict, 412 registration needs a code, 422 refused by the program, 429 too many
-codes). An unexpected failure is logged and answered 500 without a stack trace.
+codes). An unexpected failure is logged and answered 500 without a stack trace
+(``cloud.adapter_errors``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 import orjson
-import structlog
 from aiohttp import web
-from pydantic import ValidationError
 
-from cloud.engine.types import EngineError
+from cloud.adapter_errors import Failure, adapter_error_middleware
 from cloud.errors import DomainError
-from cloud.validation import error_message
-
-log = structlog.get_logger("loyalty.moysklad")
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 GENERIC = 999
 VERIFICATION_REQUIRED = 28001
@@ -63,47 +55,13 @@ class VerificationRequired(DomainError):
     status = 412
 
 
-def _validation(exc: ValidationError) -> web.Response:
-    errors = exc.errors()
-    first = errors[0] if errors else None
-    parameter = ".".join(str(p) for p in first["loc"]) if first else None
-    parts = []
-    for error in errors[:3]:
-        where = ".".join(str(p) for p in error["loc"]) or "тело запроса"
-        parts.append(f"{where}: {error_message(error)}")
-    message = ("Ошибка в данных: " + "; ".join(parts))[:500]
-    return failure("validation_error", message, 400, parameter=parameter or None)
-
-
-@web.middleware
-async def moysklad_error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    try:
-        return await handler(request)
-    except VerificationRequired as exc:
+def _render(failure_: Failure) -> web.Response:
+    if isinstance(failure_.error, VerificationRequired):
         return failure(
-            exc.code, exc.message, 412, number=VERIFICATION_REQUIRED,
+            failure_.code, failure_.message, 412, number=VERIFICATION_REQUIRED,
             title="Необходимо подтверждение создания покупателя.",
         )  # fmt: skip
-    except DomainError as exc:
-        if exc.status >= 500:
-            log.error("moysklad_domain_error", code=exc.code, path=request.path)
-        return failure(exc.code, exc.message, exc.status)
-    except EngineError as exc:
-        return failure(exc.code, exc.message, 422)
-    except ValidationError as exc:
-        return _validation(exc)
-    except web.HTTPNotFound:
-        return failure("not_found", "Адрес не найден", 404)
-    except web.HTTPMethodNotAllowed as exc:
-        response = failure("method_not_allowed", "Метод не поддерживается", 405)
-        response.headers["Allow"] = ", ".join(sorted(exc.allowed_methods))
-        return response
-    except web.HTTPRequestEntityTooLarge:
-        return failure("too_large", "Слишком большое тело запроса", 413)
-    except web.HTTPException:
-        raise
-    except Exception:
-        log.exception("moysklad_unhandled_error", path=request.path)
-        return failure(
-            "internal_error", "Внутренняя ошибка сервера лояльности, повторите позже", 500
-        )
+    return failure(failure_.code, failure_.message, failure_.status, parameter=failure_.parameter)
+
+
+moysklad_error_middleware = adapter_error_middleware(_render, "loyalty.moysklad")

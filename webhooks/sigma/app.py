@@ -24,15 +24,14 @@ from typing import Any
 import orjson
 import structlog
 from aiohttp import web
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
+from cloud.adapter_errors import Failure, adapter_error_middleware
 from cloud.api.keys import TERMINAL
-from cloud.engine.types import EngineError
-from cloud.errors import BadRequest, DomainError
+from cloud.errors import BadRequest
 from cloud.services import product_catalogue, receipt_sessions
 from cloud.services.deps import Deps
 from cloud.services.merchants import TerminalAuthenticator, TerminalContext
-from cloud.validation import describe_validation_error
 from schemas import checkout as wire
 from schemas import sigma as sg
 from schemas import sigma_customers as sgc
@@ -56,30 +55,16 @@ def _error(code: str, message: str, status: int) -> web.Response:
     )  # fmt: skip
 
 
-@web.middleware
-async def sigma_error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Every failure as ``{"code", "message"}`` with a Russian message."""
-    try:
-        return await handler(request)
-    except DomainError as exc:
-        return _error(exc.code, exc.message, exc.status)
-    except EngineError as exc:
-        return _error(exc.code, exc.message, 422)
-    except ValidationError as exc:
-        return _error("validation_error", describe_validation_error(exc), 400)
-    except web.HTTPNotFound:
+def _render(failure: Failure) -> web.Response:
+    if failure.code == "not_found":
         return _error("unknown_event", "Нет такого события SIGMA", 404)
-    except web.HTTPMethodNotAllowed as exc:
-        response = _error("method_not_allowed", "Метод не поддерживается: только POST", 405)
-        response.headers["Allow"] = ", ".join(sorted(exc.allowed_methods))
-        return response
-    except web.HTTPRequestEntityTooLarge:
-        return _error("too_large", "Слишком большое тело запроса", 413)
-    except web.HTTPException:
-        raise
-    except Exception:
-        log.exception("sigma_unhandled_error", path=request.path)
-        return _error("internal_error", "Внутренняя ошибка сервиса, повторите позже", 500)
+    return _error(failure.code, failure.message, failure.status)
+
+
+sigma_error_middleware = adapter_error_middleware(
+    _render, "loyalty.sigma", {"method_not_allowed": "Метод не поддерживается: только POST"}
+)
+"""Every failure as ``{"code", "message"}`` with a Russian message."""
 
 
 def _ok(body: BaseModel) -> web.Response:
