@@ -44,9 +44,8 @@ import structlog
 
 from cloud.clock import to_epoch
 from cloud.db.database import is_unique_violation
-from cloud.engine.types import EngineError
-from cloud.errors import BadRequest, DomainError, PaymentRequired
-from cloud.services import checkout, customers, evotor_catalogue, receipt_sessions
+from cloud.errors import BadRequest
+from cloud.services import customers, evotor_catalogue, receipt_sessions
 from cloud.services.deps import Deps
 from cloud.services.merchants import TerminalContext
 from cloud.services.receipt_sessions import (
@@ -235,9 +234,10 @@ async def confirm_document(
             created_at=document.closed_at, coupons=list(document.coupons),
         ),
     )  # fmt: skip
-    debited, reason = await _confirm_what_can_be_debited(
-        deps, terminal, receipt, paid if customer_id is not None else Decimal(0), cashier
+    recorded, reason = await receipt_sessions.confirm_what_can_be_debited(
+        deps, terminal, SOURCE, receipt, paid if customer_id is not None else Decimal(0), cashier
     )
+    debited = recorded.redeemed
     if paid and customer_id is None:
         reason = "customer_required"
     unsettled = to_kopecks(paid) - to_kopecks(debited)
@@ -303,43 +303,6 @@ async def _fill_store(deps: Deps, merchant_id: int, receipt_uuid: str, store: st
     except Exception as exc:
         if not is_unique_violation(exc):
             raise
-
-
-async def _confirm_what_can_be_debited(
-    deps: Deps, terminal: TerminalContext, receipt: wire.Receipt, paid: Decimal,
-    cashier: wire.Cashier | None = None,
-) -> tuple[Decimal, str | None]:  # fmt: skip
-    """Confirm with the whole bonus payment, else with what the customer can still
-    spend, else with none; returns what was debited and why the rest was not."""
-    reason: str | None = None
-    attempts = [paid]
-    for attempt in range(3):
-        amount = attempts[attempt] if attempt < len(attempts) else Decimal(0)
-        try:
-            result = await checkout.confirm(
-                deps, terminal,
-                wire.ConfirmRequest(receipt=receipt, redeemed=amount, cashier=cashier), SOURCE,
-            )  # fmt: skip
-            return result.redeemed, reason
-        except (DomainError, EngineError) as exc:
-            if isinstance(exc, DomainError) and (
-                isinstance(exc, PaymentRequired) or exc.status >= 500
-            ):
-                raise
-            if not amount:
-                raise
-            reason = reason or exc.code
-            if attempt == 0 and receipt.customer is not None:
-                spendable = await _spendable(deps, terminal.merchant_id, receipt)
-                if 0 < spendable < amount:
-                    attempts.append(spendable)
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-async def _spendable(deps: Deps, merchant_id: int, receipt: wire.Receipt) -> Decimal:
-    assert receipt.customer is not None and receipt.customer.customer_id is not None
-    summary = await customers.customer_summary(deps, merchant_id, receipt.customer.customer_id)
-    return to_roubles(max(0, int(summary.available)))
 
 
 async def _seen_document(deps: Deps, merchant_id: int, document: SellDocument) -> bool:

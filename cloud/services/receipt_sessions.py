@@ -26,14 +26,19 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+import structlog
+
 from cloud.clock import to_epoch
 from cloud.db.database import is_unique_violation
-from cloud.errors import BadRequest, NotFound
+from cloud.engine.types import EngineError
+from cloud.errors import BadRequest, DomainError, NotFound, PaymentRequired
 from cloud.services import checkout, customers
 from cloud.services.deps import Deps
 from cloud.services.merchants import TerminalContext
 from schemas import checkout as wire
 from schemas.money import line_amount, to_kopecks, to_roubles
+
+log = structlog.get_logger("loyalty.receipts")
 
 SETTLED = ("confirmed", "unsettled")
 """States of a session whose sale is recorded (``unsettled``: part of its bonus payment
@@ -339,12 +344,19 @@ async def close(
     document_id: str | None = None, number: int | None = None,
     cashier: wire.Cashier | None = None, fingerprint: str | None = None,
     gift_certificates: list[wire.GiftCertificatePayment] | None = None,
+    fiscal: bool = False,
 ) -> wire.ConfirmResult:  # fmt: skip
     """The terminal closed the receipt: record the sale under its external id. The
     customer is the receipt's or else the one earlier calls identified; ``redeemed=None``
     spends what the session holds. A settled session answers with the sale recorded
     then: a retried close (a fresh envelope, say) or the till's view of a receipt its
-    fiscal document already recorded is neither a second sale nor a conflict."""
+    fiscal document already recorded is neither a second sale nor a conflict.
+
+    ``fiscal``: the receipt is already printed (a till's close event, a replayed close),
+    so a bonus payment that can no longer be debited (the hold lapsed and the bonuses
+    were spent meanwhile, an SMS code the till never asked for) does not drop the sale:
+    it is recorded with what can still be debited, the session is ``unsettled`` with the
+    rest and why, and the answer's ``redeemed`` says what was debited."""
     merchant_id = terminal.merchant_id
     session = await find(deps, merchant_id, channel, receipt.id)
     customer_id = await resolve_customer(deps, merchant_id, receipt.customer)
@@ -356,26 +368,81 @@ async def close(
     stored = None
     if session is not None and session.settled:
         stored = await stored_sale(deps, merchant_id, channel, receipt.id)
-    result = stored or await checkout.confirm(
-        deps, terminal,
-        wire.ConfirmRequest(
-            receipt=receipt.model_copy(update={"customer": by_id(customer_id)}),
-            redeemed=paid, cashier=cashier, gift_certificates=gift_certificates or [],
-        ),
-        channel,
-    )  # fmt: skip
+    named = receipt.model_copy(update={"customer": by_id(customer_id)})
+    unsettled, reason = 0, None
+    if stored is not None:
+        result = stored
+    elif fiscal and paid and not gift_certificates:
+        result, reason = await confirm_what_can_be_debited(
+            deps, terminal, channel, named, paid, cashier
+        )
+        unsettled = to_kopecks(paid) - to_kopecks(result.redeemed)
+    else:
+        result = await checkout.confirm(
+            deps, terminal,
+            wire.ConfirmRequest(
+                receipt=named, redeemed=paid, cashier=cashier,
+                gift_certificates=gift_certificates or [],
+            ),
+            channel,
+        )  # fmt: skip
     fields: dict[str, Any] = {
-        "state": "confirmed", "customer_id": customer_id, "terminal_id": terminal.terminal_id,
-        "positions_key": fingerprint, "total": charged_total(receipt.lines),
-        "closed_at": to_epoch(deps.clock()), "number": number,
-        "program_version": result.program_version,
+        "state": "unsettled" if unsettled else "confirmed", "customer_id": customer_id,
+        "terminal_id": terminal.terminal_id, "positions_key": fingerprint,
+        "total": charged_total(receipt.lines), "closed_at": to_epoch(deps.clock()),
+        "number": number, "program_version": result.program_version,
     }  # fmt: skip
+    if unsettled:
+        fields.update(unsettled=unsettled, unsettled_reason=reason)
+        log.warning(
+            "sale_unsettled", channel=channel, merchant=merchant_id, receipt=receipt.id,
+            customer=customer_id, amount_unsettled=str(to_roubles(unsettled)), reason=reason,
+        )  # fmt: skip
     if store_external_id is not None:
         fields["store_external_id"] = store_external_id
     if document_id:
         fields["document_id"] = document_id
     await remember(deps, merchant_id, channel, receipt.id, **fields)
     return result
+
+
+async def confirm_what_can_be_debited(
+    deps: Deps, terminal: TerminalContext, channel: str, receipt: wire.Receipt, paid: Decimal,
+    cashier: wire.Cashier | None = None,
+) -> tuple[wire.ConfirmResult, str | None]:  # fmt: skip
+    """Confirm with the whole bonus payment, else with what the customer can still
+    spend, else with none; returns the sale recorded (its ``redeemed`` is what was
+    debited) and why the rest was not. A refusal
+    that is not about the bonuses (a suspended merchant, a failure of ours) is raised."""
+    reason: str | None = None
+    attempts = [paid]
+    for attempt in range(3):
+        amount = attempts[attempt] if attempt < len(attempts) else Decimal(0)
+        try:
+            result = await checkout.confirm(
+                deps, terminal,
+                wire.ConfirmRequest(receipt=receipt, redeemed=amount, cashier=cashier), channel,
+            )  # fmt: skip
+            return result, reason
+        except (DomainError, EngineError) as exc:
+            if isinstance(exc, DomainError) and (
+                isinstance(exc, PaymentRequired) or exc.status >= 500
+            ):
+                raise
+            if not amount:
+                raise
+            reason = reason or exc.code
+            if attempt == 0 and receipt.customer is not None:
+                spendable = await _spendable(deps, terminal.merchant_id, receipt)
+                if 0 < spendable < amount:
+                    attempts.append(spendable)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+async def _spendable(deps: Deps, merchant_id: int, receipt: wire.Receipt) -> Decimal:
+    assert receipt.customer is not None and receipt.customer.customer_id is not None
+    summary = await customers.customer_summary(deps, merchant_id, receipt.customer.customer_id)
+    return to_roubles(max(0, int(summary.available)))
 
 
 async def refund(

@@ -6,6 +6,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
+
+from cloud.clock import ManualClock
+from cloud.errors import Unprocessable
 from cloud.services import receipt_sessions
 from cloud.services.deps import Deps
 from schemas import checkout as wire
@@ -109,3 +113,38 @@ async def test_release_returns_the_hold_and_a_cancelled_receipt_stays_cancelled(
     await receipt_sessions.release(deps, till, "frontol", "u-2", receipt_cancelled=True)
     session = await receipt_sessions.find(deps, demo_tenant.merchant_id, "frontol", "u-2")
     assert session is not None and session.state == "cancelled"
+
+
+async def test_a_printed_receipt_whose_bonuses_are_gone_is_recorded_unsettled(
+    deps: Deps, demo_tenant: Tenant, clock: ManualClock
+) -> None:
+    """A close reporting a printed receipt (``fiscal``) whose held bonuses lapsed and were
+    spent meanwhile records the sale with what can still be debited; the session says
+    ``unsettled`` with the rest and why. A till's close that is not yet printed is refused
+    instead, so the cashier can take the payment another way."""
+    member = await create_customer(deps, demo_tenant.merchant_id)
+    await give_lot(deps, demo_tenant.merchant_id, member.id, 30000)
+    till = terminal(demo_tenant)
+    await receipt_sessions.hold(deps, till, "modulkassa", hold_request("p-1", member, LINES, 25000))
+    clock.advance(seconds=deps.settings.hold_ttl_seconds + 60)
+    await receipt_sessions.close(deps, till, "sigma", sale("other", member, LINES), Decimal(200))
+    with pytest.raises(Unprocessable):
+        await receipt_sessions.close(deps, till, "native", sale("p-1", member, LINES), Decimal(250))
+    result = await receipt_sessions.close(
+        deps, till, "modulkassa", sale("p-1", None, LINES), None, fiscal=True
+    )
+    assert result.redeemed == Decimal("140.00")  # 100 left + 40 the other sale accrued
+    session = await receipt_sessions.find(deps, demo_tenant.merchant_id, "modulkassa", "p-1")
+    assert session is not None and session.state == "unsettled"
+    row = await deps.db.fetch_one(
+        "SELECT unsettled, unsettled_reason FROM receipt_sessions WHERE merchant_id = :m "
+        "AND channel = 'modulkassa' AND external_id = 'p-1'",
+        {"m": demo_tenant.merchant_id},
+    )
+    assert row is not None and (int(row["unsettled"]), row["unsettled_reason"]) == (
+        11000, "hold_expired"
+    )  # fmt: skip
+    again = await receipt_sessions.close(
+        deps, till, "modulkassa", sale("p-1", None, LINES), None, fiscal=True
+    )
+    assert again == result
