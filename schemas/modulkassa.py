@@ -202,6 +202,19 @@ class EventResult(OurModel):
     messages: list[str] = []
 
 
+class SmsCodeRequest(OurModel):
+    """Send the customer a code for spending bonuses (when the program asks for one):
+    the plugin's own call, then ``smsCode`` on the loyalty-request."""
+
+    customerPhone: Phone | None = None
+    customerCard: Card | None = None
+
+
+class SmsCodeResult(OurModel):
+    sentTo: str = Field(description="маскированный телефон клиента")
+    messages: list[str]
+
+
 class Error(OurModel):
     code: str
     message: str = Field(description="по-русски, для кассира (callback.failed)")

@@ -8,6 +8,7 @@ terminal token the merchant issued for a terminal of channel ``modulkassa``
 
     POST /v1/loyalty-request   LoyaltyRequest -> LoyaltyResult (price; hold a bonus spend)
     POST /v1/events            CHECK_CLOSED (SALE / RETURN) | CHECK_CANCELLED
+    POST /v1/sms-code          a code for spending bonuses, sent to the customer
     GET  /v1/openapi.json      the plugin-facing contract (public)
 
 Every receipt call goes through ``cloud.services.receipt_sessions`` with channel
@@ -30,9 +31,10 @@ from pydantic import BaseModel
 from cloud.api.keys import TERMINAL
 from cloud.engine.text import format_roubles
 from cloud.errors import BadRequest, Unauthorized, Unprocessable
-from cloud.services import product_catalogue, receipt_sessions
+from cloud.services import customers, product_catalogue, receipt_sessions
 from cloud.services.deps import Deps
 from cloud.services.merchants import TerminalAuthenticator, TerminalContext
+from cloud.services.sms_codes import send_code
 from cloud.web_json import json_response, read_body
 from schemas import checkout as wire
 from schemas import modulkassa as mk
@@ -192,12 +194,38 @@ async def _return(deps: Deps, terminal: TerminalContext, body: mk.CheckEvent) ->
     )  # fmt: skip
 
 
+async def sms_code(request: web.Request) -> web.Response:
+    deps, terminal, body = await _call(request, mk.SmsCodeRequest)
+    ref = translate.customer_ref(body.customerPhone, body.customerCard)
+    if ref is None:
+        raise BadRequest("customer_required", "Укажите телефон или карту клиента")
+    customer_id = await receipt_sessions.resolve_customer(deps, terminal.merchant_id, ref)
+    if customer_id is None:
+        raise customers.not_found()
+    profile = await customers.customer_profile(deps, terminal.merchant_id, customer_id)
+    sent = await send_code(
+        deps, terminal.merchant_id, profile.phone, "redeem", terminal_id=terminal.terminal_id
+    )
+    masked = customers.mask_phone(sent.phone)
+    minutes = max(1, -(-sent.expires_in // 60))
+    return _ok(
+        mk.SmsCodeResult(
+            sentTo=masked,
+            messages=[
+                f"Код отправлен на {masked}",
+                f"Попросите клиента назвать код из SMS: он действует {minutes} мин.",
+            ],
+        )
+    )
+
+
 def create_app(get_deps: DepsGetter) -> web.Application:
     """The Модулькасса sub-application; ``get_deps`` finds the service's ``Deps``."""
     app = web.Application(middlewares=[modulkassa_error_middleware])
     app[GET_DEPS] = get_deps
     app.router.add_post("/v1/loyalty-request", loyalty_request)
     app.router.add_post("/v1/events", events)
+    app.router.add_post("/v1/sms-code", sms_code)
     document = modulkassa_openapi()
 
     async def openapi(request: web.Request) -> web.Response:

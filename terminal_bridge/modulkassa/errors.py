@@ -35,7 +35,9 @@ def error(code: str, message: str, status: int) -> web.Response:
 
 
 def invalid_code(path: str) -> str:
-    return "event_is_invalid" if path.endswith("/events") else "loyalty_request_is_invalid"
+    if path.endswith("/events"):
+        return "event_is_invalid"
+    return "request_is_invalid" if path.endswith("/sms-code") else "loyalty_request_is_invalid"
 
 
 @web.middleware

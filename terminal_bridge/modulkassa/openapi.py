@@ -39,6 +39,10 @@ OPERATIONS: list[tuple[str, str, str, type[BaseModel], type[BaseModel]]] = [
      "customer for a check never sent to loyalty, and saleId for a RETURN (the sale's "
      "loyaltyData, else its checkId). Idempotent: a repeat answers the first answer.",
      mk.CheckEvent, mk.EventResult),
+    ("sms-code", "Код из SMS для списания бонусов",
+     "When the program asks for a code to spend bonuses (answer sms_code_required): send "
+     "the customer a code, then repeat the loyalty-request with smsCode.",
+     mk.SmsCodeRequest, mk.SmsCodeResult),
 ]  # fmt: skip
 
 

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from aiohttp.test_utils import TestClient
 
@@ -63,13 +65,24 @@ async def till(deps: Deps) -> Till:
     return await modulkassa_tenant(deps)
 
 
+def encode(body: Any) -> bytes:
+    """JSON with every Decimal as a JSON number, written as it is (the SDK's BigDecimal)."""
+
+    def number(value: Any) -> Any:
+        if isinstance(value, Decimal):
+            return orjson.Fragment(str(value))
+        raise TypeError(type(value))
+
+    return orjson.dumps(body, default=number)
+
+
 async def call(
     client: TestClient, path: str, body: Any, headers: dict[str, str], status: int = 200,
     raw: bytes | None = None,
 ) -> Any:  # fmt: skip
     """POST to ``/modulkassa/v1/<path>`` and check the status; the parsed answer."""
-    data = raw if raw is not None else json.dumps(body, ensure_ascii=False).encode()
+    data = raw if raw is not None else encode(body)
     response = await client.post(f"/modulkassa/v1/{path}", data=data, headers=headers)
     text = await response.text()
     assert response.status == status, f"{response.status}: {text}"
-    return json.loads(text)
+    return json.loads(text, parse_float=Decimal)
