@@ -53,8 +53,10 @@ def closed(check_id: str, positions: list[Body], doc: str = "SALE", **extra: Any
 
 
 def item(code: str, price: str, quantity: str, **extra: Any) -> Body:
-    return {"inventCode": code, "name": f"Товар {code}", "price": Decimal(price),
-            "quantity": Decimal(quantity), "vatTag": "TAG_1105", "measure": "PCS", **extra}  # fmt: skip
+    return {
+        "inventCode": code, "name": f"Товар {code}", "price": Decimal(price),
+        "quantity": Decimal(quantity), "vatTag": "TAG_1105", "measure": "PCS", **extra,
+    }  # fmt: skip
 
 
 def cancelled(check_id: str, positions: list[Body], **extra: Any) -> Body:

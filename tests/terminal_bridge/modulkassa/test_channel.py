@@ -79,7 +79,7 @@ def test_the_quote_request_is_the_receipt() -> None:
 )  # fmt: skip
 def test_a_bad_quote_is_a_russian_value_error(body: bytes) -> None:
     """A body that is not a LoyaltyRequest raises ValueError with the SDK's message."""
-    with pytest.raises(ValueError, match="^Некорректная структура запроса"):
+    with pytest.raises(ValueError, match=r"^Некорректная структура запроса"):
         CHANNEL.quote_request(body)
 
 
@@ -104,7 +104,7 @@ def test_an_offline_spend_is_not_made_and_says_so() -> None:
     """A spend asked for offline is answered without it, with a line saying why; an
     unknown customer earns nothing and is named as not found."""
     receipt = CHANNEL.quote_request(encode(SPEND)).receipt
-    status, raw = CHANNEL.render_quote(encode(SPEND), _offline(receipt, found=False))
+    _, raw = CHANNEL.render_quote(encode(SPEND), _offline(receipt, found=False))
     answer = mk.LoyaltyResult.model_validate_json(raw)
     assert NO_SPEND in (answer.printableData or "") and answer.details.spent == 0
     assert answer.details.customerFound is False and answer.details.accrual == 0

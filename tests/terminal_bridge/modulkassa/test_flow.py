@@ -36,6 +36,13 @@ async def _receipt(deps: Deps, till: Till, external_id: str, kind: str = "sale")
     return dict(rows[0])
 
 
+async def _earn(service: TestClient, till: Till) -> None:
+    """A first sale of 1000.00 that earns the customer 47.50 bonuses."""
+    sale = loyalty("r-1", position("p1", "1000.00", "1"), customerPhone=PHONE)
+    answer = await call(service, "loyalty-request", sale, till.headers)
+    await call(service, "events", check_from(sale, answer, "c-1"), till.headers)
+
+
 def _charged(event: dict) -> int:  # type: ignore[type-arg]
     return sum(to_kopecks(p["amount"]) for p in event["check"]["inventPositions"])
 
@@ -85,8 +92,7 @@ async def test_a_cancelled_check_releases_its_hold_and_repeats_answer_the_same(
 ) -> None:
     """CHECK_CANCELLED releases the bonuses the loyalty-request held; sent again it
     answers the same and changes nothing."""
-    sale = loyalty("r-1", position("p1", "1000.00", "1"), customerPhone=PHONE)
-    await call(service, "events", check_from(sale, await call(service, "loyalty-request", sale, till.headers), "c-1"), till.headers)  # fmt: skip
+    await _earn(service, till)
     before = await _balance(deps, till)
     spend = loyalty("r-2", position("p1", "1000.00", "1"), customerPhone=PHONE,
                     spendBonuses=Decimal(20))  # fmt: skip
@@ -105,8 +111,7 @@ async def test_pricing_again_without_a_spend_releases_the_earlier_one(
 ) -> None:
     """The cashier sends the receipt to loyalty again without a spend: the earlier
     answer's held bonuses are released and the close debits nothing."""
-    sale = loyalty("r-1", position("p1", "1000.00", "1"), customerPhone=PHONE)
-    await call(service, "events", check_from(sale, await call(service, "loyalty-request", sale, till.headers), "c-1"), till.headers)  # fmt: skip
+    await _earn(service, till)
     before = await _balance(deps, till)
     body = loyalty(
         "r-2", position("p1", "500.00", "1"), customerPhone=PHONE, spendBonuses=Decimal(10)
@@ -198,8 +203,7 @@ async def test_a_spend_asks_for_the_customers_code_when_the_program_does(
     """Under a program that asks for an SMS code to spend, a spend without one is
     refused (422 sms_code_required); the plugin asks us to send the code and the
     loyalty-request with ``smsCode`` holds the bonuses."""
-    sale = loyalty("r-1", position("p1", "1000.00", "1"), customerPhone=PHONE)
-    await call(service, "events", check_from(sale, await call(service, "loyalty-request", sale, till.headers), "c-1"), till.headers)  # fmt: skip
+    await _earn(service, till)
     program = (
         (FIXTURES / "program.json")
         .read_text()
