@@ -15,12 +15,27 @@ exactly: two places for money, three for a quantity.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 from schemas.bounds import WireDateTime
-from schemas.money import Amount, LineQuantity, Money, Quantity
+from schemas.money import MAX_QUANTITY, Amount, LineQuantity, Money, Quantity
+
+
+def _number_only(value: Any) -> Any:
+    # The body is read into Python values (numbers exact), where pydantic is lax: a
+    # quantity as "1.5" or a flag as a number must still be refused, as in JSON.
+    if isinstance(value, (str, bool)):
+        raise ValueError("ожидается число")
+    return value
+
+
+def _text_only(value: Any) -> Any:
+    if not isinstance(value, str):
+        raise ValueError("ожидается строка ISO 8601")
+    return value
+
 
 InventType = Literal[
     "INVENTORY", "PREPAID", "PREPAID_CORRECTION", "TOBACCO", "SERVICE", "OTHER_EXCISABLE",
@@ -61,7 +76,11 @@ class LoyaltyModifier(VendorModel):
     id: VendorId
     name: Text = ""
     price: Amount = Decimal(0)
-    quantity: Quantity = Decimal(0)
+    quantity: Annotated[
+        Decimal, BeforeValidator(_number_only),
+        Field(ge=0, le=MAX_QUANTITY, decimal_places=3, allow_inf_nan=False),
+        WithJsonSchema({"type": "number", "minimum": 0, "maximum": float(MAX_QUANTITY)}),
+    ] = Decimal(0)  # fmt: skip
 
 
 class LoyaltyPosition(VendorModel):
@@ -161,8 +180,10 @@ class Check(VendorModel):
     employee: Annotated[str, Field(max_length=256)] | None = ""
     employeeId: Annotated[str, Field(max_length=64)] | None = None
     retailPointId: Annotated[str, Field(max_length=64)] | None = None
-    dateTime: WireDateTime | None = None
-    number: Annotated[int, Field(ge=0, le=2**31 - 1)] | None = None
+    dateTime: Annotated[WireDateTime, BeforeValidator(_text_only)] | None = Field(
+        None, description="ISO 8601; без пояса — местное время магазина"
+    )
+    number: Annotated[int, Field(strict=True, ge=0, le=2**31 - 1)] | None = None
 
 
 class CheckEvent(VendorModel):
