@@ -70,6 +70,10 @@ class ModulKassaChannel:
             except ValueError:
                 # Unreadable: the cloud would refuse it too; offline it is refused here.
                 return Call("online_only")
+            if not _recordable(event):
+                # The cloud refuses these (no sale named, a correction check): the till
+                # hears it now rather than an "accepted" the replay would contradict.
+                return Call("online_only")
             return Call("record", key=record_key(event))
         if method == "POST" and route == "sms-code":
             return Call("online_only")
@@ -136,6 +140,14 @@ class ModulKassaChannel:
 
     def render_error(self, status: int, code: str, message: str) -> tuple[int, bytes]:
         return status, dumps({"code": code, "message": message})
+
+
+def _recordable(event: mk.CheckEvent) -> bool:
+    if event.event == "CHECK_CANCELLED":
+        return True
+    if event.check.docType == "RETURN":
+        return event.saleId is not None
+    return event.check.docType == "SALE"
 
 
 def record_key(event: mk.CheckEvent) -> str:

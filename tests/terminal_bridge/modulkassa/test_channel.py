@@ -49,7 +49,8 @@ def test_the_channel_is_a_bridge_channel() -> None:
 def test_each_call_is_classified() -> None:
     """loyalty-request is a quote, events a record keyed as the cloud de-duplicates (the
     sale's receipt id, the return's check id, the cancelled receipt), sms-code online
-    only, the document and anything else passed through; unreadable events are refused."""
+    only, the document and anything else passed through; unreadable events, a return
+    naming no sale and a correction check are refused (the cloud would refuse them)."""
     assert CHANNEL.classify("POST", "/modulkassa/v1/loyalty-request", encode(SALE)).kind == "quote"
     sale = CHANNEL.classify("POST", "/modulkassa/v1/events", encode(CLOSED))
     assert (sale.kind, sale.key) == ("record", "sale:" + CLOSED["loyaltyData"])
@@ -60,6 +61,12 @@ def test_each_call_is_classified() -> None:
     unlinked = CHANNEL.classify("POST", "/modulkassa/v1/events", encode(UNLINKED))
     assert unlinked.key == "sale:" + UNLINKED["checkId"]
     assert CHANNEL.classify("POST", "/modulkassa/v1/events", b"{oops").kind == "online_only"
+    orphan = {**RETURN, "saleId": None}
+    assert CHANNEL.classify("POST", "/modulkassa/v1/events", encode(orphan)).kind == "online_only"
+    correction = {**CLOSED, "check": {**CLOSED["check"], "docType": "SALE_CORRECTION"}}
+    assert CHANNEL.classify("POST", "/modulkassa/v1/events", encode(correction)).kind == (
+        "online_only"
+    )
     assert CHANNEL.classify("POST", "/modulkassa/v1/sms-code", b"{}").kind == "online_only"
     assert CHANNEL.classify("GET", "/modulkassa/v1/openapi.json", b"").kind == "passthrough"
 
