@@ -94,6 +94,7 @@ async def loyalty_request(request: web.Request) -> web.Response:
     spent = Decimal(0)
     balance = quote.customer.balance if quote.customer is not None else None
     said = quote.messages
+    spend = Decimal(0)
     if wanted > 0:
         if outcome.customer_id is None:
             raise Unprocessable("customer_required", "Для оплаты бонусами укажите клиента")
@@ -101,20 +102,21 @@ async def loyalty_request(request: web.Request) -> web.Response:
         if spend < wanted:
             most = format_roubles(to_kopecks(quote.max_redeem))
             notes.append(f"Можно списать не больше {most} бонусов")
-        if spend > 0:
-            priced = receipt.model_copy(
-                update={"customer": receipt_sessions.by_id(outcome.customer_id)}
-            )
-            held = await receipt_sessions.hold(
-                deps, terminal, CHANNEL,
-                wire.HoldRequest(receipt=priced, amount=spend, sms_code=body.smsCode),
-                store_external_id=store,
-            )  # fmt: skip
-            lines, spent, balance, said = held.lines, held.amount, held.balance, held.slip
+    if spend > 0:
+        assert outcome.customer_id is not None
+        priced = receipt.model_copy(
+            update={"customer": receipt_sessions.by_id(outcome.customer_id)}
+        )
+        held = await receipt_sessions.hold(
+            deps, terminal, CHANNEL,
+            wire.HoldRequest(receipt=priced, amount=spend, sms_code=body.smsCode),
+            store_external_id=store,
+        )  # fmt: skip
+        lines, spent, balance, said = held.lines, held.amount, held.balance, held.slip
     else:
         session = await receipt_sessions.find(deps, merchant_id, CHANNEL, body.id)
         if session is not None and session.state == "held":
-            # Priced again without a spend: the earlier answer's spend is dropped.
+            # Priced again with no spend: the earlier answer's spend is dropped.
             await receipt_sessions.release(
                 deps, terminal, CHANNEL, body.id, receipt_cancelled=False
             )

@@ -125,6 +125,25 @@ async def test_pricing_again_without_a_spend_releases_the_earlier_one(
     assert done["redeemed"] == 0
 
 
+async def test_a_spend_is_capped_and_one_that_cannot_be_made_drops_the_earlier(
+    service: TestClient, deps: Deps, till: Till
+) -> None:
+    """More than the program lets the receipt take is capped (and said); a receipt
+    that can take nothing (its new lines too cheap) drops the spend an earlier answer held."""
+    await _earn(service, till)
+    before = await _balance(deps, till)
+    body = loyalty(
+        "r-2", position("p1", "40.00", "1"), customerPhone=PHONE, spendBonuses=Decimal(45)
+    )
+    capped = await call(service, "loyalty-request", body, till.headers)
+    assert capped["details"]["spent"] == 19  # half of 40.00 less the 5 % discount
+    assert "Можно списать не больше 19,00 бонусов" in capped["details"]["messages"]
+    assert await _balance(deps, till) == before - 1900
+    cheap = {**body, "positions": [position("p1", "0.01", "1")]}
+    again = await call(service, "loyalty-request", cheap, till.headers)
+    assert again["details"]["spent"] == 0 and await _balance(deps, till) == before
+
+
 async def test_a_return_by_line_names_its_sale_and_is_idempotent(
     service: TestClient, deps: Deps, till: Till
 ) -> None:
