@@ -22,15 +22,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
+from functools import partial
 from typing import TypeVar
 
 import orjson
+import structlog
 from aiohttp import web
 from pydantic import BaseModel
 
 from cloud.api.keys import TERMINAL
 from cloud.engine.text import format_roubles
-from cloud.errors import BadRequest, Unauthorized, Unprocessable
+from cloud.engine.types import EngineError
+from cloud.errors import BadRequest, DomainError, Unauthorized, Unprocessable
 from cloud.services import customers, product_catalogue, receipt_sessions
 from cloud.services.deps import Deps
 from cloud.services.merchants import TerminalAuthenticator, TerminalContext
@@ -45,6 +48,9 @@ from terminal_bridge.modulkassa.openapi import modulkassa_openapi
 from webhooks.evotor.body import loads_exact
 
 CHANNEL = "modulkassa"
+UNDEBITABLE = frozenset({"hold_expired", "insufficient_bonuses", "sms_code_required"})
+"""Why a close could not debit the bonuses its loyalty-request held."""
+log = structlog.get_logger("loyalty.modulkassa")
 ModelT = TypeVar("ModelT", bound=BaseModel)
 DepsGetter = Callable[[web.Request], Deps]
 GET_DEPS: web.AppKey[DepsGetter] = web.AppKey("modulkassa_get_deps")
@@ -160,16 +166,31 @@ async def events(request: web.Request) -> web.Response:
         )
     merchant_id = terminal.merchant_id
     session = await receipt_sessions.find(deps, merchant_id, CHANNEL, receipt_id)
+    held = receipt_sessions.held_amount(session)
     receipt = await product_catalogue.with_categories(
-        deps, merchant_id,
-        translate.sale_receipt(body, receipt_sessions.held_amount(session)),
-    )  # fmt: skip
-    number = body.check.number
-    result = await receipt_sessions.close(
-        deps, terminal, CHANNEL, receipt, None,
+        deps, merchant_id, translate.sale_receipt(body, held)
+    )
+    close = partial(
+        receipt_sessions.close, deps, terminal, CHANNEL,
         store_external_id=(body.check.retailPointId or "").strip() or None,
-        number=number, cashier=translate.cashier(body.check),
+        number=body.check.number, cashier=translate.cashier(body.check),
     )  # fmt: skip
+    try:
+        result = await close(receipt, None)
+    except (DomainError, EngineError) as exc:
+        if not held or exc.code not in UNDEBITABLE:
+            raise
+        # The check is fiscal truth: the bonuses it took off can no longer be debited
+        # (the hold lapsed and the customer spent them meanwhile), the sale stands.
+        log.warning(
+            "modulkassa_sale_unsettled", merchant=merchant_id, receipt=receipt_id,
+            amount_unsettled=str(held), reason=exc.code,
+        )  # fmt: skip
+        receipt = await product_catalogue.with_categories(
+            deps, merchant_id, translate.sale_receipt(body, Decimal(0))
+        )
+        # The answer's redeemed 0 tells the plugin (and a repeat answers the same).
+        result = await close(receipt, Decimal(0))
     return _ok(
         mk.EventResult(
             event=body.event, checkId=body.checkId, receiptId=receipt_id, operation="sale",

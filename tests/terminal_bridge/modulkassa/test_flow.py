@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp.test_utils import TestClient
 
-from cloud.clock import to_epoch
+from cloud.clock import ManualClock, to_epoch
 from cloud.services import customers, programs
 from cloud.services.deps import Deps
 from schemas.money import line_amount, to_kopecks
@@ -142,6 +142,30 @@ async def test_a_spend_is_capped_and_one_that_cannot_be_made_drops_the_earlier(
     cheap = {**body, "positions": [position("p1", "0.01", "1")]}
     again = await call(service, "loyalty-request", cheap, till.headers)
     assert again["details"]["spent"] == 0 and await _balance(deps, till) == before
+
+
+async def test_a_sale_whose_held_bonuses_are_gone_is_recorded_without_them(
+    service: TestClient, deps: Deps, till: Till, clock: ManualClock
+) -> None:
+    """The hold lapsed and the customer spent the bonuses on another receipt meanwhile:
+    the check still closes as a sale (the fiscal receipt is the truth), with no bonus
+    payment (the answer's redeemed 0 says so); a repeat answers the same."""
+    await _earn(service, till)
+    everything = Decimal(await _balance(deps, till)) / 100
+    first = loyalty("r-2", position("p1", "1000.00", "1"), customerPhone=PHONE,
+                    spendBonuses=Decimal(10))  # fmt: skip
+    answer = await call(service, "loyalty-request", first, till.headers)
+    clock.advance(minutes=20)
+    other = loyalty("r-3", position("p1", "100.00", "1"), customerPhone=PHONE,
+                    spendBonuses=everything)  # fmt: skip
+    spent = await call(service, "loyalty-request", other, till.headers)
+    assert spent["details"]["spent"] == everything  # its accrual will not cover r-2's 10
+    await call(service, "events", check_from(other, spent, "c-3"), till.headers)
+    event = check_from(first, answer, "c-2")
+    done = await call(service, "events", event, till.headers)
+    assert done["redeemed"] == 0 and done["accrued"] > 0
+    assert (await _receipt(deps, till, "r-2"))["amount"] == _charged(event)
+    assert await call(service, "events", event, till.headers) == done
 
 
 async def test_a_return_by_line_names_its_sale_and_is_idempotent(
