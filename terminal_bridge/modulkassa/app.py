@@ -103,7 +103,7 @@ async def loyalty_request(request: web.Request) -> web.Response:
     spend = Decimal(0)
     if wanted > 0:
         if outcome.customer_id is None:
-            raise Unprocessable("customer_required", "Для оплаты бонусами укажите клиента")
+            raise BadRequest("customer_required", "Для оплаты бонусами укажите клиента")
         spend = min(wanted, quote.max_redeem)
         if spend < wanted:
             most = format_roubles(to_kopecks(quote.max_redeem))

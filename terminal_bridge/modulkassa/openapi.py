@@ -62,13 +62,13 @@ def _examples(path: str, status: int) -> tuple[dict[str, Any], dict[str, Any]]:
 
 _ERRORS = {
     400: "loyalty_request_is_invalid / event_is_invalid (неверная структура или типы), "
-    "malformed_json, modulkassa_sale_required",
+    "malformed_json, modulkassa_sale_required, customer_required (списание без клиента)",
     401: "Нет токена, неверный токен или токен другого канала",
     402: "Обслуживание приостановлено (merchant_suspended)",
     404: "Продажа для возврата не найдена; неизвестная позиция возврата",
     409: "Повтор с тем же идентификатором, но другим содержимым (idempotency_conflict)",
     422: "Отказ: недостаточно бонусов, нужен код из SMS (sms_code_required), неверный код, "
-    "клиент не указан, чек коррекции",
+    "чек коррекции",
     503: "Временный сбой: повторите позже (событие — сохранить и отправить снова)",
 }
 

@@ -55,12 +55,12 @@ async def test_bad_input_is_a_4xx_in_our_shape(service: TestClient, till: Till) 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 async def test_refusals_keep_the_shape(service: TestClient, till: Till) -> None:
     """A correction check (422), an unknown address (404), GET on a POST route (405) and
-    a spend without a customer (422) answer ``{"code", "message"}``."""
+    a spend without a customer (400) answer ``{"code", "message"}``."""
     correction = closed("c-1", [item("x", "1.00", "1")], doc="SALE_CORRECTION")
     answer = await call(service, "events", correction, till.headers, status=422)
     assert answer["code"] == "modulkassa_doc_type_unsupported"
     spend = {**GOOD, "spendBonuses": 5}
-    assert (await call(service, "loyalty-request", spend, till.headers, status=422))["code"] == (
+    assert (await call(service, "loyalty-request", spend, till.headers, status=400))["code"] == (
         "customer_required"
     )
     response = await service.post("/modulkassa/v1/nothing", data=b"{}", headers=till.headers)
