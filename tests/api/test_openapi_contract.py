@@ -26,6 +26,7 @@ DOCUMENTS = (
     "/moysklad/v1/openapi.json",
     "/frontol/v1/openapi.json",
     "/evotor/merchant/v1/openapi.json",
+    "/modulkassa/v1/openapi.json",
 )
 
 # Where native-API errors are raised, and the classes that carry their status.

@@ -32,6 +32,7 @@ from cloud.notify import LogSmsProvider
 from cloud.services import frontol_accounts, merchants, moysklad_accounts
 from cloud.services.deps import Deps
 from cloud.settings import DEV_EVOTOR_APP_TOKEN, Settings
+from terminal_bridge.modulkassa.openapi import modulkassa_openapi
 from tests.conftest import START, make_tenant
 from tests.webhooks.evotor.conftest import API, APP_ID, DEVICE, STORE, USER, fixture
 from webhooks.evotor.merchant_openapi import merchant_openapi
@@ -83,6 +84,7 @@ class LiveService:
     evotor_token: str = ""
     sigma_token: str = ""
     moysklad_token: str = ""
+    modulkassa_token: str = ""
     frontol_organization: str = ""
     frontol_key: str = ""
     _loop: asyncio.AbstractEventLoop = field(default_factory=asyncio.new_event_loop)
@@ -127,6 +129,13 @@ class LiveService:
         )
         self.sigma_token = await merchants.issue_terminal_token(
             db, tenant.merchant_id, sigma_terminal, deps.clock()
+        )
+        modulkassa_terminal = await merchants.create_terminal(
+            db, tenant.merchant_id, tenant.store_id, "Модулькасса", deps.clock(),
+            channel="modulkassa",
+        )  # fmt: skip
+        self.modulkassa_token = await merchants.issue_terminal_token(
+            db, tenant.merchant_id, modulkassa_terminal, deps.clock()
         )
         installation = await moysklad_accounts.issue(deps, tenant.merchant_id, "schemathesis")
         self.moysklad_token = installation.token or ""
@@ -210,6 +219,9 @@ frontol = schemathesis.openapi.from_dict(
 )
 evotor_merchant = schemathesis.openapi.from_dict(
     merchant_openapi(), config=config(ACCEPTED_FOR_VALID_DATA, 12)
+)
+modulkassa = schemathesis.openapi.from_dict(
+    modulkassa_openapi(), config=config(ACCEPTED_FOR_VALID_DATA, 12)
 )
 # МойСклад's registration answers 412 until the customer confirms the phone by a code.
 moysklad = schemathesis.openapi.from_dict(
@@ -312,6 +324,15 @@ def test_moysklad_loyalty_api_conforms_to_its_document(case: Any, live: LiveServ
     token: no 5xx, documented statuses and bodies, valid data accepted."""
     case.call_and_validate(
         base_url=live.url, headers={moysklad_accounts.HEADER: live.moysklad_token}
+    )
+
+
+@modulkassa.parametrize()
+def test_modulkassa_plugin_api_conforms_to_its_document(case: Any, live: LiveService) -> None:
+    """Every endpoint of /modulkassa/v1/openapi.json, the same checks, as our plugin with
+    a Модулькасса terminal's token: no 5xx, documented statuses and bodies."""
+    case.call_and_validate(
+        base_url=live.url, headers={"Authorization": f"Bearer {live.modulkassa_token}"}
     )
 
 

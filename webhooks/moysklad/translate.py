@@ -16,15 +16,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC
-from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from cloud.engine import distribute
 from cloud.errors import BadRequest
 from cloud.services import moysklad_accounts as accounts
+from cloud.services import unit_prices
 from cloud.services.gift_certificates import CertificateStatus
+from cloud.services.unit_prices import Part
 from schemas import checkout as wire
 from schemas import moysklad as ms
 from schemas.money import line_amount, to_kopecks, to_roubles
@@ -32,57 +33,16 @@ from schemas.money import line_amount, to_kopecks, to_roubles
 _ONE = Decimal(1)
 _HUNDRED = Decimal(100)
 _CENT = Decimal("0.01")
-_MILLI = Decimal("0.001")
-
-
-@dataclass(frozen=True, slots=True)
-class Part:
-    quantity: Decimal
-    unit: int
-    """Kopecks per unit after discount."""
-
-
-def _single(price: int, quantity: Decimal, target: int) -> int | None:
-    """A unit price in ``[0, price]`` whose line total is exactly ``target``."""
-    guess = int((Decimal(target) / quantity).to_integral_value(rounding=ROUND_HALF_UP))
-    for unit in (guess, guess - 1, guess + 1, guess - 2, guess + 2):
-        if 0 <= unit <= price and line_amount(unit, quantity) == target:
-            return unit
-    # A small quantity rounds a whole band of unit prices to the same total (5 roubles x
-    # 0.001 kg is 1 kopeck, and so is 14.99): the band's unit nearest the guess that does
-    # not pass the price.
-    half = Decimal("0.5")
-    low = int(((target - half) / quantity).to_integral_value(rounding=ROUND_CEILING))
-    high = int(((target + half) / quantity).to_integral_value(rounding=ROUND_CEILING)) - 1
-    unit = min(max(guess, low, 0), high, price)
-    if unit >= max(low, 0) and line_amount(unit, quantity) == target:
-        return unit
-    return None
 
 
 def split(price: int, quantity: Decimal, target: int) -> list[Part]:
-    """Parts (at most two) whose till totals add up to ``target`` kopecks, each unit
-    price within ``[0, price]``; ``target`` must lie within ``[0, price x quantity]``.
-
-    Two parts at ``u + 1`` and ``u`` kopecks with ``u = floor(target / quantity)``: the
-    first part's quantity ``target - u x quantity`` makes the exact total ``target``
-    (a whole number of units when the quantity is whole, so serial numbers divide);
-    for a fractional quantity a few thousandths either way absorb the two roundings."""
-    unit = _single(price, quantity, target)
-    if unit is not None:
-        return [Part(quantity, unit)]
-    low = min(int(target // quantity), price - 1)
-    first = (Decimal(target) - low * quantity).quantize(_MILLI, ROUND_FLOOR)
-    for step in range(3000):
-        for candidate in (first + step * _MILLI, first - step * _MILLI):
-            rest = quantity - candidate
-            if candidate <= 0 or rest <= 0:
-                continue
-            if line_amount(low + 1, candidate) + line_amount(low, rest) == target:
-                return [Part(candidate, low + 1), Part(rest, low)]
-    raise BadRequest(
-        "moysklad_price_unreachable", "Не удалось подобрать цену позиции со скидкой"
-    )  # pragma: no cover - the hypothesis test finds no such case
+    """The position's parts at unit prices the till reproduces (``unit_prices.split``)."""
+    try:
+        return unit_prices.split(price, quantity, target)
+    except unit_prices.Unreachable:  # pragma: no cover - the hypothesis test finds none
+        raise BadRequest(
+            "moysklad_price_unreachable", "Не удалось подобрать цену позиции со скидкой"
+        ) from None
 
 
 def percent(price: int, unit: int) -> Decimal:

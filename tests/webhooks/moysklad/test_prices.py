@@ -10,10 +10,11 @@ from decimal import Decimal
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from cloud.services.unit_prices import split
 from schemas import checkout as wire
 from schemas import moysklad as ms
 from schemas.money import line_amount, to_roubles
-from webhooks.moysklad.translate import percent, positions_out, split, till_total
+from webhooks.moysklad.translate import percent, positions_out, till_total
 
 QUANTITIES = st.one_of(
     st.integers(1, 300).map(Decimal),
