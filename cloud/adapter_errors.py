@@ -39,6 +39,8 @@ class Failure:
     """The request field the failure is about (a validation error's first field)."""
     error: BaseException | None = None
     """What was raised, for an adapter that answers one kind its own way."""
+    path: str = ""
+    """The request's path (an adapter may name the failure by the call)."""
 
 
 Render = Callable[[Failure], web.Response]
@@ -93,8 +95,9 @@ def adapter_error_middleware(
                 log.exception("unhandled_error", path=request.path)
             elif failure.status >= 500:
                 log.error("domain_error", code=failure.code, path=request.path)
-            if failure.code in own_words:
-                failure = replace(failure, message=own_words[failure.code])
+            failure = replace(
+                failure, path=request.path, message=own_words.get(failure.code, failure.message)
+            )
             response = render(failure)
             if isinstance(exc, web.HTTPMethodNotAllowed):
                 response.headers["Allow"] = ", ".join(sorted(exc.allowed_methods))  # RFC 9110
