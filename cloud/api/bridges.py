@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from cloud.api.keys import MERCHANT, deps_of
+from cloud.api.keys import MERCHANT, TERMINAL, deps_of
 from cloud.api.middleware import _token_from
 from cloud.api.openapi import Operation, Param
 from cloud.api.wire import int_query, json_response, only_params, read_model
@@ -25,7 +25,9 @@ async def _bridge(request: web.Request) -> TerminalContext:
     # /bridge/v1 is outside the middleware's /api/v1 doors: a till's token is no store
     # server's, and a bridge token opens nothing else.
     token = _token_from(request.headers.get("Authorization", ""))
-    return await TerminalAuthenticator(deps_of(request).db, BRIDGE_CHANNELS).authenticate(token)
+    terminal = await TerminalAuthenticator(deps_of(request).db, BRIDGE_CHANNELS).authenticate(token)
+    request[TERMINAL] = terminal  # named in the request log
+    return terminal
 
 
 async def program(request: web.Request) -> web.Response:

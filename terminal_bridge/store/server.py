@@ -48,7 +48,7 @@ class Bridge:
         budget: float = 1.5, forward_timeout: float = 1.0, down_for: float = 3.0,
         sync_interval: float = 60.0, heartbeat_interval: float = 30.0,
         backoff: tuple[float, float] = (0.5, 30.0), replay_timeout: float = 10.0,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC), background: bool = True,
     ) -> None:  # fmt: skip
         self.cloud = cloud.rstrip("/")
         self.token = token
@@ -62,6 +62,8 @@ class Bridge:
         self.backoff = backoff
         self.replay_timeout = replay_timeout
         self.clock = clock
+        self.background = background
+        """False in tests that drive replay, sync and heartbeat one step at a time."""
         self.program = pricing.load_program(self.state)
         self._down_until = 0.0
         self._records = asyncio.Lock()
@@ -86,11 +88,12 @@ class Bridge:
         self._cloud_client = httpx.AsyncClient(
             timeout=self.replay_timeout, headers={"Authorization": f"Bearer {self.token}"}
         )
-        self._tasks = [
-            asyncio.create_task(self._replay_forever()),
-            asyncio.create_task(self._sync_forever()),
-            asyncio.create_task(self._heartbeat_forever()),
-        ]
+        if self.background:
+            self._tasks = [
+                asyncio.create_task(self._replay_forever()),
+                asyncio.create_task(self._sync_forever()),
+                asyncio.create_task(self._heartbeat_forever()),
+            ]
 
     async def _stop(self, app: web.Application | None = None) -> None:
         for task in self._tasks:
@@ -99,6 +102,7 @@ class Bridge:
         for client in (self._till_client, self._cloud_client):
             if client is not None:
                 await client.aclose()
+        self._till_client = self._cloud_client = None
         self.state.close()
 
     # ---- the tills' calls ---------------------------------------------------------------
