@@ -44,7 +44,8 @@ class ApiError(NamedTuple):
     ``fiscal_claims``; gift certificates: ``gift_issue``, ``gift_list``,
     ``gift_certificate`` (one by id), ``gift_till`` (the till's status check and sale);
     coupons: ``coupon_campaigns`` (issuing a batch), ``coupon_campaign`` (a campaign by
-    id), ``coupon_revoke``; store bridges: ``bridge_program``, ``bridge_customers``; ``route``: any address of the API, outside the operations (an
+    id), ``coupon_revoke``; store bridges: ``bridge_program``, ``bridge_customers``;
+    ``route``: any address of the API, outside the operations (an
     unknown path, a method a path does not serve)."""
 
 

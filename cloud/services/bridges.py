@@ -75,7 +75,7 @@ async def customer_page(
                 key,
                 "phone" if card["kind"] == "phone" else "card",
                 deps.cipher.decrypt(merchant_id, bytes(card["number_enc"])),
-            )  # fmt: skip
+            )
             for card in group
         ]
     program = await deps.db.fetch_one(
@@ -93,7 +93,7 @@ async def customer_page(
             tier_name=names.get(row["tier_code"] or ""),
             blocked=row["blocked_at"] is not None,
             keys=keys.get(int(row["id"]), []),
-        )  # fmt: skip
+        )
         for row in rows
     ]
     return wire.CustomerPage(customers=customers, next_after=last if len(rows) == limit else None)
@@ -143,7 +143,7 @@ async def bridges_of(deps: Deps, merchant_id: int) -> wire.BridgeList:
                 version=row["version"],
                 stale=row["last_contact_at"] is None
                 or now - int(row["last_contact_at"]) > STALE_SECONDS,
-            )  # fmt: skip
+            )
             for row in rows
         ]
     )

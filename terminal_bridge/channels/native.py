@@ -101,7 +101,7 @@ class NativeChannel:
                 "max_redeem": _money(Decimal(0)),
                 "redeem": _money(Decimal(0)),
                 "accrual": _money(line.accrual),
-            }  # fmt: skip
+            }
             for line in quote.lines
         ]
         total = sum((line.amount for line in quote.lines), Decimal(0))

@@ -95,15 +95,18 @@ def offline_quote(
     if customer is not None and customer.blocked:
         messages.append(BLOCKED_NOTICE)
     return OfflineQuote(
-        receipt=receipt, customer=customer, customer_found=found,
+        receipt=receipt,
+        customer=customer,
+        customer_found=found,
         program_version=program.version,
         lines=[
             OfflineLine(
-                line.id, to_roubles(line.amount),
+                line.id,
+                to_roubles(line.amount),
                 to_roubles(line.accrual) if snapshot is not None else Decimal(0),
-            )  # fmt: skip
+            )
             for line in settled.lines
         ],
         accrual=to_roubles(settled.accrual) if snapshot is not None else Decimal(0),
         messages=messages,
-    )  # fmt: skip
+    )

@@ -11,11 +11,15 @@ from aiohttp.test_utils import TestServer
 from cloud.api.app import create_app
 from cloud.services import merchants
 from cloud.services.deps import Deps
+from schemas import checkout as wire
 from schemas.bridge import keyed_hash
 from terminal_bridge.store import pricing
 from terminal_bridge.store.server import Bridge
 from tests.terminal_bridge.bridge.support import PHONES, make_store
-from schemas import checkout as wire
+
+
+def _files(folder: Path) -> bytes:
+    return b"".join(path.read_bytes() for path in folder.glob("bridge.sqlite3*"))
 
 
 async def _client(aiohttp_client: Any, deps: Deps, token: str) -> Any:
@@ -57,7 +61,7 @@ async def test_snapshot_sync_walks_the_pages_by_cursor(deps: Deps, tmp_path: Pat
     finally:
         await bridge._stop()
         await server.close()
-    raw = b"".join(path.read_bytes() for path in tmp_path.glob("bridge.sqlite3*"))
+    raw = _files(tmp_path)
     for phone in PHONES:  # keyed hashes at rest, never the numbers
         assert phone[1:].encode() not in raw and phone[2:].encode() not in raw
 

@@ -28,8 +28,8 @@ from tests.terminal_bridge.bridge.support import (
     Store,
     bridge_health,
     free_port,
-    post,
     make_store,
+    post,
     receipt,
     start_bridge,
     start_cloud,
@@ -110,8 +110,10 @@ def _scenario(store: Store, database_url: str, tmp: Path, merchant_key: str) -> 
             assert Decimal(str(quoted["redeem"])) == 0 and Decimal(str(quoted["discount"])) == 0
             sale.offline_accrual = Decimal(str(quoted["accrual"]))
             if number == SPEND_AT:
-                hold = post(till, "/api/v1/checkout/hold", {"receipt": sale.document, "amount": Decimal(50)})  # fmt: skip
-                spend = post(till, "/api/v1/checkout/confirm", {"receipt": sale.document, "redeemed": Decimal(50)})  # fmt: skip
+                hold = post(till, "/api/v1/checkout/hold", {"receipt": sale.document, "amount": 50})
+                spend = post(
+                    till, "/api/v1/checkout/confirm", {"receipt": sale.document, "redeemed": 50}
+                )
                 for refused in (hold, spend):
                     run.refused.append(
                         (refused.json()["code"], refused.status_code, refused.json()["message"])
