@@ -93,3 +93,14 @@ def test_a_killed_process_loses_no_committed_item(tmp_path: Path) -> None:
     assert state.depth() == 20
     head = state.head()
     assert head is not None and head.key == "confirm:0"
+
+
+def test_delivery_marks_leave_the_outbox_at_full_synchronous(tmp_path: Path) -> None:
+    """Marking an item delivered skips its own fsync, and the next enqueue is FULL again."""
+    state = BridgeState(tmp_path / "b.sqlite3")
+    _fill(state, 2)
+    head = state.head()
+    assert head is not None
+    state.delivered(head.seq)
+    assert state._db.execute("PRAGMA synchronous").fetchone()[0] == 2
+    assert state.depth() == 1
