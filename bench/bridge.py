@@ -165,7 +165,9 @@ async def one_round(
                                  f"confirm:r{round_no}-{n}")  # fmt: skip
         started = time.perf_counter()
         worker = asyncio.create_task(bridge._replay_forever())
-        while bridge.state.depth():
+        for _ in range(20 * 600):  # up to 10 minutes, checked every 50 ms
+            if not bridge.state.depth():
+                break
             await asyncio.sleep(0.05)
         replay = time.perf_counter() - started
         worker.cancel()

@@ -134,9 +134,9 @@ class NativeChannel:
                 "gift_certificates": [],
             })  # fmt: skip
         if kind == "cancel":
-            return 200, _dump({"receipt_id": document["receipt_id"], "released": zero})
+            return 200, _dump({"receipt_id": document.get("receipt_id"), "released": zero})
         return 200, _dump({
-            "refund_id": document["id"], "receipt_id": document["receipt_id"], "lines": [],
+            "refund_id": document.get("id"), "receipt_id": document.get("receipt_id"), "lines": [],
             "returned_bonuses": zero, "reversed_accrual": zero, "unrecovered_accrual": zero,
             "balance": zero, "messages": [OFFLINE_NOTICE.replace("начислены", "пересчитаны")],
         })  # fmt: skip

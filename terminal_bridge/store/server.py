@@ -39,6 +39,7 @@ suspended merchant, rate limits): the item stays at the head of the outbox, visi
 health, instead of every queued receipt being set aside."""
 OFFLINE_CODE = "loyalty_offline"
 OFFLINE_MESSAGE = "Нет связи с сервером лояльности: операция недоступна, повторите позже"
+BRIDGE_ERROR = "Сбой сервера лояльности в магазине: повторите операцию"
 
 
 class Bridge:
@@ -111,8 +112,15 @@ class Bridge:
         return next(c for c in self.channels if path.startswith(c.prefix + "/"))
 
     async def handle(self, request: web.Request) -> web.Response:
-        started = time.monotonic()
         channel = self._channel_of(request.path)
+        try:
+            return await self._handle(channel, request)
+        except Exception:  # the till gets the channel's refusal, never a stack trace
+            log.exception("bridge_error", path=request.path)
+            return self._respond(channel.render_error(503, "bridge_error", BRIDGE_ERROR))
+
+    async def _handle(self, channel: BridgeChannel, request: web.Request) -> web.Response:
+        started = time.monotonic()
         body = await request.read()
         call = channel.classify(request.method, request.path, body)
         headers = {k: v for k in FORWARDED_HEADERS if (v := request.headers.get(k)) is not None}

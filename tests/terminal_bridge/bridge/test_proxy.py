@@ -143,3 +143,21 @@ async def test_lookup_offline_reads_the_snapshot(aiohttp_client: Any, tmp_path: 
         assert (customer["id"], customer["tier"], customer["balance"]) == (42, "vip", 0)
         missing = await till.get("/api/v1/customers/lookup?phone=89990000009", headers=TILL)
         assert missing.status == 404
+
+
+async def test_a_fault_in_the_bridge_is_a_refusal_not_a_500(
+    aiohttp_client: Any, tmp_path: Path
+) -> None:
+    """Whatever goes wrong inside the bridge, the till gets the channel's own error
+    shape with a Russian message, never a stack trace or a 500."""
+    from terminal_bridge.channels.native import NativeChannel
+
+    class Broken(NativeChannel):
+        def classify(self, method: str, path: str, body: bytes) -> Any:
+            raise RuntimeError("boom")
+
+    async with running(FakeCloud(), tmp_path, start=False, channels=(Broken(),)) as (bridge, _):
+        till = await _till(aiohttp_client, bridge)
+        answer = await till.post("/api/v1/checkout/calculate", data=_sale("r"), headers=TILL)
+        assert answer.status == 503
+        assert (await answer.json())["code"] == "bridge_error"
