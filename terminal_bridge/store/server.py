@@ -241,9 +241,13 @@ class Bridge:
 
     async def _replay_forever(self) -> None:
         delay = self.backoff[0]
+        sent = 0
         while True:
             item = self.state.head()
             if item is None:
+                if sent:
+                    log.info("outbox_drained", sent=sent)
+                    sent = 0
                 self._wake.clear()
                 try:
                     await asyncio.wait_for(self._wake.wait(), timeout=5)
@@ -260,8 +264,7 @@ class Bridge:
                 delay = min(delay * 2, self.backoff[1])
             else:
                 delay = self.backoff[0]
-                if outcome == "delivered" and self.state.depth() == 0:
-                    log.info("outbox_drained")
+                sent += 1
 
     # ---- sync and heartbeat -------------------------------------------------------------
 
