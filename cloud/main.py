@@ -312,6 +312,29 @@ async def load_program(
         await db.close()
 
 
+def _add_bridge_commands(commands: Any) -> None:
+    bridge_cmd = commands.add_parser("bridge", help="the store-side bridge (tills, offline)")
+    bridge_sub = bridge_cmd.add_subparsers(dest="bridge_command", required=True)
+    run = bridge_sub.add_parser("serve", help="answer the store's tills, forward to the cloud")
+    run.add_argument("--cloud", required=True, help="the cloud's address, e.g. https://…")
+    run.add_argument("--token", required=True, help="the token of the store's bridge terminal")
+    run.add_argument("--listen", default="0.0.0.0:8780", help="HOST:PORT for the tills")
+    run.add_argument("--data", type=Path, default=Path("bridge-data"), help="outbox and cache")
+    run.add_argument("--sync-interval", type=float, default=60.0, help="snapshot sync, seconds")
+    run.add_argument("--heartbeat-interval", type=float, default=30.0, help="seconds")
+    run.add_argument("--log-format", choices=("json", "console"), default="json")
+
+
+def _run_bridge(args: argparse.Namespace) -> None:
+    from terminal_bridge.store.server import serve as serve_bridge
+
+    configure_logging(args.log_format)
+    serve_bridge(
+        args.cloud, args.token, args.listen, args.data,
+        sync_interval=args.sync_interval, heartbeat_interval=args.heartbeat_interval,
+    )  # fmt: skip
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="loyalty", description="Loyalty cloud")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -359,6 +382,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     load.add_argument("file", type=Path, help="e.g. fixtures/programs/05_vintage.json")
     load.add_argument("--merchant", type=int, required=True)
     load.add_argument("--activate", action="store_true", help="make it the live version")
+    _add_bridge_commands(commands)
     admin_cli.add_admin_commands(commands)
     customers_cli.add_commands(commands)
     telegram_cli.add_commands(commands)
@@ -370,6 +394,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         except envfile.EnvFileExists as exc:
             parser.exit(1, f"loyalty: {exc}\n")
         print(f"Wrote {args.output} (mode 0600): every secret fresh; keep it and back it up")
+        return
+    if args.command == "bridge":
+        # A store server: no cloud settings, database or keys of the cloud's own.
+        _run_bridge(args)
         return
 
     overrides: dict[str, Any] = {}

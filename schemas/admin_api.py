@@ -24,9 +24,9 @@ Address = Annotated[
     str, StringConstraints(strip_whitespace=True, max_length=500, pattern=_PRINTABLE)
 ]
 Label = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100, pattern=_PRINTABLE)]
-Channel = Literal["native", "1c", "sigma", "modulkassa", "frontol", "moysklad"]
+Channel = Literal["native", "1c", "sigma", "modulkassa", "frontol", "moysklad", "bridge"]
 TerminalChannel = Literal[
-    "native", "1c", "sigma", "modulkassa", "frontol", "moysklad", "evotor", "fiscal_qr"
+    "native", "1c", "sigma", "modulkassa", "frontol", "moysklad", "bridge", "evotor", "fiscal_qr"
 ]
 
 

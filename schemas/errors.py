@@ -44,7 +44,8 @@ class ApiError(NamedTuple):
     ``fiscal_claims``; gift certificates: ``gift_issue``, ``gift_list``,
     ``gift_certificate`` (one by id), ``gift_till`` (the till's status check and sale);
     coupons: ``coupon_campaigns`` (issuing a batch), ``coupon_campaign`` (a campaign by
-    id), ``coupon_revoke``; ``route``: any address of the API, outside the operations (an
+    id), ``coupon_revoke``; store bridges: ``bridge_program``, ``bridge_customers``;
+    ``route``: any address of the API, outside the operations (an
     unknown path, a method a path does not serve)."""
 
 
@@ -88,7 +89,7 @@ ERRORS: tuple[ApiError, ...] = (
              "или 64 символов)",
              ("lookup", "history", "admin_search", "admin_page", "import", "join_links",
               "feedback_list", "reports", "catalogue_read", "fiscal_claims", "gift_list",
-              "gift_till", "coupon_campaigns", "coupon_campaign")),
+              "gift_till", "coupon_campaigns", "coupon_campaign", "bridge_customers")),
     ApiError("invalid_limit", 400, "Размер страницы должен быть от 1 до 100",
              ("history", "admin_search", "admin_page", "feedback_list", "reports", "catalogue",
               "gift_list")),
@@ -138,7 +139,7 @@ ERRORS: tuple[ApiError, ...] = (
     # ---- checkout ----
     ApiError("merchant_not_found", 404, "Компания не найдена", ("checkout",)),
     ApiError("no_program", 409, "У компании нет активной программы лояльности",
-             ("checkout", "catalogue", "coupon_campaigns")),
+             ("checkout", "catalogue", "coupon_campaigns", "bridge_program")),
     ApiError("customer_required", 400, "Для оплаты бонусами укажите клиента", ("checkout",)),
     ApiError("sms_code_required", 422,
              "Для оплаты бонусами нужен код из SMS, отправленного клиенту", ("checkout",)),

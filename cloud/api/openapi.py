@@ -147,6 +147,8 @@ _PATH_SCOPES: dict[str, set[str]] = {
     "/api/v1/merchant/coupon-campaigns/{campaign_id}/coupons.csv": {"coupon_campaign"},
     "/api/v1/merchant/coupon-campaigns/{campaign_id}/print": {"coupon_campaign"},
     "/api/v1/merchant/coupon-campaigns/{campaign_id}/revoke": {"coupon_campaign", "coupon_revoke"},
+    "/bridge/v1/program": {"bridge_program"},
+    "/bridge/v1/customers": {"bridge_customers"},
 }
 MERCHANT_CUSTOMERS = "/api/v1/merchant/customers"
 """The merchant's customer administration (merchant key, like program versions)."""

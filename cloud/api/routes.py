@@ -9,6 +9,7 @@ from aiohttp import web
 
 from cloud.api import (
     admin,
+    bridges,
     checkout,
     coupons,
     customer_files,
@@ -98,6 +99,7 @@ def setup_routes(app: web.Application) -> None:
         *fiscal_api.ROUTES,
         *gift_certificates.ROUTES,
         *coupons.ROUTES,
+        *bridges.ROUTES,
     ):
         app.router.add_route(operation.method, operation.path, handler)
         operations.append(operation)

@@ -1247,3 +1247,20 @@ class CouponRedemption(Base):
 # versions) and appear in other systems' records, so they are never reused.
 for _table in Base.metadata.tables.values():
     _table.dialect_kwargs["sqlite_autoincrement"] = True
+
+
+class BridgeHealth(Base):
+    """The last heartbeat of a store bridge (a terminal of channel ``bridge``): what the
+    merchant sees of a store server that may be holding receipts it could not send."""
+
+    __tablename__ = "bridge_health"
+    terminal_id: Mapped[int] = mapped_column(
+        ForeignKey("terminals.id", ondelete="CASCADE"), primary_key=True
+    )
+    merchant_id: Mapped[int] = _merchant()
+    last_contact_at: Mapped[int] = mapped_column(BigInteger)
+    outbox_depth: Mapped[int] = mapped_column(Integer)
+    oldest_unsent_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    rejected_count: Mapped[int] = mapped_column(Integer)
+    version: Mapped[str] = mapped_column(String(64))
+    __table_args__ = (Index("ix_bridge_health_merchant", "merchant_id"),)

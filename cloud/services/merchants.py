@@ -15,7 +15,7 @@ from cloud.errors import BadRequest, NotFound, PaymentRequired, Unauthorized
 
 Db = SqliteDatabase | PostgresDatabase
 
-CHANNELS = ("native", "1c", "sigma", "modulkassa", "frontol", "moysklad")
+CHANNELS = ("native", "1c", "sigma", "modulkassa", "frontol", "moysklad", "bridge")
 """Terminal kinds a merchant creates (and issues tokens for); ``evotor`` terminals come
 from the Evotor sync only. A new channel adds a kind here, not a table."""
 NATIVE_API_CHANNELS = frozenset({"native", "1c"})

@@ -192,7 +192,7 @@ async def test_every_api_route_is_documented(service: TestClient) -> None:
         (route.method.lower(), route.resource.canonical)
         for route in service.app.router.routes()
         if route.resource is not None and route.method != "HEAD"
-        and (route.resource.canonical.startswith("/api/v1/")
+        and (route.resource.canonical.startswith(("/api/v1/", "/bridge/v1/"))
              or route.resource.canonical in ("/health", "/ready"))
     } - {("get", "/api/v1/openapi.json")}  # fmt: skip
     assert {("get", "/health"), ("get", "/ready")} <= mounted

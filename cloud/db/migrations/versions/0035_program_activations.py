@@ -1,7 +1,7 @@
 """program activations: when each version went live, every time it did
 
 Revision ID: 0035
-Revises: 0031
+Revises: 0034
 Create Date: 2026-11-28
 
 A sale recorded late (a store bridge replaying what it kept while the cloud was away, a
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0035"
-down_revision: str | None = "0031"
+down_revision: str | None = "0034"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

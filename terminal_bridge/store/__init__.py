@@ -1,0 +1,1 @@
+"""The store-side bridge process (``loyalty bridge serve``)."""
