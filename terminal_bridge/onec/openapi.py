@@ -85,8 +85,7 @@ def onec_openapi() -> dict[str, Any]:
     requests += [request for *_, request, _ in OPERATIONS]
     answers: list[type[BaseModel]] = [answer for *_, answer in OPERATIONS] + [onec.PingAnswer]
     _, schema = models_json_schema(
-        [(m, "validation") for m in requests]
-        + [(m, "serialization") for m in answers],
+        [(m, "validation") for m in requests] + [(m, "serialization") for m in answers],
         ref_template="#/components/schemas/{model}",
         schema_generator=WireJsonSchema,
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -89,7 +90,7 @@ async def call(
     )  # fmt: skip
     text = await response.text()
     assert response.status == status, f"{response.status}: {text}"
-    return json.loads(text)
+    return json.loads(text, parse_float=Decimal)
 
 
 def with_code(deps: Deps, raw: bytes, phone: str) -> bytes:
