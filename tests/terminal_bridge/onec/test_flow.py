@@ -119,8 +119,8 @@ async def test_lookup_by_phone_and_card_and_registration(
 ) -> None:
     """Lookup by 11-digit phone, by 8-prefixed phone and by card finds one customer;
     registration with a 1C birthday and the consents records them, once per requestId."""
-    ids = {(await call(service, "customers/lookup", ref))["customerId"]
-           for ref in ({"phone": "79161234567"}, {"phone": "89161234567"}, {"card": CARD})}  # fmt: skip
+    refs = ({"phone": "79161234567"}, {"phone": "89161234567"}, {"card": CARD})
+    ids = {(await call(service, "customers/lookup", ref))["customerId"] for ref in refs}
     assert ids == {till.customer_id}
     await call(service, "sms-codes",
                {"requestId": "r", "phone": "79035550177", "purpose": "registration"})  # fmt: skip

@@ -8,8 +8,8 @@ from __future__ import annotations
 import pytest
 from aiohttp.test_utils import TestClient
 
-from tests.terminal_bridge.onec.conftest import BOM, OnecTill, bearer
 from terminal_bridge.onec.app import ROUTES
+from tests.terminal_bridge.onec.conftest import BOM, OnecTill, bearer
 
 BAD_BODIES = [
     b"", BOM, b"{", b"[]", b"null", b"42", b'"text"', BOM + BOM + b"{}", b"{}",
@@ -18,7 +18,8 @@ BAD_BODIES = [
     b'{"receiptId": "R", "lines": [{"id": "1", "price": 10.001, "quantity": 1}]}',
     b'{"receiptId": "R", "lines": [{"id": "1", "price": 1e400, "quantity": 1}]}',
     b'{"receiptId": "R", "lines": [{"id": "1", "price": NaN, "quantity": 1}]}',
-    b'{"receiptId": "R", "saleDate": 1700000000, "lines": [{"id": "1", "price": 1, "quantity": 1}]}',
+    b'{"receiptId": "R", "saleDate": 1700000000, "lines": [{"id": "1", "price": 1, '
+    b'"quantity": 1}]}',
     b'{"receiptId": "R", "saleDate": "28.11.2026 14:05:00", "lines": []}',
     b'{"returnId": "x", "receiptId": "nope", "lines": [{"id": "1", "quantity": -1}]}',
     b'{"requestId": "r", "phone": "12", "purpose": "redeem"}',
