@@ -235,10 +235,13 @@ class CustomerAnswer(_Out):
     card: str | None
     tier: str | None
     tierName: str | None
-    balance: Money
-    pending: Money
+    balance: Money | None = Field(description="null в ответе без связи с облаком")
+    pending: Money | None
     expiring: list[Lapsing]
     messages: list[str]
+    offline: bool = Field(
+        default=False, description="true: ответ кассового моста по сохранённым данным"
+    )
 
 
 class QuoteCustomer(_Out):
