@@ -176,7 +176,7 @@ class ConfirmRequest(_Customer):
     saleDate: LocalDateTime | None = None
     lines: Lines
     redeemed: Amount | None = None
-    number: Annotated[int, Field(ge=0, le=2_000_000_000)] | None = None
+    number: Annotated[int, Field(strict=True, ge=0, le=2_000_000_000)] | None = None
     cashier: Annotated[str, Field(min_length=1, max_length=200)] | None = None
 
 

@@ -24,6 +24,7 @@ DOCUMENTS = (
     "/evotor/terminal/v1/openapi.json",
     "/sigma/v1/openapi.json",
     "/moysklad/v1/openapi.json",
+    "/1c/v1/openapi.json",
 )
 
 # Where native-API errors are raised, and the classes that carry their status.

@@ -72,8 +72,10 @@ def test_every_call_is_in_the_document_with_its_keys(document: dict[str, Any]) -
     assert called == set(document["paths"]) - {"/1c/v1/openapi.json"}
 
 
-@pytest.mark.parametrize(("helper", "model"),
-                         [("СтрокиДляЗапроса", "Line"), ("СтрокиВозвратаДляЗапроса", "ReturnLine")])  # fmt: skip
+HELPERS = [("СтрокиДляЗапроса", "Line"), ("СтрокиВозвратаДляЗапроса", "ReturnLine")]
+
+
+@pytest.mark.parametrize(("helper", "model"), HELPERS)
 def test_lines_are_built_with_the_line_keys(
     document: dict[str, Any], helper: str, model: str
 ) -> None:
