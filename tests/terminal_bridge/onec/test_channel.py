@@ -10,6 +10,8 @@ import json
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from terminal_bridge.channel import CachedCustomer, Call, OfflineLine, OfflineQuote
 from terminal_bridge.channels.onec import CHANNEL, OFFLINE
@@ -136,3 +138,44 @@ def test_errors_in_the_1c_shape() -> None:
     status, raw = CHANNEL.render_error(503, "offline", "Нет связи с сервером лояльности")
     assert status == 503
     assert loads(raw) == {"code": "offline", "message": "Нет связи с сервером лояльности"}
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8)
+    | st.decimals(allow_nan=False, allow_infinity=False, places=3),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
+        st.sampled_from(["receiptId", "returnId", "lines", "id", "price", "quantity", "phone",
+                         "card", "amount", "redeemed", "saleDate", "x"]), inner, max_size=5),
+    max_leaves=12,
+)  # fmt: skip
+PATHS = ["/1c/v1/receipts/calc", "/1c/v1/receipts/confirm", "/1c/v1/receipts/cancel",
+         "/1c/v1/receipts/return", "/1c/v1/customers/lookup", "/1c/v1/receipts/hold"]  # fmt: skip
+
+
+def _encode(value: object) -> bytes:
+    return json.dumps(value, default=str, ensure_ascii=False).encode()
+
+
+@settings(max_examples=150, deadline=None)
+@given(value=_JSON, path=st.sampled_from(PATHS), bom=st.booleans(), junk=st.binary(max_size=6))
+def test_any_body_is_classified_and_answered_without_raising(
+    value: object, path: str, bom: bool, junk: bytes
+) -> None:
+    """Whatever bytes arrive, classify never raises; a record answer is always JSON in a
+    1C shape (an answer or {code, message}); a quote either parses or raises ValueError;
+    a lookup key is a reference or None."""
+    for body in ((b"\xef\xbb\xbf" if bom else b"") + _encode(value), junk):
+        call = CHANNEL.classify("POST", path, body)
+        assert call.kind in ("quote", "record", "lookup", "online_only")
+        if call.kind == "record":
+            status, raw = CHANNEL.render_recorded("POST", path, body)
+            assert isinstance(json.loads(raw), dict) and status in (200, 400)
+            if status == 200:  # accepted into the outbox: only under a key
+                assert call.key is not None
+        elif call.kind == "quote":
+            try:
+                CHANNEL.quote_request(body)
+            except ValueError as exc:
+                assert not str(exc).isascii()
+        elif call.kind == "lookup":
+            CHANNEL.lookup_key(body, {})

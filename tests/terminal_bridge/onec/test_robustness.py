@@ -6,9 +6,10 @@ method answers in the same shape."""
 from __future__ import annotations
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from terminal_bridge.onec.app import ROUTES
+from terminal_bridge.onec.app import ROUTES, onec_error_middleware
 from tests.terminal_bridge.onec.conftest import BOM, OnecTill, bearer
 
 BAD_BODIES = [
@@ -66,3 +67,19 @@ async def test_unknown_receipt_to_return_or_cancel(service: TestClient, till: On
         "/1c/v1/receipts/cancel", json={"receiptId": "nope"}, headers=bearer()
     )
     assert response.status == 200 and (await response.json())["released"] == 0
+
+
+async def test_an_unexpected_failure_is_a_503_not_a_500(aiohttp_client) -> None:  # type: ignore[no-untyped-def]
+    """A bug behind a route is answered 503 internal_error in the 1C shape (the module
+    retries it with the same key), never a 500 or a stack trace."""
+
+    async def broken(request: web.Request) -> web.Response:
+        raise RuntimeError("boom")
+
+    app = web.Application(middlewares=[onec_error_middleware])
+    app.router.add_post("/v1/receipts/calc", broken)
+    client = await aiohttp_client(app)
+    response = await client.post("/v1/receipts/calc", data=b"{}")
+    assert response.status == 503
+    body = await response.json()
+    assert body["code"] == "internal_error" and "boom" not in body["message"]
