@@ -10,7 +10,8 @@ own: ``offline: true`` and the cashier's message tell the story.
 A record call's key is what the cloud de-duplicates it on, named by kind so a sale, its
 cancel and a return never share one: ``confirm:<receiptId>`` (the sale's idempotency key
 in ``checkout``), ``cancel:<receiptId>`` (``run_idempotent`` scope ``1c.cancel``),
-``return:<returnId>`` (the refund's own id).
+``return:<returnId>`` (the refund's own id). A record body the cloud would refuse gets
+no key: ``render_recorded`` answers it 400 and nothing invalid enters the outbox.
 """
 
 from __future__ import annotations
@@ -45,6 +46,9 @@ _RECORD = {
     "/receipts/cancel": "cancel",
     "/receipts/return": "return",
 }
+_RECORD_MODELS: dict[str, type[onec.ConfirmRequest | onec.CancelRequest | onec.ReturnRequest]] = {
+    "confirm": onec.ConfirmRequest, "cancel": onec.CancelRequest, "return": onec.ReturnRequest,
+}  # fmt: skip
 _LOOKUP = {"/customers/lookup"}
 _ONLINE_ONLY = {"/receipts/hold", "/sms-codes", "/customers/register"}
 
@@ -101,14 +105,13 @@ class OnecChannel:
         kind = _RECORD.get(route)
         if kind is None:
             return Call("passthrough")
-        # A body without its key cannot be de-duplicated: no key, the bridge refuses it.
+        # A body the cloud would refuse is not kept: no key (``render_recorded`` answers
+        # it 400), so only a valid call ever enters the outbox.
         try:
-            data = _object(body)
+            parsed = _parse(_RECORD_MODELS[kind], body)
         except ValueError:
             return Call("record")
-        key = data.get("returnId" if kind == "return" else "receiptId")
-        if not isinstance(key, str) or not key or len(key) > 128:
-            return Call("record")
+        key = parsed.returnId if isinstance(parsed, onec.ReturnRequest) else parsed.receiptId
         return Call("record", key=f"{kind}:{key}")
 
     def quote_request(self, body: bytes) -> wire.CalculateRequest:
