@@ -39,6 +39,7 @@ from cloud.services.deps import Deps
 from cloud.settings import Settings
 from cloud.telegram import cli as telegram_cli
 from terminal_bridge.modulkassa.app import create_app as create_modulkassa_app
+from terminal_bridge.onec.app import create_app as create_onec_app
 from webhooks.evotor.app import create_app as create_evotor_app
 from webhooks.frontol.app import create_app as create_frontol_app
 from webhooks.moysklad.app import create_app as create_moysklad_app
@@ -57,6 +58,7 @@ def mount_adapters(app: web.Application) -> web.Application:
     app.add_subapp("/sigma", create_sigma_app(lambda request: request.config_dict[DEPS]))
     app.add_subapp("/moysklad", create_moysklad_app(lambda request: request.config_dict[DEPS]))
     app.add_subapp("/modulkassa", create_modulkassa_app(lambda request: request.config_dict[DEPS]))
+    app.add_subapp("/1c", create_onec_app(lambda request: request.config_dict[DEPS]))
     return app
 
 

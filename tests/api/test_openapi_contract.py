@@ -27,6 +27,7 @@ DOCUMENTS = (
     "/frontol/v1/openapi.json",
     "/evotor/merchant/v1/openapi.json",
     "/modulkassa/v1/openapi.json",
+    "/1c/v1/openapi.json",
 )
 
 # Where native-API errors are raised, and the classes that carry their status.

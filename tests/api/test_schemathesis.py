@@ -33,6 +33,7 @@ from cloud.services import frontol_accounts, merchants, moysklad_accounts
 from cloud.services.deps import Deps
 from cloud.settings import DEV_EVOTOR_APP_TOKEN, Settings
 from terminal_bridge.modulkassa.openapi import modulkassa_openapi
+from terminal_bridge.onec.openapi import onec_openapi
 from tests.conftest import START, make_tenant
 from tests.webhooks.evotor.conftest import API, APP_ID, DEVICE, STORE, USER, fixture
 from webhooks.evotor.merchant_openapi import merchant_openapi
@@ -83,6 +84,7 @@ class LiveService:
     merchant_key: str = ""
     evotor_token: str = ""
     sigma_token: str = ""
+    onec_token: str = ""
     moysklad_token: str = ""
     modulkassa_token: str = ""
     frontol_organization: str = ""
@@ -136,6 +138,12 @@ class LiveService:
         )  # fmt: skip
         self.modulkassa_token = await merchants.issue_terminal_token(
             db, tenant.merchant_id, modulkassa_terminal, deps.clock()
+        )
+        onec_terminal = await merchants.create_terminal(
+            db, tenant.merchant_id, tenant.store_id, "Касса 1С", deps.clock(), channel="1c"
+        )
+        self.onec_token = await merchants.issue_terminal_token(
+            db, tenant.merchant_id, onec_terminal, deps.clock()
         )
         installation = await moysklad_accounts.issue(deps, tenant.merchant_id, "schemathesis")
         self.moysklad_token = installation.token or ""
@@ -223,6 +231,7 @@ evotor_merchant = schemathesis.openapi.from_dict(
 modulkassa = schemathesis.openapi.from_dict(
     modulkassa_openapi(), config=config(ACCEPTED_FOR_VALID_DATA, 12)
 )
+onec = schemathesis.openapi.from_dict(onec_openapi(), config=config(ACCEPTED_FOR_VALID_DATA, 12))
 # МойСклад's registration answers 412 until the customer confirms the phone by a code.
 moysklad = schemathesis.openapi.from_dict(
     moysklad_openapi(), config=config([*ACCEPTED_FOR_VALID_DATA, "412"], 12)
@@ -362,4 +371,13 @@ def test_evotor_merchant_administration_conforms_to_its_document(
     company API key: no 5xx, documented statuses and bodies, valid data accepted."""
     case.call_and_validate(
         base_url=live.url, headers={"Authorization": f"Bearer {live.merchant_key}"}
+    )
+
+
+@onec.parametrize()
+def test_onec_api_conforms_to_its_document(case: Any, live: LiveService) -> None:
+    """Every call of /1c/v1/openapi.json, the same checks, as a 1C terminal with its
+    Bearer token: no 5xx, documented statuses and bodies, valid data accepted."""
+    case.call_and_validate(
+        base_url=live.url, headers={"Authorization": f"Bearer {live.onec_token}"}
     )
