@@ -7,6 +7,7 @@ import asyncio
 import structlog
 from aiohttp import web
 
+from cloud import cabinet
 from cloud.api import (
     admin,
     checkout,
@@ -24,7 +25,7 @@ from cloud.api import (
     programs,
     reports,
 )
-from cloud.api.keys import DEPS
+from cloud.api.keys import DEPS, SETTINGS
 from cloud.api.middleware import error_body
 from cloud.api.openapi import Operation, build_openapi
 from cloud.api.wire import json_response
@@ -116,6 +117,7 @@ def setup_routes(app: web.Application) -> None:
     callbacks.setup(app)
     setup_templates(app)
     setup_selfservice(app)
+    cabinet.setup(app, app[SETTINGS])
     fiscal_pages.setup(app)
     feedback_page.setup(app)
     telegram_webhook.setup(app)
