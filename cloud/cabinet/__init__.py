@@ -11,18 +11,12 @@ import jinja2
 from aiohttp import web
 
 from cloud.cabinet import pages
-from cloud.cabinet.core import BASE, cabinet_middleware, sessions
+from cloud.cabinet.core import BASE, cabinet_middleware, money, sessions
 from cloud.settings import Settings
 
 STATIC = Path(__file__).resolve().parent / "static"
 _CUSTOMER = "/customers/{customer_id:[0-9]{1,18}}"
 _USER = "/staff/{user_id:[0-9]{1,18}}"
-
-
-def _money(value: object) -> str:
-    """``1234.5`` -> ``1 234,50``: roubles as a Russian reader writes them."""
-    text = f"{value:,.2f}" if value is not None else ""
-    return text.replace(",", " ").replace(".", ",")
 
 
 def _when(value: object, fmt: str = "%d.%m.%Y %H:%M") -> str:
@@ -36,7 +30,7 @@ def build(settings: Settings) -> web.Application:
         loader=jinja2.PackageLoader("cloud.cabinet", "templates"),
         autoescape=jinja2.select_autoescape(default=True),
     )
-    env.filters["money"] = _money
+    env.filters["money"] = money
     env.filters["when"] = _when
     router = app.router
     router.add_get("/", pages.index)

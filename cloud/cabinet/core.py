@@ -39,6 +39,11 @@ PUBLIC = frozenset({BASE + "/login"})
 """Pages open without a session (the rest redirect to the sign-in)."""
 
 
+def money(value: object) -> str:
+    """``1234.5`` -> ``1 234,50``: roubles as a Russian reader writes them."""
+    return f"{value:,.2f}".replace(",", "\u00a0").replace(".", ",") if value is not None else ""
+
+
 def deps_of(request: web.Request) -> Deps:
     return request.config_dict[DEPS]
 

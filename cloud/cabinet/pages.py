@@ -14,7 +14,7 @@ from aiohttp_session import get_session, new_session
 from pydantic import ValidationError
 
 from cloud.cabinet import accounts
-from cloud.cabinet.core import BASE, deps_of, render, require, user_of
+from cloud.cabinet.core import BASE, deps_of, money, render, require, user_of
 from cloud.errors import BadRequest, DomainError
 from cloud.services import customers_admin as service
 from cloud.services.customers_admin.common import CABINET_LABEL
@@ -209,7 +209,9 @@ async def adjust(request: web.Request) -> web.StreamResponse:
             errors = {"amount" if exc.code == "insufficient_bonuses" else "form": exc.message}
         else:
             verb = "Начислено" if result.kind == "credit" else "Списано"
-            await _flash(request, f"{verb} {result.amount} ₽. Баланс: {result.balance} ₽")
+            await _flash(
+                request, f"{verb} {money(result.amount)} ₽. Баланс: {money(result.balance)} ₽"
+            )
             raise web.HTTPSeeOther(f"{BASE}/customers/{customer_id}")
     context = await _card_context(request, customer_id)
     context.update(errors=errors, values={k: _field(form, k) for k in form})
