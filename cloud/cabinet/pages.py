@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from cloud.cabinet import accounts
 from cloud.cabinet.core import BASE, deps_of, money, render, require, user_of
 from cloud.errors import BadRequest, DomainError
+from cloud.services import customers
 from cloud.services import customers_admin as service
 from cloud.services.customers_admin.common import CABINET_LABEL
 from cloud.services.merchants import MerchantContext
@@ -121,9 +122,13 @@ async def customers_page(request: web.Request) -> web.Response:
             deps, merchant, limit=PAGE,
             after=int(after) if after.isdigit() and len(after) < 19 else None,
         )  # fmt: skip
+    # Tier names from the live program (cached): one lookup per page, none per row.
+    program = await customers.live_program(deps, merchant.merchant_id)
+    tiers = {} if program is None else {t.code: t.name for t in program.program.tiers}
     return render(
         request, "customers.html",
-        {"query": query, "found": found, "error": error, "flash": await _flash(request)},
+        {"query": query, "found": found, "error": error, "tiers": tiers,
+         "flash": await _flash(request)},
     )  # fmt: skip
 
 

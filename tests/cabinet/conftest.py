@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
+from argon2 import PasswordHasher
 
 from cloud.api.app import create_app
 from cloud.cabinet import accounts
@@ -53,6 +54,16 @@ async def post_form(client: TestClient, path: str, data: dict[str, str], page: s
     return await client.post(path, data={"csrf": csrf_of(html), **data}, allow_redirects=False)
 
 
+@pytest.fixture(autouse=True)
+def cheap_argon2(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Real argon2id, at its lowest cost: the production parameters take half a second
+    per hash on a busy two-core machine, and every test here hashes several passwords.
+    (The CLI test's subprocess keeps the production cost.)"""
+    hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    monkeypatch.setattr(accounts, "_hasher", hasher)
+    monkeypatch.setattr(accounts, "_DUMMY_HASH", hasher.hash("not-a-password-of-anyone"))
+
+
 @pytest.fixture
 async def staff(deps: Deps, demo_tenant: Tenant, other_tenant: Tenant) -> Staff:
     names = Staff()
@@ -66,7 +77,7 @@ async def staff(deps: Deps, demo_tenant: Tenant, other_tenant: Tenant) -> Staff:
 @pytest.fixture
 async def customer(client: TestClient, deps: Deps, demo_tenant: Tenant) -> int:
     """A customer of the demo merchant with a plastic card and one 1 000 ₽ purchase."""
-    body = await register_over_api(client, deps, PHONE, card=CARD)
+    body = await register_over_api(client, deps, PHONE, card=CARD, name="Анна Смирнова")
     receipt = {"id": "R-1", "customer": {"phone": PHONE}, "lines": LINES}
     confirmed = await client.post(
         "/api/v1/checkout/confirm", json={"receipt": receipt, "redeemed": 0}
