@@ -88,6 +88,7 @@ def test_production_refuses_a_built_in_value_in_any_secret_setting() -> None:
         "secret_key",
         "evotor_app_token",
         "operator_token",
+        "cabinet_key",
     }
 
 
@@ -114,6 +115,7 @@ PROD = {
     "index_key": "cHJvZC1pbmRleC1rZXktMzItYnl0ZXMtZXhhY3RseSE=",
     "secret_key": "a-real-secret",
     "evotor_app_token": "a-real-evotor-app-token",
+    "cabinet_key": "a-real-cabinet-session-key",
 }
 
 

@@ -147,6 +147,10 @@ async def cabinet_middleware(request: web.Request, handler: Handler) -> web.Stre
         return error_page(request, exc.status, "Не получилось", exc.message)
     except web.HTTPNotFound:
         return error_page(request, 404, "Не найдено", "Такой страницы в кабинете нет.")
+    except web.HTTPMethodNotAllowed as exc:
+        response = error_page(request, 405, "Не найдено", "Такой страницы в кабинете нет.")
+        response.headers["Allow"] = ", ".join(sorted(exc.allowed_methods))
+        return response
     except web.HTTPException:
         raise
     except Exception:

@@ -189,7 +189,7 @@ def _adjustment(form: Any, staff: str) -> tuple[wire.AdjustmentRequest | None, d
         return None, errors
     try:
         request = wire.AdjustmentRequest(
-            kind=kind, amount=amount, reason=reason, staff=staff,  # type: ignore[arg-type]
+            kind=kind, amount=amount, reason=reason, staff=staff,
             expires_on=expires_on,
         )  # fmt: skip
     except ValidationError:

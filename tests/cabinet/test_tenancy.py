@@ -55,8 +55,9 @@ async def test_other_merchants_owner_cannot_open_or_act_on_anything_of_ours(
 async def test_unknown_pages_and_ids_are_html_404s(
     aiohttp_client: Any, deps: Deps, staff: Staff
 ) -> None:
-    """An unknown cabinet page or a customer id nobody has is a Russian 404 page, and
-    an anonymous visitor is sent to the sign-in before learning either."""
+    """An unknown cabinet page or a customer id nobody has is a Russian 404 page (a
+    wrong method a 405 page, not the API's JSON), and an anonymous visitor is sent to
+    the sign-in before learning either."""
     client = await cabinet_client(aiohttp_client, deps, staff.owner)
     for path in ("/cabinet/customers/999999", "/cabinet/nowhere"):
         response = await client.get(path)
@@ -64,6 +65,8 @@ async def test_unknown_pages_and_ids_are_html_404s(
         assert "text/html" in response.headers["Content-Type"] and "Не найдено" in (
             await response.text()
         )
+    wrong_method = await client.get("/cabinet/logout")
+    assert wrong_method.status == 405 and "text/html" in wrong_method.headers["Content-Type"]
     anonymous = await cabinet_client(aiohttp_client, deps, None)
     response = await anonymous.get("/cabinet/customers/999999", allow_redirects=False)
     assert response.status == 303
