@@ -25,7 +25,7 @@ from cloud.api import (
     programs,
     reports,
 )
-from cloud.api.keys import DEPS, SETTINGS
+from cloud.api.keys import DEPS
 from cloud.api.middleware import error_body
 from cloud.api.openapi import Operation, build_openapi
 from cloud.api.wire import json_response
@@ -117,7 +117,7 @@ def setup_routes(app: web.Application) -> None:
     callbacks.setup(app)
     setup_templates(app)
     setup_selfservice(app)
-    cabinet.setup(app, app[SETTINGS])
+    cabinet.setup(app)
     fiscal_pages.setup(app)
     feedback_page.setup(app)
     telegram_webhook.setup(app)

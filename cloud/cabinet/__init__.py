@@ -12,7 +12,6 @@ from aiohttp import web
 
 from cloud.cabinet import pages
 from cloud.cabinet.core import BASE, cabinet_middleware, money, sessions
-from cloud.settings import Settings
 
 STATIC = Path(__file__).resolve().parent / "static"
 _CUSTOMER = "/customers/{customer_id:[0-9]{1,18}}"
@@ -23,8 +22,8 @@ def _when(value: object, fmt: str = "%d.%m.%Y %H:%M") -> str:
     return value.strftime(fmt) if hasattr(value, "strftime") else ""
 
 
-def build(settings: Settings) -> web.Application:
-    app = web.Application(middlewares=[sessions(settings), cabinet_middleware])
+def build() -> web.Application:
+    app = web.Application(middlewares=[sessions(), cabinet_middleware])
     env = aiohttp_jinja2.setup(
         app,
         loader=jinja2.PackageLoader("cloud.cabinet", "templates"),
@@ -50,5 +49,5 @@ def build(settings: Settings) -> web.Application:
     return app
 
 
-def setup(app: web.Application, settings: Settings) -> None:
-    app.add_subapp(BASE + "/", build(settings))
+def setup(app: web.Application) -> None:
+    app.add_subapp(BASE + "/", build())

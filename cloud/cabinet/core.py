@@ -69,8 +69,19 @@ def storage(settings: Settings) -> EncryptedCookieStorage:
     )
 
 
-def sessions(settings: Settings) -> Any:
-    return session_middleware(storage(settings))
+def sessions() -> Any:
+    """aiohttp-session's middleware, its store built at the first request from the
+    settings the service runs with (the routes may be mounted before they are known)."""
+    built: list[Any] = []
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if not built:
+            built.append(session_middleware(storage(deps_of(request).settings)))
+        response: web.StreamResponse = await built[0](request, handler)
+        return response
+
+    return middleware
 
 
 async def csrf_token(request: web.Request) -> str:
