@@ -30,6 +30,7 @@ _NOTES = {
     "evotor_app_token": "the token Evotor presents to us: enter it in the Evotor developer "
     "console as the application's token",
     "operator_token": "the platform operator's Bearer token (creates merchants)",
+    "cabinet_key": "encrypts the merchant cabinet's session cookies",
 }
 
 

@@ -23,6 +23,7 @@ from aiohttp import web
 from cloud import admin_cli, customers_cli, envfile
 from cloud.api.app import create_app
 from cloud.api.keys import DEPS, SETTINGS
+from cloud.cabinet import cli as cabinet_cli
 from cloud.db import migrate
 from cloud.db.database import exclusive, open_database
 from cloud.errors import DomainError, NotFound
@@ -388,6 +389,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     admin_cli.add_admin_commands(commands)
     customers_cli.add_commands(commands)
     telegram_cli.add_commands(commands)
+    cabinet_cli.add_commands(commands)
     args = parser.parse_args(argv)
     if args.command == "secrets":
         # Before the settings: production's settings refuse to load until this has run.
@@ -451,7 +453,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             f"retry, {drained.deferred} waiting for quiet hours to end, {drained.failed} failed, "
             f"{drained.skipped} skipped (opt-out or blocked)"
         )
-    elif args.command in ("customers", "telegram"):
+    elif args.command in ("customers", "telegram", "cabinet"):
         args.run(settings, args, parser)
     elif args.command == "jobs":
         report = asyncio.run(run_job(settings, args.job, args.date, args.merchant))

@@ -17,6 +17,7 @@ DEV_INDEX_KEY = "ZGV2LWluZGV4LWtleS1kby1ub3QtdXNlLWluLXByb2Q="
 DEV_SECRET_KEY = "dev-secret-key-do-not-use-in-production"
 DEV_EVOTOR_APP_TOKEN = "dev-evotor-app-token-do-not-use-in-production"
 DEV_OPERATOR_TOKEN = "dev-operator-token-do-not-use-in-production"
+DEV_CABINET_KEY = "dev-cabinet-key-do-not-use-in-production"
 """Not a default (the operator API is off until a token is set): the value the README's
 examples use, refused in production like the other public keys."""
 
@@ -26,6 +27,7 @@ BUILT_IN_SECRETS = {
     "secret_key": DEV_SECRET_KEY,
     "evotor_app_token": DEV_EVOTOR_APP_TOKEN,
     "operator_token": DEV_OPERATOR_TOKEN,
+    "cabinet_key": DEV_CABINET_KEY,
 }
 """Every secret setting and its public development default; production refuses them all
 (a new secret setting belongs here)."""
@@ -58,6 +60,19 @@ class Settings(BaseSettings):
         min_length=24,
         description="the platform operator's Bearer token (creates merchants); unset turns "
         "the operator API off",
+    )
+
+    # ---- the merchant cabinet (cloud.cabinet) ----
+    cabinet_key: str = Field(
+        DEV_CABINET_KEY, min_length=16, description="encrypts the cabinet's session cookies"
+    )
+    cabinet_session_hours: int = Field(12, ge=1, le=24 * 30, description="a sign-in lasts")
+    cabinet_sign_in_window_seconds: int = Field(15 * 60, ge=60, le=24 * 3600)
+    cabinet_failures_per_login: int = Field(
+        5, ge=1, le=1000, description="refused passwords per login within the window"
+    )
+    cabinet_failures_per_ip: int = Field(
+        30, ge=1, le=100_000, description="refused passwords per address within the window"
     )
 
     hold_ttl_seconds: int = Field(15 * 60, ge=30, le=24 * 3600)

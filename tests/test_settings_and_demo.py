@@ -19,12 +19,14 @@ def test_production_refuses_the_development_keys() -> None:
         Settings(env="production")
     assert "LOYALTY_DATA_KEY" in str(raised.value)
     assert "LOYALTY_EVOTOR_APP_TOKEN" in str(raised.value)
+    assert "LOYALTY_CABINET_KEY" in str(raised.value)
     ok = Settings(
         env="production",
         data_key="cHJvZC1kYXRhLWtleS0zMi1ieXRlcy1leGFjdGx5ISE=",
         index_key="cHJvZC1pbmRleC1rZXktMzItYnl0ZXMtZXhhY3RseSE=",
         secret_key="a-real-secret",
         evotor_app_token="a-real-evotor-app-token",
+        cabinet_key="a-real-cabinet-session-key",
     )
     assert ok.effective_log_format == "json"
 
@@ -86,6 +88,7 @@ def test_production_refuses_a_built_in_value_in_any_secret_setting() -> None:
         "secret_key",
         "evotor_app_token",
         "operator_token",
+        "cabinet_key",
     }
 
 
@@ -112,6 +115,7 @@ PROD = {
     "index_key": "cHJvZC1pbmRleC1rZXktMzItYnl0ZXMtZXhhY3RseSE=",
     "secret_key": "a-real-secret",
     "evotor_app_token": "a-real-evotor-app-token",
+    "cabinet_key": "a-real-cabinet-session-key",
 }
 
 

@@ -7,6 +7,7 @@ import asyncio
 import structlog
 from aiohttp import web
 
+from cloud import cabinet
 from cloud.api import (
     admin,
     bridges,
@@ -118,6 +119,7 @@ def setup_routes(app: web.Application) -> None:
     callbacks.setup(app)
     setup_templates(app)
     setup_selfservice(app)
+    cabinet.setup(app)
     fiscal_pages.setup(app)
     feedback_page.setup(app)
     telegram_webhook.setup(app)

@@ -1243,6 +1243,35 @@ class CouponRedemption(Base):
     )
 
 
+class CabinetUser(Base):
+    """A person who signs in to the merchant cabinet (migration 0036)."""
+
+    __tablename__ = "cabinet_users"
+    id: Mapped[int] = _pk()
+    merchant_id: Mapped[int] = _merchant()
+    login: Mapped[str] = mapped_column(String(100), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    disabled_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    created_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    __table_args__ = (Index("ix_cabinet_users_merchant", "merchant_id", "id"),)
+
+
+class CabinetSignInFailure(Base):
+    """A refused cabinet password: the sign-in limits count these (every worker alike)."""
+
+    __tablename__ = "cabinet_sign_in_failures"
+    id: Mapped[int] = _pk()
+    login: Mapped[str] = mapped_column(String(100))
+    ip: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    __table_args__ = (
+        Index("ix_cabinet_sign_in_failures_login", "login", "created_at"),
+        Index("ix_cabinet_sign_in_failures_ip", "ip", "created_at"),
+    )
+
+
 # SQLite would otherwise reuse the id of a deleted last row; ids are cache keys (program
 # versions) and appear in other systems' records, so they are never reused.
 for _table in Base.metadata.tables.values():

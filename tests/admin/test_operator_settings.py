@@ -15,6 +15,7 @@ PROD = {
     "index_key": "cHJvZC1pbmRleC1rZXktMzItYnl0ZXMtZXhhY3RseSE=",
     "secret_key": "a-real-secret",
     "evotor_app_token": "a-real-evotor-app-token",
+    "cabinet_key": "a-real-cabinet-session-key",
 }
 
 

@@ -18,6 +18,7 @@ PROD_KEYS = {
     "LOYALTY_INDEX_KEY": "cHJvZC1pbmRleC1rZXktMzItYnl0ZXMtZXhhY3RseSE=",
     "LOYALTY_SECRET_KEY": "a-real-secret",
     "LOYALTY_EVOTOR_APP_TOKEN": "a-real-evotor-app-token",
+    "LOYALTY_CABINET_KEY": "a-real-cabinet-session-key",
 }
 
 

@@ -10,6 +10,8 @@ from cloud.services.customers import not_found
 from cloud.services.merchants import MerchantContext, zone
 
 MAX_PAGE = 100
+CABINET_LABEL = "кабинет"
+"""The label of actions done in the merchant cabinet (no API key: a staff login)."""
 BIGINT_MAX = 2**63 - 1
 
 
@@ -41,5 +43,7 @@ def actor(merchant: MerchantContext, staff: str | None) -> str:
 
 def described_actor(staff: str | None, label: str, credential_id: int | None) -> str:
     """``actor`` from a stored action row."""
+    if credential_id is None and label == CABINET_LABEL:
+        return f"{staff} (личный кабинет)" if staff else "личный кабинет"
     key = f"ключ API «{label}»" if label else f"ключ API №{credential_id}"
     return f"{staff} ({key})" if staff else key
