@@ -28,16 +28,15 @@ from typing import Any, TypeVar
 
 import structlog
 from aiohttp import web
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
+from cloud.adapter_errors import Failure, adapter_error_middleware
 from cloud.api.keys import TERMINAL
-from cloud.engine.types import EngineError
-from cloud.errors import BadRequest, DomainError
+from cloud.errors import BadRequest
 from cloud.services import product_catalogue, receipt_sessions
 from cloud.services.deps import Deps
 from cloud.services.idempotency import run_idempotent
 from cloud.services.merchants import TerminalContext
-from cloud.validation import describe_validation_error
 from cloud.web_json import dumps, read_body
 from schemas import checkout as wire
 from schemas import onec
@@ -72,31 +71,18 @@ def error(code: str, message: str, status: int) -> web.Response:
     return response
 
 
-@web.middleware
-async def onec_error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Every failure as ``{"code", "message"}`` with a Russian message and a 4xx (a
-    502/503 only for a failure upstream of us); never a 500, never a stack trace."""
-    try:
-        return await handler(request)
-    except DomainError as exc:
-        return error(exc.code, exc.message, exc.status if exc.status != 500 else 503)
-    except EngineError as exc:
-        return error(exc.code, exc.message, 422)
-    except ValidationError as exc:
-        return error("validation_error", describe_validation_error(exc)[:600], 400)
-    except web.HTTPNotFound:
+def _render(failure: Failure) -> web.Response:
+    if failure.code == "not_found":
         return error("unknown_path", "Нет такого адреса в API для 1С", 404)
-    except web.HTTPMethodNotAllowed as exc:
-        response = error("method_not_allowed", "Метод не поддерживается", 405)
-        response.headers["Allow"] = ", ".join(sorted(exc.allowed_methods))
-        return response
-    except web.HTTPRequestEntityTooLarge:
-        return error("too_large", "Слишком большое тело запроса", 413)
-    except web.HTTPException:
-        raise
-    except Exception:
-        log.exception("onec_unhandled_error", path=request.path)
+    if failure.code == "internal_error":
+        # 1C's module retries a 503 with the same body; a failure of ours is worth one.
         return error("internal_error", "Временная ошибка сервера лояльности, повторите", 503)
+    return error(failure.code, failure.message, 503 if failure.status == 500 else failure.status)
+
+
+onec_error_middleware = adapter_error_middleware(_render, "loyalty.onec")
+"""Every failure as ``{"code", "message"}`` with a Russian message and a 4xx (a 503
+only for a failure upstream of us); never a 500, never a stack trace."""
 
 
 def body_value(raw: bytes) -> dict[str, Any]:

@@ -23,15 +23,17 @@ import structlog
 from aiohttp import web
 
 from terminal_bridge.channel import BridgeChannel, Call
+from terminal_bridge.channels.modulkassa import CHANNEL as MODULKASSA
 from terminal_bridge.channels.native import CHANNEL as NATIVE
+from terminal_bridge.channels.onec import CHANNEL as ONEC
 from terminal_bridge.store import pricing
 from terminal_bridge.store.state import BridgeState, OutboxItem
 
 log = structlog.get_logger("loyalty.bridge")
 
 VERSION = "1.0.0"
-CHANNELS: tuple[BridgeChannel, ...] = (NATIVE,)
-"""Every channel the bridge fronts: one line per adapter (Modul-Kassa, 1C)."""
+CHANNELS: tuple[BridgeChannel, ...] = (NATIVE, MODULKASSA, ONEC)
+"""Every channel the bridge fronts: one line per adapter."""
 FORWARDED_HEADERS = ("Authorization", "Content-Type", "Accept", "Idempotency-Key")
 RETRYABLE_4XX = frozenset({401, 402, 403, 408, 429})
 """Refusals about the moment or the credential, not the sale (a revoked token, a
@@ -40,6 +42,7 @@ health, instead of every queued receipt being set aside."""
 OFFLINE_CODE = "loyalty_offline"
 OFFLINE_MESSAGE = "Нет связи с сервером лояльности: операция недоступна, повторите позже"
 BRIDGE_ERROR = "Сбой сервера лояльности в магазине: повторите операцию"
+UNFIT = "Некорректный запрос: операция не сохранена"
 
 
 class Bridge:
@@ -175,7 +178,13 @@ class Bridge:
         self, channel: BridgeChannel, call: Call, request: web.Request, headers: dict[str, str],
         body: bytes,
     ) -> web.Response:  # fmt: skip
-        assert call.key is not None
+        if call.key is None:
+            # The channel found the body unfit for the cloud (it would be refused on
+            # replay, holding up the queue): nothing is kept, the till gets its refusal.
+            status, answer = channel.render_recorded(request.method, request.path, body)
+            if status < 400:
+                status, answer = channel.render_error(400, "validation_error", UNFIT)
+            return self._respond((status, answer))
         self.state.enqueue(channel.name, request.method, request.path_qs, headers, body, call.key)
         self._wake.set()
         return self._respond(channel.render_recorded(request.method, request.path, body))
