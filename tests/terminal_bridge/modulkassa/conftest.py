@@ -6,7 +6,6 @@ that speak as our plugin does."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -16,43 +15,20 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from cloud.main import build_app
-from cloud.services import customers, merchants, programs
 from cloud.services.deps import Deps
-from schemas.customers import Consent, RegisterCustomer
+from tests.terminal_bridge.tenants import CARD as CARD
+from tests.terminal_bridge.tenants import PHONE as PHONE
+from tests.terminal_bridge.tenants import Till, till_tenant
 
 FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "modulkassa"
-PHONE = "+79161234567"
-CARD = "7700123456789"
-
-
-@dataclass
-class Till:
-    merchant_id: int
-    store_id: int
-    terminal_id: int
-    token: str
-    customer_id: int
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"}
+PROGRAM = (FIXTURES / "program.json").read_text()
 
 
 async def modulkassa_tenant(deps: Deps, name: str = "Магазин «Полка»") -> Till:
-    now = deps.clock()
-    merchant_id = await merchants.create_merchant(deps.db, name, now)
-    store_id = await merchants.create_store(deps.db, merchant_id, "Полка на Арбате", now)
-    terminal_id = await merchants.create_terminal(
-        deps.db, merchant_id, store_id, "Модулькасса 1", now, channel="modulkassa"
-    )
-    token = await merchants.issue_terminal_token(deps.db, merchant_id, terminal_id, now)
-    await programs.publish(deps.db, merchant_id, (FIXTURES / "program.json").read_text(), now)
-    customer_id = await customers.register_customer(
-        deps, merchant_id,
-        RegisterCustomer(phone=PHONE, card=CARD, consent=Consent(personal_data=True)),
-        store_id=store_id, channel="import", sms_code=None,
+    return await till_tenant(
+        deps, "modulkassa", PROGRAM,
+        name=name, store="Полка на Арбате", terminal="Модулькасса 1",
     )  # fmt: skip
-    return Till(merchant_id, store_id, terminal_id, token, customer_id)
 
 
 @pytest.fixture

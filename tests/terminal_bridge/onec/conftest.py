@@ -5,7 +5,6 @@ program and a customer with a plastic card; helpers that send the bytes 1C sends
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -14,45 +13,29 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from cloud.main import build_app
-from cloud.services import customers, merchants, programs
 from cloud.services.deps import Deps
-from schemas.customers import Consent, RegisterCustomer
 from tests.helpers import sms_code
+from tests.terminal_bridge.tenants import CARD as CARD
+from tests.terminal_bridge.tenants import PHONE as PHONE
+from tests.terminal_bridge.tenants import Till, till_tenant
 
 FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "onec"
+PROGRAM = (FIXTURES / "program.json").read_text()
 TOKEN = "1c-fixture-token-0123456789abcdefKASSA"
 LOGIN = "Касса 1"
-PHONE = "+79161234567"
-CARD = "7700123456789"
 BOM = b"\xef\xbb\xbf"
 
 
-@dataclass
-class OnecTill:
-    merchant_id: int
-    store_id: int
-    terminal_id: int
-    token: str
-    customer_id: int
+OnecTill = Till
 
 
 async def onec_tenant(
     deps: Deps, name: str = "Кофейня «Зерно»", token: str = TOKEN, login: str = LOGIN
 ) -> OnecTill:
-    now = deps.clock()
-    merchant_id = await merchants.create_merchant(deps.db, name, now)
-    store_id = await merchants.create_store(deps.db, merchant_id, "Магазин на Тверской", now)
-    terminal_id = await merchants.create_terminal(
-        deps.db, merchant_id, store_id, login, now, channel="1c"
-    )
-    token = await merchants.issue_terminal_token(deps.db, merchant_id, terminal_id, now, token)
-    await programs.publish(deps.db, merchant_id, (FIXTURES / "program.json").read_text(), now)
-    customer_id = await customers.register_customer(
-        deps, merchant_id,
-        RegisterCustomer(phone=PHONE, card=CARD, consent=Consent(personal_data=True)),
-        store_id=store_id, channel="import", sms_code=None,
+    return await till_tenant(
+        deps, "1c", PROGRAM,
+        name=name, store="Магазин на Тверской", terminal=login, token=token,
     )  # fmt: skip
-    return OnecTill(merchant_id, store_id, terminal_id, token, customer_id)
 
 
 @pytest.fixture
