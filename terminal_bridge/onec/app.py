@@ -182,7 +182,7 @@ async def confirm(request: web.Request) -> web.Response:
     receipt = translate.receipt(body.receiptId, body, body.lines, created_at)
     result = await receipt_sessions.close(
         deps, terminal, CHANNEL, await _categorised(deps, terminal, receipt), body.redeemed,
-        number=body.number, cashier=translate.cashier(body.cashier),
+        number=body.number, cashier=translate.cashier(body.cashier), fiscal=True,
     )  # fmt: skip
     return respond(translate.confirm_answer(result, terminal.timezone))
 

@@ -37,7 +37,9 @@ OPERATIONS: list[tuple[str, str, str, type[BaseModel], type[BaseModel]]] = [
      "Idempotent on requestId.", onec.HoldRequest, onec.HoldAnswer),
     ("/receipts/confirm", "Чек закрыт: списание и начисление",
      "After the ЧекККМ is punched. saleDate: the receipt's date (store time). Idempotent "
-     "on receiptId: a repeat returns the first answer.", onec.ConfirmRequest,
+     "on receiptId: a repeat returns the first answer. The punched receipt is recorded "
+     "whatever happened to its reserve: bonuses it can no longer debit (the reserve lapsed, "
+     "they were spent meanwhile) are not, and redeemed says what was.", onec.ConfirmRequest,
      onec.ConfirmAnswer),
     ("/receipts/cancel", "Чек отменён: резерв снимается",
      "Idempotent on receiptId.", onec.CancelRequest, onec.CancelAnswer),

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp.test_utils import TestClient
 
-from cloud.clock import to_epoch
+from cloud.clock import ManualClock, to_epoch
 from cloud.notify import LogSmsProvider
 from cloud.services.deps import Deps
 from tests.helpers import sms_code
@@ -139,3 +139,27 @@ async def test_lookup_by_phone_and_card_and_registration(
     no_consent = {**body, "requestId": "reg2", "phone": "79035550188",
                   "consentPersonalData": False}  # fmt: skip
     assert (await call(service, "customers/register", no_consent, status=400))["code"]
+
+
+async def test_a_late_confirm_whose_hold_lapsed_is_still_recorded(
+    service: TestClient, deps: Deps, till: OnecTill, clock: ManualClock
+) -> None:
+    """The closed ЧекККМ is the truth: a confirm that arrives after its hold lapsed (a
+    store bridge replaying it when the cloud is back) is recorded without the bonuses it
+    can no longer debit, not refused, and the session says what was left unsettled."""
+    await earn(service)
+    await call(service, "sms-codes", {"requestId": "s", "phone": PHONE[1:], "purpose": "redeem"})
+    await call(service, "receipts/hold", {"requestId": "h", "receiptId": "R3", "phone": PHONE[1:],
+               "lines": LINES, "amount": 50, "smsCode": sms_code(deps, PHONE)})  # fmt: skip
+    clock.advance(seconds=deps.settings.hold_ttl_seconds + 60)
+    confirm = {"receiptId": "R3", "saleDate": "2026-11-20T12:05:00", "lines": CHARGED}
+    confirmed = await call(service, "receipts/confirm", confirm)
+    assert confirmed["redeemed"] == 0 and confirmed["status"] == "confirmed"
+    assert await call(service, "receipts/confirm", confirm) == confirmed
+    row = await deps.db.fetch_one(
+        "SELECT state, unsettled, unsettled_reason FROM receipt_sessions WHERE merchant_id = :m "
+        "AND channel = '1c' AND external_id = 'R3'",
+        {"m": till.merchant_id},
+    )
+    assert row is not None and (row["state"], int(row["unsettled"])) == ("unsettled", 5000)
+    assert row["unsettled_reason"] == "sms_code_required"
