@@ -86,3 +86,49 @@ class BridgeStatus(WireModel):
 
 class BridgeList(WireModel):
     bridges: list[BridgeStatus]
+
+
+REPLAY_MAX_ITEMS = 100
+"""Outbox items per ``/bridge/v1/replay`` call: at a few ms each, a call stays well
+inside the bridge's replay timeout."""
+
+BASE64 = "^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
+ReplayMethod = Annotated[str, Field(pattern="^(POST|PUT|PATCH|DELETE)$")]
+
+
+class ReplayItem(WireModel):
+    """One queued till call, byte for byte as the till sent it to the bridge."""
+
+    method: ReplayMethod
+    path: Annotated[
+        str, Field(min_length=2, max_length=2000, pattern="^/", description="путь с query")
+    ]
+    headers: dict[
+        Annotated[str, Field(min_length=1, max_length=100)],
+        Annotated[str, Field(max_length=4000)],
+    ] = Field(
+        max_length=10,
+        description="заголовки вызова кассы (Authorization, Content-Type, Idempotency-Key)",
+    )
+    body: Annotated[str, Field(pattern=BASE64, max_length=2_000_000)] = Field(
+        description="тело вызова кассы, base64"
+    )
+
+
+class ReplayBatch(WireModel):
+    """A run of the bridge's outbox, in arrival order."""
+
+    items: list[ReplayItem] = Field(min_length=1, max_length=REPLAY_MAX_ITEMS)
+
+
+class ReplayResult(WireModel):
+    status: int = Field(description="HTTP-статус, который получила бы касса")
+    content_type: str | None
+    body: str = Field(description="ответ кассе, base64")
+
+
+class ReplayAnswer(WireModel):
+    """One answer per item, in order, up to and including the first that was not a
+    success: the items after it were not applied and are sent again."""
+
+    results: list[ReplayResult]

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from cloud.api.keys import AUTHENTICATOR, DEPS, SETTINGS
+from cloud.api.keys import AUTHENTICATOR, DEPS, MAX_BODY_BYTES, SETTINGS
 from cloud.api.middleware import api_middleware
 from cloud.api.routes import setup_routes
 from cloud.clock import Clock
@@ -16,8 +16,6 @@ from cloud.notify import SmsProvider
 from cloud.services.deps import Deps
 from cloud.services.merchants import TerminalAuthenticator
 from cloud.settings import Settings
-
-MAX_BODY_BYTES = 1024 * 1024
 
 
 def create_app(

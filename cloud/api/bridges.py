@@ -3,13 +3,17 @@ merchant's view of its bridges (``/api/v1/merchant/bridges``, merchant key)."""
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Awaitable, Callable
 
+import structlog
 from aiohttp import web
 
 from cloud.api.keys import MERCHANT, TERMINAL, deps_of
 from cloud.api.middleware import _token_from
 from cloud.api.openapi import Operation, Param
+from cloud.api.subrequest import dispatch
 from cloud.api.wire import int_query, json_response, only_params, read_model
 from cloud.errors import BadRequest
 from cloud.services import bridges
@@ -17,6 +21,7 @@ from cloud.services.merchants import TerminalAuthenticator, TerminalContext
 from schemas import bridge as wire
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+log = structlog.get_logger("loyalty.bridge")
 
 BRIDGE_CHANNELS = frozenset({"bridge"})
 
@@ -51,6 +56,39 @@ async def heartbeat(request: web.Request) -> web.Response:
     return json_response(await bridges.heartbeat(deps_of(request), terminal, beat))
 
 
+_JSON = "application/json"
+_NOT_REPLAYABLE = json.dumps(
+    {"code": "not_replayable", "message": "Вызов самого бриджа не повторяется"},
+    ensure_ascii=False,
+).encode()
+
+
+async def replay(request: web.Request) -> web.Response:
+    """A run of the bridge's outbox, each call answered as if its till had sent it (its
+    own route, token and error shape), in order. The run stops at the first call that
+    is not a success: what follows it must not overtake it (a return its sale), so it is
+    neither applied nor answered, and the bridge sends it again after deciding on that
+    one (set aside for good, or retried)."""
+    await _bridge(request)
+    batch = await read_model(request, wire.ReplayBatch)
+    results = []
+    content_type: str | None
+    for item in batch.items:
+        if item.path.startswith("/bridge/"):
+            # Only a till's call is queued; a bridge's own would replay itself.
+            status, content_type, body = 400, _JSON, _NOT_REPLAYABLE
+        else:
+            status, content_type, body = await dispatch(
+                request, item.method, item.path, item.headers, base64.b64decode(item.body)
+            )
+        results.append({"status": status, "content_type": content_type,
+                        "body": base64.b64encode(body).decode()})  # fmt: skip
+        if not 200 <= status < 300:
+            break
+    log.info("bridge_replay", items=len(batch.items), applied=len(results))
+    return json_response({"results": results})
+
+
 async def merchant_bridges(request: web.Request) -> web.Response:
     merchant = request[MERCHANT]
     return json_response(await bridges.bridges_of(deps_of(request), merchant.merchant_id))
@@ -72,6 +110,9 @@ ROUTES: list[tuple[Operation, Handler]] = [
     (Operation("POST", "/bridge/v1/heartbeat", "Бридж магазина: отчёт об очереди чеков "
                "(глубина, самый старый неотправленный, отклонённые)", wire.Heartbeat,
                wire.HeartbeatAck), heartbeat),
+    (Operation("POST", "/bridge/v1/replay", "Бридж магазина: очередь чеков пачкой — каждый "
+               "вызов кассы как отправленный ею самой, по порядку, до первого неуспешного",
+               wire.ReplayBatch, wire.ReplayAnswer), replay),
     (Operation("GET", "/api/v1/merchant/bridges", "Бриджи магазинов: последняя связь, "
                "очередь чеков, признак «давно не на связи»", None, wire.BridgeList),
      merchant_bridges),

@@ -8,6 +8,9 @@ from cloud.services.deps import Deps
 from cloud.services.merchants import MerchantContext, TerminalAuthenticator, TerminalContext
 from cloud.settings import Settings
 
+MAX_BODY_BYTES = 1024 * 1024
+"""The largest request body the service reads (a till's receipt is a few kilobytes)."""
+
 SETTINGS = web.AppKey("settings", Settings)
 DEPS = web.AppKey("deps", Deps)
 AUTHENTICATOR = web.AppKey("authenticator", TerminalAuthenticator)

@@ -27,6 +27,7 @@ from terminal_bridge.channels.modulkassa import CHANNEL as MODULKASSA
 from terminal_bridge.channels.native import CHANNEL as NATIVE
 from terminal_bridge.channels.onec import CHANNEL as ONEC
 from terminal_bridge.store import pricing
+from terminal_bridge.store.replay import Replayer
 from terminal_bridge.store.state import BridgeState, OutboxItem
 
 log = structlog.get_logger("loyalty.bridge")
@@ -35,10 +36,6 @@ VERSION = "1.0.0"
 CHANNELS: tuple[BridgeChannel, ...] = (NATIVE, MODULKASSA, ONEC)
 """Every channel the bridge fronts: one line per adapter."""
 FORWARDED_HEADERS = ("Authorization", "Content-Type", "Accept", "Idempotency-Key")
-RETRYABLE_4XX = frozenset({401, 402, 403, 408, 429})
-"""Refusals about the moment or the credential, not the sale (a revoked token, a
-suspended merchant, rate limits): the item stays at the head of the outbox, visible in
-health, instead of every queued receipt being set aside."""
 OFFLINE_CODE = "loyalty_offline"
 OFFLINE_MESSAGE = "Нет связи с сервером лояльности: операция недоступна, повторите позже"
 BRIDGE_ERROR = "Сбой сервера лояльности в магазине: повторите операцию"
@@ -75,6 +72,7 @@ class Bridge:
         self._tasks: list[asyncio.Task[None]] = []
         self._till_client: httpx.AsyncClient | None = None
         self._cloud_client: httpx.AsyncClient | None = None
+        self._replayer: Replayer | None = None
 
     # ---- lifecycle ----------------------------------------------------------------------
 
@@ -92,6 +90,7 @@ class Bridge:
         self._cloud_client = httpx.AsyncClient(
             timeout=self.replay_timeout, headers={"Authorization": f"Bearer {self.token}"}
         )
+        self._replayer = Replayer(self.state, self._cloud_client, self.cloud)
         if self.background:
             self._tasks = [
                 asyncio.create_task(self._replay_forever()),
@@ -228,32 +227,21 @@ class Bridge:
     # ---- replay -------------------------------------------------------------------------
 
     async def replay_one(self, item: OutboxItem) -> str:
-        """Send the head of the outbox once: ``delivered``, ``rejected`` or ``retry``."""
-        assert self._cloud_client is not None
-        try:
-            response = await self._cloud_client.request(
-                item.method, self.cloud + item.path, content=item.body, headers=item.headers
-            )
-        except httpx.HTTPError as exc:
-            self.state.failed(item.seq, type(exc).__name__)
-            return "retry"
-        status = response.status_code
-        if status < 300:
-            self.state.delivered(item.seq)
-            return "delivered"
-        if status >= 500 or status in RETRYABLE_4XX:
-            self.state.failed(item.seq, f"HTTP {status}")
-            return "retry"
-        self.state.reject(item, status, response.content)
-        log.error("outbox_rejected", key=item.key, status=status, body=response.text[:300])
-        return "rejected"
+        """Send one item by itself: ``delivered``, ``rejected`` or ``retry``."""
+        assert self._replayer is not None
+        return await self._replayer.one(item)
 
     async def _replay_forever(self) -> None:
+        assert self._replayer is not None
         delay = self.backoff[0]
         sent = 0
         while True:
-            item = self.state.head()
-            if item is None:
+            try:
+                outcome = await self._replayer.next()
+            except Exception:  # never let the worker die: the outbox is its only job
+                log.exception("replay_error")
+                outcome = "retry"
+            if outcome is None:
                 if sent:
                     log.info("outbox_drained", sent=sent)
                     sent = 0
@@ -263,11 +251,6 @@ class Bridge:
                 except TimeoutError:
                     pass
                 continue
-            try:
-                outcome = await self.replay_one(item)
-            except Exception:  # never let the worker die: the outbox is its only job
-                log.exception("replay_error", key=item.key)
-                outcome = "retry"
             if outcome == "retry":
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.backoff[1])

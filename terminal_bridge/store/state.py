@@ -86,26 +86,39 @@ class BridgeState:
         return True
 
     def head(self) -> OutboxItem | None:
-        row = self._db.execute(
-            "SELECT seq, channel, method, path, headers, body, key, received_at, attempts "
-            "FROM outbox ORDER BY seq LIMIT 1"
-        ).fetchone()
-        if row is None:
-            return None
-        seq, channel, method, path, headers, body, key, received_at, attempts = row
-        return OutboxItem(
-            seq, channel, method, path, json.loads(headers), bytes(body), key, received_at,
-            attempts,
-        )  # fmt: skip
+        items = self.run(1, 0)
+        return items[0] if items else None
 
-    def delivered(self, seq: int) -> None:
+    def run(self, limit: int, max_bytes: int) -> list[OutboxItem]:
+        """The oldest items, up to ``limit`` of them and ``max_bytes`` of bodies (the
+        first is taken whatever its size)."""
+        rows = self._db.execute(
+            "SELECT seq, channel, method, path, headers, body, key, received_at, attempts "
+            "FROM outbox ORDER BY seq LIMIT ?",
+            (limit,),
+        ).fetchall()
+        items: list[OutboxItem] = []
+        size = 0
+        for seq, channel, method, path, headers, body, key, received_at, attempts in rows:
+            size += len(body)
+            if items and size > max_bytes:
+                break
+            items.append(OutboxItem(
+                seq, channel, method, path, json.loads(headers), bytes(body), key,
+                received_at, attempts,
+            ))  # fmt: skip
+        return items
+
+    def delivered_many(self, seqs: list[int]) -> None:
+        if not seqs:
+            return
         # Without an fsync of its own: a delivery mark lost to a power cut only means the
         # item is sent once more, which the cloud answers from its record (same bytes,
         # same key). The outbox's promises (enqueue) stay FULL.
         self._db.execute("PRAGMA synchronous=NORMAL")
         try:
             with self._db:
-                self._db.execute("DELETE FROM outbox WHERE seq = ?", (seq,))
+                self._db.executemany("DELETE FROM outbox WHERE seq = ?", [(s,) for s in seqs])
         finally:
             self._db.execute("PRAGMA synchronous=FULL")
 

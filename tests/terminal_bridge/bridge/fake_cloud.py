@@ -4,6 +4,7 @@ records what the bridge sent (outbound HTTP in tests goes to a local fake server
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import time
 from collections.abc import AsyncIterator
@@ -36,18 +37,43 @@ class FakeCloud:
     delay: float = 0.0
     received: list[Received] = field(default_factory=list)
     heartbeats: list[dict[str, Any]] = field(default_factory=list)
+    batches: bool = True
+    """Whether it has the batch call ``/bridge/v1/replay`` (a cloud before it had not)."""
+    runs: list[int] = field(default_factory=list)
+    """The number of items of each batch call received."""
+
+    def _answer(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Any:
+        self.received.append(Received(method, path, headers, body))
+        return self.answers.pop(0) if self.answers else self.default
 
     async def handle(self, request: web.Request) -> web.Response:
         body = await request.read()
         if request.path == "/bridge/v1/heartbeat":
             self.heartbeats.append(json.loads(body))
             return web.json_response({"received_at": "2026-11-28T00:00:00+00:00"})
-        self.received.append(Received(request.method, request.path_qs, dict(request.headers),
-                                      body))  # fmt: skip
         if self.delay:
             await asyncio.sleep(self.delay)
-        status, answer = self.answers.pop(0) if self.answers else self.default
+        if request.path == "/bridge/v1/replay":
+            if not self.batches:
+                return web.json_response({"code": "not_found"}, status=404)
+            return web.json_response({"results": self._run(json.loads(body)["items"])})
+        status, answer = self._answer(request.method, request.path_qs, dict(request.headers),
+                                      body)  # fmt: skip
         return web.Response(status=status, body=answer, content_type="application/json")
+
+    def _run(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """As the cloud does: each item answered in order, up to the first failure."""
+        self.runs.append(len(items))
+        results = []
+        for item in items:
+            status, answer = self._answer(
+                item["method"], item["path"], item["headers"], base64.b64decode(item["body"])
+            )
+            results.append({"status": status, "content_type": "application/json",
+                            "body": base64.b64encode(answer).decode()})  # fmt: skip
+            if status >= 300:
+                break
+        return results
 
     def app(self) -> web.Application:
         app = web.Application()

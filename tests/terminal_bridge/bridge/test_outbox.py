@@ -32,7 +32,7 @@ def test_outbox_survives_a_reopen_and_replays_in_arrival_order(tmp_path: Path) -
         seen.append(item.key)
         assert item.body == b'{"receipt":{"id":"%s"}}' % item.key.split(":")[1].encode()
         assert item.headers == {"Authorization": "Bearer t"}
-        state.delivered(item.seq)
+        state.delivered_many([item.seq])
     assert seen == [f"confirm:r-{number:03d}" for number in range(30)]
     assert state.oldest() is None
 
@@ -101,6 +101,6 @@ def test_delivery_marks_leave_the_outbox_at_full_synchronous(tmp_path: Path) -> 
     _fill(state, 2)
     head = state.head()
     assert head is not None
-    state.delivered(head.seq)
+    state.delivered_many([head.seq])
     assert state._db.execute("PRAGMA synchronous").fetchone()[0] == 2
     assert state.depth() == 1

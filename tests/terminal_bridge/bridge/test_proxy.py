@@ -84,7 +84,7 @@ async def test_sales_queue_behind_the_outbox_even_with_the_cloud_back(
         keys = []
         while (item := bridge.state.head()) is not None:
             keys.append(item.key)
-            bridge.state.delivered(item.seq)
+            bridge.state.delivered_many([item.seq])
     assert keys == ["confirm:r0", "confirm:r1"]
     assert [r.path for r in fake.received] == ["/api/v1/checkout/calculate"]
 

@@ -109,3 +109,32 @@ async def test_a_refused_credential_is_retried_not_set_aside(tmp_path: Path) -> 
         await bridge.heartbeat_once()
     assert fake.heartbeats[-1]["outbox_depth"] == 1
     assert fake.heartbeats[-1]["oldest_unsent_at"] is not None
+
+
+def _names(fake: FakeCloud) -> list[bytes]:
+    return [r.body.split(b'"id": "')[1][:1] for r in fake.received]
+
+
+async def test_the_outbox_goes_in_runs_and_a_refusal_ends_its_run(tmp_path: Path) -> None:
+    """Three waiting items go in one call; the cloud refuses the second for good: the
+    first is delivered, the second set aside, the third sent after it, once."""
+    refusal = b'{"code":"validation_error","message":"..."}'
+    fake = FakeCloud(answers=[(200, b"{}"), (422, refusal)])
+    async with running(fake, tmp_path) as (bridge, _):
+        _queue(bridge, "a", "b", "c")
+        await _drain(bridge)
+        assert bridge.state.rejected() == [(2, "confirm:b", 422, refusal)]
+    assert fake.runs == [3]
+    assert _names(fake) == [b"a", b"b", b"c"]
+
+
+async def test_a_cloud_without_runs_gets_the_items_one_by_one(tmp_path: Path) -> None:
+    """A cloud of a version before the batch call answers it 404: the bridge sends each
+    item by itself, in order, and loses none."""
+    fake = FakeCloud(batches=False)
+    async with running(fake, tmp_path) as (bridge, _):
+        _queue(bridge, "a", "b", "c")
+        await _drain(bridge)
+    assert fake.runs == []
+    assert _names(fake) == [b"a", b"b", b"c"]
+    assert all(r.path == "/api/v1/checkout/confirm" for r in fake.received)
