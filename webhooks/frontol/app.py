@@ -172,9 +172,11 @@ async def _document(
             store_external_id=store,
         )  # fmt: skip
         return _answer(translate.hold_answer(held))
+    # confirm comes once the receipt is printed: a bonus payment that can no longer be
+    # debited does not undo the sale (receipt_sessions.close, fiscal).
     closed = await receipt_sessions.close(
         deps, terminal, CHANNEL, receipt, translate.bonus_paid(body), store_external_id=store,
-        number=body.number, cashier=translate.cashier(body),
+        number=body.number, cashier=translate.cashier(body), fiscal=True,
     )  # fmt: skip
     return _answer(translate.confirm_answer(closed))
 

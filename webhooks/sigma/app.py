@@ -140,6 +140,8 @@ async def cancelled(request: web.Request) -> web.Response:
 
 
 async def closed(request: web.Request) -> web.Response:
+    # The receipt is printed (its fiscal document is named): it is recorded even when
+    # its bonus payment can no longer be debited (receipt_sessions.close, fiscal).
     deps, terminal, body = await _call(request, sg.ReceiptClosedRequest)
     receipt = await product_catalogue.with_categories(
         deps,
@@ -149,7 +151,7 @@ async def closed(request: web.Request) -> web.Response:
     result = await receipt_sessions.close(
         deps, terminal, CHANNEL, receipt, body.bonus_payment,
         document_id=body.fiscal_document, number=body.number,
-        cashier=translate.cashier(body.cashier),
+        cashier=translate.cashier(body.cashier), fiscal=True,
     )  # fmt: skip
     return _ok(translate.closed_response(body.receipt_id, result))
 

@@ -4,8 +4,13 @@ and the session filling what a confirm leaves out (no ``payments``, no ``client`
 
 from __future__ import annotations
 
-from cloud.services import customers, programs
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from cloud.services import customers, customers_admin, programs
 from cloud.services.deps import Deps
+from cloud.services.merchants import MerchantContext
+from schemas.customer_admin import AdjustmentRequest
 from tests.helpers import sms_code
 from tests.webhooks.frontol.conftest import FIVE_PERCENT, PHONE, Frontol, balance, steps
 from tests.webhooks.frontol.test_tenancy import _customer
@@ -93,3 +98,36 @@ async def test_questionnaire_binds_a_card_and_refuses_what_it_must(
     )
     assert wrong["code"] == -1
     assert await customers.find_customer(deps, frontol.merchant_id, phone=other) is None
+
+
+async def test_a_confirm_whose_hold_lapsed_and_was_spent_is_still_recorded(
+    frontol: Frontol, deps: Deps
+) -> None:
+    """Frontol sends ``confirm`` for a printed receipt: when the payByBonus hold lapsed
+    and the customer spent the bonuses meanwhile, the sale is recorded with the bonuses
+    that can still be debited (none), answered ``code`` 0, and the session keeps what
+    was left unsettled; the confirm sent again answers the same and records nothing more."""
+    customer_id = await _customer(deps, frontol.merchant_id)
+    _, pay, _, _, confirm = steps("sale_with_bonus_payment")
+    await frontol.ok("document", pay["request"])
+    deps.clock.advance(seconds=deps.settings.hold_ttl_seconds + 60)  # type: ignore[attr-defined]
+    staff = MerchantContext(frontol.merchant_id, ZoneInfo("Europe/Moscow"), label="Офис")
+    spent = AdjustmentRequest(kind="debit", amount=Decimal(500), reason="Потрачено в другом месте")
+    await customers_admin.adjust(deps, staff, customer_id, spent, "spent-elsewhere")
+    closed = await frontol.ok("document", confirm["request"])
+    assert not any("Оплата бонусами" in line["text"] for line in closed["cashierInformation"])
+    assert await frontol.ok("document", confirm["request"]) == closed
+    row = await deps.db.fetch_one(
+        "SELECT state, unsettled, unsettled_reason FROM receipt_sessions WHERE merchant_id = :m "
+        "AND channel = 'frontol'",
+        {"m": frontol.merchant_id},
+    )
+    # The printed receipt says 40.00 paid by bonuses (its payments), none of it debitable.
+    assert row is not None and (row["state"], int(row["unsettled"])) == ("unsettled", 4000)
+    assert row["unsettled_reason"] == "hold_expired"
+    assert await balance(deps, frontol.merchant_id, customer_id) == 0
+    sales = await deps.db.fetch_value(
+        "SELECT COUNT(*) FROM receipts WHERE merchant_id = :m AND kind = 'sale'",
+        {"m": frontol.merchant_id},
+    )
+    assert sales == 1

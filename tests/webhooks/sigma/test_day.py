@@ -199,3 +199,30 @@ async def test_forged_stale_and_replayed_requests_change_nothing(
         answer = await hook(sigma, None, headers, status, raw=body, event="receipt.refunded")
         assert answer["code"] == code and answer["message"]
     assert await balance(deps, till) == before and await rows(deps, till) == counted
+
+
+async def test_a_close_whose_reserve_lapsed_is_still_recorded(
+    sigma: TestClient, deps: Deps, till: SigmaTerminal
+) -> None:
+    """``receipt.closed`` names a printed receipt: when its bonus payment's reserve
+    lapsed before the close (and the program wants the customer's code to debit again),
+    the sale is recorded without that payment, not refused, and the session keeps what
+    was left unsettled and why; the close sent again answers the same."""
+    phones: dict[str, str] = {}
+    day = [e["request"] for e in exchanges()]
+    for body in day[:9]:  # through the reserve of 20.00 for S-1002
+        await signed_hook(sigma, deps, till, with_code(deps, body, phones))
+    deps.clock.advance(seconds=deps.settings.hold_ttl_seconds + 60)  # type: ignore[attr-defined]
+    close = day[9]  # names no payment: the reserve is what was paid
+    closed = await signed_hook(sigma, deps, till, close)
+    assert (closed["status"], closed["bonus_paid"]) == ("confirmed", "0.00")
+    deps.clock.advance(seconds=1)  # type: ignore[attr-defined]
+    assert await signed_hook(sigma, deps, till, close) == closed
+    assert await rows(deps, till) == (2, 0)
+    row = await deps.db.fetch_one(
+        "SELECT state, unsettled, unsettled_reason FROM receipt_sessions WHERE merchant_id = :m "
+        "AND channel = 'sigma' AND external_id = :r",
+        {"m": till.merchant_id, "r": close["receipt_id"]},
+    )
+    assert row is not None and (row["state"], int(row["unsettled"])) == ("unsettled", 2000)
+    assert row["unsettled_reason"] == "sms_code_required"
