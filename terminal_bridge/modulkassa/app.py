@@ -31,10 +31,9 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from cloud.api.keys import TERMINAL
-from cloud.engine.text import format_roubles
 from cloud.engine.types import EngineError
 from cloud.errors import BadRequest, DomainError, Unauthorized, Unprocessable
-from cloud.services import customers, product_catalogue, receipt_sessions
+from cloud.services import checkout, customers, product_catalogue, receipt_sessions
 from cloud.services.deps import Deps
 from cloud.services.merchants import TerminalAuthenticator, TerminalContext
 from cloud.services.sms_codes import send_code
@@ -104,10 +103,8 @@ async def loyalty_request(request: web.Request) -> web.Response:
     if wanted > 0:
         if outcome.customer_id is None:
             raise BadRequest("customer_required", "Для оплаты бонусами укажите клиента")
-        spend = min(wanted, quote.max_redeem)
-        if spend < wanted:
-            most = format_roubles(to_kopecks(quote.max_redeem))
-            notes.append(f"Можно списать не больше {most} бонусов")
+        spend, capped = checkout.spend_within(quote, wanted)
+        notes.extend([capped] if capped else [])
     if spend > 0:
         assert outcome.customer_id is not None
         priced = receipt.model_copy(

@@ -144,8 +144,7 @@ async def recalc(request: web.Request) -> web.Response:
     spending = body.bonusProgram is not None and body.bonusProgram.transactionType == "SPENDING"
     spend = Decimal(0)
     if spending and quote.customer is not None:
-        wanted = body.preferredBonusToSpend
-        spend = quote.max_redeem if wanted is None else min(wanted, quote.max_redeem)
+        spend, _ = checkout.spend_within(quote, body.preferredBonusToSpend)
         if spend > 0:
             quote = await checkout.calculate(
                 deps, terminal, request_.model_copy(update={"redeem": spend}), CHANNEL

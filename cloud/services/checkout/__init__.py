@@ -18,7 +18,7 @@ from cloud.services.checkout.calculation import (
 )
 from cloud.services.checkout.confirmation import confirm
 from cloud.services.checkout.gift_payments import hold as hold_gift_certificates
-from cloud.services.checkout.holds import cancel, hold
+from cloud.services.checkout.holds import cancel, hold, spend_within
 from cloud.services.checkout.refunds import refund
 from cloud.services.checkout.render import (
     LEVEL_PREFIX,
@@ -55,6 +55,7 @@ __all__ = [
     "refund",
     "shown_tier",
     "snapshot",
+    "spend_within",
     "wire",
     "wire_quote",
     "without_level",

@@ -4,9 +4,11 @@ under a program that asks for the customer's SMS code)."""
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 from cloud import engine
 from cloud.clock import to_epoch
+from cloud.engine.text import format_roubles
 from cloud.errors import BadRequest, Unprocessable
 from cloud.ledger.holds import place_hold, release_holds
 from cloud.services.checkout import gift_payments
@@ -135,3 +137,16 @@ async def cancel(
             tx, terminal.merchant_id, source, request.receipt_id, "released"
         )
     return wire.CancelResult(receipt_id=request.receipt_id, released=to_roubles(released))
+
+
+def spend_within(quote: wire.Quote, wanted: Decimal | None) -> tuple[Decimal, str | None]:
+    """What a till asking to spend ``wanted`` bonuses (None: as much as allowed) spends on
+    this quote: never more than the program lets this receipt take; with the cashier's
+    note when that is less than asked. Channels whose till names an amount instead of
+    holding it exactly (МойСклад, Modul-Kassa) cap it here, not each its own way."""
+    most = quote.max_redeem
+    if wanted is None:
+        return most, None
+    if wanted <= most:
+        return wanted, None
+    return most, f"Можно списать не больше {format_roubles(to_kopecks(most))} бонусов"
