@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from cloud.api.middleware import MERCHANT_PATHS, OPERATOR_PATHS, PUBLIC_PATHS
+from cloud.openapi_document import openapi_document
 from schemas.bounds import BIGINT_MAX, INT_MAX
 from schemas.errors import ERRORS, ErrorBody, errors_for
 from schemas.money import WireJsonSchema
@@ -282,34 +283,34 @@ def build_openapi(operations: list[Operation]) -> dict[str, Any]:
     for operation in operations:
         path = public_path(operation.path)
         paths.setdefault(path, {})[operation.method.lower()] = _operation(operation, path)
-    return {
-        "openapi": "3.1.0",
-        "info": {
-            "title": "Loyalty cloud API",
-            "version": "1.0.0",
-            "description": "Native API v1: checkout protocol, customers, program versions and "
-            "administration (operator: merchants; merchant key: stores, terminals, tokens, keys). "
-            "Amounts are roubles as JSON numbers with at most two places (at most "
-            "99 999 999.99 per amount), quantities have at most three (at most 99 999.999); "
-            "instants are ISO 8601 with an offset, from 2000-01-01 to 2099-12-31. Strings "
-            "must not contain NUL. Errors are {code, message} with a Russian message; every "
-            "code an operation may answer is listed under its status.\n\n" + _codes_table(),
-        },
-        "servers": [{"url": "/"}],
-        "paths": paths,
-        "components": {
-            "schemas": schema.get("$defs", {}),
-            "securitySchemes": {
-                "bearer": {"type": "http", "scheme": "bearer",
-                           "description": "the terminal's token"},
-                "basic": {"type": "http", "scheme": "basic",
-                          "description": "any user name, the terminal token as password"},
-                "merchantKey": {"type": "http", "scheme": "bearer",
-                                "description": "the merchant's API key (program versions, "
-                                               "customers, stores, terminals, tokens, keys)"},
-                "operatorToken": {"type": "http", "scheme": "bearer",
-                                  "description": "the platform operator's token "
-                                                 "(LOYALTY_OPERATOR_TOKEN)"},
+    return openapi_document(
+        "Loyalty cloud API",
+        "Native API v1: checkout protocol, customers, program versions and "
+        "administration (operator: merchants; merchant key: stores, terminals, tokens, keys). "
+        "Amounts are roubles as JSON numbers with at most two places (at most "
+        "99 999 999.99 per amount), quantities have at most three (at most 99 999.999); "
+        "instants are ISO 8601 with an offset, from 2000-01-01 to 2099-12-31. Strings "
+        "must not contain NUL. Errors are {code, message} with a Russian message; every "
+        "code an operation may answer is listed under its status.\n\n" + _codes_table(),
+        paths,
+        schema.get("$defs", {}),
+        {
+            "bearer": {"type": "http", "scheme": "bearer", "description": "the terminal's token"},
+            "basic": {
+                "type": "http",
+                "scheme": "basic",
+                "description": "any user name, the terminal token as password",
+            },
+            "merchantKey": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "the merchant's API key (program versions, "
+                "customers, stores, terminals, tokens, keys)",
+            },
+            "operatorToken": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "the platform operator's token (LOYALTY_OPERATOR_TOKEN)",
             },
         },
-    }  # fmt: skip
+    )

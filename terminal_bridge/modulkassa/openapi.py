@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from cloud.openapi_document import openapi_document
 from schemas import modulkassa as mk
 from schemas.money import WireJsonSchema
 
@@ -104,28 +105,24 @@ def modulkassa_openapi() -> dict[str, Any]:
                 "examples": examples}}},
             "responses": responses,
         }}  # fmt: skip
-    return {
-        "openapi": "3.1.0",
-        "info": {
-            "title": "Loyalty cloud: Модулькасса plugin API",
-            "version": "1.0.0",
-            "description": (
-                "What our Android plugin for Модулькасса (ru.modulkassa.LOYALTY_SERVICE) "
-                "sends: the SDK's LoyaltyRequest and the CHECK_CLOSED / CHECK_CANCELLED "
-                "broadcasts, with the vendor's field names, plus the plugin's own fields. "
-                "Authorization: Bearer <terminal token of a terminal of channel "
-                "modulkassa>. Amounts and quantities are JSON numbers (not strings), two "
-                "and three places. Errors: {code, message} with a 4xx; show message. "
-                "See docs/modulkassa.md."
-            ),
-        },
-        "servers": [{"url": "/"}],
-        "paths": paths,
-        "components": {
-            "schemas": schema.get("$defs", {}),
-            "securitySchemes": {
-                "terminalToken": {"type": "http", "scheme": "bearer",
-                                  "description": "токен терминала канала modulkassa"},
+    return openapi_document(
+        "Loyalty cloud: Модулькасса plugin API",
+        (
+            "What our Android plugin for Модулькасса (ru.modulkassa.LOYALTY_SERVICE) "
+            "sends: the SDK's LoyaltyRequest and the CHECK_CLOSED / CHECK_CANCELLED "
+            "broadcasts, with the vendor's field names, plus the plugin's own fields. "
+            "Authorization: Bearer <terminal token of a terminal of channel "
+            "modulkassa>. Amounts and quantities are JSON numbers (not strings), two "
+            "and three places. Errors: {code, message} with a 4xx; show message. "
+            "See docs/modulkassa.md."
+        ),
+        paths,
+        schema.get("$defs", {}),
+        {
+            "terminalToken": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "токен терминала канала modulkassa",
             },
         },
-    }  # fmt: skip
+    )

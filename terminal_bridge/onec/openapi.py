@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from cloud.openapi_document import openapi_document
 from schemas import onec
 from schemas.money import WireJsonSchema
 
@@ -118,31 +119,30 @@ def onec_openapi() -> dict[str, Any]:
             "402": {"description": _ERRORS["402"], "content": error},
         },
     }}  # fmt: skip
-    return {
-        "openapi": "3.1.0",
-        "info": {
-            "title": "Loyalty cloud: API for 1C (Розница, УТ, УНФ)",
-            "version": "1.0.0",
-            "description": (
-                "What the ЛояльностьОблако module of a 1C configuration calls (docs/1c/). "
-                "UTF-8 JSON, a BOM is accepted; flat camelCase keys; amounts JSON numbers "
-                "with two places, quantities three; date-times ISO 8601 without an offset "
-                "in the store's time zone (ФорматДатыJSON.ISO); phones 11 digits. "
-                "Authorization: Basic (login = the terminal's name, UTF-8 or cp1251; "
-                "password = its token) or Bearer <token>. Errors: 4xx with "
-                "{\"code\", \"message\"} in Russian. Every mutating call carries its "
-                "idempotency key in the body (requestId, receiptId, returnId)."
-            ),
-        },
-        "servers": [{"url": "/"}],
-        "paths": paths,
-        "components": {
-            "schemas": schema.get("$defs", {}),
-            "securitySchemes": {
-                "basic": {"type": "http", "scheme": "basic",
-                          "description": "имя терминала : токен терминала канала 1c"},
-                "bearer": {"type": "http", "scheme": "bearer",
-                           "description": "токен терминала канала 1c"},
+    return openapi_document(
+        "Loyalty cloud: API for 1C (Розница, УТ, УНФ)",
+        (
+            "What the ЛояльностьОблако module of a 1C configuration calls (docs/1c/). "
+            "UTF-8 JSON, a BOM is accepted; flat camelCase keys; amounts JSON numbers "
+            "with two places, quantities three; date-times ISO 8601 without an offset "
+            "in the store's time zone (ФорматДатыJSON.ISO); phones 11 digits. "
+            "Authorization: Basic (login = the terminal's name, UTF-8 or cp1251; "
+            "password = its token) or Bearer <token>. Errors: 4xx with "
+            '{"code", "message"} in Russian. Every mutating call carries its '
+            "idempotency key in the body (requestId, receiptId, returnId)."
+        ),
+        paths,
+        schema.get("$defs", {}),
+        {
+            "basic": {
+                "type": "http",
+                "scheme": "basic",
+                "description": "имя терминала : токен терминала канала 1c",
+            },
+            "bearer": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "токен терминала канала 1c",
             },
         },
-    }  # fmt: skip
+    )

@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from cloud.openapi_document import openapi_document
 from schemas import evotor as ev
 from schemas.money import WireJsonSchema
 
@@ -115,22 +116,18 @@ def merchant_openapi() -> dict[str, Any]:
             },
         },
     }
-    return {
-        "openapi": "3.1.0",
-        "info": {
-            "title": "Loyalty cloud: the merchant's Evotor administration",
-            "version": "1.0.0",
-            "description": "Product group categories and Evotor documents that need the "
-            "merchant's attention, with the company API key of /api/v1. Errors use Evotor's "
-            '{"errors": [{"code", "reason", "subject", "value", "message"}]}.',
-        },
-        "servers": [{"url": "/"}],
-        "paths": paths,
-        "components": {
-            "schemas": schema.get("$defs", {}),
-            "securitySchemes": {
-                "companyKey": {"type": "http", "scheme": "bearer",
-                               "description": "the company API key (/api/v1/merchant/keys)"},
+    return openapi_document(
+        "Loyalty cloud: the merchant's Evotor administration",
+        "Product group categories and Evotor documents that need the "
+        "merchant's attention, with the company API key of /api/v1. Errors use Evotor's "
+        '{"errors": [{"code", "reason", "subject", "value", "message"}]}.',
+        paths,
+        schema.get("$defs", {}),
+        {
+            "companyKey": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "the company API key (/api/v1/merchant/keys)",
             },
         },
-    }  # fmt: skip
+    )

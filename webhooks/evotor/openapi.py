@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from cloud.openapi_document import openapi_document
 from schemas import evotor as ev
 from schemas import evotor_customers as evc
 from schemas.money import WireJsonSchema
@@ -255,27 +256,23 @@ def terminal_openapi() -> dict[str, Any]:
                 "429": {"description": "Too many SMS codes", "content": error},
             },
         }}  # fmt: skip
-    return {
-        "openapi": "3.1.0",
-        "info": {
-            "title": "Loyalty cloud: Evotor terminal receipt and customer hooks",
-            "version": "1.0.0",
-            "description": (
-                "What the loyalty app on an Evotor smart terminal sends through the Evotor "
-                "cloud proxy while a receipt is open and when it closes. Amounts are roubles "
-                "as JSON numbers with two places; quantities have three. Errors use Evotor's "
-                "{\"errors\": [{\"code\", \"reason\", \"subject\", \"value\", \"message\"}]}. "
-                "See docs/evotor-terminal-hooks.md."
-            ),
-        },
-        "servers": [{"url": "/"}],
-        "paths": paths,
-        "components": {
-            "schemas": schema.get("$defs", {}),
-            "securitySchemes": {
-                "userToken": {"type": "http", "scheme": "bearer",
-                              "description": "the user token we answered to /user/create; "
-                              "the Evotor proxy sends it (Bearer or bare)"},
+    return openapi_document(
+        "Loyalty cloud: Evotor terminal receipt and customer hooks",
+        (
+            "What the loyalty app on an Evotor smart terminal sends through the Evotor "
+            "cloud proxy while a receipt is open and when it closes. Amounts are roubles "
+            "as JSON numbers with two places; quantities have three. Errors use Evotor's "
+            '{"errors": [{"code", "reason", "subject", "value", "message"}]}. '
+            "See docs/evotor-terminal-hooks.md."
+        ),
+        paths,
+        schema.get("$defs", {}),
+        {
+            "userToken": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "the user token we answered to /user/create; "
+                "the Evotor proxy sends it (Bearer or bare)",
             },
         },
-    }  # fmt: skip
+    )

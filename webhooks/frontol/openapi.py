@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from cloud.openapi_document import openapi_document
 from schemas import frontol as fr
 from schemas.money import WireJsonSchema
 
@@ -67,27 +68,24 @@ def frontol_openapi() -> dict[str, Any]:
                         "организация", "content": answer},
             },
         }}  # fmt: skip
-    return {
-        "openapi": "3.1.0",
-        "info": {
-            "title": "Loyalty cloud: Frontol Priority API",
-            "version": "1.0.0",
-            "description": (
-                "What Frontol 6 / xPOS sends to the loyalty server (payment system «Frontol "
-                "Priority API»). Base address: /frontol/v1/{organization}; each path also "
-                "with a trailing slash. Authorization: FrontolAuth md5(access key + raw "
-                "body), lower-case hex. Amounts: JSON numbers or numeric strings, read "
-                "exactly; at most two places (quantities three). `client` may be {}, [] or "
-                "absent. See shared/contracts/frontol.md."
-            ),
-        },
-        "servers": [{"url": "/"}],
-        "paths": paths,
-        "components": {
-            "schemas": schema.get("$defs", {}),
-            "securitySchemes": {
-                "frontolAuth": {"type": "apiKey", "in": "header", "name": "Authorization",
-                                "description": "FrontolAuth <md5(ключ доступа + тело)>"},
+    return openapi_document(
+        "Loyalty cloud: Frontol Priority API",
+        (
+            "What Frontol 6 / xPOS sends to the loyalty server (payment system «Frontol "
+            "Priority API»). Base address: /frontol/v1/{organization}; each path also "
+            "with a trailing slash. Authorization: FrontolAuth md5(access key + raw "
+            "body), lower-case hex. Amounts: JSON numbers or numeric strings, read "
+            "exactly; at most two places (quantities three). `client` may be {}, [] or "
+            "absent. See shared/contracts/frontol.md."
+        ),
+        paths,
+        schema.get("$defs", {}),
+        {
+            "frontolAuth": {
+                "type": "apiKey",
+                "in": "header",
+                "name": "Authorization",
+                "description": "FrontolAuth <md5(ключ доступа + тело)>",
             },
         },
-    }  # fmt: skip
+    )

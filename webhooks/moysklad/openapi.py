@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from cloud.openapi_document import openapi_document
 from schemas import moysklad as ms
 from schemas.money import WireJsonSchema
 
@@ -124,33 +125,26 @@ def moysklad_openapi() -> dict[str, Any]:
                 "example": example(fixture)}}},
             "responses": {status: ok, **errors},
         }  # fmt: skip
-    return {
-        "openapi": "3.1.0",
-        "info": {
-            "title": "Loyalty cloud: МойСклад Loyalty API 1.0",
-            "version": "1.0.0",
-            "description": (
-                "What МойСклад's till sends to an external loyalty system (Loyalty API 1.0, "
-                "github.com/moysklad/api-loyalty-1.0-doc). Base address /moysklad/v1; every "
-                "request carries Lognex-Discount-API-Auth-Token (an installation token from "
-                "POST /api/v1/merchant/moysklad/installations). Amounts: JSON numbers or "
-                "numeric strings, read exactly, two places (quantities three). Errors: the "
-                'reference\'s {"errors": [{error, parameter, code, error_message}]} plus our '
-                '{"code", "message"}, Russian text. See docs/moysklad.md.'
-            ),
+    return openapi_document(
+        "Loyalty cloud: МойСклад Loyalty API 1.0",
+        (
+            "What МойСклад's till sends to an external loyalty system (Loyalty API 1.0, "
+            "github.com/moysklad/api-loyalty-1.0-doc). Base address /moysklad/v1; every "
+            "request carries Lognex-Discount-API-Auth-Token (an installation token from "
+            "POST /api/v1/merchant/moysklad/installations). Amounts: JSON numbers or "
+            "numeric strings, read exactly, two places (quantities three). Errors: the "
+            'reference\'s {"errors": [{error, parameter, code, error_message}]} plus our '
+            '{"code", "message"}, Russian text. See docs/moysklad.md.'
+        ),
+        paths,
+        schema.get("$defs", {}),
+        {
+            "installationToken": {
+                "type": "apiKey",
+                "in": "header",
+                "name": "Lognex-Discount-API-Auth-Token",
+                "description": "the installation's token, issued by POST "
+                "/api/v1/merchant/moysklad/installations",
+            }
         },
-        "servers": [{"url": "/"}],
-        "paths": paths,
-        "components": {
-            "schemas": schema.get("$defs", {}),
-            "securitySchemes": {
-                "installationToken": {
-                    "type": "apiKey",
-                    "in": "header",
-                    "name": "Lognex-Discount-API-Auth-Token",
-                    "description": "the installation's token, issued by POST "
-                    "/api/v1/merchant/moysklad/installations",
-                }
-            },
-        },
-    }
+    )

@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from cloud.openapi_document import openapi_document
 from schemas import sigma as sg
 from schemas import sigma_customers as sgc
 from schemas.money import WireJsonSchema
@@ -148,31 +149,31 @@ def sigma_openapi() -> dict[str, Any]:
                                                     else {})).items()},
             },
         }}  # fmt: skip
-    return {
-        "openapi": "3.1.0",
-        "info": {
-            "title": "Loyalty cloud: SIGMA receipt hooks",
-            "version": "1.0.0",
-            "description": (
-                "What a SIGMA terminal app sends at each point of a receipt's life and what "
-                "it gets back. Amounts in requests: a JSON number or a decimal string "
-                "(\"123.45\"), read exactly; in answers: strings with two places. Errors: "
-                "{\"code\", \"message\"} with a Russian message. Authentication: a terminal "
-                "token (Bearer) or an HMAC signature. See docs/sigma-hooks.md."
-            ),
-        },
-        "servers": [{"url": "/"}],
-        "paths": paths,
-        "components": {
-            "schemas": schema.get("$defs", {}),
-            "securitySchemes": {
-                "terminalToken": {"type": "http", "scheme": "bearer",
-                                  "description": "a token of a SIGMA terminal, issued by "
-                                  "POST /api/v1/terminals/{id}/tokens"},
-                "signature": {"type": "apiKey", "in": "header", "name": "X-Sigma-Signature",
-                              "description": "v1=HMAC-SHA256 of timestamp.body with the "
-                              "terminal's signing secret (POST /api/v1/terminals/{id}/"
-                              "signing-secret), with X-Sigma-Terminal and X-Sigma-Timestamp"},
+    return openapi_document(
+        "Loyalty cloud: SIGMA receipt hooks",
+        (
+            "What a SIGMA terminal app sends at each point of a receipt's life and what "
+            "it gets back. Amounts in requests: a JSON number or a decimal string "
+            '("123.45"), read exactly; in answers: strings with two places. Errors: '
+            '{"code", "message"} with a Russian message. Authentication: a terminal '
+            "token (Bearer) or an HMAC signature. See docs/sigma-hooks.md."
+        ),
+        paths,
+        schema.get("$defs", {}),
+        {
+            "terminalToken": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "a token of a SIGMA terminal, issued by "
+                "POST /api/v1/terminals/{id}/tokens",
+            },
+            "signature": {
+                "type": "apiKey",
+                "in": "header",
+                "name": "X-Sigma-Signature",
+                "description": "v1=HMAC-SHA256 of timestamp.body with the "
+                "terminal's signing secret (POST /api/v1/terminals/{id}/"
+                "signing-secret), with X-Sigma-Terminal and X-Sigma-Timestamp",
             },
         },
-    }  # fmt: skip
+    )
