@@ -13,6 +13,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from cloud.clock import to_epoch
 from cloud.errors import NotFound, PaymentRequired
@@ -95,15 +96,13 @@ async def recent_sales(deps: Deps, terminal: TerminalContext) -> list[RecentSale
         "AND r.store_id = :s ORDER BY r.id DESC LIMIT :n",
         {"m": terminal.merchant_id, "ch": CHANNEL, "s": terminal.store_id, "n": RECENT},
     )
-    return [
-        RecentSale(
-            str(row["external_id"]),
-            row["customer_id"],
-            to_roubles(int(row["amount"])),
-            to_roubles(int(row["redeemed"])),
-            to_roubles(int(row["accrued"])),
-            datetime.fromtimestamp(int(row["created_at"]), terminal.timezone),
-            bool(row["returned"]),
-        )  # fmt: skip
-        for row in rows
-    ]
+    return [_sale(row, terminal) for row in rows]
+
+
+def _sale(row: Any, terminal: TerminalContext) -> RecentSale:
+    return RecentSale(
+        str(row["external_id"]), row["customer_id"], to_roubles(int(row["amount"])),
+        to_roubles(int(row["redeemed"])), to_roubles(int(row["accrued"])),
+        datetime.fromtimestamp(int(row["created_at"]), terminal.timezone),
+        bool(row["returned"]),
+    )  # fmt: skip
