@@ -33,7 +33,7 @@ async def _overflow(b: Browser, page: Any) -> int:
 async def _shot(b: Browser, page: Any, name: str, backend: str) -> None:
     target = os.environ.get("LOYALTY_SCREENSHOTS")
     if target and backend == "sqlite":
-        Path(target).mkdir(parents=True, exist_ok=True)
+        # Playwright makes the directory itself.
         await b.run(page.screenshot(path=str(Path(target) / name), full_page=True))
 
 
