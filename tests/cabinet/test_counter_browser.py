@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from cloud.services import programs
+from cloud.services import programs, usage
 from cloud.services.deps import Deps
 from tests.cabinet.browser import Browser
 from tests.cabinet.conftest import Staff
@@ -105,3 +105,30 @@ async def test_register_sell_spend_with_the_sms_code_and_return_on_a_phone(
     assert await _overflow(b, desktop) <= 0
     await _shot(b, desktop, "cabinet-counter-desktop.png", backend)
     await b.run(desktop.context.close())
+
+
+async def test_stores_page_issues_a_token_once_at_desktop_and_phone_widths(
+    browser: Browser,  # noqa: F811
+    url: str,  # noqa: F811
+    staff: Staff,
+    deps: Deps,
+    demo_tenant: Tenant,
+    backend: str,
+) -> None:
+    """The owner opens «Магазины» at 1280 and 390 px (nothing wider than the screen),
+    issues a token for the till and sees it once; the page after it has no token."""
+    await usage.set_plan(deps.db, demo_tenant.merchant_id, "Старт", 1000, 300000, deps.clock())
+    b = browser
+    for width, name in ((1280, "desktop"), (390, "phone")):
+        page = await b.page(width)
+        await _sign_in(b, page, url, staff.owner)
+        await b.run(page.wait_for_url("**/cabinet/customers"))
+        await b.run(page.click("nav a[href='/cabinet/stores']"))
+        await b.run(page.click(f"#terminal-{demo_tenant.terminal_id} button:has-text('Выдать')"))
+        token = await b.run(page.inner_text("#token"))
+        assert len(token) > 20
+        assert await _overflow(b, page) <= 0
+        await _shot(b, page, f"cabinet-stores-{name}.png", backend)
+        await b.run(page.click("nav a[href='/cabinet/stores']"))
+        assert token not in await b.run(page.inner_text("main"))
+        await b.run(page.context.close())
