@@ -192,3 +192,28 @@ async def test_a_viewer_cannot_use_the_counter_nor_another_merchants_store(
         "SELECT COUNT(*) FROM terminals WHERE merchant_id = :m AND channel = 'cabinet'",
         {"m": other_tenant.merchant_id},
     )
+
+
+async def test_lines_with_a_category_of_the_program_are_priced_by_its_rule(
+    aiohttp_client: Any, deps: Deps, staff: Staff, customer: int, demo_tenant: Tenant
+) -> None:
+    """The receipt form offers the live program's categories; a line of category
+    ``wash`` (10 % accrual) accrues by its rule, a line without one by the tier's 5 %,
+    and the sale records both."""
+    document = json.loads(DEMO_PROGRAM.read_text())
+    document["categories"] = {"wash": {"accrual_percent": "10"}}
+    await programs.publish(deps.db, demo_tenant.merchant_id, document, deps.clock())
+    manager = await cabinet_client(aiohttp_client, deps, staff.manager)
+    await act(manager, "/find", {"q": PHONE})
+    assert '<option value="wash">' in await (await manager.get(PAGE)).text()
+    page = await act(
+        manager, "/receipt",
+        {"name1": "Мойка", "price1": "1000", "category1": "wash",
+         "name2": "Ароматизатор", "price2": "200"},
+    )  # fmt: skip
+    assert "110,00 ₽" in page  # 10 % of 1 000 + 5 % of 200
+    await act(manager, "/close")
+    accrued = await deps.db.fetch_value(
+        "SELECT accrued FROM receipts WHERE source = 'cabinet' AND kind = 'sale'"
+    )
+    assert accrued == 11000
