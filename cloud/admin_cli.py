@@ -1,17 +1,20 @@
 """The operator's and merchant's administration commands of ``loyalty``: ``merchants
-create``, ``stores add``, ``terminals add`` and ``tokens revoke`` (the same services as
-the operator and merchant APIs, the database's own access standing for the credential).
+create``, ``plans set``, ``stores add``, ``terminals add`` and ``tokens revoke`` (the
+same services as the operator and merchant APIs, the database's own access standing for
+the credential).
 """
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import Awaitable, Callable
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from cloud.db import migrate
 from cloud.db.database import open_database
-from cloud.errors import NotFound
+from cloud.errors import BadRequest, NotFound
+from cloud.services import usage
 from cloud.services.admin import operator, stores, terminals
 from cloud.services.deps import Deps
 from cloud.services.merchants import CHANNELS
@@ -70,12 +73,36 @@ def admin_command(args: argparse.Namespace) -> Callable[[Deps], Awaitable[str]]:
         )
         return f"Revoked {revoked} token(s)"
 
+    async def plans_set(deps: Deps) -> str:
+        budget = _budget(args.message_budget)
+        plan = await usage.set_plan(
+            deps.db, args.merchant, args.name, args.receipts, budget, deps.clock()
+        )
+        return (
+            f"Merchant #{args.merchant}: plan «{plan.name}», {plan.included_receipts} receipts "
+            f"and {args.message_budget} ₽ of messages a month"
+        )
+
     return {
         "merchants": merchants_create,
+        "plans": plans_set,
         "stores": stores_add,
         "terminals": terminals_add,
         "tokens": tokens_revoke,
     }[args.command]
+
+
+def _budget(text: str) -> int:
+    """Roubles as typed (a comma or a dot, two places at most) to kopecks, exactly."""
+    try:
+        value = Decimal(text.replace(",", "."))
+        if not value.is_finite() or value.as_tuple().exponent < -2:  # type: ignore[operator]
+            raise InvalidOperation
+    except InvalidOperation:
+        raise BadRequest(
+            "invalid_plan", "Бюджет сообщений: рубли, не больше двух знаков после запятой"
+        ) from None
+    return int(value * 100)
 
 
 def add_admin_commands(commands: Any) -> None:
@@ -84,6 +111,13 @@ def add_admin_commands(commands: Any) -> None:
     create = sub.add_parser("create", help="create a merchant; prints its owner key once")
     create.add_argument("name")
     create.add_argument("--timezone", default="Europe/Moscow")
+    plans_cmd = commands.add_parser("plans", help="a merchant's plan (platform operator)")
+    sub = plans_cmd.add_subparsers(dest="action", required=True)
+    plan = sub.add_parser("set", help="set the receipts and message budget included a month")
+    plan.add_argument("--merchant", type=int, required=True)
+    plan.add_argument("--name", required=True)
+    plan.add_argument("--receipts", type=int, required=True, help="receipts included a month")
+    plan.add_argument("--message-budget", required=True, help="roubles of messages a month")
     stores_cmd = commands.add_parser("stores", help="a merchant's stores")
     sub = stores_cmd.add_subparsers(dest="action", required=True)
     add = sub.add_parser("add", help="add a store")

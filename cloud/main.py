@@ -436,7 +436,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(
             f"Merchant #{args.merchant}: version {loaded.version} ({state}) «{loaded.program.name}»"
         )
-    elif args.command in ("merchants", "stores", "terminals", "tokens"):
+    elif args.command in ("merchants", "plans", "stores", "terminals", "tokens"):
         try:
             print(asyncio.run(admin_cli.with_db(settings, admin_cli.admin_command(args))))
         except DomainError as exc:

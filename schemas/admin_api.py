@@ -26,7 +26,16 @@ Address = Annotated[
 Label = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100, pattern=_PRINTABLE)]
 Channel = Literal["native", "1c", "sigma", "modulkassa", "frontol", "moysklad", "bridge"]
 TerminalChannel = Literal[
-    "native", "1c", "sigma", "modulkassa", "frontol", "moysklad", "bridge", "evotor", "fiscal_qr"
+    "native",
+    "1c",
+    "sigma",
+    "modulkassa",
+    "frontol",
+    "moysklad",
+    "bridge",
+    "evotor",
+    "fiscal_qr",
+    "cabinet",
 ]
 
 

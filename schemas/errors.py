@@ -43,7 +43,8 @@ class ApiError(NamedTuple):
     ``fiscal`` (the settings), ``fiscal_drives``, ``fiscal_drive`` (a drive by id),
     ``fiscal_claims``; gift certificates: ``gift_issue``, ``gift_list``,
     ``gift_certificate`` (one by id), ``gift_till`` (the till's status check and sale);
-    coupons: ``coupon_campaigns`` (issuing a batch), ``coupon_campaign`` (a campaign by
+    plans: ``plans`` (the operator's), ``usage`` (the merchant's
+    month); coupons: ``coupon_campaigns`` (issuing a batch), ``coupon_campaign`` (a campaign by
     id), ``coupon_revoke``; store bridges: ``bridge_program``, ``bridge_customers``;
     ``route``: any address of the API, outside the operations (an
     unknown path, a method a path does not serve)."""
@@ -137,7 +138,7 @@ ERRORS: tuple[ApiError, ...] = (
              "Код не запрашивался или уже использован. Запросите новый код.",
              ("checkout", "register", "sms")),
     # ---- checkout ----
-    ApiError("merchant_not_found", 404, "Компания не найдена", ("checkout",)),
+    ApiError("merchant_not_found", 404, "Компания не найдена", ("checkout", "plans")),
     ApiError("no_program", 409, "У компании нет активной программы лояльности",
              ("checkout", "catalogue", "coupon_campaigns", "bridge_program")),
     ApiError("customer_required", 400, "Для оплаты бонусами укажите клиента", ("checkout",)),
@@ -267,8 +268,8 @@ ERRORS: tuple[ApiError, ...] = (
     ApiError("signing_not_supported", 400,
              "Подпись запросов есть только у терминалов SIGMA, а этот — «…»", ("signing",)),
     ApiError("terminal_read_only", 400,
-             "Терминал Эвотор (подключается через маркет Эвотор) или чеков по QR-коду "
-             "(виртуальный): токен ему не выдаётся",
+             "Терминал Эвотор (подключается через маркет Эвотор), чеков по QR-коду "
+             "(виртуальный) или касса в кабинете (по входу сотрудника): токен ему не выдаётся",
              ("terminal_tokens",)),
     ApiError("revoke_target", 400, "Укажите либо токен, либо терминал (одно из двух)",
              ("revoke",)),
@@ -277,6 +278,9 @@ ERRORS: tuple[ApiError, ...] = (
     ApiError("key_revoked", 403, "Ключ уже заменён другим запросом", ("keys",)),
     ApiError("unknown_role", 400, "Неизвестная роль «…»: owner или manager", ("keys",)),
     ApiError("key_not_found", 404, "Ключ «…» не найден", ("key",)),
+    ApiError("invalid_plan", 400, "Тариф: название от 1 до 100 печатных символов, чеков от 0 до "
+             "1 000 000 000, бюджет сообщений от 0 до 100 000 000 ₽", ("plans",)),
+    ApiError("plan_not_set", 404, "Тариф компании не назначен", ("plans",)),
     # ---- messages: mailings and templates (merchant key) ----
     ApiError("mailing_no_recipients", 422,
              "В сегменте нет клиентов, согласных получать сообщения: рассылка не создана",

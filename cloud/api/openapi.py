@@ -69,6 +69,8 @@ PATH_PARAMS: dict[str, dict[str, Any]] = {
                         "description": "идентификатор подключения МойСклад"},
     "campaign_id": {"type": "integer", "minimum": 1, "maximum": BIGINT_MAX,
                     "description": "идентификатор купонной акции"},
+    "merchant_id": {"type": "integer", "minimum": 1, "maximum": BIGINT_MAX,
+                    "description": "идентификатор компании"},
 }  # fmt: skip
 
 # {name} or {name:regex}, where the regex may hold braces of its own ({1,19}).
@@ -103,6 +105,8 @@ _PATH_SCOPES: dict[str, set[str]] = {
     "/api/v1/merchant/customers/{customer_id}/referrer": {"customer", "referrer"},
     "/api/v1/merchant/customers/{customer_id}/cards": {"customer", "cards"},
     "/api/v1/operator/merchants": {"operator"},
+    "/api/v1/operator/merchants/{merchant_id}/plan": {"operator", "plans"},
+    "/api/v1/merchant/usage": {"usage"},
     "/api/v1/stores": {"stores"},
     "/api/v1/stores/{store_id}": {"stores", "store"},
     "/api/v1/terminals": {"terminals"},

@@ -22,6 +22,7 @@ from cloud.api import (
     merchant_feedback,
     messages,
     moysklad_admin,
+    plans,
     product_catalogue,
     programs,
     reports,
@@ -101,6 +102,7 @@ def setup_routes(app: web.Application) -> None:
         *gift_certificates.ROUTES,
         *coupons.ROUTES,
         *bridges.ROUTES,
+        *plans.ROUTES,
     ):
         app.router.add_route(operation.method, operation.path, handler)
         operations.append(operation)

@@ -1293,3 +1293,17 @@ class BridgeHealth(Base):
     rejected_count: Mapped[int] = mapped_column(Integer)
     version: Mapped[str] = mapped_column(String(64))
     __table_args__ = (Index("ix_bridge_health_merchant", "merchant_id"),)
+
+
+class MerchantPlan(Base):
+    """What the merchant's subscription includes each month: receipts and a message
+    budget (kopecks), set by the operator; usage is shown against it, never enforced."""
+
+    __tablename__ = "merchant_plans"
+    merchant_id: Mapped[int] = mapped_column(
+        ForeignKey("merchants.id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(String(100))
+    included_receipts: Mapped[int] = mapped_column(BigInteger)
+    message_budget: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[int] = mapped_column(BigInteger)

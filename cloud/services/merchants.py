@@ -160,6 +160,8 @@ async def issue_terminal_token(
                 "terminal_read_only",
                 "Терминал чеков по QR-коду виртуальный: токен ему не выдаётся"
                 if channel == "fiscal_qr"
+                else "Касса в кабинете работает по входу сотрудника: токен ей не выдаётся"
+                if channel == "cabinet"
                 else "Терминал Эвотор подключается через маркет Эвотор: токен ему не выдаётся",
             )
         await tx.insert(

@@ -70,3 +70,61 @@ async def test_unknown_pages_and_ids_are_html_404s(
     anonymous = await cabinet_client(aiohttp_client, deps, None)
     response = await anonymous.get("/cabinet/customers/999999", allow_redirects=False)
     assert response.status == 303
+
+
+async def test_other_merchants_staff_reach_nothing_of_ours_at_the_counter_or_stores(
+    aiohttp_client: Any, deps: Deps, staff: Staff, customer: int, demo_tenant: Any,
+    other_tenant: Any,
+) -> None:  # fmt: skip
+    """Another merchant's owner at the counter: our customer's phone is not found (the
+    page offers to register it in their own base), our store cannot be chosen (404),
+    our counter receipt cannot be returned. On the stores page none of our stores,
+    terminals or Frontol details show, and issuing or revoking our terminal's tokens is
+    a 404. Signed out, every counter and stores route sends to the sign-in. Nothing of
+    ours is written."""
+    manager = await cabinet_client(aiohttp_client, deps, staff.manager)
+    for path, form in (("/find", {"q": PHONE}), ("/receipt", {"amount": "100"}),
+                       ("/close", {})):  # fmt: skip
+        await post_form(manager, "/cabinet/counter" + path, form, "/cabinet/counter")
+    sale = await deps.db.fetch_value(
+        "SELECT external_id FROM receipts WHERE source = 'cabinet' AND kind = 'sale'"
+    )
+    assert sale is not None
+    stranger = await cabinet_client(aiohttp_client, deps, staff.stranger)
+    counter = "/cabinet/counter"
+    await post_form(stranger, counter + "/find", {"q": PHONE}, counter)
+    page = await (await stranger.get(counter)).text()
+    assert "не найден" in page and "Анна" not in page
+    chosen = await post_form(stranger, counter + "/store", {"store": str(demo_tenant.store_id)},
+                             counter)  # fmt: skip
+    assert chosen.status == 404
+    await post_form(stranger, counter + "/refund", {"receipt_id": sale}, counter)
+    assert f"«{sale}» не найден" in await (await stranger.get(counter)).text()
+    assert not await deps.db.fetch_value("SELECT COUNT(*) FROM receipts WHERE kind = 'refund'")
+
+    owner = await cabinet_client(aiohttp_client, deps, staff.owner)
+    await post_form(owner, "/cabinet/stores/frontol", {}, "/cabinet/stores")
+    stores = await (await stranger.get("/cabinet/stores")).text()
+    assert "Демо: магазин" not in stores
+    assert f'id="terminal-{demo_tenant.terminal_id}"' not in stores
+    org = await deps.db.fetch_value("SELECT organization FROM frontol_organizations")
+    assert org not in stores
+    tokens = await deps.db.fetch_value("SELECT COUNT(*) FROM terminal_credentials")
+    for action in ("token", "revoke"):
+        response = await post_form(
+            stranger, f"/cabinet/stores/terminals/{demo_tenant.terminal_id}/{action}", {},
+            "/cabinet/stores",
+        )  # fmt: skip
+        assert response.status == 404, action
+    assert await deps.db.fetch_value("SELECT COUNT(*) FROM terminal_credentials") == tokens
+    assert not await deps.db.fetch_value(
+        "SELECT COUNT(*) FROM terminal_credentials WHERE revoked_at IS NOT NULL"
+    )
+    anonymous = await cabinet_client(aiohttp_client, deps, None)
+    for path in ("/cabinet/counter", "/cabinet/stores"):
+        assert (await anonymous.get(path, allow_redirects=False)).status == 303
+    for path in ("/cabinet/counter/find", "/cabinet/counter/close", "/cabinet/counter/refund",
+                 "/cabinet/stores", "/cabinet/stores/frontol",
+                 f"/cabinet/stores/terminals/{demo_tenant.terminal_id}/token"):  # fmt: skip
+        response = await post_form(anonymous, path, {}, "/cabinet/login")
+        assert response.status == 303, path
