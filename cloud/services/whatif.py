@@ -214,9 +214,8 @@ async def start(deps: Deps, merchant_id: int, draft_version_id: int, days: int, 
             "SELECT active_program_version_id FROM merchants WHERE id = :m", {"m": merchant_id}
         )
         total = await tx.fetch_value(
-            "SELECT COUNT(*) FROM receipts WHERE merchant_id = :m AND kind = 'sale' "
-            "AND created_at >= :since",
-            {"m": merchant_id, "since": since},
+            f"SELECT COUNT(*) FROM receipts WHERE {_WINDOW}",
+            {"m": merchant_id, "since": since, "now": to_epoch(now)},
         )
         return int(
             await tx.insert(
@@ -232,7 +231,7 @@ async def start(deps: Deps, merchant_id: int, draft_version_id: int, days: int, 
                     "by": by[:100],
                     "now": to_epoch(now),
                 },
-            )  # fmt: skip
+            )
         )
 
 
