@@ -86,6 +86,16 @@ OPTIONAL_OBJECTS: dict[str, Path] = {
 """A gift whose key input is left empty is removed from the document."""
 
 
+NEW_TIER = (
+    Field(("new_tier", "code"), "Код (латиницей, например vip)", "text"),
+    *(Field(("new_tier", key), label, kind) for key, label, kind in TIER_FIELDS),
+)
+NEW_CATEGORY = (
+    Field(("new_category", "code"), "Код категории (как в кассе)", "text"),
+    *(Field(("new_category", key), label, kind) for key, label, kind in CATEGORY_FIELDS),
+)
+
+
 def tier_fields(document: dict[str, Any]) -> list[list[Field]]:
     return [
         [Field(("tiers", i, key), label, kind) for key, label, kind in TIER_FIELDS]
@@ -157,6 +167,8 @@ def shown(document: dict[str, Any]) -> dict[str, str]:
             values[field.name] = ""
         else:
             values[field.name] = str(value).replace(".", ",")
+    # A new category starts with everything allowed (its overrides are then unticked).
+    values.update({f"new_category.{k}": "on" for k in ("accrual", "redemption", "discount")})
     return values
 
 
@@ -194,10 +206,55 @@ def apply(base: dict[str, Any], form: Any) -> tuple[Program | None, dict[str, st
     for key in ("welcome", "birthday", "referral"):
         if gifts.get(key) is None:
             gifts.pop(key, None)
+    renames = _add_and_remove(document, form, values)
     try:
         return Program.model_validate(document), {}, values
     except ValidationError as exc:
-        return None, field_errors(exc), values
+        errors: dict[str, str] = {}
+        for name, message in field_errors(exc).items():
+            errors.setdefault(renames(name), message)
+        return None, errors, values
+
+
+def _add_and_remove(document: dict[str, Any], form: Any, values: dict[str, str]) -> Any:
+    """Tiers and categories removed by their checkbox, a new one added from its row;
+    returns how an error's name in the result maps back to an input of the page (a
+    removal shifts the tiers after it)."""
+    for field in (*NEW_TIER, *NEW_CATEGORY):
+        raw = form.get(field.name, "")
+        values[field.name] = raw.strip()[:200] if isinstance(raw, str) else ""
+    tiers: list[Any] = []
+    origin: dict[int, str] = {}
+    for i, tier in enumerate(document["tiers"]):
+        if i and form.get(f"tiers.{i}.remove") == "on":
+            values[f"tiers.{i}.remove"] = "on"
+            continue
+        origin[len(tiers)] = f"tiers.{i}"
+        tiers.append(tier)
+    if values["new_tier.code"]:
+        origin[len(tiers)] = "new_tier"
+        tiers.append({f.path[1]: _parse(f, values[f.name]) for f in NEW_TIER
+                      if _parse(f, values[f.name]) is not None})  # fmt: skip
+    document["tiers"] = tiers
+    categories = document.setdefault("categories", {})
+    for code in list(categories):
+        if form.get(f"categories.{code}.remove") == "on":
+            del categories[code]
+    new_code = values["new_category.code"]
+    if new_code:
+        categories[new_code] = {f.path[1]: _parse(f, values[f.name]) for f in NEW_CATEGORY[1:]
+                                if _parse(f, values[f.name]) is not None}  # fmt: skip
+
+    def rename(name: str) -> str:
+        parts = name.split(".")
+        if len(parts) >= 2 and parts[0] == "tiers" and parts[1].isdigit():
+            return ".".join([origin.get(int(parts[1]), name), *parts[2:]])
+        if new_code and name.startswith(f"categories.{new_code}"):
+            rest = name[len(f"categories.{new_code}") :]
+            return "new_category.code" if rest in ("", ".[key]") else "new_category" + rest
+        return name
+
+    return rename
 
 
 def field_errors(exc: ValidationError) -> dict[str, str]:

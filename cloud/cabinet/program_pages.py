@@ -75,6 +75,7 @@ async def _page(request: web.Request, status: int = 200, **extra: Any) -> web.Re
         "values": forms.shown(document) if document else {}, "errors": {},
         "tiers": forms.tier_fields(document) if document else [],
         "categories": forms.category_fields(document) if document else [],
+        "new_tier": forms.NEW_TIER, "new_category": forms.NEW_CATEGORY,
         "sections": (("Начисление и списание", forms.GENERAL),
                      ("Срок жизни бонусов", forms.LIFETIME), ("Подарки", forms.GIFTS),
                      ("Приглашения друзей", forms.REFERRALS)),
@@ -88,6 +89,7 @@ async def _page(request: web.Request, status: int = 200, **extra: Any) -> web.Re
         shown = {f.name for f in forms.all_fields(document)}
         shown |= {f"tiers.{i}" for i in range(len(document["tiers"]))}
         shown |= {f"categories.{code}" for code in document.get("categories", {})}
+        shown |= {f.name for f in (*forms.NEW_TIER, *forms.NEW_CATEGORY)}
         context["other_errors"] = [
             (name, message) for name, message in context["errors"].items() if name not in shown
         ]

@@ -289,3 +289,35 @@ async def test_another_merchants_owner_reaches_none_of_our_program(
     for path in ("/cabinet/program", run_page):
         response = await anonymous.get(path, allow_redirects=False)
         assert response.status == 303 and response.headers["Location"] == "/cabinet/login"
+
+
+async def test_tiers_and_categories_are_added_and_removed_through_the_form(
+    aiohttp_client: Any, deps: Deps, staff: Staff, demo_tenant: Tenant
+) -> None:
+    """A new tier «VIP» (12 % over 20 000 ₽) is appended after Gold; a new category
+    «tobacco» without accrual is added; a new tier with a threshold below Gold's has its
+    error beside the new row's field. Then Silver and the category are removed."""
+    owner = await cabinet_client(aiohttp_client, deps, staff.owner)
+    low = await save(owner, **{
+        "new_tier.code": "vip", "new_tier.name": "VIP", "new_tier.accrual_percent": "12",
+        "new_tier.purchases_over": "abc"})  # fmt: skip
+    assert low.status == 422
+    assert re.search(r'data-for="new_tier\.purchases_over">ожидается число<', await low.text())
+    bad_code = await save(owner, **{"new_category.code": "табак"})
+    assert bad_code.status == 422
+    assert re.search(r'data-for="new_category\.code">неверный формат<', await bad_code.text())
+    response = await save(owner, **{
+        "new_tier.code": "vip", "new_tier.name": "VIP", "new_tier.accrual_percent": "12",
+        "new_tier.purchases_over": "20 000", "new_category.code": "tobacco",
+        "new_category.accrual": ""})  # fmt: skip
+    assert response.status == 303, await response.text()
+    document = (await versions(deps, demo_tenant))[-1][2]
+    assert [t["code"] for t in document["tiers"]] == ["standard", "silver", "gold", "vip"]
+    assert document["tiers"][3]["purchases_over"] == "20000.00"
+    tobacco = document["categories"]["tobacco"]
+    assert (tobacco["accrual"], tobacco["redemption"], tobacco["discount"]) == (False, True, True)
+    response = await save(owner, **{"tiers.1.remove": "on", "categories.tobacco.remove": "on"})
+    assert response.status == 303
+    document = (await versions(deps, demo_tenant))[-1][2]
+    assert [t["code"] for t in document["tiers"]] == ["standard", "gold", "vip"]
+    assert document["categories"] == {}
