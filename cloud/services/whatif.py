@@ -127,6 +127,9 @@ class Replay:
     def _price(self, side: _Side, sale: Sale) -> None:
         compiled, figures = side.compiled, side.figures
         if sale.customer_id is None:
+            program = compiled.program
+            if program.kind == "bonus" and not program.quantity_promotions:
+                return  # nothing but money off counts here, and such a program gives none
             quote = engine.calculate(compiled, None, sale.lines, sale.at, self.tz)
             figures.discount += quote.discount
             return
