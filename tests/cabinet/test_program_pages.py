@@ -262,7 +262,8 @@ async def test_another_merchants_owner_reaches_none_of_our_program(
 ) -> None:  # fmt: skip
     """Another merchant's owner sees their own program, not our draft; our what-if run
     is a 404 page to them and to the signed-out (sent to sign in); activating our draft's
-    version number activates nothing of ours; their save makes their own draft."""
+    version number activates nothing of ours; their preview prices by their own program
+    only; their save makes their own draft."""
     owner = await cabinet_client(aiohttp_client, deps, staff.owner)
     assert (await save(owner, **{"tiers.1.accrual_percent": "8"})).status == 303
     html = await (await owner.get("/cabinet/program")).text()
@@ -280,6 +281,11 @@ async def test_another_merchants_owner_reaches_none_of_our_program(
     refused = await stranger.post("/cabinet/program/whatif", data={
         "csrf": token, "days": "30", "version": "2"})  # fmt: skip
     assert refused.status == 409
+    preview = await (await stranger.post("/cabinet/program/preview", data={
+        "csrf": token, "amount": "1000", "tier": "silver"})).text()  # fmt: skip
+    row = re.search(r"Начислится бонусов</td>(.*?)</tr>", preview, re.S)
+    assert row is not None  # their live 7 %, no draft of theirs (ours says 8 %)
+    assert re.findall(r'class="num">([^<]+)<', row.group(1)) == ["—", "70,00"]
     assert (await save(stranger, **{"tiers.0.accrual_percent": "4"})).status == 303
     assert [(v, s) for v, s, _ in await versions(deps, demo_tenant)] == [
         (1, "active"), (2, "draft")]  # fmt: skip
