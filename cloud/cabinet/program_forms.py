@@ -190,16 +190,22 @@ def apply(base: dict[str, Any], form: Any) -> tuple[Program | None, dict[str, st
     whole document). Also the raw values, to show back."""
     document: dict[str, Any] = json_copy(base)
     values: dict[str, str] = {}
+    removed: list[Path] = []
     for field in all_fields(base):
         raw = form.get(field.name, "")
         raw = raw if isinstance(raw, str) else ""
         values[field.name] = raw.strip()[:200]
         if field.name in OPTIONAL_OBJECTS and not raw.strip():
-            _set(document, OPTIONAL_OBJECTS[field.name], None)
+            # Emptied: the gift goes. Empty already (e.g. a referral paid "1 bonus per N
+            # roubles", which the form does not show): the gift stays as it is.
+            if (
+                _get(base, field.path) is not None
+                or _get(base, OPTIONAL_OBJECTS[field.name]) is None
+            ):
+                removed.append(OPTIONAL_OBJECTS[field.name])
+                _set(document, OPTIONAL_OBJECTS[field.name], None)
             continue
-        owner = next((p for n, p in OPTIONAL_OBJECTS.items()
-                      if field.path[: len(p)] == p and not values.get(n)), None)  # fmt: skip
-        if owner is not None:
+        if any(field.path[: len(path)] == path for path in removed):
             continue  # a detail of a gift that is being removed
         _set(document, field.path, _parse(field, values[field.name]))
     gifts = document.get("gifts") or {}
