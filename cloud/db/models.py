@@ -361,6 +361,8 @@ class Receipt(Base):
     __table_args__ = (
         UniqueConstraint("merchant_id", "source", "kind", "external_id"),
         Index("ix_receipts_customer", "merchant_id", "customer_id"),
+        # A merchant's receipts of a period in time order (the what-if replay, 0037).
+        Index("ix_receipts_merchant_created", "merchant_id", "created_at"),
     )
 
 

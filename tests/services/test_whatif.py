@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient
 
 from cloud.clock import ManualClock
@@ -40,15 +41,18 @@ async def _draft(deps: Deps, tenant: Tenant) -> int:
 
 
 async def test_replay_matches_the_hand_computation(
-    client: TestClient, deps: Deps, clock: ManualClock, demo_tenant: Tenant
-) -> None:
+    client: TestClient, deps: Deps, clock: ManualClock, demo_tenant: Tenant,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
     """A 1 000 ₽ sale 40 days ago (outside a 30-day window), then 1 000 ₽ and 2 000 ₽
     paying 50 ₽ by bonuses. Window start: 1 000 ₽ of purchases (Standard), 50 ₽ balance.
     Live (5 %, up to 100 %): accrues 50 + 97,50 (5 % of the 1 950 paid in money), lets
     50 + 100 be paid, 50 paid; liability 50 + 147,50 − 50 = 147,50; no tier change.
     Draft (up to 1 %): caps 10 and 20, so 20 is paid and 5 % of 1 980 = 99 accrues:
     149 accrued, 30 payable, 20 paid, liability 179; lifetime 4 000 > 3 000 makes the
-    customer Silver — one tier change, one customer on a different tier."""
+    customer Silver — one tier change, one customer on a different tier. Pages of one
+    sale: the two sales of the same second are read in turn, once each."""
+    monkeypatch.setattr(whatif, "BATCH", 1)
     await register_over_api(client, deps, PHONE)
     await _sale(client, "S0", 1000)
     clock.advance(days=40)

@@ -9,6 +9,10 @@ version and under the live one. It runs in the background of one worker; its pro
 (``done`` of ``total`` receipts) and, at the end, its figures (JSON) live in this row,
 so any worker can show the page. ``heartbeat_at`` tells a run whose worker died (no
 progress for minutes) from one still going.
+
+``ix_receipts_merchant_created``: the replay reads a merchant's sales of a period in the
+order they happened, a page at a time; without it every page would read all of the
+merchant's receipts (or all receipts) again.
 """
 
 from collections.abc import Sequence
@@ -51,8 +55,10 @@ def upgrade() -> None:
         sqlite_autoincrement=True,
     )
     op.create_index("ix_whatif_runs_merchant", "whatif_runs", ["merchant_id", "id"])
+    op.create_index("ix_receipts_merchant_created", "receipts", ["merchant_id", "created_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_receipts_merchant_created", table_name="receipts")
     op.drop_index("ix_whatif_runs_merchant", table_name="whatif_runs")
     op.drop_table("whatif_runs")
