@@ -317,7 +317,7 @@ async def _replay(deps: Deps, merchant_id: int, run_id: int) -> dict[str, Any]:
         live, draft.compiled, await _starts(deps, params), ZoneInfo(run["timezone"]),
         await _start_liability(deps, params),
     )  # fmt: skip
-    after, done = (since - 1, 0), 0
+    after, done = (since, 0), 0
     while True:
         sales, after = await _batch(deps, params, after)
         if not sales:
@@ -369,38 +369,46 @@ async def _start_liability(deps: Deps, params: dict[str, Any]) -> int:
     return max(int(outstanding or 0) - int(net or 0), 0)
 
 
-_AFTER = "(created_at > :at OR (created_at = :at AND id > :after))"
+_PAGE = (
+    "SELECT id, customer_id, created_at, redeemed FROM receipts WHERE merchant_id = :m "
+    "AND kind = 'sale' AND created_at >= :at AND created_at <= :now "
+    "AND (created_at > :at OR id > :after) ORDER BY created_at, id LIMIT :n"
+)
+"""The keyset as a range on the index (``created_at >= :at``), so a page reads from
+where the last one ended, not the whole window again."""
 
 
 async def _batch(
     deps: Deps, params: dict[str, Any], after: tuple[int, int]
 ) -> tuple[list[Sale], tuple[int, int]]:
     """The next ``BATCH`` sales of the window in the order they happened, after the
-    sale ``after`` (time, id), with their lines: two queries, both on the merchant's
-    receipts by time (``ix_receipts_merchant_created``)."""
+    sale ``after`` (time, id), with their lines: two queries (the receipts by
+    ``ix_receipts_merchant_created``)."""
     keyset = {**params, "at": after[0], "after": after[1], "n": BATCH}
-    page = (
-        f"SELECT id, customer_id, created_at, redeemed FROM receipts WHERE {_WINDOW} "
-        f"AND {_AFTER} ORDER BY created_at, id LIMIT :n"
-    )
-    receipts = await deps.db.fetch_all(page, keyset)
+    receipts = await deps.db.fetch_all(_PAGE, keyset)
     if not receipts:
         return [], after
     lines: dict[int, list[Line]] = {r["id"]: [] for r in receipts}
+    ids = [r["id"] for r in receipts]
+    # By the lines' receipt index over the page's id range (ids follow time closely):
+    # lines of receipts outside the page are skipped.
     rows = await deps.db.fetch_all(
-        "SELECT l.receipt_id, l.line_id, l.sku, l.category, l.price, l.quantity_milli, "
-        f"l.amount, l.discount FROM receipt_lines l JOIN ({page}) r ON r.id = l.receipt_id "
-        "WHERE l.merchant_id = :m ORDER BY l.receipt_id, l.position",
-        keyset,
+        "SELECT receipt_id, line_id, sku, category, price, quantity_milli, amount, discount "
+        "FROM receipt_lines WHERE merchant_id = :m AND receipt_id >= :lo AND receipt_id <= :hi "
+        "ORDER BY receipt_id, position",
+        {"m": params["m"], "lo": min(ids), "hi": max(ids)},
     )
     for row in rows:
-        # The stored amount is after our discount: the replay prices the line as it came
-        # from the till.
-        lines[row["receipt_id"]].append(Line(
-            id=row["line_id"], price=row["price"],
-            quantity=Decimal(row["quantity_milli"]) / _MILLI,
-            amount=row["amount"] + row["discount"], category=row["category"], sku=row["sku"],
-        ))  # fmt: skip
+        found = lines.get(row["receipt_id"])
+        if found is not None:
+            # The stored amount is after our discount: the replay prices the line as it
+            # came from the till.
+            found.append(Line(
+                id=row["line_id"], price=row["price"],
+                quantity=Decimal(row["quantity_milli"]) / _MILLI,
+                amount=row["amount"] + row["discount"], category=row["category"],
+                sku=row["sku"],
+            ))  # fmt: skip
     sales = []
     for r in receipts:
         at = from_epoch(r["created_at"])
