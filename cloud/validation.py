@@ -21,6 +21,7 @@ _MESSAGES: dict[str, str] = {
     "decimal_type": "ожидается число",
     "decimal_parsing": "ожидается число",
     "decimal_max_digits": "слишком много цифр",
+    "decimal_whole_digits": "слишком много цифр до запятой (максимум {whole_digits})",
     "decimal_max_places": "слишком много знаков после запятой (максимум {decimal_places})",
     "greater_than": "должно быть больше {gt}",
     "greater_than_equal": "должно быть не меньше {ge}",

@@ -361,6 +361,8 @@ class Receipt(Base):
     __table_args__ = (
         UniqueConstraint("merchant_id", "source", "kind", "external_id"),
         Index("ix_receipts_customer", "merchant_id", "customer_id"),
+        # A merchant's receipts of a period in time order (the what-if replay, 0037).
+        Index("ix_receipts_merchant_created", "merchant_id", "created_at"),
     )
 
 
@@ -1270,6 +1272,28 @@ class CabinetSignInFailure(Base):
         Index("ix_cabinet_sign_in_failures_login", "login", "created_at"),
         Index("ix_cabinet_sign_in_failures_ip", "ip", "created_at"),
     )
+
+
+class WhatIfRun(Base):
+    """A what-if replay of a draft program over the merchant's recent receipts: its
+    progress and, when done, its figures (JSON), so any worker can show it (0037)."""
+
+    __tablename__ = "whatif_runs"
+    id: Mapped[int] = _pk()
+    merchant_id: Mapped[int] = _merchant()
+    draft_version_id: Mapped[int] = mapped_column(Id)
+    live_version_id: Mapped[int | None] = mapped_column(Id, nullable=True)
+    days: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    total: Mapped[int] = mapped_column(Integer)
+    done: Mapped[int] = mapped_column(Integer)
+    result: Mapped[str | None] = mapped_column(Text, nullable=True)
+    error: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    heartbeat_at: Mapped[int] = mapped_column(BigInteger)
+    finished_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    __table_args__ = (Index("ix_whatif_runs_merchant", "merchant_id", "id"),)
 
 
 # SQLite would otherwise reuse the id of a deleted last row; ids are cache keys (program
