@@ -14,6 +14,7 @@ from cloud.engine import types as et
 from cloud.errors import Conflict, NotFound, Unprocessable
 from cloud.ledger.balance import HOLDS_ACTIVE_SQL, LOTS_AVAILABLE_SQL
 from cloud.phones import normalize_card, normalize_phone
+from cloud.services import experiments
 from cloud.services.deps import Deps
 from cloud.services.merchants import TerminalContext, credential_check
 from cloud.services.programs import LoadedProgram
@@ -34,7 +35,8 @@ def snapshot_sql(by: str, with_period: bool, second: bool, proof: str | None, pl
     remembered credential live (``proof``: its ``Liveness.sql``), counting the
     customer's plastic cards or not. A handful of texts per process, built once."""
     columns = (
-        "SELECT m.active_program_version_id AS program_id, c.id AS customer_id, c.tier_code, "
+        "SELECT m.active_program_version_id AS program_id, m.running_experiment_id AS experiment, "
+        "c.id AS customer_id, c.tier_code, "
         "c.lifetime_purchases, c.purchase_count, c.last_purchase_at, c.birthday_enc, c.blocked_at, "
         f"({LOTS_AVAILABLE_SQL.format(customer='c.id')}) AS lots, "
         f"({HOLDS_ACTIVE_SQL.format(customer='c.id')} "
@@ -214,6 +216,12 @@ async def read_snapshot(
             return Snapshot(
                 program=program, customer=None, blocked_customer_id=int(row["customer_id"])
             )
+        if row["experiment"] is not None:
+            # The merchant runs an A/B test: its customers in variant B are priced by B.
+            program = await experiments.program_for(
+                deps.experiments, deps.programs, executor, int(row["experiment"]), program,
+                int(row["customer_id"]),
+            )  # fmt: skip
         period = None
         if program is not expected:
             start = _window_start(program, now, terminal.timezone)
