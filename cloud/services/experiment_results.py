@@ -15,7 +15,7 @@ import math
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from cloud.db.database import Executor
+from cloud.db.database import Executor, Row
 from cloud.services.experiments import BUCKETS, Experiment, bucket_sql
 
 METRICS = {
@@ -221,25 +221,26 @@ async def results(
         {"m": merchant_id, "start": experiment.started_at, "end": end,
          "cut": experiment.share_b * (BUCKETS // 100)},
     )  # fmt: skip
-    variants: dict[str, VariantResult] = {}
-    for name in ("A", "B"):
-        row = next((r for r in rows if r["variant"] == name), None)
-        n = 0 if row is None else int(row["n"])
-
-        def value(column: str, row: object = row) -> int:
-            return 0 if row is None else int(row[column] or 0)  # type: ignore[index]
-
-        def squares(column: str, row: object = row) -> Decimal:
-            return Decimal(0) if row is None else Decimal(str(row[column] or 0))  # type: ignore[index]
-
-        variants[name] = VariantResult(
-            variant=name, customers=n, buyers=value("buyers"), receipts=value("receipts"),
-            revenue=value("revenue"), discount=value("discount"), accrued=value("accrued"),
-            messages=value("messages"),
-            samples={metric: Sample(n, value(metric), squares(metric + "_sq")) for metric in METRICS},
-        )  # fmt: skip
+    by_variant = {row["variant"]: row for row in rows}
+    variants = {name: _variant(name, by_variant.get(name)) for name in ("A", "B")}
     tests = {
         metric: welch(variants["A"].samples[metric], variants["B"].samples[metric])
         for metric in METRICS
     }
     return Results(variants, tests, experiment.started_at, end)
+
+
+def _variant(name: str, row: Row | None) -> VariantResult:
+    def value(column: str) -> int:
+        return 0 if row is None else int(row[column] or 0)
+
+    def squares(column: str) -> Decimal:
+        return Decimal(0) if row is None else Decimal(str(row[column] or 0))
+
+    n = value("n")
+    samples = {metric: Sample(n, value(metric), squares(metric + "_sq")) for metric in METRICS}
+    return VariantResult(
+        variant=name, customers=n, buyers=value("buyers"), receipts=value("receipts"),
+        revenue=value("revenue"), discount=value("discount"), accrued=value("accrued"),
+        messages=value("messages"), samples=samples,
+    )  # fmt: skip

@@ -16,8 +16,8 @@ from aiohttp.test_utils import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cloud.main import build_app
 from cloud.errors import BadRequest, Conflict
+from cloud.main import build_app
 from cloud.services import experiments, programs
 from cloud.services.deps import Deps
 from cloud.services.experiments import BUCKETS, Split, bucket, bucket_sql
