@@ -98,23 +98,33 @@ class ExperimentCache:
 
 
 async def program_for(
-    cache: ExperimentCache,
     program_cache: ProgramCache,
     executor: Executor,
-    experiment_id: int,
+    split: Split,
     program: LoadedProgram,
     customer_id: int,
 ) -> LoadedProgram:
-    """The version that prices this customer: variant B's when the merchant's running
-    experiment puts them in B and ``program`` is the experiment's control (a draft's
-    preview, a hold quoted by another version, or a live version activated after the
-    test started price as they are)."""
-    split = await cache.get(executor, experiment_id)
-    if split is None or program.id != split.control_version_id:
-        return program
-    if split.variant_of(customer_id) == "A":
+    """The version that prices this customer: variant B's when the experiment puts them
+    in B and ``program`` is the experiment's control (a draft's preview, a hold quoted by
+    another version, or a live version activated after the test started price as they
+    are)."""
+    if program.id != split.control_version_id or split.variant_of(customer_id) == "A":
         return program
     return await program_cache.get(split.variant_version_id, executor)
+
+
+async def running_at(
+    executor: Executor, cache: ExperimentCache, merchant_id: int, moment: int
+) -> Split | None:
+    """The experiment that was running at ``moment`` (a late sale's time): a sale made
+    during a test is priced by its variant even when confirmed after the stop, and one
+    made before the start by the control even while a test runs."""
+    found = await executor.fetch_value(
+        "SELECT id FROM experiments WHERE merchant_id = :m AND started_at <= :t "
+        "AND (stopped_at IS NULL OR stopped_at > :t) ORDER BY id DESC LIMIT 1",
+        {"m": merchant_id, "t": moment},
+    )
+    return None if found is None else await cache.get(executor, int(found))
 
 
 # ---- the parameter a test changes -----------------------------------------------------------

@@ -8,6 +8,7 @@ The tenant's program: one tier "Базовая", 5 % accrual, up to 50 % payable
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -16,14 +17,15 @@ from aiohttp.test_utils import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cloud.clock import ManualClock
 from cloud.errors import BadRequest, Conflict
 from cloud.main import build_app
-from cloud.services import experiments, programs
+from cloud.services import experiments, programs, receipt_sessions
 from cloud.services.deps import Deps
 from cloud.services.experiments import BUCKETS, Split, bucket, bucket_sql
 from tests.conftest import Tenant, _client_for, make_tenant
 from tests.helpers import money
-from tests.ledger.helpers import create_customer
+from tests.ledger.helpers import create_customer, sale, terminal
 from tests.webhooks.frontol.conftest import Frontol, connect, steps
 
 FIVE = {
@@ -240,3 +242,29 @@ async def test_unsupported_or_empty_changes_are_refused_in_russian(
         experiments.parse_value("12,345")
     assert experiments.parse_value("7,5") == Decimal("7.5")
     assert not await deps.db.fetch_value("SELECT COUNT(*) FROM experiments")
+
+
+async def test_a_late_sale_is_priced_by_the_test_running_when_it_was_sold(
+    deps: Deps, clock: ManualClock
+) -> None:
+    """A B customer's sale made during the test and confirmed after the stop accrues
+    B's 10 %; a sale made before the start and confirmed while the test runs accrues
+    the control's 5 % (1 000 ₽ each)."""
+    tenant = await make_tenant(deps, "Шиномонтаж", json.dumps(FIVE))
+    clock.advance(hours=1)
+    experiment = await _start(deps, tenant)
+    members = await _members(deps, tenant.merchant_id, experiment.split)
+    clock.advance(hours=1)
+
+    async def close(receipt_id: str, ago: timedelta) -> Decimal:
+        receipt = sale(receipt_id, members["B"], [("1", 100000, 1)])
+        receipt = receipt.model_copy(update={"created_at": clock() - ago})
+        result = await receipt_sessions.close(deps, terminal(tenant), "native", receipt, Decimal(0))
+        return result.accrued
+
+    assert await close("before-start", timedelta(hours=1, minutes=30)) == Decimal("50.00")
+    clock.advance(hours=1)
+    await experiments.stop(deps.db, tenant.merchant_id, experiment.id, clock())
+    clock.advance(hours=1)
+    assert await close("during", timedelta(hours=1, minutes=30)) == Decimal("100.00")
+    assert await close("after-stop", timedelta(minutes=30)) == Decimal("50.00")

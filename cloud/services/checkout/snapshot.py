@@ -84,6 +84,11 @@ def program_only_sql(proof: str | None) -> str:
     )
 
 
+LIVE = "live"
+Sold = experiments.Split | None | str
+"""A receipt's A/B test: ``LIVE`` (the one running now, read in the snapshot query),
+or the one running when a late sale was sold (None: none was)."""
+
 CARD_BLOCKED_MESSAGE = "Карта заблокирована: бонусы не начисляются и не списываются"
 
 
@@ -156,11 +161,13 @@ async def read_snapshot(
     now: int,
     program: LoadedProgram | None = None,
     plastic: bool = False,
+    sold_during: Sold = LIVE,
 ) -> Snapshot:
     """Program and customer in one query (the hot path's only database read).
     ``program`` prices with a given version instead of the live one (preview).
     ``plastic``: under a ``physical_card`` program, also say whether the customer has a
-    plastic card (a column of the same query)."""
+    plastic card (a column of the same query). ``sold_during``: a late sale's A/B test
+    (the one running when it was sold, or None), instead of the one running now."""
     params: dict[str, object] = {
         "m": terminal.merchant_id, "now": now, "src": source, "rid": receipt.id,
     }  # fmt: skip
@@ -216,12 +223,16 @@ async def read_snapshot(
             return Snapshot(
                 program=program, customer=None, blocked_customer_id=int(row["customer_id"])
             )
-        if row["experiment"] is not None:
-            # The merchant runs an A/B test: its customers in variant B are priced by B.
+        split = sold_during
+        if split is LIVE:
+            split = None
+            if row["experiment"] is not None:
+                split = await deps.experiments.get(executor, int(row["experiment"]))
+        if isinstance(split, experiments.Split):
+            # An A/B test: its customers in variant B are priced by B.
             program = await experiments.program_for(
-                deps.experiments, deps.programs, executor, int(row["experiment"]), program,
-                int(row["customer_id"]),
-            )  # fmt: skip
+                deps.programs, executor, split, program, int(row["customer_id"])
+            )
         period = None
         if program is not expected:
             start = _window_start(program, now, terminal.timezone)
@@ -315,10 +326,13 @@ async def locked_snapshot(
     source: str,
     now: int,
     program: LoadedProgram | None = None,
+    sold_during: Sold = LIVE,
 ) -> Snapshot:
     """Resolve the customer, lock the account, then read the snapshot under the lock
     (priced by ``program`` when given, else by the live version)."""
-    first = await read_snapshot(deps, tx, terminal, receipt, source, now, program)
+    first = await read_snapshot(
+        deps, tx, terminal, receipt, source, now, program, sold_during=sold_during
+    )
     if first.customer is None or tx.dialect == "sqlite":
         # On SQLite the transaction already holds the only writer: the first read is
         # the locked one.
@@ -328,7 +342,9 @@ async def locked_snapshot(
     locked = receipt.model_copy(update={"customer": ref})
     # The first read proved a remembered credential live; the second need not again.
     verified = replace(terminal, credential=None)
-    return await read_snapshot(deps, tx, verified, locked, source, now, program)
+    return await read_snapshot(
+        deps, tx, verified, locked, source, now, program, sold_during=sold_during
+    )
 
 
 async def verify_credential(executor: Executor, terminal: TerminalContext) -> None:
