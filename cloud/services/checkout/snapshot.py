@@ -235,7 +235,11 @@ async def read_snapshot(
             )
         period = None
         if program is not expected:
-            start = _window_start(program, now, terminal.timezone)
+            window = _window_start(program, now, terminal.timezone)
+            if window is not None and window == start:
+                # The same spend window (an A/B variant's tier rates): the query's sum holds.
+                period = int(row["period"])
+            start = window
         elif start is not None:
             period = int(row["period"])
         customer = await _snapshot_from_row(
