@@ -268,3 +268,29 @@ async def test_a_late_sale_is_priced_by_the_test_running_when_it_was_sold(
     clock.advance(hours=1)
     assert await close("during", timedelta(hours=1, minutes=30)) == Decimal("100.00")
     assert await close("after-stop", timedelta(minutes=30)) == Decimal("50.00")
+
+
+async def test_a_variant_reads_the_customers_spend_over_the_window(
+    aiohttp_client: Any, deps: Deps, clock: ManualClock
+) -> None:
+    """Under a rule "+1 % after 1 000 ₽ over 30 days" a customer's second 1 000 ₽ sale
+    the next day accrues 6 % in A and 11 % in B: the variant is priced with the spend
+    the snapshot summed (the same window in both versions)."""
+    document = {
+        **FIVE, "spend_window_days": 30,
+        "modifiers": [{"code": "loyal", "name": "Постоянный", "extra_accrual_percent": "1",
+                       "when": {"period_purchases": {"at_least": "1000"}}}],
+    }  # fmt: skip
+    tenant = await make_tenant(deps, "Автомойка", json.dumps(document))
+    client: TestClient = await _client_for(aiohttp_client, deps, tenant)
+    experiment = await _start(deps, tenant)
+    members = await _members(deps, tenant.merchant_id, experiment.split)
+    for variant, first, second in (("A", "50.00", "60.00"), ("B", "100.00", "110.00")):
+        phone = members[variant].phone
+        body = {"receipt": {"id": f"1-{variant}", "lines": LINE, "customer": {"phone": phone}}}
+        confirmed = await (await client.post("/api/v1/checkout/confirm", json=body)).json()
+        assert money(confirmed["accrued"]) == Decimal(first), confirmed
+        clock.advance(days=1)
+        body["receipt"]["id"] = f"2-{variant}"
+        quote = await (await client.post("/api/v1/checkout/calculate", json=body)).json()
+        assert money(quote["accrual"]) == Decimal(second), quote
