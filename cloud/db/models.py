@@ -72,6 +72,8 @@ class Merchant(Base):
     timezone: Mapped[str] = mapped_column(String(64), default="Europe/Moscow")
     active_program_version_id: Mapped[int | None] = mapped_column(Id, nullable=True)
     created_at: Mapped[int] = mapped_column(BigInteger)
+    running_experiment_id: Mapped[int | None] = mapped_column(Id, nullable=True)
+    """The A/B test whose variants price this merchant's customers (None: none runs)."""
 
 
 class Store(Base):
@@ -1294,6 +1296,30 @@ class WhatIfRun(Base):
     heartbeat_at: Mapped[int] = mapped_column(BigInteger)
     finished_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     __table_args__ = (Index("ix_whatif_runs_merchant", "merchant_id", "id"),)
+
+
+class Experiment(Base):
+    """An A/B test: customers split by a hash of (experiment, customer) between the live
+    version (A) and a version with one parameter changed (B); immutable but for the
+    status, the stop and the winner applied."""
+
+    __tablename__ = "experiments"
+    id: Mapped[int] = _pk()
+    merchant_id: Mapped[int] = _merchant()
+    name: Mapped[str] = mapped_column(String(200))
+    parameter: Mapped[str] = mapped_column(String(32))
+    tier_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    value: Mapped[str] = mapped_column(String(32))
+    control_version_id: Mapped[int] = mapped_column(Id)
+    variant_version_id: Mapped[int] = mapped_column(Id)
+    share_b: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[int] = mapped_column(BigInteger)
+    stopped_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    winner: Mapped[str | None] = mapped_column(String(1), nullable=True)
+    applied_version_id: Mapped[int | None] = mapped_column(Id, nullable=True)
+    created_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    __table_args__ = (Index("ix_experiments_merchant", "merchant_id", "id"),)
 
 
 # SQLite would otherwise reuse the id of a deleted last row; ids are cache keys (program

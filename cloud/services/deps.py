@@ -9,6 +9,7 @@ from cloud.clock import Clock, system_clock
 from cloud.crypto import BlindIndex, PersonalDataCipher
 from cloud.db.database import PostgresDatabase, SqliteDatabase
 from cloud.messages.providers import LogSmsProvider, Provider, SmsProvider
+from cloud.services.experiments import ExperimentCache
 from cloud.services.programs import ProgramCache
 from cloud.settings import Settings
 
@@ -28,6 +29,8 @@ class Deps:
     email: Provider = field(default_factory=lambda: LogSmsProvider(event="email.sent"))
     telegram: TelegramBots | None = None
     """Every merchant's own bot (``cloud.telegram``); None: no Telegram at all."""
+    experiments: ExperimentCache = field(default_factory=ExperimentCache)
+    """Running A/B tests by id (immutable once started): the checkout's variant lookup."""
 
     @classmethod
     def build(

@@ -255,11 +255,10 @@ async def quote(
         # Priced by the program the snapshot read found: if it is not the one guessed
         # (the merchant switched programs) and it looks at categories, price again.
         live = deps.programs.last_active(terminal.merchant_id)
-        if (
-            live is None
-            or live.version != outcome.priced.snapshot.program.version
-            or (live.compiled.uses_categories)
-        ):
+        # (An A/B test's variant B prices some customers by a version other than the
+        # live one: only a program that reads categories needs them.)
+        priced_by = outcome.priced.snapshot.program
+        if live is None or live.compiled.uses_categories or priced_by.compiled.uses_categories:
             request = _with_receipt(request, await categorise(request.receipt))
             outcome = await _price(deps, terminal, channel, request)
     if not stateless:

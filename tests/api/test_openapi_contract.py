@@ -44,6 +44,17 @@ NOT_ON_THE_API = {
     "moysklad_bad_token": "the МойСклад adapter's token check (webhooks/moysklad)",
     "coupon_rule_unknown": "the engine's guard: the service passes only the coupon rules of "
     "the program version pricing the receipt (cloud.services.coupon_use)",
+    **{
+        code: "the cabinet's A/B tests (cloud.cabinet.experiments): shown on its pages"
+        for code in (
+            "experiment_applied",
+            "experiment_not_found",
+            "experiment_running",
+            "experiment_parameter_unsupported",
+            "experiment_stopped",
+            "invalid_experiment",
+        )
+    },
 }
 # Raised only on the terminal channels (their own error shapes and documents).
 CHANNEL_ONLY = (

@@ -13,7 +13,7 @@ from cloud.ledger.balance import read_balance
 from cloud.ledger.holds import active_hold, release_holds
 from cloud.ledger.lots import accrue
 from cloud.ledger.redemption import redeem
-from cloud.services import coupon_use, programs, referrals
+from cloud.services import coupon_use, experiments, programs, referrals
 from cloud.services.checkout import gift_payments
 from cloud.services.checkout import snapshot as snapshots
 from cloud.services.checkout.holds import sms_code_required
@@ -93,6 +93,7 @@ async def _confirm(
             raise AlreadyStored()
         quoted = await active_hold(tx, terminal.merchant_id, source, receipt.id, epoch)
         quoted_by = None
+        sold_during: snapshots.Sold = snapshots.LIVE
         if quoted is not None and quoted.program_version_id is not None:
             quoted_by = await deps.programs.get(quoted.program_version_id, tx)
         elif to_epoch(bought_at) < epoch - LATE_SALE_SECONDS:
@@ -102,8 +103,11 @@ async def _confirm(
             sold_by = await programs.version_live_at(tx, terminal.merchant_id, to_epoch(bought_at))
             if sold_by is not None:
                 quoted_by = await deps.programs.get(sold_by, tx)
+                sold_during = await experiments.running_at(
+                    tx, deps.experiments, terminal.merchant_id, to_epoch(bought_at)
+                )
         snapshot = await snapshots.locked_snapshot(
-            deps, tx, terminal, receipt, source, epoch, quoted_by
+            deps, tx, terminal, receipt, source, epoch, quoted_by, sold_during
         )
         own_hold = quoted
         if tx.dialect != "sqlite" and snapshot.customer is not None:

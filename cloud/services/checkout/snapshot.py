@@ -14,6 +14,7 @@ from cloud.engine import types as et
 from cloud.errors import Conflict, NotFound, Unprocessable
 from cloud.ledger.balance import HOLDS_ACTIVE_SQL, LOTS_AVAILABLE_SQL
 from cloud.phones import normalize_card, normalize_phone
+from cloud.services import experiments
 from cloud.services.deps import Deps
 from cloud.services.merchants import TerminalContext, credential_check
 from cloud.services.programs import LoadedProgram
@@ -34,7 +35,8 @@ def snapshot_sql(by: str, with_period: bool, second: bool, proof: str | None, pl
     remembered credential live (``proof``: its ``Liveness.sql``), counting the
     customer's plastic cards or not. A handful of texts per process, built once."""
     columns = (
-        "SELECT m.active_program_version_id AS program_id, c.id AS customer_id, c.tier_code, "
+        "SELECT m.active_program_version_id AS program_id, m.running_experiment_id AS experiment, "
+        "c.id AS customer_id, c.tier_code, "
         "c.lifetime_purchases, c.purchase_count, c.last_purchase_at, c.birthday_enc, c.blocked_at, "
         f"({LOTS_AVAILABLE_SQL.format(customer='c.id')}) AS lots, "
         f"({HOLDS_ACTIVE_SQL.format(customer='c.id')} "
@@ -81,6 +83,11 @@ def program_only_sql(proof: str | None) -> str:
         "FROM merchants m WHERE m.id = :m"
     )
 
+
+LIVE = "live"
+Sold = experiments.Split | None | str
+"""A receipt's A/B test: ``LIVE`` (the one running now, read in the snapshot query),
+or the one running when a late sale was sold (None: none was)."""
 
 CARD_BLOCKED_MESSAGE = "Карта заблокирована: бонусы не начисляются и не списываются"
 
@@ -154,11 +161,13 @@ async def read_snapshot(
     now: int,
     program: LoadedProgram | None = None,
     plastic: bool = False,
+    sold_during: Sold = LIVE,
 ) -> Snapshot:
     """Program and customer in one query (the hot path's only database read).
     ``program`` prices with a given version instead of the live one (preview).
     ``plastic``: under a ``physical_card`` program, also say whether the customer has a
-    plastic card (a column of the same query)."""
+    plastic card (a column of the same query). ``sold_during``: a late sale's A/B test
+    (the one running when it was sold, or None), instead of the one running now."""
     params: dict[str, object] = {
         "m": terminal.merchant_id, "now": now, "src": source, "rid": receipt.id,
     }  # fmt: skip
@@ -214,9 +223,23 @@ async def read_snapshot(
             return Snapshot(
                 program=program, customer=None, blocked_customer_id=int(row["customer_id"])
             )
+        split = sold_during
+        if split is LIVE:
+            split = None
+            if row["experiment"] is not None:
+                split = await deps.experiments.get(executor, int(row["experiment"]))
+        if isinstance(split, experiments.Split):
+            # An A/B test: its customers in variant B are priced by B.
+            program = await experiments.program_for(
+                deps.programs, executor, split, program, int(row["customer_id"])
+            )
         period = None
         if program is not expected:
-            start = _window_start(program, now, terminal.timezone)
+            window = _window_start(program, now, terminal.timezone)
+            if window is not None and window == start:
+                # The same spend window (an A/B variant's tier rates): the query's sum holds.
+                period = int(row["period"])
+            start = window
         elif start is not None:
             period = int(row["period"])
         customer = await _snapshot_from_row(
@@ -307,10 +330,13 @@ async def locked_snapshot(
     source: str,
     now: int,
     program: LoadedProgram | None = None,
+    sold_during: Sold = LIVE,
 ) -> Snapshot:
     """Resolve the customer, lock the account, then read the snapshot under the lock
     (priced by ``program`` when given, else by the live version)."""
-    first = await read_snapshot(deps, tx, terminal, receipt, source, now, program)
+    first = await read_snapshot(
+        deps, tx, terminal, receipt, source, now, program, sold_during=sold_during
+    )
     if first.customer is None or tx.dialect == "sqlite":
         # On SQLite the transaction already holds the only writer: the first read is
         # the locked one.
@@ -320,7 +346,9 @@ async def locked_snapshot(
     locked = receipt.model_copy(update={"customer": ref})
     # The first read proved a remembered credential live; the second need not again.
     verified = replace(terminal, credential=None)
-    return await read_snapshot(deps, tx, verified, locked, source, now, program)
+    return await read_snapshot(
+        deps, tx, verified, locked, source, now, program, sold_during=sold_during
+    )
 
 
 async def verify_credential(executor: Executor, terminal: TerminalContext) -> None:
