@@ -16,7 +16,7 @@ from aiohttp_session import get_session
 from cloud import engine
 from cloud.cabinet import program_forms as forms
 from cloud.cabinet.core import BASE, deps_of, render, require, user_of
-from cloud.services import programs, whatif
+from cloud.services import experiments, programs, whatif
 from cloud.services.programs import LoadedProgram, VersionInfo
 
 PAGE = BASE + "/program"
@@ -45,12 +45,13 @@ async def _versions(
     request: web.Request,
 ) -> tuple[tuple[VersionInfo, LoadedProgram] | None, tuple[VersionInfo, LoadedProgram] | None]:
     """(live, draft): the draft is the newest version made after the live one and never
-    activated."""
+    activated, other than an A/B test's variant."""
     deps, merchant_id = deps_of(request), user_of(request).merchant_id
     versions = await programs.list_versions(deps.db, merchant_id)
+    variants = await experiments.variant_versions(deps.db, merchant_id)
     active = next((v for v in versions if v.status == "active"), None)
     draft = next(
-        (v for v in versions if v.status == "draft"
+        (v for v in versions if v.status == "draft" and v.id not in variants
          and (active is None or v.version > active.version)), None,
     )  # fmt: skip
     live = None if active is None else (active, await deps.programs.get(active.id))

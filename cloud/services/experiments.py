@@ -234,6 +234,15 @@ async def list_experiments(db: Database, merchant_id: int) -> list[Experiment]:
     return [_experiment(row) for row in rows]
 
 
+async def variant_versions(db: Database, merchant_id: int) -> set[int]:
+    """The program versions made as an A/B test's variant B: drafts, but not the
+    merchant's draft of the program (the program page must not offer them)."""
+    rows = await db.fetch_all(
+        "SELECT variant_version_id FROM experiments WHERE merchant_id = :m", {"m": merchant_id}
+    )
+    return {int(row[0]) for row in rows}
+
+
 async def get_experiment(db: Executor, merchant_id: int, experiment_id: int) -> Experiment:
     """One of this merchant's experiments (another merchant's is not found)."""
     row = await db.fetch_one(

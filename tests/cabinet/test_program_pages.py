@@ -7,12 +7,13 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from decimal import Decimal
 from html.parser import HTMLParser
 from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from cloud.services import whatif
+from cloud.services import experiments, whatif
 from cloud.services.deps import Deps
 from tests.cabinet.conftest import PHONE, Staff, cabinet_client, csrf_of
 from tests.conftest import Tenant
@@ -327,3 +328,24 @@ async def test_tiers_and_categories_are_added_and_removed_through_the_form(
     document = (await versions(deps, demo_tenant))[-1][2]
     assert [t["code"] for t in document["tiers"]] == ["standard", "gold", "vip"]
     assert document["categories"] == {}
+
+
+async def test_an_ab_test_variant_is_not_offered_as_the_programs_draft(
+    aiohttp_client: Any, deps: Deps, staff: Staff, demo_tenant: Tenant
+) -> None:
+    """Starting an A/B test stores its variant B as a draft version; the program page
+    still edits the live version (no draft to preview, replay or activate), and a save
+    makes a draft of its own from the live version, not from the variant."""
+    await experiments.start(
+        deps.db, deps.programs, demo_tenant.merchant_id, name="Начисление 10 %",
+        parameter="accrual_percent", tier_code=None, value=Decimal(10), share_b=50,
+        now=deps.clock(),
+    )  # fmt: skip
+    owner = await cabinet_client(aiohttp_client, deps, staff.owner)
+    page = await (await owner.get("/cabinet/program")).text()
+    assert "Черновика нет: сохранение формы создаст его." in page
+    assert (await save(owner, **{"lifetime_days": "120"})).status == 303
+    latest = (await versions(deps, demo_tenant))[-1]
+    assert latest[0] == 3 and latest[2]["lifetime_days"] == 120
+    live = (await versions(deps, demo_tenant))[0][2]
+    assert latest[2]["tiers"] == live["tiers"]
