@@ -241,6 +241,8 @@ class Customer(Base):
         ),
         # The parent key of the ledger's foreign keys (``_tenant_customer``).
         Index("uq_customers_id_merchant", "id", "merchant_id", unique=True),
+        # The reports' customers registered in a period (migration 0038).
+        Index("ix_customers_merchant_created", "merchant_id", "created_at"),
     )
 
 
@@ -361,6 +363,8 @@ class Receipt(Base):
     __table_args__ = (
         UniqueConstraint("merchant_id", "source", "kind", "external_id"),
         Index("ix_receipts_customer", "merchant_id", "customer_id"),
+        # The reports' receipts of a period of local days (migration 0038).
+        Index("ix_receipts_merchant_date", "merchant_id", "local_date"),
     )
 
 
@@ -542,6 +546,8 @@ class Notification(Base):
         Index("ix_notifications_due", "status", "next_attempt_at"),
         Index("ix_notifications_provider_id", "provider", "provider_id"),
         Index("ix_notifications_mailing", "merchant_id", "mailing_id"),
+        # The reports' messages of a kind sent in a period (migration 0038).
+        Index("ix_notifications_kind", "merchant_id", "kind", "created_at"),
     )
 
 

@@ -1,0 +1,36 @@
+"""analytics indexes: receipts by day, customers by registration, messages by kind
+
+Revision ID: 0038
+Revises: 0036
+Create Date: 2026-11-28
+
+The cabinet's reports (``cloud.services.analytics``) read a merchant's receipts of a
+period of local days, its customers registered in a period, and its messages of one kind
+(the expiry warnings) sent in a period. Without these they scan every row of the
+merchant (the receipts by customer, the customers by phone).
+"""
+
+from collections.abc import Sequence
+
+from alembic import op
+
+revision: str = "0038"
+down_revision: str | None = "0036"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+_INDEXES = (
+    ("receipts", "ix_receipts_merchant_date", ["merchant_id", "local_date"]),
+    ("customers", "ix_customers_merchant_created", ["merchant_id", "created_at"]),
+    ("notifications", "ix_notifications_kind", ["merchant_id", "kind", "created_at"]),
+)
+
+
+def upgrade() -> None:
+    for table, name, columns in _INDEXES:
+        op.create_index(name, table, columns)
+
+
+def downgrade() -> None:
+    for table, name, _ in reversed(_INDEXES):
+        op.drop_index(name, table_name=table)
