@@ -32,8 +32,7 @@ async def seeded(
 
 def _cells(html: str, key: str) -> list[str]:
     return [
-        m.replace("\u00a0", " ")
-        for m in re.findall(rf'data-key="{key}"[^>]*>([^<]*)</td>', html)
+        m.replace("\u00a0", " ") for m in re.findall(rf'data-key="{key}"[^>]*>([^<]*)</td>', html)
     ]
 
 
