@@ -48,11 +48,13 @@ def chart(
     """A ``bar`` (grouped) or ``line`` chart of one or more series over ``labels``."""
     values = [float(v) for _, vs in series for v in vs if v is not None]
     top, step = _nice(max(values, default=0.0))
+    # Below zero (a month whose returns exceed its sales) the axis goes down as far.
+    low = -_nice(-min(values, default=0.0))[0] if min(values, default=0.0) < 0 else 0.0
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     slot = plot_w / max(len(labels), 1)
 
     def y(value: float) -> float:
-        return TOP + plot_h - plot_h * value / top
+        return TOP + plot_h * (top - value) / (top - low)
 
     out = [
         f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
@@ -76,11 +78,11 @@ def chart(
         width = slot * 0.8 / max(len(series), 1)
         for s, (name, vs) in enumerate(series):
             for i, value in enumerate(vs):
-                v = float(value or 0)
+                bar = float(value or 0)
                 x = LEFT + slot * (i + 0.1) + width * s
                 out.append(
-                    f'<rect class="s{s}" x="{x:.1f}" y="{y(v):.1f}" width="{width:.1f}" '
-                    f'height="{y(0) - y(v):.1f}" data-series="{escape(name)}" '
+                    f'<rect class="s{s}" x="{x:.1f}" y="{min(y(bar), y(0)):.1f}" '
+                    f'width="{width:.1f}" height="{abs(y(0) - y(bar)):.1f}" data-series="{escape(name)}" '
                     f'data-label="{escape(labels[i])}" data-value="{_raw(value)}">'
                     f"<title>{escape(labels[i])} · {escape(name)}: {_show(value, unit)}</title>"
                     "</rect>"

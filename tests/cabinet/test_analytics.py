@@ -129,3 +129,24 @@ async def test_another_merchants_staff_and_the_signed_out_see_none_of_our_figure
     ]:
         response = await anonymous.get(path, allow_redirects=False)
         assert response.status == 303 and response.headers["Location"] == "/cabinet/login"
+
+
+def test_the_svg_chart_draws_negatives_gaps_and_escapes_labels() -> None:
+    """A negative figure gets a bar below the zero line (no negative height), a missing
+    one no point, and a label is escaped: the SVG stays valid XML."""
+    from xml.etree import ElementTree
+
+    from cloud.cabinet.svg_charts import chart
+
+    bars = chart("bar", ["<a>", "b"], [("Выручка", [Decimal("-50"), 100])], "T", "₽")
+    svg = ElementTree.fromstring(str(bars).split("<ul")[0])
+    rects = svg.findall("{http://www.w3.org/2000/svg}rect")
+    assert [r.get("data-value") for r in rects] == ["-50", "100"]
+    assert all(float(r.get("height") or -1) >= 0 for r in rects)
+    assert rects[0].get("data-label") == "<a>"
+    line = chart("line", ["a", "b", "c"], [("Дни", [Decimal("1.5"), None, 3])], "T")
+    svg = ElementTree.fromstring(str(line).split("<ul")[0])
+    points = svg.findall("{http://www.w3.org/2000/svg}circle")
+    assert [p.get("data-value") for p in points] == ["1.5", "3"]
+    empty = chart("bar", [], [("Ничего", [])], "T")
+    assert "<svg" in str(empty)

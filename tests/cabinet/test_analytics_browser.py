@@ -42,11 +42,15 @@ async def test_a_viewer_sees_charts_with_the_seeded_numbers(
     b = browser
     target = os.environ.get("LOYALTY_SCREENSHOTS")
     out = Path(target) if target and backend == "sqlite" else None
+    refused: list[str] = []
+
+    def watch(message: Any) -> None:
+        if "Content Security" in message.text:
+            refused.append(message.text)
+
     for width, name in ((1280, "desktop"), (390, "phone")):
         page = await b.page(width)
-        refused: list[str] = []
-        page.on("console", lambda m: refused.append(m.text) if "Content Security" in m.text
-                else None)  # fmt: skip
+        page.on("console", watch)
         await _sign_in(b, page, url, staff.viewer)
         await b.run(page.wait_for_url("**/cabinet/customers"))
         await b.run(page.click("nav.nav a[href='/cabinet/analytics']"))

@@ -98,7 +98,8 @@ async def lost(deps: Deps, merchant_id: int, span: Period) -> Report:
         "AND a.customer_id IS NOT NULL AND a.local_date >= :d0 AND a.created_at >= m.lo - :gap "
         "AND a.created_at < m.lo) AS active FROM months m LEFT JOIN s "
         "ON s.created_at + :gap >= m.lo AND s.created_at + :gap < m.hi "
-        "AND s.created_at + :gap <= :now AND (s.next_at IS NULL OR s.next_at > s.created_at + :gap) "
+        "AND s.created_at + :gap <= :now "
+        "AND (s.next_at IS NULL OR s.next_at > s.created_at + :gap) "
         "GROUP BY m.label, m.lo ORDER BY m.label",
         params,
     )
