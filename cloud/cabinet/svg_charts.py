@@ -82,7 +82,8 @@ def chart(
                 x = LEFT + slot * (i + 0.1) + width * s
                 out.append(
                     f'<rect class="s{s}" x="{x:.1f}" y="{min(y(bar), y(0)):.1f}" '
-                    f'width="{width:.1f}" height="{abs(y(0) - y(bar)):.1f}" data-series="{escape(name)}" '
+                    f'width="{width:.1f}" height="{abs(y(0) - y(bar)):.1f}" '
+                    f'data-series="{escape(name)}" '
                     f'data-label="{escape(labels[i])}" data-value="{_raw(value)}">'
                     f"<title>{escape(labels[i])} · {escape(name)}: {_show(value, unit)}</title>"
                     "</rect>"

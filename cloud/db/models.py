@@ -365,6 +365,14 @@ class Receipt(Base):
         Index("ix_receipts_customer", "merchant_id", "customer_id"),
         # The reports' receipts of a period of local days (migration 0038).
         Index("ix_receipts_merchant_date", "merchant_id", "local_date"),
+        # A sale's refunds (migration 0038): refunds only, on both databases.
+        Index(
+            "ix_receipts_original",
+            "merchant_id",
+            "original_receipt_id",
+            postgresql_where=text("original_receipt_id IS NOT NULL"),
+            sqlite_where=text("original_receipt_id IS NOT NULL"),
+        ),
     )
 
 

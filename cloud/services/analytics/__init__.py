@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -93,15 +93,18 @@ class Period:
     def epoch(self, day: date) -> int:
         return int(datetime(day.year, day.month, day.day, tzinfo=self.tz).timestamp())
 
-    def months_sql(self) -> str:
-        """The months as a ``WITH`` table: label, epoch bounds and ISO day bounds. The
-        values are ours (dates and integers), never the user's text."""
+    def months_sql(self, back_days: int = 0) -> str:
+        """The months as a ``WITH`` table: label, epoch bounds, ISO day bounds, and the
+        day ``back_days`` before the month (a day early: a bound for an index on local
+        days, the exact test is on the epoch). The values are ours (dates and integers),
+        never the user's text."""
         values = ", ".join(
             f"('{m.label}', {m.lo}, {m.hi}, '{m.first_day.isoformat()}', "
-            f"'{m.next_day.isoformat()}')"
+            f"'{m.next_day.isoformat()}', "
+            f"'{(m.first_day - timedelta(days=back_days + 1)).isoformat()}')"
             for m in self.months
         )
-        return f"months(label, lo, hi, d0, d1) AS (VALUES {values})"
+        return f"months(label, lo, hi, d0, d1, b0) AS (VALUES {values})"
 
 
 def _next_month(day: date) -> date:

@@ -25,17 +25,19 @@ async def _warnings(deps: Deps, merchant_id: int, span: Period) -> dict[str, Any
         f"AND status IN {_REACHED} AND created_at >= :lo AND created_at < :hi",
         params,
     )
-    # A sale counts once even when two warnings cover it.
+    # From the warnings to their customers' sales (by customer); a sale counts once even
+    # when two warnings cover it.
     bought = await deps.db.fetch_one(
-        "SELECT COUNT(DISTINCT r.customer_id) AS buyers, COUNT(*) AS sales, "
-        "COALESCE(SUM(r.amount), 0) AS gross, COALESCE(SUM((SELECT SUM(f.amount) "
-        "FROM receipts f WHERE f.merchant_id = :m AND f.original_receipt_id = r.id "
-        "AND f.kind = 'refund')), 0) AS returned FROM receipts r "
-        "WHERE r.merchant_id = :m AND r.kind = 'sale' AND r.created_at >= :lo "
-        "AND EXISTS (SELECT 1 FROM notifications n WHERE n.merchant_id = :m "
-        "AND n.customer_id = r.customer_id AND n.kind = 'expiry_warning' "
-        f"AND n.status IN {_REACHED} AND n.created_at >= :lo AND n.created_at < :hi "
-        "AND r.created_at >= n.created_at AND r.created_at < n.created_at + :w)",
+        "WITH w AS (SELECT customer_id, created_at FROM notifications WHERE merchant_id = :m "
+        f"AND kind = 'expiry_warning' AND status IN {_REACHED} AND created_at >= :lo "
+        "AND created_at < :hi), s AS (SELECT DISTINCT r.id, r.customer_id, r.amount "
+        "FROM w JOIN receipts r ON r.merchant_id = :m AND r.customer_id = w.customer_id "
+        "AND r.kind = 'sale' AND r.created_at >= w.created_at "
+        "AND r.created_at < w.created_at + :w) "
+        "SELECT COUNT(DISTINCT s.customer_id) AS buyers, COUNT(*) AS sales, "
+        "COALESCE(SUM(s.amount), 0) AS gross, COALESCE(SUM((SELECT SUM(f.amount) "
+        "FROM receipts f WHERE f.merchant_id = :m AND f.original_receipt_id = s.id "
+        "AND f.kind = 'refund')), 0) AS returned FROM s",
         params,
     )
     assert sent is not None and bought is not None
