@@ -91,23 +91,30 @@ async def lost(deps: Deps, merchant_id: int, span: Period) -> Report:
     }  # fmt: skip
     # The lost moments first (few), then the months they fall in: a join of every sale
     # with every month would compare them all.
-    rows = await deps.db.fetch_all(
-        f"WITH {span.months_sql(LOST_DAYS)}, s AS (SELECT r.created_at, LEAD(r.created_at) "
+    found = await deps.db.fetch_all(
+        f"WITH {span.months_sql()}, s AS (SELECT r.created_at, LEAD(r.created_at) "
         "OVER (PARTITION BY r.customer_id ORDER BY r.created_at, r.id) AS next_at "
         f"FROM receipts r WHERE {_SALE} AND r.local_date >= :d0 AND r.local_date < :d1), "
         "lost AS (SELECT s.created_at + :gap AS at FROM s WHERE s.created_at + :gap >= :lo "
         "AND s.created_at + :gap < :hi AND s.created_at + :gap <= :now "
         "AND (s.next_at IS NULL OR s.next_at > s.created_at + :gap)) "
-        "SELECT m.label, (SELECT COUNT(*) FROM lost WHERE lost.at >= m.lo AND lost.at < m.hi) "
-        "AS lost, (SELECT COUNT(DISTINCT a.customer_id) FROM receipts a "
+        "SELECT m.label, COUNT(*) AS lost FROM lost JOIN months m "
+        "ON lost.at >= m.lo AND lost.at < m.hi GROUP BY m.label",
+        {**params, "lo": span.start, "hi": span.end},
+    )
+    counts = {str(r["label"]): int(r["lost"]) for r in found}
+    rows = await deps.db.fetch_all(
+        f"WITH {span.months_sql(LOST_DAYS)} SELECT m.label, "
+        "(SELECT COUNT(DISTINCT a.customer_id) FROM receipts a "
         "WHERE a.merchant_id = :m AND a.kind = 'sale' AND a.customer_id IS NOT NULL "
         "AND a.local_date >= m.b0 AND a.local_date < m.d0 AND a.created_at >= m.lo - :gap "
         "AND a.created_at < m.lo) AS active FROM months m ORDER BY m.label",
-        {**params, "lo": span.start, "hi": span.end},
+        {"m": merchant_id, "gap": gap},
     )
     out = [
-        {"month": r["label"], "lost": int(r["lost"]), "active": int(r["active"]),
-         "churn": percent(int(r["lost"]), int(r["active"]))}
+        {"month": r["label"], "lost": counts.get(str(r["label"]), 0),
+         "active": int(r["active"]),
+         "churn": percent(counts.get(str(r["label"]), 0), int(r["active"]))}
         for r in rows
     ]  # fmt: skip
     return Report(
