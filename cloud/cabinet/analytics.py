@@ -12,9 +12,8 @@ from openpyxl.cell import WriteOnlyCell
 
 from cloud.cabinet.core import BASE, deps_of, error_page, money, render, require, user_of
 from cloud.cabinet.svg_charts import chart
-from cloud.errors import BadRequest
 from cloud.services import analytics
-from cloud.services.analytics import Period, Report
+from cloud.services.analytics import Period, PeriodError, Report
 
 _KEY = "{key:[a-z]{1,20}}"
 _UNITS = {"money": "₽", "percent": "%", "days": "дн."}
@@ -42,7 +41,7 @@ async def _report(request: web.Request) -> Report | web.Response:
         raise web.HTTPNotFound()
     try:
         span = _period(request)
-    except BadRequest as exc:
+    except PeriodError as exc:
         return error_page(request, 400, "Неверный период", exc.message)
     return await analytics.build(deps_of(request), user_of(request).merchant_id, key, span)
 
