@@ -363,8 +363,20 @@ class Receipt(Base):
     __table_args__ = (
         UniqueConstraint("merchant_id", "source", "kind", "external_id"),
         Index("ix_receipts_customer", "merchant_id", "customer_id"),
-        # The reports' receipts of a period of local days (migration 0038).
-        Index("ix_receipts_merchant_date", "merchant_id", "local_date"),
+        # The reports' receipts of a period of local days, covering what they sum
+        # (migration 0038).
+        Index(
+            "ix_receipts_merchant_date",
+            "merchant_id",
+            "local_date",
+            "customer_id",
+            "kind",
+            "created_at",
+            "amount",
+            "discount",
+            "redeemed",
+            "accrued",
+        ),
         # A sale's refunds (migration 0038): refunds only, on both databases.
         Index(
             "ix_receipts_original",
