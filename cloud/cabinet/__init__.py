@@ -10,7 +10,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from cloud.cabinet import counter, experiments, pages, program_pages, stores
+from cloud.cabinet import analytics, counter, experiments, pages, program_pages, stores
 from cloud.cabinet.core import BASE, cabinet_middleware, money, sessions
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -49,6 +49,7 @@ def build() -> web.Application:
     stores.add_routes(router)
     program_pages.add_routes(router)
     experiments.add_routes(router)
+    analytics.add_routes(router)
     router.add_static("/static/", STATIC)
     return app
 

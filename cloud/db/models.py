@@ -243,6 +243,8 @@ class Customer(Base):
         ),
         # The parent key of the ledger's foreign keys (``_tenant_customer``).
         Index("uq_customers_id_merchant", "id", "merchant_id", unique=True),
+        # The reports' customers registered in a period (migration 0038).
+        Index("ix_customers_merchant_created", "merchant_id", "created_at"),
     )
 
 
@@ -365,6 +367,28 @@ class Receipt(Base):
         Index("ix_receipts_customer", "merchant_id", "customer_id"),
         # A merchant's receipts of a period in time order (the what-if replay, 0037).
         Index("ix_receipts_merchant_created", "merchant_id", "created_at"),
+        # The reports' receipts of a period of local days, covering what they sum
+        # (migration 0038).
+        Index(
+            "ix_receipts_merchant_date",
+            "merchant_id",
+            "local_date",
+            "customer_id",
+            "kind",
+            "created_at",
+            "amount",
+            "discount",
+            "redeemed",
+            "accrued",
+        ),
+        # A sale's refunds (migration 0038): refunds only, on both databases.
+        Index(
+            "ix_receipts_original",
+            "merchant_id",
+            "original_receipt_id",
+            postgresql_where=text("original_receipt_id IS NOT NULL"),
+            sqlite_where=text("original_receipt_id IS NOT NULL"),
+        ),
     )
 
 
@@ -546,6 +570,8 @@ class Notification(Base):
         Index("ix_notifications_due", "status", "next_attempt_at"),
         Index("ix_notifications_provider_id", "provider", "provider_id"),
         Index("ix_notifications_mailing", "merchant_id", "mailing_id"),
+        # The reports' messages of a kind sent in a period (migration 0038).
+        Index("ix_notifications_kind", "merchant_id", "kind", "created_at"),
     )
 
 

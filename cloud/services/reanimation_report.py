@@ -32,13 +32,18 @@ _GIFT_SALES = (
 )
 
 
-async def report(
-    deps: Deps, merchant_id: int, *, limit: int = 50, before: int | None = None
-) -> wire.ReanimationReport:
-    check_limit(limit)
-    params: dict[str, Any] = {"m": merchant_id}
-    rules = await deps.db.fetch_all(
-        _GIFT_SALES.format(gift_filter="")
+async def rule_totals(
+    deps: Deps, merchant_id: int, granted_from: int | None = None, granted_before: int | None = None
+) -> Any:
+    """Per rule: customers gifted, gifts, those who came back, their sales and revenue and
+    the gifts' message cost; only gifts granted in ``[granted_from, granted_before)`` when
+    given (the cabinet's campaign report)."""
+    params: dict[str, Any] = {"m": merchant_id, "gf": granted_from, "gb": granted_before}
+    gift_filter = "" if granted_from is None else "AND r.granted_at >= :gf "
+    gift_filter += "" if granted_before is None else "AND r.granted_at < :gb"
+    params = {k: v for k, v in params.items() if v is not None}
+    return await deps.db.fetch_all(
+        _GIFT_SALES.format(gift_filter=gift_filter)
         + "SELECT g.rule_code, COUNT(*) AS gifted, SUM(g.amount) AS gifts, "
         "SUM(CASE WHEN s.sales > 0 THEN 1 ELSE 0 END) AS returned, "
         "COALESCE(SUM(s.sales), 0) AS sales, COALESCE(SUM(s.revenue), 0) AS revenue, "
@@ -49,6 +54,14 @@ async def report(
         "FROM g LEFT JOIN s ON s.id = g.id GROUP BY g.rule_code ORDER BY g.rule_code",
         params,
     )
+
+
+async def report(
+    deps: Deps, merchant_id: int, *, limit: int = 50, before: int | None = None
+) -> wire.ReanimationReport:
+    check_limit(limit)
+    params: dict[str, Any] = {"m": merchant_id}
+    rules = await rule_totals(deps, merchant_id)
     page_params = {**params, "limit": limit + 1, "before": before}
     rows = await deps.db.fetch_all(
         _GIFT_SALES.format(gift_filter="" if before is None else "AND r.id < :before")
