@@ -35,17 +35,18 @@ async def test_preview_send_once_and_results(
     aiohttp_client: Any, client: TestClient, deps: Deps, staff: Staff, customer: int,
     clock: ManualClock,
 ) -> None:  # fmt: skip
-    """The preview of buyers with at least one purchase counts our customer at 2.50 ₽ per
-    SMS and offers the send; sending the same form twice queues one mailing; after the
+    """The preview of buyers with at least one purchase counts our customer at two SMS parts
+    of 2.50 ₽ (the text and the refusal link) and offers the send; sending the same form twice queues one mailing; after the
     worker sends it and the customer buys, the results page shows the participant, the
     cost, the buyer and the revenue."""
     deps.sms = LogSmsProvider(cost_kopecks=250)
+    clock.advance(hours=1)  # the fixture's purchase came before the mailing
     manager = await cabinet_client(aiohttp_client, deps, staff.manager)
     segment = {"purchase_count_min": "1", "attribution_days": "7"}
     preview = await _post(manager, {**segment, "action": "preview"})
     html = await preview.text()
     assert preview.status == 200, html
-    assert 'id="participants">1<' in html and 'id="cost">2,50' in html
+    assert 'id="participants">1<' in html and 'id="cost">5,00' in html
     assert 'value="send"' in html
     key = re.search(r'name="key" value="([^"]+)"', html)
     assert key is not None
@@ -61,7 +62,7 @@ async def test_preview_send_once_and_results(
     html = await results.text()
     assert results.status == 200 and TEXT in html
     assert 'id="participants">1<' in html and 'id="buyers">1<' in html
-    assert 'id="cost">2,50' in html and 'id="revenue">1\u00a0000,00' in html
+    assert 'id="cost">5,00' in html and 'id="revenue">1\u00a0000,00' in html
     listed = await (await manager.get("/cabinet/mailings")).text()
     assert first.headers["Location"] in listed
 
