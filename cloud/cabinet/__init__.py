@@ -10,7 +10,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from cloud.cabinet import imports, mailing_pages, pages
+from cloud.cabinet import feedback_pages, imports, mailing_pages, pages
 from cloud.cabinet.core import BASE, cabinet_middleware, money, sessions
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -47,6 +47,7 @@ def build() -> web.Application:
     router.add_post(_USER + "/enable", pages.staff_enable)
     imports.add_routes(router)
     mailing_pages.add_routes(router)
+    feedback_pages.add_routes(router)
     router.add_static("/static/", STATIC)
     return app
 
