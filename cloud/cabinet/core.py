@@ -161,8 +161,12 @@ async def cabinet_middleware(request: web.Request, handler: Handler) -> web.Stre
             return error_page(request, 404, "Не найдено", exc.message)
         return error_page(request, exc.status, "Не получилось", exc.message)
     except web.HTTPRequestEntityTooLarge:
-        return error_page(request, 413, "Слишком большой файл",
-                          "Файл больше допустимого размера: разделите его на части.")
+        return error_page(
+            request,
+            413,
+            "Слишком большой файл",
+            "Файл больше допустимого размера: разделите его на части.",
+        )
     except web.HTTPNotFound:
         return error_page(request, 404, "Не найдено", "Такой страницы в кабинете нет.")
     except web.HTTPMethodNotAllowed as exc:

@@ -94,6 +94,9 @@ async def reply(request: web.Request) -> web.StreamResponse:
         if exc.status == 404 or exc.status >= 500:
             raise
         return await _render(request, exc.status, reply_errors={feedback_id: exc.message})
-    await _flash(request, "Ответ отправлен клиенту" if result.queued
-                 else "Ответ сохранён; у клиента нет телефона, сообщение не отправлено")  # fmt: skip
+    await _flash(
+        request,
+        "Ответ отправлен клиенту" if result.queued
+        else "Ответ сохранён; у клиента нет телефона, сообщение не отправлено",
+    )  # fmt: skip
     raise web.HTTPSeeOther(f"{BASE}/feedback#f{feedback_id}")

@@ -47,7 +47,8 @@ def _report(result: customers_io.ImportResult, tz: ZoneInfo) -> dict[str, Any]:
         "bonuses": to_roubles(result.bonuses),
         "errors_total": result.errors_total,
         "errors": result.errors,
-        "imported_at": None if result.imported_at is None
+        "imported_at": None
+        if result.imported_at is None
         else datetime.fromtimestamp(result.imported_at, tz),
     }
 

@@ -17,6 +17,7 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from cloud.cabinet.core import BASE, deps_of, render, require, user_of
+from cloud.cabinet.message_names import KIND_NAMES
 from cloud.cabinet.pages import _field, _flash
 from cloud.errors import DomainError
 from cloud.messages import mailings, templates_admin
@@ -29,22 +30,11 @@ _MAILING = "/mailings/{mailing_id:[0-9]{1,18}}"
 SEND_SCOPE = "mailing_send"
 """The API's scope: a key is one mailing whichever door it came through."""
 
-KIND_NAMES = {
-    "birthday_gift": "Подарок ко дню рождения",
-    "expiry_warning": "Бонусы скоро сгорят",
-    "bonuses_activated": "Бонусы стали доступны",
-    "reanimation_gift": "Подарок за возвращение",
-    "follow_up_reminder": "Напоминание о предложении",
-    "tier_changed": "Новый уровень",
-    "referral_reward": "Бонусы за покупку друга",
-    "welcome_gift": "Подарок за регистрацию",
-    "mailing": "Рассылка",
-    "feedback_request": "Просьба оценить покупку",
-    "feedback_reply": "Ответ на отзыв",
-}
-
-MONEY_RANGES = (("revenue", "Сумма покупок за всё время, ₽"),
-                ("average_receipt", "Средний чек, ₽"), ("balance", "Доступные бонусы, ₽"))
+MONEY_RANGES = (
+    ("revenue", "Сумма покупок за всё время, ₽"),
+    ("average_receipt", "Средний чек, ₽"),
+    ("balance", "Доступные бонусы, ₽"),
+)
 COUNT_RANGES = (("purchase_count", "Число покупок"),
                 ("days_without_purchase", "Дней без покупок"), ("age", "Возраст, полных лет"),
                 ("card_numbers", "Номер карты (как число)"))  # fmt: skip
@@ -220,7 +210,9 @@ async def template_save(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     kind, body = _field(form, "kind", 32), _field(form, "body", 2000)
     if form.get("reset"):
-        listed = await templates_admin.list_templates(deps_of(request), user_of(request).merchant_id)
+        listed = await templates_admin.list_templates(
+            deps_of(request), user_of(request).merchant_id
+        )
         body = next((t.default for t in listed.templates if t.kind == kind), body)
     try:
         saved = await templates_admin.put_template(

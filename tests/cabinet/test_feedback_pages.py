@@ -43,7 +43,7 @@ async def test_inbox_nps_and_one_reply(
     page = await manager.get("/cabinet/feedback")
     html = await page.text()
     assert page.status == 200 and "Долго ждали кальян" in html
-    total = html[html.index('id="nps-total"'):]
+    total = html[html.index('id="nps-total"') :]
     assert "<strong>-100.0</strong>" in total
     day = await deps.db.fetch_value("SELECT local_date FROM feedback WHERE id = :f",
                                     {"f": feedback_id})  # fmt: skip
@@ -62,7 +62,9 @@ async def test_inbox_nps_and_one_reply(
     )
     assert [int(r["customer_id"]) for r in queued] == [customer]
     shown = await (await manager.get("/cabinet/feedback")).text()
-    assert "Простите, исправимся!" in shown and f'/cabinet/feedback/{feedback_id}/reply' not in shown
+    assert (
+        "Простите, исправимся!" in shown and f"/cabinet/feedback/{feedback_id}/reply" not in shown
+    )
     twice = await _reply(manager, feedback_id, "Ещё раз")
     assert twice.status == 409 and "уже ответили" in await twice.text()
 
@@ -83,8 +85,11 @@ async def test_viewer_reads_and_strangers_reach_nothing(
     assert "Отлично" not in theirs and "<strong>—</strong>" in theirs
     assert (await _reply(stranger, feedback_id, "Чужой ответ")).status == 404
     assert await deps.db.fetch_value("SELECT COUNT(*) FROM feedback WHERE reply IS NOT NULL") == 0
-    assert await deps.db.fetch_value(
-        "SELECT COUNT(*) FROM notifications WHERE kind = 'feedback_reply'"
-    ) == 0
+    assert (
+        await deps.db.fetch_value(
+            "SELECT COUNT(*) FROM notifications WHERE kind = 'feedback_reply'"
+        )
+        == 0
+    )
     anonymous = await cabinet_client(aiohttp_client, deps, None)
     assert (await anonymous.get("/cabinet/feedback", allow_redirects=False)).status == 303

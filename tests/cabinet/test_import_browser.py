@@ -12,12 +12,17 @@ from typing import Any
 import pytest
 
 from cloud.services.deps import Deps
+from tests.cabinet import test_browser
 from tests.cabinet.browser import Browser
 from tests.cabinet.conftest import Staff
-from tests.cabinet.test_browser import _sign_in, browser, url  # noqa: F401 (fixtures)
+from tests.cabinet.test_browser import _sign_in
 from tests.customer_io.conftest import row, xlsx
 
 pytestmark = pytest.mark.browser
+
+# The story's fixtures (one Chromium, the service on a real port), shared.
+browser = test_browser.browser
+url = test_browser.url
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 GOOD = [row("+79160000001", name="Пётр Иванов", balance="100,50"),
@@ -37,7 +42,11 @@ async def _fits(b: Browser, page: Any) -> None:
 
 
 async def test_import_a_file_with_a_bad_row_then_load_the_corrected_one(
-    browser: Browser, url: str, staff: Staff, deps: Deps, backend: str  # noqa: F811
+    browser: Browser,
+    url: str,
+    staff: Staff,
+    deps: Deps,
+    backend: str,
 ) -> None:
     """The manager opens the import from the navigation, checks a workbook whose row 4
     has a bad phone and sees row 4, «Телефон» and the reason, with no load button;
@@ -52,8 +61,8 @@ async def test_import_a_file_with_a_bad_row_then_load_the_corrected_one(
     await b.run(page.click("nav.nav >> text=Рассылки и отзывы"))
     await b.run(page.click("nav.tabs >> text=Загрузка и выгрузка базы"))
     await b.run(page.wait_for_url("**/cabinet/import"))
-    await b.run(page.set_input_files("#check input[type=file]",
-                                     _file([*GOOD, row("12345", name="Без телефона")])))  # fmt: skip
+    bad = _file([*GOOD, row("12345", name="Без телефона")])
+    await b.run(page.set_input_files("#check input[type=file]", bad))
     await b.run(page.click("#check button[type=submit]"))
     await b.run(page.wait_for_selector("#bad-rows"))
     cells = await b.run(page.inner_text("#bad-rows tbody tr"))

@@ -15,8 +15,8 @@ from openpyxl import load_workbook
 
 from cloud.services.deps import Deps
 from tests.cabinet.conftest import PHONE, Staff, cabinet_client, csrf_of
-from tests.customer_io.conftest import csv_bytes, row, xlsx
 from tests.conftest import Tenant
+from tests.customer_io.conftest import csv_bytes, row, xlsx
 
 GOOD = [row("+79160000001", name="Пётр Иванов", balance="100,50"),
         row("+79160000002", name="Ирина Орлова")]  # fmt: skip
@@ -62,7 +62,7 @@ async def test_a_bad_row_is_reported_with_its_number_and_nothing_is_loaded(
     checked = await upload(manager, data)
     html = await checked.text()
     assert checked.status == 200, html
-    table = html[html.index('id="bad-rows"'):]
+    table = html[html.index('id="bad-rows"') :]
     assert re.search(r">4</td>\s*<td[^>]*>Телефон</td>\s*<td[^>]*>Некорректный номер", table)
     assert 'id="errors-total">1<' in html and 'id="rows">3<' in html
     assert 'id="apply"' not in html

@@ -35,10 +35,11 @@ async def test_preview_send_once_and_results(
     aiohttp_client: Any, client: TestClient, deps: Deps, staff: Staff, customer: int,
     clock: ManualClock,
 ) -> None:  # fmt: skip
-    """The preview of buyers with at least one purchase counts our customer at two SMS parts
-    of 2.50 ₽ (the text and the refusal link) and offers the send; sending the same form twice queues one mailing; after the
-    worker sends it and the customer buys, the results page shows the participant, the
-    cost, the buyer and the revenue."""
+    """The preview of buyers with at least one purchase counts our customer at two SMS
+    parts of 2.50 ₽ (the text and the refusal link) and offers the send; sending the
+    same form twice queues one mailing; after the worker sends it and the customer
+    buys, the results page shows the participant, the cost, the buyer and the
+    revenue."""
     deps.sms = LogSmsProvider(cost_kopecks=250)
     clock.advance(hours=1)  # the fixture's purchase came before the mailing
     manager = await cabinet_client(aiohttp_client, deps, staff.manager)
@@ -145,7 +146,10 @@ async def test_templates_edit_check_and_reset(
     assert stored == body
     reset = await _template(manager, {"kind": "tier_changed", "body": body, "reset": "1"})
     assert reset.status == 303
-    assert await deps.db.fetch_value(
-        "SELECT COUNT(*) FROM message_templates WHERE merchant_id = :m",
-        {"m": demo_tenant.merchant_id},
-    ) == 0
+    assert (
+        await deps.db.fetch_value(
+            "SELECT COUNT(*) FROM message_templates WHERE merchant_id = :m",
+            {"m": demo_tenant.merchant_id},
+        )
+        == 0
+    )
