@@ -7,10 +7,15 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
+from cloud.messages import mailings
+from cloud.messages.outbox import drain
+from cloud.notify import LogSmsProvider
 from cloud.services import feedback
 from cloud.services.deps import Deps
+from schemas import messages as wire
 from tests.cabinet.conftest import Staff, cabinet_client, post_form
 from tests.conftest import Tenant
+from tests.helpers import register_over_api
 
 
 async def _rated(deps: Deps, merchant_id: int, rating: int, comment: str | None) -> int:
@@ -93,3 +98,27 @@ async def test_viewer_reads_and_strangers_reach_nothing(
     )
     anonymous = await cabinet_client(aiohttp_client, deps, None)
     assert (await anonymous.get("/cabinet/feedback", allow_redirects=False)).status == 303
+
+
+async def test_the_card_shows_the_customers_messages_and_reviews(
+    aiohttp_client: Any, client: TestClient, deps: Deps, staff: Staff, customer: int,
+    demo_tenant: Tenant,
+) -> None:  # fmt: skip
+    """After a mailing is sent to the customer and they rate a purchase, their card's
+    «Сообщения» block lists the mailing with its status and cost and the totals, and
+    «Отзывы» shows the rating and comment; another customer's card shows neither."""
+    deps.sms = LogSmsProvider(cost_kopecks=250)
+    await mailings.send(deps, demo_tenant.merchant_id, wire.MailingRequest(
+        segment=wire.Segment(), text="Новое меню"))  # fmt: skip
+    assert (await drain(deps)).sent == 1
+    await _rated(deps, demo_tenant.merchant_id, 4, "Вкусно, но шумно")
+    manager = await cabinet_client(aiohttp_client, deps, staff.manager)
+    html = await (await manager.get(f"/cabinet/customers/{customer}")).text()
+    block = html[html.index('id="messages"') : html.index('id="reviews"')]
+    assert "Рассылка" in block and "отправлено" in block and "2,50" in block
+    assert "Всего 1, дошло до оператора 1, стоимость 2,50" in block
+    reviews = html[html.index('id="reviews"') :]
+    assert "★★★★☆" in reviews and "Вкусно, но шумно" in reviews
+    other = await register_over_api(client, deps, "+79160000999", name="Другой")
+    html = await (await manager.get(f"/cabinet/customers/{other['id']}")).text()
+    assert "Вкусно, но шумно" not in html and "Сообщений не было" in html
