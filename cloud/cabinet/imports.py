@@ -22,6 +22,7 @@ from cloud.cabinet import core
 from cloud.cabinet.core import BASE, deps_of, render, require, user_of
 from cloud.errors import DomainError
 from cloud.services import customers_io
+from cloud.services.customers_io.columns import COLUMNS
 from cloud.services.customers_io.exporter import MEDIA_TYPE as XLSX
 from cloud.services.customers_io.reader import detect_format
 from schemas.money import to_roubles
@@ -58,6 +59,7 @@ def _page(request: web.Request, status: int = 200, **context: Any) -> web.Respon
     context.setdefault("error", None)
     context.setdefault("digest", "")
     context.setdefault("filename", "")
+    context["columns"] = [column.title for column in COLUMNS]
     return render(request, "import.html", context, status=status)
 
 

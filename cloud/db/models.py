@@ -542,6 +542,7 @@ class Notification(Base):
         Index("ix_notifications_due", "status", "next_attempt_at"),
         Index("ix_notifications_provider_id", "provider", "provider_id"),
         Index("ix_notifications_mailing", "merchant_id", "mailing_id"),
+        Index("ix_notifications_customer", "merchant_id", "customer_id", "id"),
     )
 
 
