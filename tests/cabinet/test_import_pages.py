@@ -9,10 +9,12 @@ import io
 import re
 from typing import Any
 
+import pytest
 from aiohttp import FormData
 from aiohttp.test_utils import TestClient
 from openpyxl import load_workbook
 
+from cloud.cabinet import core
 from cloud.services.deps import Deps
 from tests.cabinet.conftest import PHONE, Staff, cabinet_client, csrf_of
 from tests.conftest import Tenant
@@ -34,7 +36,9 @@ async def upload(
     form.add_field("action", action)
     if digest is not None:
         form.add_field("digest", digest)
-    form.add_field("file", data, filename=name, content_type="application/octet-stream")
+    form.add_field(
+        "file", io.BytesIO(data), filename=name, content_type="application/octet-stream"
+    )
     return await client.post("/cabinet/import", data=form, allow_redirects=False)
 
 
@@ -154,3 +158,19 @@ async def test_other_merchants_owner_loads_into_their_own_base_only(
 def _cells(data: bytes) -> list[str]:
     sheet = load_workbook(io.BytesIO(data), read_only=True).worksheets[0]
     return [str(v) for r in sheet.iter_rows(values_only=True) for v in r if v is not None]
+
+
+async def test_a_file_over_the_limit_is_a_413_page(
+    aiohttp_client: Any, deps: Deps, staff: Staff, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The import takes files beyond the API's 1 MB body limit (up to its own), and a
+    file over its limit is a Russian 413 page, not the API's JSON."""
+    manager = await cabinet_client(aiohttp_client, deps, staff.manager)
+    name = "Очень Длинное Имя " * 10  # ~330 bytes a row: few rows, over a megabyte
+    big = csv_bytes([row(f"+7916{1000000 + i:07d}", name=name.strip()) for i in range(3500)])
+    assert len(big) > 1024 * 1024
+    checked = await upload(manager, big, name="big.csv")
+    assert checked.status == 200 and 'id="rows">3500<' in await checked.text()
+    monkeypatch.setitem(core.UPLOAD_LIMITS, "/cabinet/import", 1000)
+    refused = await upload(manager, csv_bytes(GOOD * 20), name="b.csv")
+    assert refused.status == 413 and "Слишком большой файл" in await refused.text()
