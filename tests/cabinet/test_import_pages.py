@@ -36,9 +36,7 @@ async def upload(
     form.add_field("action", action)
     if digest is not None:
         form.add_field("digest", digest)
-    form.add_field(
-        "file", io.BytesIO(data), filename=name, content_type="application/octet-stream"
-    )
+    form.add_field("file", io.BytesIO(data), filename=name, content_type="application/octet-stream")
     return await client.post("/cabinet/import", data=form, allow_redirects=False)
 
 
