@@ -119,6 +119,8 @@ def _message(field: str, error: Any) -> str:
         return "Окно учёта: от 1 до 90 дней"
     if field in ("gender", "channel"):
         return "Выберите значение из списка"
+    if field == "registration_channels":
+        return "Каналы регистрации: до 20, каждый до 64 символов"
     return "Проверьте границы: «от» не больше «до», суммы — до двух знаков после запятой"
 
 

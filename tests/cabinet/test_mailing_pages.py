@@ -79,6 +79,7 @@ async def test_bad_fields_are_shown_beside_them_and_nothing_is_sent(
         ({"purchase_count_min": "5", "purchase_count_max": "1"}, "«от» не больше «до»"),
         ({"text": "  "}, "Напишите текст"),
         ({"attribution_days": "200"}, "от 1 до 90 дней"),
+        ({"registration_channels": "x" * 70}, "каждый до 64 символов"),
     ):
         response = await _post(manager, {**data, "action": "send"})
         assert response.status == 422 and said in await response.text(), data
