@@ -52,7 +52,7 @@ async def test_import_a_file_with_a_bad_row_then_load_the_corrected_one(
     has a bad phone and sees row 4, «Телефон» and the reason, with no load button;
     checks the corrected workbook (no errors), chooses it again and loads it; the page
     says 2 new customers and the customer list finds one of them by phone. The page
-    fits a phone's width too."""
+    (and the mailings, templates and feedback pages) fits a phone's width too."""
     target = os.environ.get("LOYALTY_SCREENSHOTS")
     out = Path(target) if target and backend == "sqlite" else None
     b, page = browser, await browser.page()
@@ -98,4 +98,7 @@ async def test_import_a_file_with_a_bad_row_then_load_the_corrected_one(
     await _fits(b, phone)
     if out is not None:
         await b.run(phone.screenshot(path=str(out / "cabinet-import-phone.png"), full_page=True))
+    for other in ("mailings", "templates", "feedback"):
+        await b.run(phone.goto(f"{url}/cabinet/{other}"))
+        await _fits(b, phone)
     await b.run(phone.context.close())
