@@ -10,7 +10,17 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from cloud.cabinet import analytics, counter, experiments, pages, program_pages, stores
+from cloud.cabinet import (
+    analytics,
+    counter,
+    experiments,
+    feedback_pages,
+    imports,
+    mailing_pages,
+    pages,
+    program_pages,
+    stores,
+)
 from cloud.cabinet.core import BASE, cabinet_middleware, money, sessions
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -50,6 +60,9 @@ def build() -> web.Application:
     program_pages.add_routes(router)
     experiments.add_routes(router)
     analytics.add_routes(router)
+    imports.add_routes(router)
+    mailing_pages.add_routes(router)
+    feedback_pages.add_routes(router)
     router.add_static("/static/", STATIC)
     return app
 

@@ -15,8 +15,10 @@ from pydantic import ValidationError
 
 from cloud.cabinet import accounts
 from cloud.cabinet.core import BASE, deps_of, money, render, require, user_of
+from cloud.cabinet.message_names import CHANNEL_NAMES, KIND_NAMES, STATUS_NAMES
 from cloud.errors import BadRequest, DomainError
-from cloud.services import customers
+from cloud.messages import history
+from cloud.services import customers, feedback_admin
 from cloud.services import customers_admin as service
 from cloud.services.customers_admin.common import CABINET_LABEL
 from cloud.services.merchants import MerchantContext
@@ -141,7 +143,18 @@ async def _card_context(request: web.Request, customer_id: int) -> dict[str, Any
     card = await service.customer_card(deps, merchant, customer_id)
     lots = await service.lots(deps, merchant, customer_id, limit=50)
     movements = await service.movements(deps, merchant, customer_id, limit=50)
+    messages = await history.customer_messages(deps, merchant.merchant_id, customer_id,
+                                                merchant.timezone)  # fmt: skip
+    reviews = await feedback_admin.list_feedback(
+        deps, merchant.merchant_id, store_id=None, date_from=None, date_to=None, limit=20,
+        before=None, customer_id=customer_id,
+    )  # fmt: skip
     return {
+        "messages": messages,
+        "reviews": reviews.feedback,
+        "kind_names": KIND_NAMES,
+        "status_names": STATUS_NAMES,
+        "channel_names": CHANNEL_NAMES,
         "card": card,
         "lots": lots.lots,
         "movements": movements.movements,

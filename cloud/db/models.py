@@ -572,6 +572,7 @@ class Notification(Base):
         Index("ix_notifications_mailing", "merchant_id", "mailing_id"),
         # The reports' messages of a kind sent in a period (migration 0038).
         Index("ix_notifications_kind", "merchant_id", "kind", "created_at"),
+        Index("ix_notifications_customer", "merchant_id", "customer_id", "id"),
     )
 
 

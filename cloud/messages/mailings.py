@@ -170,3 +170,19 @@ async def results(deps: Deps, merchant_id: int, mailing_id: int) -> wire.Mailing
         sales=int(sales["sales"]), returned=to_roubles(int(sales["returned"])),
         revenue=to_roubles(int(sales["gross"]) - int(sales["returned"])),
     )  # fmt: skip
+
+
+async def recent(deps: Deps, merchant_id: int, limit: int = 50) -> list[dict[str, object]]:
+    """The merchant's latest mailings, newest first, for the cabinet's list (the
+    results of each are one ``results`` call away)."""
+    rows = await deps.db.fetch_all(
+        "SELECT id, text, created_at, participants, estimated_cost, attribution_days "
+        "FROM mailings WHERE merchant_id = :m ORDER BY id DESC LIMIT :n",
+        {"m": merchant_id, "n": limit},
+    )
+    return [
+        {"id": int(r["id"]), "text": str(r["text"]), "created_at": from_epoch(int(r["created_at"])),
+         "participants": int(r["participants"]), "attribution_days": int(r["attribution_days"]),
+         "estimated_cost": to_roubles(int(r["estimated_cost"]))}
+        for r in rows
+    ]  # fmt: skip

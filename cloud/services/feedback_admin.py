@@ -52,11 +52,11 @@ def _at(epoch: int | None, tz: Any) -> datetime | None:
 
 async def list_feedback(
     deps: Deps, merchant_id: int, *, store_id: int | None, date_from: date | None,
-    date_to: date | None, limit: int, before: int | None,
+    date_to: date | None, limit: int, before: int | None, customer_id: int | None = None,
 ) -> wire.FeedbackList:  # fmt: skip
     check_limit(limit)
     params = {"m": merchant_id, "store": store_id, "before": before, "limit": limit + 1,
-              **_period(date_from, date_to)}  # fmt: skip
+              "customer": customer_id, **_period(date_from, date_to)}  # fmt: skip
     rows = await deps.db.fetch_all(
         "SELECT f.id, f.customer_id, f.store_id, f.rating, f.comment, f.local_date, "
         "f.created_at, f.reply, f.replied_at, r.external_id, r.terminal_id, r.amount, "
@@ -67,6 +67,7 @@ async def list_feedback(
         "LEFT JOIN terminals t ON t.id = r.terminal_id AND t.merchant_id = f.merchant_id "
         "LEFT JOIN bonus_lots l ON l.id = f.lot_id "
         f"WHERE {_FILTER} AND (CAST(:before AS BIGINT) IS NULL OR f.id < :before) "
+        "AND (CAST(:customer AS BIGINT) IS NULL OR f.customer_id = :customer) "
         "ORDER BY f.id DESC LIMIT :limit",
         params,
     )

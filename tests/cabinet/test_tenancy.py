@@ -128,3 +128,45 @@ async def test_other_merchants_staff_reach_nothing_of_ours_at_the_counter_or_sto
                  f"/cabinet/stores/terminals/{demo_tenant.terminal_id}/token"):  # fmt: skip
         response = await post_form(anonymous, path, {}, "/cabinet/login")
         assert response.status == 303, path
+
+
+async def test_other_merchants_owner_reaches_none_of_our_messages_files_or_feedback(
+    aiohttp_client: Any, deps: Deps, staff: Staff, customer: int
+) -> None:
+    """Area D's routes as another merchant's owner: our mailing's results and a reply to
+    our feedback are 404 pages; the mailing list, the feedback inbox and the export
+    (their own base) show nothing of ours; the import and templates pages open on their
+    own merchant; nothing of ours is written."""
+    import io
+
+    from openpyxl import load_workbook
+
+    from cloud.messages import mailings
+    from cloud.services import feedback
+    from schemas import messages as wire
+
+    merchant_id = int(await deps.db.fetch_value(
+        "SELECT merchant_id FROM customers WHERE id = :c", {"c": customer}
+    ))  # fmt: skip
+    mailing = await mailings.send(deps, merchant_id, wire.MailingRequest(
+        segment=wire.Segment(), text="Только для своих"))  # fmt: skip
+    receipt = await deps.db.fetch_value(
+        "SELECT id FROM receipts WHERE customer_id = :c", {"c": customer}
+    )
+    assert await feedback.submit(deps, int(receipt), 2, "Наш отзыв")
+    feedback_id = await deps.db.fetch_value("SELECT id FROM feedback")
+    stranger = await cabinet_client(aiohttp_client, deps, staff.stranger)
+    assert (await stranger.get(f"/cabinet/mailings/{mailing.id}")).status == 404
+    reply = await post_form(stranger, f"/cabinet/feedback/{feedback_id}/reply",
+                            {"text": "Чужой"}, "/cabinet/feedback")  # fmt: skip
+    assert reply.status == 404
+    assert "Только для своих" not in await (await stranger.get("/cabinet/mailings")).text()
+    assert "Наш отзыв" not in await (await stranger.get("/cabinet/feedback")).text()
+    export = await stranger.get("/cabinet/export")
+    sheet = load_workbook(io.BytesIO(await export.read()), read_only=True).worksheets[0]
+    cells = [str(v) for row in sheet.iter_rows(values_only=True) for v in row if v is not None]
+    assert export.status == 200 and not any(PHONE[2:] in cell for cell in cells)
+    for page in ("/cabinet/import", "/cabinet/templates"):
+        assert (await stranger.get(page)).status == 200, page
+    assert not await deps.db.fetch_value("SELECT COUNT(*) FROM feedback WHERE reply IS NOT NULL")
+    assert not await deps.db.fetch_value("SELECT COUNT(*) FROM message_templates")
