@@ -3,9 +3,15 @@ route of the cabinet."""
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
+from openpyxl import load_workbook
+
+from cloud.messages import mailings
+from cloud.services import feedback
 from cloud.services.deps import Deps
+from schemas import messages as wire
 from tests.cabinet.conftest import CARD, PHONE, Staff, cabinet_client, post_form
 
 
@@ -137,14 +143,6 @@ async def test_other_merchants_owner_reaches_none_of_our_messages_files_or_feedb
     our feedback are 404 pages; the mailing list, the feedback inbox and the export
     (their own base) show nothing of ours; the import and templates pages open on their
     own merchant; nothing of ours is written."""
-    import io
-
-    from openpyxl import load_workbook
-
-    from cloud.messages import mailings
-    from cloud.services import feedback
-    from schemas import messages as wire
-
     merchant_id = int(await deps.db.fetch_value(
         "SELECT merchant_id FROM customers WHERE id = :c", {"c": customer}
     ))  # fmt: skip
