@@ -46,6 +46,22 @@ def money(value: object) -> str:
     return f"{value:,.2f}".replace(",", "\u00a0").replace(".", ",") if value is not None else ""
 
 
+async def flash(request: web.Request, text: str | None = None) -> str | None:
+    """Set the message the next page shows once, or take the waiting one."""
+    session = await get_session(request)
+    if text is not None:
+        session["flash"] = text
+        return None
+    taken = session.pop("flash", None)
+    return taken if isinstance(taken, str) else None
+
+
+def form_text(form: Any, name: str, limit: int = 500) -> str:
+    """A form's text field, trimmed and cut to ``limit`` ("" when absent or a file)."""
+    value = form.get(name)
+    return value.strip()[:limit] if isinstance(value, str) else ""
+
+
 def deps_of(request: web.Request) -> Deps:
     return request.config_dict[DEPS]
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from cloud.cabinet.core import form_text
 from schemas import checkout as wire
 
 ROWS = 5
@@ -25,8 +26,7 @@ class FormError(Exception):
 
 
 def text(form: Any, name: str, limit: int = 200) -> str:
-    value = form.get(name)
-    return value.strip()[:limit] if isinstance(value, str) else ""
+    return form_text(form, name, limit)
 
 
 def _number(raw: str) -> Decimal:

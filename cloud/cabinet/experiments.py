@@ -9,9 +9,8 @@ from decimal import Decimal
 from typing import Any
 
 from aiohttp import web
-from aiohttp_session import get_session
 
-from cloud.cabinet.core import BASE, deps_of, render, require, user_of
+from cloud.cabinet.core import BASE, deps_of, flash, form_text, render, require, user_of
 from cloud.clock import to_epoch
 from cloud.errors import BadRequest, DomainError
 from cloud.services import customers, experiment_results, experiments
@@ -26,20 +25,6 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_get(_ONE, experiment_page)
     router.add_post(_ONE + "/stop", experiment_stop)
     router.add_post(_ONE + "/apply", experiment_apply)
-
-
-async def _flash(request: web.Request, text: str | None = None) -> str | None:
-    session = await get_session(request)
-    if text is not None:
-        session["flash"] = text
-        return None
-    taken = session.pop("flash", None)
-    return taken if isinstance(taken, str) else None
-
-
-def _field(form: Any, name: str, limit: int = 200) -> str:
-    value = form.get(name)
-    return value.strip()[:limit] if isinstance(value, str) else ""
 
 
 def _roubles(kopecks: int | Decimal | None) -> Decimal | None:
@@ -67,7 +52,7 @@ async def _list(
          "refused": experiments.REFUSED, "status_names": STATUS_NAMES,
          "running": any(e.status == "running" for e in listed), "live": live,
          "errors": errors or {}, "values": values or {"share_b": "50"}, "local": _local(request),
-         "flash": await _flash(request)},
+         "flash": await flash(request)},
         status=status,
     )  # fmt: skip
 
@@ -87,7 +72,8 @@ async def experiment_start(request: web.Request) -> web.StreamResponse:
     require(request, "owner")
     form = await request.post()
     values = {
-        key: _field(form, key) for key in ("name", "parameter", "tier_code", "value", "share_b")
+        key: form_text(form, key, 200)
+        for key in ("name", "parameter", "tier_code", "value", "share_b")
     }
     errors: dict[str, str] = {}
     if not values["name"]:
@@ -116,7 +102,7 @@ async def experiment_start(request: web.Request) -> web.StreamResponse:
         if "Уровня" in exc.message:
             field = "tier_code"
         return await _list(request, {field: exc.message}, values, status=422)
-    await _flash(request, f"Эксперимент «{started.name}» запущен")
+    await flash(request, f"Эксперимент «{started.name}» запущен")
     raise web.HTTPSeeOther(f"{BASE}/experiments/{started.id}")
 
 
@@ -141,7 +127,7 @@ async def experiment_page(request: web.Request) -> web.Response:
          "tier_names": {t.code: t.name for t in control.program.tiers},
          "live_changed": experiment.status == "running"
          and (live is None or live.id != experiment.control_version_id),
-         "flash": await _flash(request)},
+         "flash": await flash(request)},
     )  # fmt: skip
 
 
@@ -149,7 +135,7 @@ async def experiment_stop(request: web.Request) -> web.StreamResponse:
     require(request, "owner")
     deps, user = deps_of(request), user_of(request)
     await experiments.stop(deps.db, user.merchant_id, _id(request), deps.clock())
-    await _flash(request, "Эксперимент остановлен: все клиенты снова на действующей программе")
+    await flash(request, "Эксперимент остановлен: все клиенты снова на действующей программе")
     raise web.HTTPSeeOther(f"{BASE}/experiments/{_id(request)}")
 
 
@@ -157,12 +143,10 @@ async def experiment_apply(request: web.Request) -> web.StreamResponse:
     require(request, "owner")
     form = await request.post()
     deps, user = deps_of(request), user_of(request)
-    winner = _field(form, "winner", 1)
+    winner = form_text(form, "winner", 1)
     applied = await experiments.apply(
         deps.db, deps.programs, user.merchant_id, _id(request), winner, deps.clock()
     )
     version = await deps.programs.get(applied.applied_version_id or 0)
-    await _flash(
-        request, f"Вариант {winner} применён: действует версия программы {version.version}"
-    )
+    await flash(request, f"Вариант {winner} применён: действует версия программы {version.version}")
     raise web.HTTPSeeOther(f"{BASE}/experiments/{_id(request)}")

@@ -11,8 +11,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 from pydantic import ValidationError
 
-from cloud.cabinet.core import BASE, deps_of, render, require, user_of
-from cloud.cabinet.pages import _field, _flash
+from cloud.cabinet.core import BASE, deps_of, flash, form_text, render, require, user_of
 from cloud.errors import DomainError
 from cloud.services import feedback_admin as service
 from cloud.services.admin.stores import list_stores
@@ -65,7 +64,7 @@ async def _render(request: web.Request, status: int = 200, **extra: Any) -> web.
     context: dict[str, Any] = {
         "found": found, "nps": nps, "stores": stores, "values": values, "errors": errors,
         "query": query, "reply_errors": {}, "reply_values": {}, "tab": "feedback",
-        "flash": await _flash(request),
+        "flash": await flash(request),
     }  # fmt: skip
     context.update(extra)
     return render(request, "feedback.html", context, status=status)
@@ -79,7 +78,7 @@ async def reply(request: web.Request) -> web.StreamResponse:
     require(request, "manager")
     feedback_id = int(request.match_info["feedback_id"])
     form = await request.post()
-    text = _field(form, "text", 1000)
+    text = form_text(form, "text", 1000)
     try:
         body = wire.ReplyRequest(text=text)
     except ValidationError:
@@ -94,7 +93,7 @@ async def reply(request: web.Request) -> web.StreamResponse:
         if exc.status == 404 or exc.status >= 500:
             raise
         return await _render(request, exc.status, reply_errors={feedback_id: exc.message})
-    await _flash(
+    await flash(
         request,
         "Ответ отправлен клиенту" if result.queued
         else "Ответ сохранён; у клиента нет телефона, сообщение не отправлено",

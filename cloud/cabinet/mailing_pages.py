@@ -16,9 +16,8 @@ from typing import Any
 from aiohttp import web
 from pydantic import ValidationError
 
-from cloud.cabinet.core import BASE, deps_of, render, require, user_of
+from cloud.cabinet.core import BASE, deps_of, flash, form_text, render, require, user_of
 from cloud.cabinet.message_names import KIND_NAMES
-from cloud.cabinet.pages import _field, _flash
 from cloud.errors import DomainError
 from cloud.messages import mailings, templates_admin
 from cloud.messages.templates import ADVERTISING_KINDS
@@ -51,7 +50,7 @@ def add_routes(router: web.UrlDispatcher) -> None:
 def _range(form: Any, name: str, parse: Any, errors: dict[str, str]) -> dict[str, Any] | None:
     bounds: dict[str, Any] = {}
     for end in ("min", "max"):
-        raw = _field(form, f"{name}_{end}", 30).replace(" ", "").replace("\u00a0", "")
+        raw = form_text(form, f"{name}_{end}", 30).replace(" ", "").replace("\u00a0", "")
         if raw:
             try:
                 bounds[end] = parse(raw)
@@ -80,10 +79,10 @@ def _request(form: Any) -> tuple[wire.MailingRequest | None, dict[str, str]]:
     tiers = [t for t in form.getall("tiers", []) if isinstance(t, str) and t]
     if tiers:
         segment["tiers"] = tiers
-    channels = [c.strip() for c in _field(form, "registration_channels").split(",") if c.strip()]
+    channels = [c.strip() for c in form_text(form, "registration_channels").split(",") if c.strip()]
     if channels:
         segment["registration_channels"] = channels
-    if gender := _field(form, "gender", 10):
+    if gender := form_text(form, "gender", 10):
         segment["gender"] = gender
     for name, _ in MONEY_RANGES:
         if (bounds := _range(form, name, _roubles, errors)) is not None:
@@ -91,9 +90,9 @@ def _request(form: Any) -> tuple[wire.MailingRequest | None, dict[str, str]]:
     for name, _ in COUNT_RANGES:
         if (bounds := _range(form, name, _whole, errors)) is not None:
             segment[name] = bounds
-    body: dict[str, Any] = {"segment": segment, "text": _field(form, "text", 2000),
-                            "channel": _field(form, "channel", 10) or "sms"}  # fmt: skip
-    if days := _field(form, "attribution_days", 10):
+    body: dict[str, Any] = {"segment": segment, "text": form_text(form, "text", 2000),
+                            "channel": form_text(form, "channel", 10) or "sms"}  # fmt: skip
+    if days := form_text(form, "attribution_days", 10):
         if not days.isdigit():
             errors["attribution_days"] = "Окно учёта: целое число дней от 1 до 90"
         else:
@@ -135,7 +134,7 @@ async def _context(request: web.Request) -> dict[str, Any]:
         "tiers": [] if program is None else [(t.code, t.name) for t in program.program.tiers],
         "mailings": sent, "money_ranges": MONEY_RANGES, "count_ranges": COUNT_RANGES,
         "errors": {}, "values": {"channel": "sms"}, "chosen_tiers": [], "preview": None,
-        "key": secrets.token_urlsafe(16), "flash": await _flash(request), "tab": "mailings",
+        "key": secrets.token_urlsafe(16), "flash": await flash(request), "tab": "mailings",
     }  # fmt: skip
 
 
@@ -148,16 +147,16 @@ async def mailings_post(request: web.Request) -> web.StreamResponse:
     deps, merchant_id = deps_of(request), user_of(request).merchant_id
     form = await request.post()
     context = await _context(request)
-    context["values"] = {k: _field(form, k, 2000) for k in form if k != "tiers"}
+    context["values"] = {k: form_text(form, k, 2000) for k in form if k != "tiers"}
     context["chosen_tiers"] = form.getall("tiers", [])
     mailing, errors = _request(form)
     if mailing is None:
         context["errors"] = errors
         return render(request, "mailings.html", context, status=422)
     try:
-        if _field(form, "action", 10) != "send":
+        if form_text(form, "action", 10) != "send":
             context["preview"] = await mailings.preview(deps, merchant_id, mailing)
-            context["key"] = _field(form, "key", 100) or context["key"]
+            context["key"] = form_text(form, "key", 100) or context["key"]
             return render(request, "mailings.html", context)
         raw = mailing.model_dump_json().encode()
 
@@ -165,7 +164,7 @@ async def mailings_post(request: web.Request) -> web.StreamResponse:
             created = await mailings.send(deps, merchant_id, mailing)
             return 201, created.model_dump_json().encode()
 
-        key = "cabinet:" + (_field(form, "key", 100) or secrets.token_urlsafe(16))
+        key = "cabinet:" + (form_text(form, "key", 100) or secrets.token_urlsafe(16))
         _, answer = await run_idempotent(deps, merchant_id, SEND_SCOPE, key, raw, queue)
     except DomainError as exc:
         if exc.status >= 500:
@@ -176,7 +175,7 @@ async def mailings_post(request: web.Request) -> web.StreamResponse:
     if "id" not in created:  # the key's first answer was a refusal
         context["errors"] = {"form": str(created.get("message", "Рассылка не создана"))}
         return render(request, "mailings.html", context, status=422)
-    await _flash(request, f"Рассылка поставлена в очередь: {created['participants']} получателей")
+    await flash(request, f"Рассылка поставлена в очередь: {created['participants']} получателей")
     raise web.HTTPSeeOther(f"{BASE}/mailings/{created['id']}")
 
 
@@ -187,7 +186,7 @@ async def mailing_page(request: web.Request) -> web.Response:
     )
     return render(request, "mailing.html", {
         "m": found, "created_at": found.created_at.astimezone(user.timezone),
-        "flash": await _flash(request), "tab": "mailings",
+        "flash": await flash(request), "tab": "mailings",
     })  # fmt: skip
 
 
@@ -199,7 +198,7 @@ async def _templates(request: web.Request, errors: dict[str, str], values: dict[
     listed = await templates_admin.list_templates(deps_of(request), user_of(request).merchant_id)
     return render(request, "message_templates.html", {
         "templates": listed.templates, "names": KIND_NAMES, "advertising": ADVERTISING_KINDS,
-        "errors": errors, "values": values, "flash": await _flash(request), "tab": "templates",
+        "errors": errors, "values": values, "flash": await flash(request), "tab": "templates",
     }, status=status)  # fmt: skip
 
 
@@ -210,7 +209,7 @@ async def templates_page(request: web.Request) -> web.Response:
 async def template_save(request: web.Request) -> web.StreamResponse:
     require(request, "manager")
     form = await request.post()
-    kind, body = _field(form, "kind", 32), _field(form, "body", 2000)
+    kind, body = form_text(form, "kind", 32), form_text(form, "body", 2000)
     if form.get("reset"):
         listed = await templates_admin.list_templates(
             deps_of(request), user_of(request).merchant_id
@@ -228,5 +227,5 @@ async def template_save(request: web.Request) -> web.StreamResponse:
             raise
         return await _templates(request, {kind: exc.message}, {kind: body}, 422)
     name = KIND_NAMES.get(saved.kind, saved.kind)
-    await _flash(request, f"Шаблон «{name}» {'сохранён' if saved.custom else 'сброшен'}")
+    await flash(request, f"Шаблон «{name}» {'сохранён' if saved.custom else 'сброшен'}")
     raise web.HTTPSeeOther(f"{BASE}/templates#{saved.kind}")

@@ -14,7 +14,7 @@ from aiohttp_session import get_session, new_session
 from pydantic import ValidationError
 
 from cloud.cabinet import accounts
-from cloud.cabinet.core import BASE, deps_of, money, render, require, user_of
+from cloud.cabinet.core import BASE, deps_of, flash, form_text, money, render, require, user_of
 from cloud.cabinet.message_names import CHANNEL_NAMES, KIND_NAMES, STATUS_NAMES
 from cloud.errors import BadRequest, DomainError
 from cloud.messages import history
@@ -34,21 +34,6 @@ def _merchant(request: web.Request) -> MerchantContext:
     )
 
 
-async def _flash(request: web.Request, text: str | None = None) -> str | None:
-    """Set the message the next page shows once, or take the waiting one."""
-    session = await get_session(request)
-    if text is not None:
-        session["flash"] = text
-        return None
-    taken = session.pop("flash", None)
-    return taken if isinstance(taken, str) else None
-
-
-def _field(form: Any, name: str, limit: int = 500) -> str:
-    value = form.get(name)
-    return value.strip()[:limit] if isinstance(value, str) else ""
-
-
 # ---- sign-in ---------------------------------------------------------------------------
 
 
@@ -62,7 +47,7 @@ async def login_page(request: web.Request) -> web.Response:
 
 async def login_post(request: web.Request) -> web.StreamResponse:
     form = await request.post()
-    login, password = _field(form, "login", 100), form.get("password")
+    login, password = form_text(form, "login", 100), form.get("password")
     password = password if isinstance(password, str) else ""
     try:
         user = await accounts.sign_in(deps_of(request), login, password, request.remote or "")
@@ -130,7 +115,7 @@ async def customers_page(request: web.Request) -> web.Response:
     return render(
         request, "customers.html",
         {"query": query, "found": found, "error": error, "tiers": tiers,
-         "flash": await _flash(request)},
+         "flash": await flash(request)},
     )  # fmt: skip
 
 
@@ -161,7 +146,7 @@ async def _card_context(request: web.Request, customer_id: int) -> dict[str, Any
         "errors": {},
         "values": {"kind": "credit"},
         "key": secrets.token_urlsafe(16),
-        "flash": await _flash(request),
+        "flash": await flash(request),
     }
 
 
@@ -175,23 +160,23 @@ _AMOUNT_ERROR = "Сумма: больше нуля, не больше 10 000 000
 def _adjustment(form: Any, staff: str) -> tuple[wire.AdjustmentRequest | None, dict[str, str]]:
     """The form as the service's request, or the errors to show beside each field."""
     errors: dict[str, str] = {}
-    kind = _field(form, "kind")
+    kind = form_text(form, "kind")
     if kind not in ("credit", "debit"):
         errors["kind"] = "Выберите: начислить или списать"
     amount: Decimal | None = None
     try:
-        amount = Decimal(_field(form, "amount", 20).replace(",", ".").replace(" ", ""))
+        amount = Decimal(form_text(form, "amount", 20).replace(",", ".").replace(" ", ""))
         if not amount.is_finite() or amount <= 0 or amount > 10_000_000 or (
             amount.as_tuple().exponent < -2  # type: ignore[operator]
         ):  # fmt: skip
             raise InvalidOperation
     except InvalidOperation:
         errors["amount"] = _AMOUNT_ERROR
-    reason = _field(form, "reason")
+    reason = form_text(form, "reason")
     if not reason:
         errors["reason"] = "Укажите причину: она останется в истории клиента"
     expires_on = None
-    if raw := _field(form, "expires_on", 10):
+    if raw := form_text(form, "expires_on", 10):
         try:
             expires_on = date.fromisoformat(raw)
         except ValueError:
@@ -216,7 +201,7 @@ async def adjust(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     adjustment, errors = _adjustment(form, user_of(request).login)
     if adjustment is not None:
-        key = "cabinet:" + (_field(form, "key", 100) or secrets.token_urlsafe(16))
+        key = "cabinet:" + (form_text(form, "key", 100) or secrets.token_urlsafe(16))
         try:
             result = await service.adjust(
                 deps_of(request), _merchant(request), customer_id, adjustment, key
@@ -227,12 +212,12 @@ async def adjust(request: web.Request) -> web.StreamResponse:
             errors = {"amount" if exc.code == "insufficient_bonuses" else "form": exc.message}
         else:
             verb = "Начислено" if result.kind == "credit" else "Списано"
-            await _flash(
+            await flash(
                 request, f"{verb} {money(result.amount)} ₽. Баланс: {money(result.balance)} ₽"
             )
             raise web.HTTPSeeOther(f"{BASE}/customers/{customer_id}")
     context = await _card_context(request, customer_id)
-    context.update(errors=errors, values={k: _field(form, k) for k in form})
+    context.update(errors=errors, values={k: form_text(form, k) for k in form})
     return render(request, "customer.html", context, status=422)
 
 
@@ -240,7 +225,7 @@ async def _block(request: web.Request, blocked: bool) -> web.StreamResponse:
     require(request, "manager")
     customer_id = _customer_id(request)
     form = await request.post()
-    reason = _field(form, "reason")
+    reason = form_text(form, "reason")
     if not reason:
         context = await _card_context(request, customer_id)
         context["errors"] = {"block": "Укажите причину"}
@@ -249,7 +234,7 @@ async def _block(request: web.Request, blocked: bool) -> web.StreamResponse:
         deps_of(request), _merchant(request), customer_id, blocked,
         wire.BlockRequest(reason=reason, staff=user_of(request).login),
     )  # fmt: skip
-    await _flash(request, "Карта заблокирована" if blocked else "Карта разблокирована")
+    await flash(request, "Карта заблокирована" if blocked else "Карта разблокирована")
     raise web.HTTPSeeOther(f"{BASE}/customers/{customer_id}")
 
 
@@ -270,7 +255,7 @@ async def _staff(request: web.Request, errors: dict[str, str], values: dict[str,
     return render(
         request, "staff.html",
         {"users": users, "errors": errors, "values": values, "roles": accounts.ROLES,
-         "flash": await _flash(request)},
+         "flash": await flash(request)},
         status=status,
     )  # fmt: skip
 
@@ -283,7 +268,7 @@ async def staff_page(request: web.Request) -> web.Response:
 async def staff_add(request: web.Request) -> web.StreamResponse:
     require(request, "owner")
     form = await request.post()
-    values = {"login": _field(form, "login", 100), "role": _field(form, "role", 16)}
+    values = {"login": form_text(form, "login", 100), "role": form_text(form, "role", 16)}
     password = form.get("password")
     try:
         await accounts.create_user(
@@ -294,7 +279,7 @@ async def staff_add(request: web.Request) -> web.StreamResponse:
     except DomainError as exc:
         field = {"invalid_password": "password", "unknown_role": "role"}.get(exc.code, "login")
         return await _staff(request, {field: exc.message}, values, status=422)
-    await _flash(request, f"Сотрудник «{accounts.normalize_login(values['login'])}» добавлен")
+    await flash(request, f"Сотрудник «{accounts.normalize_login(values['login'])}» добавлен")
     raise web.HTTPSeeOther(BASE + "/staff")
 
 
@@ -302,7 +287,7 @@ async def _staff_switch(request: web.Request, disabled: bool) -> web.StreamRespo
     require(request, "owner")
     user_id = int(request.match_info["user_id"])
     await accounts.set_disabled(deps_of(request), user_of(request).merchant_id, user_id, disabled)
-    await _flash(request, "Доступ отключён" if disabled else "Доступ включён")
+    await flash(request, "Доступ отключён" if disabled else "Доступ включён")
     raise web.HTTPSeeOther(BASE + "/staff")
 
 

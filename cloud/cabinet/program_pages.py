@@ -11,11 +11,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
-from aiohttp_session import get_session
 
 from cloud import engine
 from cloud.cabinet import program_forms as forms
-from cloud.cabinet.core import BASE, deps_of, render, require, user_of
+from cloud.cabinet.core import BASE, deps_of, flash, render, require, user_of
 from cloud.services import experiments, programs, whatif
 from cloud.services.programs import LoadedProgram, VersionInfo
 
@@ -30,15 +29,6 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_post("/program/whatif", start_whatif)
     router.add_get(_RUN, whatif_page)
     router.add_post("/program/activate", activate)
-
-
-async def _flash(request: web.Request, text: str | None = None) -> str | None:
-    session = await get_session(request)
-    if text is not None:
-        session["flash"] = text
-        return None
-    taken = session.pop("flash", None)
-    return taken if isinstance(taken, str) else None
 
 
 async def _versions(
@@ -82,7 +72,7 @@ async def _page(request: web.Request, status: int = 200, **extra: Any) -> web.Re
                      ("Приглашения друзей", forms.REFERRALS)),
         "run": run, "windows": whatif.WINDOWS, "preview": None,
         "preview_values": {"amount": "1000", "tier": "", "category": ""},
-        "flash": await _flash(request),
+        "flash": await flash(request),
     }  # fmt: skip
     context.update(extra)
     if document is not None and context["errors"]:
@@ -115,7 +105,7 @@ async def save_draft(request: web.Request) -> web.StreamResponse:
     loaded = await programs.create_version(
         deps.db, user_of(request).merchant_id, program, deps.clock()
     )
-    await _flash(request, f"Черновик сохранён: версия {loaded.version}")
+    await flash(request, f"Черновик сохранён: версия {loaded.version}")
     raise web.HTTPSeeOther(PAGE + "#whatif")
 
 
@@ -229,5 +219,5 @@ async def activate(request: web.Request) -> web.StreamResponse:
     await programs.activate_version(
         deps.db, user_of(request).merchant_id, draft[0].version, deps.clock()
     )
-    await _flash(request, f"Версия {draft[0].version} включена: по ней считаются новые чеки")
+    await flash(request, f"Версия {draft[0].version} включена: по ней считаются новые чеки")
     raise web.HTTPSeeOther(PAGE)

@@ -240,7 +240,7 @@ async def variant_versions(db: Database, merchant_id: int) -> set[int]:
     rows = await db.fetch_all(
         "SELECT variant_version_id FROM experiments WHERE merchant_id = :m", {"m": merchant_id}
     )
-    return {int(row[0]) for row in rows}
+    return {int(row["variant_version_id"]) for row in rows}
 
 
 async def get_experiment(db: Executor, merchant_id: int, experiment_id: int) -> Experiment:

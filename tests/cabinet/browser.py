@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Coroutine
+from decimal import Decimal
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -66,3 +67,16 @@ class Browser:
             self.loop.call_soon_threadsafe(self.loop.stop)
             self.thread.join(timeout=10)
             self.loop.close()
+
+
+async def fill_sign_in(b: Browser, page: Any, url: str, login: str, password: str) -> None:
+    """Fill and send the cabinet's sign-in form in ``page``."""
+    await b.run(page.goto(url + "/cabinet/login"))
+    await b.run(page.fill("input[name=login]", login))
+    await b.run(page.fill("input[name=password]", password))
+    await b.run(page.click("button[type=submit]"))
+
+
+def roubles(text: str) -> Decimal:
+    """``1 234,50 ₽`` as the page shows it -> ``Decimal("1234.50")``."""
+    return Decimal(text.replace("₽", "").replace("\u00a0", "").replace(" ", "").replace(",", "."))

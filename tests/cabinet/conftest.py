@@ -3,8 +3,11 @@ merchant, a registered customer with a purchase, and clients signed in as each."
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +17,7 @@ from argon2 import PasswordHasher
 from cloud.api.app import create_app
 from cloud.cabinet import accounts
 from cloud.services.deps import Deps
+from tests.cabinet.browser import CHROMIUM, Browser, fill_sign_in
 from tests.conftest import Tenant
 from tests.helpers import register_over_api
 
@@ -93,3 +97,30 @@ async def cabinet_client(aiohttp_client: Any, deps: Deps, login: str | None) -> 
         response = await sign_in(client, login)
         assert response.status == 303, await response.text()
     return client
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """One headless Chromium for every browser test of the session."""
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium")
+        pytest.skip("no chromium here: apt-get install chromium")
+    launched = Browser()
+    launched.start()
+    yield launched
+    launched.stop()
+
+
+@pytest.fixture
+async def url(aiohttp_server: Any, deps: Deps) -> str:
+    """The service on a real port (127.0.0.1), over the test's database."""
+    server = await aiohttp_server(create_app(deps.settings, deps=deps))
+    return f"http://127.0.0.1:{server.port}"
+
+
+async def sign_in_page(
+    b: Browser, page: Any, url: str, login: str, password: str = PASSWORD
+) -> None:
+    """Sign ``page`` in through the cabinet's form (the staff fixtures' password)."""
+    await fill_sign_in(b, page, url, login, password)

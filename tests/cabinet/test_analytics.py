@@ -122,7 +122,7 @@ async def test_another_merchants_staff_and_the_signed_out_see_none_of_our_figure
     sheet = load_workbook(io.BytesIO(await (await stranger.get(
         "/cabinet/analytics/liability.xlsx")).read())).active  # fmt: skip
     assert sheet is not None
-    assert sum(float(r[2] or 0) for r in sheet.iter_rows(min_row=2, values_only=True)) == 999
+    assert sum(Decimal(str(r[2] or 0)) for r in sheet.iter_rows(min_row=2, values_only=True)) == 999
     anonymous = await cabinet_client(aiohttp_client, deps, None)
     for path in ["/cabinet/analytics"] + [
         f"/cabinet/analytics/{key}{ext}" for key in analytics.REPORTS for ext in ("", ".xlsx")

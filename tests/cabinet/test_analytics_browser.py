@@ -13,13 +13,11 @@ import pytest
 from cloud.clock import ManualClock
 from cloud.services.deps import Deps
 from tests.cabinet.browser import Browser
-from tests.cabinet.conftest import Staff
-from tests.cabinet.test_browser import _sign_in, browser, url
+from tests.cabinet.conftest import Staff, sign_in_page
 from tests.conftest import Tenant
 from tests.services.analytics_data import NOW, seed
 
 pytestmark = pytest.mark.browser
-__all__ = ["browser", "url"]
 
 
 async def _values(b: Browser, page: Any, shape: str, series: str) -> list[str]:
@@ -51,7 +49,7 @@ async def test_a_viewer_sees_charts_with_the_seeded_numbers(
     for width, name in ((1280, "desktop"), (390, "phone")):
         page = await b.page(width)
         page.on("console", watch)
-        await _sign_in(b, page, url, staff.viewer)
+        await sign_in_page(b, page, url, staff.viewer)
         await b.run(page.wait_for_url("**/cabinet/customers"))
         await b.run(page.click("nav.nav a[href='/cabinet/analytics']"))
         await b.run(page.wait_for_url("**/cabinet/analytics/growth"))

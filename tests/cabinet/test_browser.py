@@ -9,50 +9,17 @@ contexts (cookies) against the service on a real port of its own database.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
 
-from cloud.api.app import create_app
 from cloud.services.deps import Deps
-from tests.cabinet.browser import CHROMIUM, Browser
-from tests.cabinet.conftest import PASSWORD, PHONE, Staff
+from tests.cabinet.browser import Browser, roubles
+from tests.cabinet.conftest import PHONE, Staff, sign_in_page
 from tests.helpers import register_over_api
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium")
-        pytest.skip("no chromium here: apt-get install chromium")
-    launched = Browser()
-    launched.start()
-    yield launched
-    launched.stop()
-
-
-@pytest.fixture
-async def url(aiohttp_server: Any, deps: Deps) -> str:
-    """The service on a real port (127.0.0.1), over the test's database."""
-    server = await aiohttp_server(create_app(deps.settings, deps=deps))
-    return f"http://127.0.0.1:{server.port}"
-
-
-async def _sign_in(b: Browser, page: Any, url: str, login: str, password: str = PASSWORD) -> None:
-    await b.run(page.goto(url + "/cabinet/login"))
-    await b.run(page.fill("input[name=login]", login))
-    await b.run(page.fill("input[name=password]", password))
-    await b.run(page.click("button[type=submit]"))
-
-
-def _roubles(text: str) -> float:
-    return float(text.replace("₽", "").replace("\u00a0", "").replace(" ", "").replace(",", "."))
 
 
 async def test_sign_in_find_a_customer_and_adjust_the_balance(
@@ -62,9 +29,9 @@ async def test_sign_in_find_a_customer_and_adjust_the_balance(
     customer by phone, credits 150 ₽ with a reason and sees the new balance and the
     reason in the card's history."""
     b, page = browser, await browser.page()
-    await _sign_in(b, page, url, staff.manager, "wrong password")
+    await sign_in_page(b, page, url, staff.manager, "wrong password")
     assert "Неверный логин или пароль" in await b.run(page.inner_text("main"))
-    await _sign_in(b, page, url, staff.manager)
+    await sign_in_page(b, page, url, staff.manager)
     await b.run(page.wait_for_url("**/cabinet/customers"))
     await b.run(page.fill("input[name=q]", "8 916 123-45-67"))
     await b.run(page.click("form.search button"))
@@ -78,7 +45,7 @@ async def test_sign_in_find_a_customer_and_adjust_the_balance(
     await b.run(page.wait_for_selector(".flash"))
     assert "Начислено 150,00 ₽" in await b.run(page.inner_text(".flash"))
     after = await b.run(page.inner_text("#balance"))
-    assert _roubles(after) == _roubles(before) + 150
+    assert roubles(after) == roubles(before) + 150
     assert "Извинение за очередь" in await b.run(page.inner_text("#movements"))
     await b.run(page.context.close())
 
@@ -91,12 +58,12 @@ async def test_rate_limit_viewer_stranger_and_csrf(
     without the CSRF token is 403; another merchant's owner gets 404 for our customer."""
     b, page = browser, await browser.page()
     for _ in range(5):
-        await _sign_in(b, page, url, staff.owner, "guess")
-    await _sign_in(b, page, url, staff.owner)
+        await sign_in_page(b, page, url, staff.owner, "guess")
+    await sign_in_page(b, page, url, staff.owner)
     assert "Слишком много неудачных попыток" in await b.run(page.inner_text("main"))
 
     viewer = await b.page()
-    await _sign_in(b, viewer, url, staff.viewer)
+    await sign_in_page(b, viewer, url, staff.viewer)
     await b.run(viewer.wait_for_url("**/cabinet/customers"))
     card = f"{url}/cabinet/customers/{customer}"
     await b.run(viewer.goto(card))
@@ -112,7 +79,7 @@ async def test_rate_limit_viewer_stranger_and_csrf(
     assert no_token.status == 403 and "Форма устарела" in await b.run(no_token.text())
 
     stranger = await b.page()
-    await _sign_in(b, stranger, url, staff.stranger)
+    await sign_in_page(b, stranger, url, staff.stranger)
     await b.run(stranger.wait_for_url("**/cabinet/customers"))
     response = await b.run(stranger.goto(card))
     assert response.status == 404 and PHONE not in await b.run(stranger.inner_text("main"))
@@ -152,6 +119,6 @@ async def test_pages_fit_desktop_and_phone_widths(
                     path=str(out / f"cabinet-{shot}-{name}.png"), full_page=True
                 ))  # fmt: skip
             if shot == "login":
-                await _sign_in(b, page, url, staff.owner)
+                await sign_in_page(b, page, url, staff.owner)
                 await b.run(page.wait_for_url("**/cabinet/customers"))
         await b.run(page.context.close())

@@ -12,9 +12,8 @@ import pytest
 
 from cloud.services import programs, usage
 from cloud.services.deps import Deps
-from tests.cabinet.browser import Browser
-from tests.cabinet.conftest import Staff
-from tests.cabinet.test_browser import _roubles, _sign_in, browser, url  # noqa: F401
+from tests.cabinet.browser import Browser, roubles
+from tests.cabinet.conftest import Staff, sign_in_page
 from tests.conftest import DEMO_PROGRAM, Tenant
 from tests.helpers import sms_code
 
@@ -38,8 +37,8 @@ async def _shot(b: Browser, page: Any, name: str, backend: str) -> None:
 
 
 async def test_register_sell_spend_with_the_sms_code_and_return_on_a_phone(
-    browser: Browser,  # noqa: F811
-    url: str,  # noqa: F811
+    browser: Browser,
+    url: str,
     staff: Staff,
     deps: Deps,
     demo_tenant: Tenant,
@@ -54,7 +53,7 @@ async def test_register_sell_spend_with_the_sms_code_and_return_on_a_phone(
     document["redeem_requires_sms_code"] = True
     await programs.publish(deps.db, demo_tenant.merchant_id, document, deps.clock())
     b, page = browser, await browser.page(390)
-    await _sign_in(b, page, url, staff.manager)
+    await sign_in_page(b, page, url, staff.manager)
     await b.run(page.wait_for_url("**/cabinet/customers"))
     await b.run(page.click("nav a[href='/cabinet/counter']"))
     await b.run(page.fill("#find input[name=q]", "8 903 555-00-22"))
@@ -68,13 +67,13 @@ async def test_register_sell_spend_with_the_sms_code_and_return_on_a_phone(
 
     await b.run(page.fill("#new-receipt input[name=amount]", "1000"))
     await b.run(page.click("#new-receipt button[type=submit]"))
-    assert _roubles(await b.run(page.inner_text("#q-accrual"))) == 50
+    assert roubles(await b.run(page.inner_text("#q-accrual"))) == 50
     await b.run(page.click("#close button"))
-    assert _roubles(await b.run(page.inner_text("#last-accrued"))) == 50
+    assert roubles(await b.run(page.inner_text("#last-accrued"))) == 50
 
     await b.run(page.fill("#find input[name=q]", PHONE))
     await b.run(page.click("#find button"))
-    assert _roubles(await b.run(page.inner_text("#customer-balance"))) == 50
+    assert roubles(await b.run(page.inner_text("#customer-balance"))) == 50
     await b.run(page.click("summary"))
     await b.run(page.fill("input[name=name1]", "Мойка кузова"))
     await b.run(page.fill("input[name=price1]", "400"))
@@ -85,21 +84,21 @@ async def test_register_sell_spend_with_the_sms_code_and_return_on_a_phone(
     await b.run(page.fill("#hold input[name=redeem]", "20"))
     await b.run(page.fill("#hold input[name=code]", sms_code(deps, PHONE)))
     await b.run(page.click("#hold button"))
-    assert _roubles(await b.run(page.inner_text("#q-redeem"))) == 20
-    assert _roubles(await b.run(page.inner_text("#q-pay"))) == 380
+    assert roubles(await b.run(page.inner_text("#q-redeem"))) == 20
+    assert roubles(await b.run(page.inner_text("#q-pay"))) == 380
     await b.run(page.click("#close button"))
-    assert _roubles(await b.run(page.inner_text("#last-redeemed"))) == 20
+    assert roubles(await b.run(page.inner_text("#last-redeemed"))) == 20
 
     await b.run(page.click("#returns table button"))
     assert "Возврат по чеку" in await b.run(page.inner_text(".flash"))
     await b.run(page.fill("#find input[name=q]", PHONE))
     await b.run(page.click("#find button"))
-    assert _roubles(await b.run(page.inner_text("#customer-balance"))) == 50
+    assert roubles(await b.run(page.inner_text("#customer-balance"))) == 50
     assert await _overflow(b, page) <= 0
     await b.run(page.context.close())
 
     desktop = await b.page(1280)
-    await _sign_in(b, desktop, url, staff.manager)
+    await sign_in_page(b, desktop, url, staff.manager)
     await b.run(desktop.wait_for_url("**/cabinet/customers"))
     await b.run(desktop.goto(url + "/cabinet/counter"))
     assert await _overflow(b, desktop) <= 0
@@ -108,8 +107,8 @@ async def test_register_sell_spend_with_the_sms_code_and_return_on_a_phone(
 
 
 async def test_stores_page_issues_a_token_once_at_desktop_and_phone_widths(
-    browser: Browser,  # noqa: F811
-    url: str,  # noqa: F811
+    browser: Browser,
+    url: str,
     staff: Staff,
     deps: Deps,
     demo_tenant: Tenant,
@@ -121,7 +120,7 @@ async def test_stores_page_issues_a_token_once_at_desktop_and_phone_widths(
     b = browser
     for width, name in ((1280, "desktop"), (390, "phone")):
         page = await b.page(width)
-        await _sign_in(b, page, url, staff.owner)
+        await sign_in_page(b, page, url, staff.owner)
         await b.run(page.wait_for_url("**/cabinet/customers"))
         await b.run(page.click("nav a[href='/cabinet/stores']"))
         await b.run(page.click(f"#terminal-{demo_tenant.terminal_id} button:has-text('Выдать')"))

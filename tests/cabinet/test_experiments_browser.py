@@ -16,8 +16,7 @@ from aiohttp.test_utils import TestClient
 from cloud.services import experiments
 from cloud.services.deps import Deps
 from tests.cabinet.browser import Browser
-from tests.cabinet.conftest import Staff
-from tests.cabinet.test_browser import _sign_in, browser, url  # noqa: F401
+from tests.cabinet.conftest import Staff, sign_in_page
 from tests.conftest import Tenant
 from tests.ledger.helpers import create_customer
 
@@ -25,8 +24,8 @@ pytestmark = pytest.mark.browser
 
 
 async def test_owner_runs_an_ab_test_sees_the_figures_and_applies_the_winner(
-    browser: Browser,  # noqa: F811
-    url: str,  # noqa: F811
+    browser: Browser,
+    url: str,
     staff: Staff,
     client: TestClient,
     deps: Deps,
@@ -38,7 +37,7 @@ async def test_owner_runs_an_ab_test_sees_the_figures_and_applies_the_winner(
     and 7 % in B (70 ₽), the per-customer margin 950 vs 930 ₽; apply B: the flash names the new
     live version. Nothing is wider than the screen at 1280 and 390 px."""
     b, page = browser, await browser.page()
-    await _sign_in(b, page, url, staff.owner)
+    await sign_in_page(b, page, url, staff.owner)
     await b.run(page.wait_for_url("**/cabinet/customers"))
     await b.run(page.click("nav a[href='/cabinet/experiments']"))
     await b.run(page.fill("input[name=name]", "Начисление 7 %"))
@@ -72,7 +71,7 @@ async def test_owner_runs_an_ab_test_sees_the_figures_and_applies_the_winner(
     out = Path(target) if target and backend == "sqlite" else None
     for width, name in ((1280, "desktop"), (390, "phone")):
         sized = await b.page(width)
-        await _sign_in(b, sized, url, staff.owner)
+        await sign_in_page(b, sized, url, staff.owner)
         await b.run(sized.wait_for_url("**/cabinet/customers"))
         await b.run(sized.goto(page.url))
         overflow = await b.run(sized.evaluate(

@@ -12,17 +12,11 @@ from typing import Any
 import pytest
 
 from cloud.services.deps import Deps
-from tests.cabinet import test_browser
 from tests.cabinet.browser import Browser
-from tests.cabinet.conftest import Staff
-from tests.cabinet.test_browser import _sign_in
+from tests.cabinet.conftest import Staff, sign_in_page
 from tests.customer_io.conftest import row, xlsx
 
 pytestmark = pytest.mark.browser
-
-# The story's fixtures (one Chromium, the service on a real port), shared.
-browser = test_browser.browser
-url = test_browser.url
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 GOOD = [row("+79160000001", name="Пётр Иванов", balance="100,50"),
@@ -56,7 +50,7 @@ async def test_import_a_file_with_a_bad_row_then_load_the_corrected_one(
     target = os.environ.get("LOYALTY_SCREENSHOTS")
     out = Path(target) if target and backend == "sqlite" else None
     b, page = browser, await browser.page()
-    await _sign_in(b, page, url, staff.manager)
+    await sign_in_page(b, page, url, staff.manager)
     await b.run(page.wait_for_url("**/cabinet/customers"))
     await b.run(page.click("nav.nav >> text=Рассылки и отзывы"))
     await b.run(page.click("nav.tabs >> text=Загрузка и выгрузка базы"))
@@ -88,7 +82,7 @@ async def test_import_a_file_with_a_bad_row_then_load_the_corrected_one(
     await b.run(page.context.close())
 
     phone = await b.page(390)
-    await _sign_in(b, phone, url, staff.manager)
+    await sign_in_page(b, phone, url, staff.manager)
     await b.run(phone.wait_for_url("**/cabinet/customers"))
     await b.run(phone.goto(url + "/cabinet/import"))
     await b.run(phone.set_input_files("#check input[type=file]",

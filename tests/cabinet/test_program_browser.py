@@ -14,16 +14,14 @@ from aiohttp.test_utils import TestClient
 
 from cloud.services.deps import Deps
 from tests.cabinet.browser import Browser
-from tests.cabinet.conftest import Staff
-from tests.cabinet.test_browser import _sign_in, browser, url
+from tests.cabinet.conftest import Staff, sign_in_page
 from tests.conftest import Tenant
 
 pytestmark = pytest.mark.browser
-__all__ = ["browser", "url"]  # the session's browser and the service, as test_browser's
 
 
 async def _story(b: Browser, page: Any, url: str, staff: Staff) -> str:
-    await _sign_in(b, page, url, staff.owner)
+    await sign_in_page(b, page, url, staff.owner)
     await b.run(page.wait_for_url("**/cabinet/customers"))
     await b.run(page.click("nav >> text=Программа"))
     await b.run(page.wait_for_url("**/cabinet/program"))
@@ -81,7 +79,7 @@ async def test_program_pages_fit_desktop_and_phone_widths(
     await b.run(page.context.close())
     for width, name in ((1280, "desktop"), (390, "phone")):
         page = await b.page(width)
-        await _sign_in(b, page, url, staff.owner)
+        await sign_in_page(b, page, url, staff.owner)
         await b.run(page.wait_for_url("**/cabinet/customers"))
         for shot, address in (("program", url + "/cabinet/program"), ("whatif", whatif_url)):
             await b.run(page.goto(address))
