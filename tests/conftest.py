@@ -192,3 +192,18 @@ async def admin(aiohttp_client: Any, deps: Deps, demo_tenant: Tenant) -> TestCli
 async def other_admin(aiohttp_client: Any, deps: Deps, other_tenant: Tenant) -> TestClient:
     client: TestClient = await merchant_client(aiohttp_client, deps, other_tenant, "Чужой офис")
     return client
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A browser test runs once, on SQLite. It proves what Chromium shows; the queries
+    behind every cabinet page run on both databases in the cabinet's HTTP tests, and a
+    second Chromium story per page on PostgreSQL would cost CI minutes and prove nothing
+    more about the database."""
+    twice = [
+        item for item in items
+        if item.get_closest_marker("browser") is not None and "[postgresql" in item.nodeid
+    ]  # fmt: skip
+    if twice:
+        config.hook.pytest_deselected(items=twice)
+        dropped = set(map(id, twice))
+        items[:] = [item for item in items if id(item) not in dropped]
