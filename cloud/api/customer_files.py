@@ -19,6 +19,7 @@ from cloud.errors import BadRequest, DomainError
 from cloud.services import customers_io
 from cloud.services.customers_io.exporter import MEDIA_TYPE as XLSX
 from cloud.services.customers_io.reader import detect_format
+from cloud.services.deps import Deps
 from cloud.web_json import BodyTimeout
 from schemas.customer_import import ImportRejected, ImportReport, ImportRowError
 from schemas.money import to_roubles
@@ -118,15 +119,22 @@ async def import_customers(request: web.Request) -> web.Response:
 
 
 async def export_customers(request: web.Request) -> web.StreamResponse:
-    """Written to a temporary file page by page (bounded memory), then sent in chunks."""
-    merchant = request[MERCHANT]
+    return await send_base_export(request, deps_of(request), request[MERCHANT].merchant_id)
+
+
+async def send_base_export(
+    request: web.Request, deps: Deps, merchant_id: int, headers: dict[str, str] | None = None
+) -> web.StreamResponse:
+    """The merchant's base as xlsx (the API's export and the cabinet's): written to a
+    temporary file page by page (bounded memory), then sent in chunks."""
     with tempfile.TemporaryFile() as spool:
-        await customers_io.export_base(deps_of(request), merchant.merchant_id, spool)
+        await customers_io.export_base(deps, merchant_id, spool)
         size = spool.tell()
         spool.seek(0)
         response = web.StreamResponse(headers={
             "Content-Type": XLSX,
             "Content-Disposition": 'attachment; filename="customers.xlsx"',
+            **(headers or {}),
         })  # fmt: skip
         response.content_length = size
         await response.prepare(request)

@@ -11,24 +11,22 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import tempfile
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from cloud.api.customer_files import send_base_export
 from cloud.cabinet import core
 from cloud.cabinet.core import BASE, deps_of, render, require, user_of
 from cloud.errors import DomainError
 from cloud.services import customers_io
 from cloud.services.customers_io.columns import COLUMNS
-from cloud.services.customers_io.exporter import MEDIA_TYPE as XLSX
 from cloud.services.customers_io.reader import detect_format
 from schemas.money import to_roubles
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
-_CHUNK = 256 * 1024
 
 
 def add_routes(router: web.UrlDispatcher) -> None:
@@ -109,20 +107,7 @@ async def import_post(request: web.Request) -> web.Response:
 
 
 async def export_base(request: web.Request) -> web.StreamResponse:
-    """Written to a temporary file page by page (bounded memory), then sent in chunks."""
     require(request, "manager")
-    with tempfile.TemporaryFile() as spool:
-        await customers_io.export_base(deps_of(request), user_of(request).merchant_id, spool)
-        size = spool.tell()
-        spool.seek(0)
-        response = web.StreamResponse(headers={
-            "Content-Type": XLSX,
-            "Content-Disposition": 'attachment; filename="customers.xlsx"',
-            "Cache-Control": "no-store",
-        })  # fmt: skip
-        response.content_length = size
-        await response.prepare(request)
-        while chunk := await asyncio.to_thread(spool.read, _CHUNK):
-            await response.write(chunk)
-        await response.write_eof()
-    return response
+    return await send_base_export(
+        request, deps_of(request), user_of(request).merchant_id, {"Cache-Control": "no-store"}
+    )
