@@ -13,6 +13,7 @@ from aiohttp import web
 from cloud.cabinet import (
     analytics,
     counter,
+    evotor_sso,
     experiments,
     feedback_pages,
     imports,
@@ -56,6 +57,7 @@ def build() -> web.Application:
     router.add_post(_USER + "/disable", pages.staff_disable)
     router.add_post(_USER + "/enable", pages.staff_enable)
     counter.add_routes(router)
+    evotor_sso.add_routes(router)
     stores.add_routes(router)
     program_pages.add_routes(router)
     experiments.add_routes(router)

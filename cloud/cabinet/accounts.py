@@ -130,6 +130,15 @@ async def create_user(
         raise
 
 
+async def user_by_login(deps: Deps, merchant_id: int, login: str) -> StaffUser | None:
+    """The merchant's enabled account with this login, if any."""
+    row = await deps.db.fetch_one(
+        _USER_SQL + "AND u.merchant_id = :m AND u.login = :login AND u.disabled_at IS NULL",
+        {"m": merchant_id, "login": login},
+    )
+    return None if row is None else _user(row)
+
+
 async def current_user(deps: Deps, user_id: int, stamp: str) -> StaffUser | None:
     """The signed-in user of a session, or None when disabled, removed or re-passworded."""
     row = await deps.db.fetch_one(

@@ -35,8 +35,11 @@ BASE = "/cabinet"
 COOKIE = "loyalty_cabinet"
 USER = web.RequestKey("cabinet_user", StaffUser)
 CSRF = web.RequestKey("cabinet_csrf", str)
-PUBLIC = frozenset({BASE + "/login"})
+PUBLIC = frozenset({BASE + "/login", BASE + "/evotor", BASE + "/evotor/enter"})
 """Pages open without a session (the rest redirect to the sign-in)."""
+CSRF_EXEMPT = frozenset({BASE + "/evotor/enter"})
+"""Form posts that carry their own proof (a signed ticket) instead of the session's token:
+the Evotor hand-off posts from a page framed by Evotor into a new window."""
 UPLOAD_LIMITS: dict[str, int] = {}
 """Form posts that carry a file, by path: their body limit instead of the API's 1 MB."""
 
@@ -154,7 +157,8 @@ async def cabinet_middleware(request: web.Request, handler: Handler) -> web.Stre
                 request = request.clone(client_max_size=limit)
             form = await request.post()
             sent = form.get("csrf")
-            if not isinstance(sent, str) or not hmac.compare_digest(sent, request[CSRF]):
+            forged = not isinstance(sent, str) or not hmac.compare_digest(sent, request[CSRF])
+            if forged and request.path not in CSRF_EXEMPT:
                 return error_page(
                     request, 403, "Форма устарела",
                     "Страница была открыта слишком давно или не из кабинета. "
