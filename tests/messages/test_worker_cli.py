@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 from aiohttp.test_utils import TestClient
 
 from cloud.main import build_app, outbox_worker_ctx
@@ -19,6 +20,9 @@ from tests.conftest import Tenant
 from tests.messages.conftest import add_customer, queue, row
 
 
+# The command runs the drain tests/messages runs on both databases; one backend keeps
+# its subprocess run (it migrates and imports afresh) affordable in CI.
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 async def test_drain_once_sends_what_is_due_and_exits(
     deps: Deps, demo_tenant: Tenant, database_url: str
 ) -> None:

@@ -112,6 +112,9 @@ async def _prices(aiohttp_client: Any, deps: Deps, token: str) -> None:
     assert (await priced.json())["program_version"] == 1
 
 
+# The CLI on PostgreSQL is run by tests/cli/test_onboarding.py and
+# tests/ops/test_entrypoint.py; here the README's text is what is tested.
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 async def test_readme_onboarding_runs_verbatim_after_first_serve(
     aiohttp_client: Any, deps: Deps, database_url: str
 ) -> None:

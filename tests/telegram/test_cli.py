@@ -7,6 +7,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from cloud.services.deps import Deps
 from cloud.telegram import bots
 from tests.conftest import Tenant
@@ -25,6 +27,9 @@ def _run(database_url: str, api_url: str, *args: str) -> subprocess.CompletedPro
     )  # fmt: skip
 
 
+# The command calls the service the webhook tests run on both databases; one backend
+# keeps its subprocess runs (each migrates and imports afresh) affordable in CI.
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 async def test_set_bot_registers_the_webhook_with_its_secret(
     deps: Deps, demo_tenant: Tenant, database_url: str, telegram: FakeTelegram
 ) -> None:
