@@ -74,7 +74,11 @@ PROBES = (
     Operation("GET", "/health", "Живость процесса (база данных не опрашивается)", None, Health),
     Operation("GET", "/ready", "Готовность: база данных отвечает", None, Readiness),
     Operation(
-        "GET", scrape.PATH, "Метрики Prometheus (текстовый формат 0.0.4)", None, None,
+        "GET",
+        scrape.PATH,
+        "Метрики Prometheus (текстовый формат 0.0.4)",
+        None,
+        None,
         response_media="text/plain",
         description="Открыт, как /health, пока не задан LOYALTY_METRICS_TOKEN; с ним "
         "нужен заголовок Authorization: Bearer <токен>. Метрики: задержка запросов по "
