@@ -23,6 +23,7 @@ from pydantic import ValidationError
 
 from cloud.engine.types import EngineError
 from cloud.errors import DomainError
+from cloud.observability.metrics import tag_error
 from cloud.validation import describe_validation_error
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -99,6 +100,7 @@ def adapter_error_middleware(
                 failure, path=request.path, message=own_words.get(failure.code, failure.message)
             )
             response = render(failure)
+            tag_error(response, failure.code)
             if isinstance(exc, web.HTTPMethodNotAllowed):
                 response.headers["Allow"] = ", ".join(sorted(exc.allowed_methods))  # RFC 9110
             return response

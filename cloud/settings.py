@@ -154,6 +154,12 @@ class Settings(BaseSettings):
         "`loyalty scheduler` runs; both together are safe, only redundant)",
     )
     scheduler_interval_seconds: float = Field(60.0, ge=1, le=3600)
+    metrics_token: str | None = Field(
+        None,
+        min_length=16,
+        description="GET /metrics answers only `Authorization: Bearer <it>`; unset: open, "
+        "like /health (then keep /metrics off the public network)",
+    )
 
     @model_validator(mode="after")
     def _refuse_dev_keys_in_production(self) -> Settings:

@@ -33,7 +33,8 @@ class ApiError(NamedTuple):
     referrer); administration: ``operator``,
     ``stores``, ``store`` (a store by id), ``terminals``, ``terminal_tokens``, ``revoke``,
     ``keys``, ``key`` (a merchant key by id), ``signing`` (a SIGMA terminal's signing
-    secret); ``ready`` (the readiness probe); ``import``
+    secret); ``ready`` (the readiness probe); ``metrics`` (``/metrics`` with
+    ``LOYALTY_METRICS_TOKEN`` set); ``import``
     (the customer base import); messages: ``mailings``, ``mailing_send``, ``mailing`` (a
     mailing by id), ``templates``; ``join_links`` (the self-registration links); feedback:
     ``feedback_list`` (lists and NPS), ``feedback`` (a feedback by id); ``reports``;
@@ -67,6 +68,8 @@ ERRORS: tuple[ApiError, ...] = (
     ApiError("internal_error", 500, "Внутренняя ошибка сервиса, повторите позже", ("all",)),
     ApiError("database_unavailable", 503, "Сервис не готов: база данных не отвечает",
              ("ready",)),
+    ApiError("metrics_unauthorized", 401,
+             "Нужен заголовок Authorization: Bearer <токен метрик>", ("metrics",)),
     # ---- credentials ----
     ApiError("missing_token", 401,
              "Нужен заголовок Authorization: Bearer <токен> (или Basic с токеном)", ("auth",)),

@@ -1,5 +1,7 @@
 """Middlewares of the native API: domain errors to ``{"code", "message"}``, terminal
-authentication, and one structured log event per request."""
+authentication, and per request one structured log event, one metrics observation and a
+request id (every request of the service, the adapters' sub-applications included,
+passes through this one middleware)."""
 
 from __future__ import annotations
 
@@ -14,6 +16,9 @@ from cloud.api.wire import json_response
 from cloud.crypto import basic_credentials
 from cloud.engine.types import EngineError
 from cloud.errors import DomainError, Unauthorized
+from cloud.observability import request_ids
+from cloud.observability.channels import UNMATCHED, channel_of, method_of, route_of
+from cloud.observability.metrics import ERROR_CODE, observe_request, tag_error
 from cloud.services.admin.operator import authenticate_operator
 from cloud.services.merchants import StaleCredential, authenticate_merchant
 
@@ -21,7 +26,7 @@ log = structlog.get_logger("loyalty.request")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-PUBLIC_PATHS = frozenset({"/api/v1/openapi.json", "/health", "/ready"})
+PUBLIC_PATHS = frozenset({"/api/v1/openapi.json", "/health", "/ready", "/metrics"})
 # Calls whose handler reads the snapshot first, which proves a remembered token still
 # live in the same query (the hot path stays at one database read).
 DEFERRED_CHECK_PATHS = frozenset({"/api/v1/checkout/calculate", "/api/v1/checkout/confirm"})
@@ -36,7 +41,9 @@ OPERATOR_PATHS = "/api/v1/operator/"
 
 
 def error_body(code: str, message: str, status: int) -> web.Response:
-    return json_response({"code": code, "message": message}, status=status)
+    response = json_response({"code": code, "message": message}, status=status)
+    tag_error(response, code)
+    return response
 
 
 def _token_from(header: str) -> str:
@@ -104,23 +111,33 @@ def _error_response(request: web.Request, exc: Exception) -> web.StreamResponse 
     return error_body("internal_error", "Внутренняя ошибка сервиса, повторите позже", 500)
 
 
-ADAPTERS = ("evotor", "frontol", "sigma", "moysklad")
-"""Sub-applications named in the request log by their first path segment."""
-
-
-def _log_request(request: web.Request, status: int, started: float) -> None:
+def _finish(
+    request: web.Request,
+    response: web.StreamResponse,
+    status: int,
+    started: float,
+    request_id: str,
+) -> None:
+    """Observe, echo the request id and log: once per request, whatever answered."""
+    seconds = time.perf_counter() - started
+    channel = channel_of(request.path)
+    route = route_of(request)
+    observe_request(
+        channel, route or UNMATCHED, method_of(request), seconds, status, response.get(ERROR_CODE)
+    )
+    if not response.prepared:  # a streamed download has sent its headers already
+        response.headers[request_ids.HEADER] = request_id
     terminal = request.get(TERMINAL)
-    resource = request.match_info.route.resource
     log.info(
         "request",
-        adapter=next((name for name in ADAPTERS if request.path.startswith(f"/{name}/")), "api"),
-        route=resource.canonical if resource else request.path,
+        adapter=channel,
+        route=route or request.path,
         method=request.method,
         status=status,
         merchant=getattr(terminal or request.get(MERCHANT), "merchant_id", None),
         terminal=getattr(terminal, "terminal_id", None),
         receipt=request.get(RECEIPT_ID),
-        duration_ms=round((time.perf_counter() - started) * 1000, 2),
+        duration_ms=round(seconds * 1000, 2),
     )
 
 
@@ -130,6 +147,7 @@ async def api_middleware(request: web.Request, handler: Handler) -> web.StreamRe
     in one middleware: each layer of aiohttp middleware costs every call on the hot
     path."""
     started = time.perf_counter()
+    request_id = request_ids.bind(request.headers.get(request_ids.HEADER))
     try:
         await _authenticate(request)
         try:
@@ -149,8 +167,8 @@ async def api_middleware(request: web.Request, handler: Handler) -> web.StreamRe
         error = _error_response(request, exc)
         if error is None:
             assert isinstance(exc, web.HTTPException)
-            _log_request(request, exc.status, started)
+            _finish(request, exc, exc.status, started, request_id)
             raise
         response = error
-    _log_request(request, response.status, started)
+    _finish(request, response, response.status, started, request_id)
     return response

@@ -118,6 +118,7 @@ _PATH_SCOPES: dict[str, set[str]] = {
     "/api/v1/merchant/keys/rotate": {"keys"},
     "/api/v1/merchant/keys/{key_id}/revoke": {"keys", "key"},
     "/ready": {"ready"},
+    "/metrics": {"metrics"},
     "/api/v1/merchant/mailings/preview": {"mailings"},
     "/api/v1/merchant/mailings": {"mailings", "mailing_send"},
     "/api/v1/merchant/mailings/{mailing_id}": {"mailing"},

@@ -34,6 +34,7 @@ from cloud.api.wire import json_response
 from cloud.fiscal import api as fiscal_api
 from cloud.fiscal import pages as fiscal_pages
 from cloud.messages import callbacks
+from cloud.observability import scrape
 from cloud.pages import setup_templates
 from cloud.selfservice import api as join_links
 from cloud.selfservice import setup as setup_selfservice
@@ -72,6 +73,18 @@ async def ready(request: web.Request) -> web.Response:
 PROBES = (
     Operation("GET", "/health", "Живость процесса (база данных не опрашивается)", None, Health),
     Operation("GET", "/ready", "Готовность: база данных отвечает", None, Readiness),
+    Operation(
+        "GET",
+        scrape.PATH,
+        "Метрики Prometheus (текстовый формат 0.0.4)",
+        None,
+        None,
+        response_media="text/plain",
+        description="Открыт, как /health, пока не задан LOYALTY_METRICS_TOKEN; с ним "
+        "нужен заголовок Authorization: Bearer <токен>. Метрики: задержка запросов по "
+        "каналу и маршруту, ошибки по коду, очередь сообщений, задания, удержания, пул "
+        "соединений с базой (docs/operations.md).",
+    ),
 )
 
 
@@ -118,6 +131,7 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/api/v1/openapi.json", openapi)
     app.router.add_get("/health", health)
     app.router.add_get("/ready", ready)
+    scrape.setup(app)
     callbacks.setup(app)
     setup_templates(app)
     setup_selfservice(app)

@@ -21,6 +21,7 @@ from datetime import date, time, timedelta
 import structlog
 
 from cloud.fiscal.job import run_fiscal_claims
+from cloud.observability.metrics import timed_job
 from cloud.services import feedback, gift_certificate_jobs, jobs, lifecycle, notices, tier_notices
 from cloud.services.deps import Deps
 from cloud.services.merchants import zone
@@ -86,9 +87,11 @@ async def tick(deps: Deps) -> list[tuple[int, str, str]]:
     """Run what is due now; returns ``(merchant, job, date)`` of every run that did work
     (a date found done by another scheduler is not listed)."""
     done: list[tuple[int, str, str]] = []
-    await jobs.run_holds(deps)
+    with timed_job("holds", deps.clock):
+        await jobs.run_holds(deps)
     try:
-        await run_fiscal_claims(deps)
+        with timed_job("fiscal_claims", deps.clock):
+            await run_fiscal_claims(deps)
     except Exception:
         # A provider or a claim in trouble must not hold up the dated jobs.
         log.exception("job_failed", job="fiscal_claims")
@@ -102,7 +105,8 @@ async def tick(deps: Deps) -> list[tuple[int, str, str]]:
         for job in SCHEDULE:
             for day in due_dates(job, local.date(), local.time(), last.get(job.name)):
                 try:
-                    report = await job.run(deps, day, merchant)
+                    with timed_job(job.name, deps.clock):
+                        report = await job.run(deps, day, merchant)
                 except Exception:
                     # One merchant's failure must not stop the others; the date stays
                     # unrecorded, so the next tick tries it again.

@@ -32,7 +32,7 @@ DOCUMENTS = (
 
 # Where native-API errors are raised, and the classes that carry their status.
 SCANNED = ["cloud/api", "cloud/services", "cloud/ledger", "cloud/engine", "cloud/phones.py",
-           "cloud/web_json.py", "cloud/messages"]  # fmt: skip
+           "cloud/web_json.py", "cloud/messages", "cloud/observability"]  # fmt: skip
 STATUS_OF = {"BadRequest": 400, "Unauthorized": 401, "PaymentRequired": 402, "Forbidden": 403,
              "NotFound": 404, "BodyTimeout": 408, "Conflict": 409, "Unprocessable": 422,
              "EngineError": 422, "TooManyRequests": 429}  # fmt: skip
@@ -198,16 +198,16 @@ def test_registry_covers_every_code_the_api_raises() -> None:
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 async def test_every_api_route_is_documented(service: TestClient) -> None:
-    """Each route the native API mounts (but the document itself), and the liveness and
-    readiness probes, are in the document with their method, and nothing else is."""
+    """Each route the native API mounts (but the document itself), and the liveness,
+    readiness and metrics probes, are in the document with their method, and nothing else is."""
     mounted = {
         (route.method.lower(), route.resource.canonical)
         for route in service.app.router.routes()
         if route.resource is not None and route.method != "HEAD"
         and (route.resource.canonical.startswith(("/api/v1/", "/bridge/v1/"))
-             or route.resource.canonical in ("/health", "/ready"))
+             or route.resource.canonical in ("/health", "/ready", "/metrics"))
     } - {("get", "/api/v1/openapi.json")}  # fmt: skip
-    assert {("get", "/health"), ("get", "/ready")} <= mounted
+    assert {("get", "/health"), ("get", "/ready"), ("get", "/metrics")} <= mounted
     paths = (await documents(service))["/api/v1/openapi.json"]["paths"]
     described = {(method, path) for path, item in paths.items() for method in item}
     assert described == mounted

@@ -24,6 +24,7 @@ from pydantic import ValidationError
 
 from cloud.engine.types import EngineError
 from cloud.errors import DomainError
+from cloud.observability.metrics import tag_error
 from cloud.validation import error_message
 from schemas.evotor import EvotorErrorBody, EvotorErrorItem
 
@@ -148,11 +149,15 @@ async def evotor_error_middleware(request: web.Request, handler: Handler) -> web
         value = user if exc.code in ("evotor_payment_required", "merchant_suspended") else None
         if exc.code in ("evotor_unknown_device", "evotor_device_limit"):
             value = request.headers.get("X-Evotor-Device-UUID")
-        return from_domain(exc, value)
+        response = from_domain(exc, value)
+        tag_error(response, exc.code)
+        return response
     except EngineError as exc:
-        return error_response(
+        response = error_response(
             422, EvotorErrorItem(code=INCORRECT, reason=exc.code, message=exc.message)
         )
+        tag_error(response, exc.code)
+        return response
     except ValidationError as exc:
         return from_validation(exc)
     except web.HTTPException as exc:
