@@ -13,9 +13,9 @@ catches is the query written without the merchant at all."""
 from __future__ import annotations
 
 import re
-from pprint import pformat
 from collections.abc import AsyncIterator, Callable
 from datetime import date, timedelta
+from pprint import pformat
 from typing import Any
 
 import asyncpg

@@ -18,9 +18,10 @@ from structlog.testing import capture_logs
 
 from cloud.cabinet import accounts
 from cloud.main import build_app
-from cloud.services import frontol_accounts, merchants
+from cloud.services import frontol_accounts, merchants, programs
 from cloud.services.deps import Deps
 from cloud.settings import Settings
+from tests.cabinet.conftest import cheap_argon2 as cheap_argon2
 from tests.cabinet.conftest import csrf_of
 from tests.conftest import Tenant
 from tests.helpers import sms_code
@@ -66,8 +67,8 @@ async def _native(service: TestClient, deps: Deps, tenant: Tenant) -> list[str]:
     await _ok(await service.post("/api/v1/customers", headers=bearer, json=body), 201)
     await _ok(await service.get("/api/v1/customers/lookup", headers=bearer,
                                 params={"phone": PHONE}))  # fmt: skip
-    receipt = {"id": "S-1", "customer": {"phone": PHONE},
-               "lines": [{"id": "1", "name": "Жидкость", "price": 500.0, "quantity": 1}]}  # fmt: skip
+    line = {"id": "1", "name": "Жидкость", "price": 500.0, "quantity": 1}
+    receipt = {"id": "S-1", "customer": {"phone": PHONE}, "lines": [line]}
     await _ok(await service.post("/api/v1/checkout/calculate", headers=bearer,
                                  json={"receipt": receipt}))  # fmt: skip
     # 1C's Basic form, with the token as the password.
@@ -93,8 +94,6 @@ async def _merchant_and_operator(service: TestClient, deps: Deps, tenant: Tenant
 async def _frontol(service: TestClient, deps: Deps) -> list[str]:
     now = deps.clock()
     merchant_id = await merchants.create_merchant(deps.db, "Молочная лавка", now)
-    from cloud.services import programs
-
     await programs.publish(deps.db, merchant_id, FIVE_PERCENT, now)
     link = await frontol_accounts.issue_key(deps, merchant_id)
     assert link.access_key is not None
@@ -104,18 +103,17 @@ async def _frontol(service: TestClient, deps: Deps) -> list[str]:
     raw = json.dumps(request, ensure_ascii=False).encode()
     signature = frontol_accounts.signature(link.access_key, raw)
     path = f"/frontol/v1/{link.organization}/document"
-    await _ok(await service.post(path, data=raw, headers={
-        "Authorization": f"FrontolAuth {signature}", "Content-Type": "application/json"}))  # fmt: skip
-    await _ok(await service.post(path, data=raw, headers={
-        "Authorization": f"FrontolAuth {WRONG}", "Content-Type": "application/json"}), 401)  # fmt: skip
+    for presented, status in ((signature, 200), (WRONG, 401)):
+        headers = {"Authorization": f"FrontolAuth {presented}", "Content-Type": "application/json"}
+        await _ok(await service.post(path, data=raw, headers=headers), status)
     return [link.access_key, signature]
 
 
 async def _evotor(service: TestClient) -> list[str]:
+    user = {"userId": "01-000000000000077", "companyName": "Ромашка"}
     created = await service.post(
-        "/evotor/api/v1/user/create", json={"userId": "01-000000000000077", "companyName": "Ромашка"},
-        headers={"Authorization": f"Bearer {EVOTOR_APP}"},
-    )  # fmt: skip
+        "/evotor/api/v1/user/create", json=user, headers={"Authorization": f"Bearer {EVOTOR_APP}"}
+    )
     user_token = json.loads(await _ok(created))["token"]
     await _ok(await service.put("/evotor/api/v1/inventories/stores", json=[],
                                 headers={"Authorization": f"Bearer {user_token}"}))  # fmt: skip
