@@ -201,5 +201,8 @@ async def test_a_days_queries_all_filter_by_merchant(
         await provider.client.aclose()  # type: ignore[union-attr]
 
     assert len(statements) > 500, "the trace caught too little: is it on?"
+    for part in ("INSERT INTO receipts", "INSERT INTO job_runs", "FROM cabinet_users",
+                 "UPDATE notifications", "INSERT INTO customers"):  # fmt: skip
+        assert any(part in sql for sql in statements), f"no {part!r} in the day's statements"
     found = unscoped(statements)
     assert found == {}, pformat(found, width=100)
