@@ -78,6 +78,9 @@ def main() -> int:
         print(f"audit: not audited (no advisory data for the release): {', '.join(unaudited)}")
     for line in found:
         print(f"audit: VULNERABLE {line}")
+    if not audited:
+        print("audit: nothing could be audited (no network to PyPI?)", file=sys.stderr)
+        return 2
     return 1 if found else 0
 
 

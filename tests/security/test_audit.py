@@ -36,7 +36,8 @@ def test_a_vulnerability_fails_and_an_unaudited_release_is_named(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A vulnerability pip-audit reports fails the run; one found in the fallback fails it
-    too; a clean report passes, listing what could not be audited."""
+    too; a clean report passes, listing what could not be audited; a run that could audit
+    nothing fails."""
     vulnerable = {"name": "aiohttp", "version": "3.9.0",
                   "vulns": [{"id": "GHSA-1", "fix_versions": ["3.9.4"]}]}  # fmt: skip
     skipped = {"name": "yarl", "version": "1.0", "skip_reason": "not found"}
@@ -44,5 +45,7 @@ def test_a_vulnerability_fails_and_an_unaudited_release_is_named(
     assert "VULNERABLE aiohttp 3.9.0: GHSA-1" in capsys.readouterr().out
     assert _audit(monkeypatch, {"dependencies": [skipped]}, {"yarl": ["PYSEC-2"]}) == 1
     assert "VULNERABLE yarl 1.0: PYSEC-2" in capsys.readouterr().out
-    assert _audit(monkeypatch, {"dependencies": [skipped]}, {}) == 0
+    clean = {"name": "idna", "version": "3.0", "vulns": []}
+    assert _audit(monkeypatch, {"dependencies": [clean, skipped]}, {}) == 0
     assert "not audited (no advisory data for the release): yarl 1.0" in capsys.readouterr().out
+    assert _audit(monkeypatch, {"dependencies": [skipped]}, {}) == 2  # no PyPI: not a pass
