@@ -219,6 +219,9 @@ def serve(settings: Settings) -> None:
         host=settings.host,
         port=settings.port,
         print=None,
+        # The structlog request line (cloud.api.middleware) is the access log: aiohttp's
+        # own would write the query string, and ``?phone=`` carries a customer's phone.
+        access_log=None,
         loop=_event_loop(),
         # Read deadlines: aiohttp's keep-alive timer also closes a connection whose
         # headers never complete; the body has its own (cloud.web_json.read_body); after

@@ -75,9 +75,9 @@ async def take_from_lot(
     longer covers ``amount`` (possible only if the customer's lock was bypassed) raises
     ``LotOverdrawn`` rather than journaling a debit no lot paid."""
     left = await tx.fetch_value(
-        "UPDATE bonus_lots SET remaining = remaining - :a WHERE id = :lot AND remaining >= :a "
-        "RETURNING remaining",
-        {"a": amount, "lot": lot_id},
+        "UPDATE bonus_lots SET remaining = remaining - :a "
+        "WHERE id = :lot AND merchant_id = :m AND remaining >= :a RETURNING remaining",
+        {"a": amount, "lot": lot_id, "m": merchant_id},
     )
     if left is None:
         raise LotOverdrawn(f"bonus lot {lot_id} cannot cover {amount}")

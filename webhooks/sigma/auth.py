@@ -102,8 +102,9 @@ async def _remember(deps: Deps, terminal: TerminalContext, signature: str, now: 
     async with deps.db.transaction() as tx:
         # Signatures older than twice the window can no longer be replayed: forget them.
         await tx.execute(
-            "DELETE FROM signed_requests WHERE terminal_id = :t AND seen_at < :old",
-            {"t": terminal.terminal_id, "old": now - 2 * WINDOW},
+            "DELETE FROM signed_requests WHERE merchant_id = :m AND terminal_id = :t "
+            "AND seen_at < :old",
+            {"m": terminal.merchant_id, "t": terminal.terminal_id, "old": now - 2 * WINDOW},
         )
         new = await tx.fetch_value(
             "INSERT INTO signed_requests (merchant_id, terminal_id, signature, seen_at) "

@@ -126,8 +126,8 @@ async def _refund(
             await tx.execute(
                 "UPDATE receipt_lines SET returned_quantity_milli = :q, "
                 "returned_redeemed = returned_redeemed + :g, "
-                "reversed_accrual = reversed_accrual + :t WHERE id = :id",
-                {"q": cumulative, "g": give, "t": take, "id": row["id"]},
+                "reversed_accrual = reversed_accrual + :t WHERE id = :id AND merchant_id = :m",
+                {"q": cumulative, "g": give, "t": take, "id": row["id"], "m": terminal.merchant_id},
             )
             returned_after[line_id] = cumulative
             returned_total += give
@@ -232,9 +232,9 @@ async def _refund(
         )
         await tx.execute(
             "UPDATE receipts SET amount = :a, redeemed = :g, accrued = :r, response = :body "
-            "WHERE id = :id",
+            "WHERE id = :id AND merchant_id = :m",
             {"a": amount_total, "g": given, "r": -recovered, "body": result.model_dump_json(),
-             "id": refund_id},
+             "id": refund_id, "m": terminal.merchant_id},
         )  # fmt: skip
         if customer_id is not None:
             # Once the refund receipt carries its amount: the tier reads what is left.
