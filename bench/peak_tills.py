@@ -4,6 +4,7 @@ quote, a bonus payment sometimes, close, a return sometimes. Payload shapes foll
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 import uuid
@@ -20,8 +21,24 @@ LINES: list[dict[str, Any]] = json.loads((BENCH / "receipt.json").read_text(), p
 BONUS = Decimal("10.00")
 MOSCOW = timezone(timedelta(hours=3))
 CENT = Decimal("0.01")
+CLOSE_TRIES = 4
+OFFLINE = "Нет связи с сервером лояльности"
 
 Sale = Callable[[Any, Any, random.Random, int], Awaitable[None]]
+
+
+async def _closing(load: Any, till: Any, step: str, path: str, body: Any, headers: Any,
+                   check: Callable[[Any], str | None], method: str = "POST") -> Any:  # fmt: skip
+    """The call that records the sale: a till not told it succeeded sends the same one
+    again (up to ``CLOSE_TRIES``, two seconds apart), as cashiers do; each failure counts
+    as an error, and the database check then shows whether a sale was lost or doubled."""
+    for attempt in range(CLOSE_TRIES):
+        if attempt:
+            await asyncio.sleep(2.0)  # past the bridge's 3 s offline spell
+        answer = await load.call(till, step, path, body, headers, check, method)
+        if answer is not None:
+            return answer
+    return None
 
 
 def _lines(rng: random.Random) -> list[dict[str, Any]]:
@@ -47,23 +64,28 @@ async def native(load: Any, till: Any, rng: random.Random, n: int) -> None:
     pays = rng.random() < load.args.bonus_share
     receipt = {"id": rid, "customer": {"phone": load.customer(rng, pays)}, "lines": _lines(rng)}
     auth = {"Authorization": f"Bearer {till.token}"}
-    if await load.call(till, "calculate", "/api/v1/checkout/calculate",
-                       {"receipt": receipt}, auth) is None:  # fmt: skip
+    quote = await load.call(till, "calculate", "/api/v1/checkout/calculate",
+                            {"receipt": receipt}, auth)  # fmt: skip
+    if quote is None:
         return
     redeemed = Decimal(0)
-    if pays:
+    # A quote the bridge priced itself (the cloud too slow or away) offers no bonus
+    # payment: the till does not try one.
+    if pays and OFFLINE not in json.dumps(quote, ensure_ascii=False):
         held = await load.call(till, "hold", "/api/v1/checkout/hold",
                                {"receipt": receipt, "amount": BONUS}, auth)  # fmt: skip
         if held is None:
             return
         redeemed = BONUS
-    done = await load.call(till, "confirm", "/api/v1/checkout/confirm",
+    done = await _closing(load, till, "confirm", "/api/v1/checkout/confirm",
                            {"receipt": receipt, "redeemed": redeemed}, auth,
                            _status("confirmed", "queued"))  # fmt: skip
     if done is None:
         return
     load.sold[till.terminal_id] += 1
     load.sales[till.channel] += 1
+    if done["status"] == "queued":  # the bridge kept it for the cloud: replayed later
+        load.offline[till.channel] += 1
     if rng.random() < load.args.return_share:
         back = {"id": f"{rid}-r", "receipt_id": rid}
         if await load.call(till, "return", "/api/v1/checkout/refund", back, auth) is not None:
@@ -112,9 +134,9 @@ async def frontol(load: Any, till: Any, rng: random.Random, n: int) -> None:
                            _frontol_ok) is None:  # fmt: skip
             return
         payments = [bonus, {"type": "cash", "mode": "fiscal", "amount": total - BONUS}]
-    if await load.call(till, "confirm", path,
-                       {**document, "action": "confirm", "payments": payments}, sign,
-                       _frontol_ok) is None:  # fmt: skip
+    if await _closing(load, till, "confirm", path,
+                      {**document, "action": "confirm", "payments": payments}, sign,
+                      _frontol_ok) is None:  # fmt: skip
         return
     load.sold[till.terminal_id] += 1
     load.sales[till.channel] += 1
@@ -150,8 +172,8 @@ async def sigma(load: Any, till: Any, rng: random.Random, n: int) -> None:
     closed = {"event": "receipt.closed", "receipt_id": rid, "customer": customer,
               "lines": [{**line, "amount": _amount(line)} for line in lines],
               "number": n, "cashier": {"id": "1", "name": "Кассир"}}  # fmt: skip
-    if await load.call(till, "closed", hook + "receipt.closed", closed, auth,
-                       _status("confirmed")) is None:  # fmt: skip
+    if await _closing(load, till, "closed", hook + "receipt.closed", closed, auth,
+                      _status("confirmed")) is None:  # fmt: skip
         return
     load.sold[till.terminal_id] += 1
     load.sales[till.channel] += 1
@@ -215,8 +237,9 @@ async def _payback(load: Any, till: Any, rng: random.Random, base: str, number: 
     back = [{**positions[0], "uuid": str(uuid.uuid4())}]
     document = _document(load, till, "PAYBACK", str(uuid.uuid4()), number, back,
                          base_document_id=base, base_document_number=number)  # fmt: skip
-    if await load.call(till, "return", "/evotor/api/v2/documents", document,
-                       _evotor_headers(load, till), _result("refunded"), "PUT") is not None:  # fmt: skip
+    headers = _evotor_headers(load, till)
+    if await load.call(till, "return", "/evotor/api/v2/documents", document, headers,
+                       _result("refunded"), "PUT") is not None:  # fmt: skip
         load.refunded[till.terminal_id] += 1
         load.returns[till.channel] += 1
 
@@ -251,8 +274,8 @@ async def evotor(load: Any, till: Any, rng: random.Random, n: int) -> None:
               "resultSum": quoted[p["uuid"]]["resultSum"]} for p in positions]  # fmt: skip
     close = {**opened, "positions": final, "bonusPayment": paid, "documentId": document_id,
              "number": n}  # fmt: skip
-    if await load.call(till, "close", hooks + "close", close, headers,
-                       _status("confirmed")) is None:  # fmt: skip
+    if await _closing(load, till, "close", hooks + "close", close, headers,
+                      _status("confirmed")) is None:  # fmt: skip
         return
     load.sold[till.terminal_id] += 1
     load.sales[till.channel] += 1
@@ -270,8 +293,9 @@ async def evotor_documents(load: Any, till: Any, rng: random.Random, n: int) -> 
     positions = _positions(rng)
     sell = _document(load, till, "SELL", document_id, n, positions,
                      customer_phone=load.customer(rng, False))  # fmt: skip
-    if await load.call(till, "sell", "/evotor/api/v2/documents", sell,
-                       _evotor_headers(load, till), _result("confirmed"), "PUT") is None:  # fmt: skip
+    if await _closing(load, till, "sell", "/evotor/api/v2/documents", sell,
+                      _evotor_headers(load, till), _result("confirmed", "duplicate"),
+                      "PUT") is None:  # fmt: skip
         return
     load.sold[till.terminal_id] += 1
     load.sales[till.channel] += 1
