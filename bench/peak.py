@@ -116,6 +116,8 @@ async def till_loop(load: Load, till: setup.Till, until: float, seed: int) -> No
     while time.monotonic() < until:
         till.number += 1
         await sale(load, till, rng, till.number)
+        if load.args.pace:  # the cashier's time between sales, exponential around --pace
+            await asyncio.sleep(min(rng.expovariate(1 / load.args.pace), until - time.monotonic()))
 
 
 async def phase(load: Load, seconds: float) -> float:
@@ -160,9 +162,13 @@ def report(load: Load, elapsed: float) -> dict[str, Any]:
     print(f"| **total** | {total} | {total / elapsed:.1f} | {sum(load.returns.values())} "
           f"| {sum(load.errors.values())} | {sum(load.offline.values())} "
           f"| every call: {len(every) / elapsed:.0f}/s, p99 {p99:.0f} |")  # fmt: skip
+    queued = sum(load.offline.values())
+    print(f"\nAnswered by the cloud: {(total - queued) / elapsed:.1f} sales/s; queued by "
+          f"the bridges (kept offline, replayed after): {queued / elapsed:.1f}/s")  # fmt: skip
     for sample in load.samples:
         print("  error:", sample)
     summary["total"] = {"sales": total, "sales_per_s": round(total / elapsed, 2),
+                        "queued_by_bridges": queued,
                         "calls_per_s": round(len(every) / elapsed, 1),
                         "errors": sum(load.errors.values())}  # fmt: skip
     return summary
@@ -224,6 +230,10 @@ def main() -> int:
     parser.add_argument("--payers", type=int, default=200, help="customers with bonuses")
     parser.add_argument("--bonus-share", type=float, default=0.25)
     parser.add_argument("--return-share", type=float, default=0.1)
+    parser.add_argument(
+        "--pace", type=float, default=0.0,
+        help="mean seconds between a till's sales (0: back to back, the service saturated)",
+    )  # fmt: skip
     parser.add_argument("--workers", type=int, default=1, help="passed to loyalty serve")
     parser.add_argument("--database", choices=("postgresql", "sqlite"), default="postgresql")
     parser.add_argument("--database-url", help="an existing PostgreSQL (migrated here)")
