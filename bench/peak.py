@@ -93,17 +93,20 @@ class Load:
             ) as response:  # fmt: skip
                 status, text = response.status, await response.read()
         except (aiohttp.ClientError, TimeoutError) as exc:
-            return self._fail(till, step, f"{type(exc).__name__}: {exc}")
+            return self.fail(till, step, f"{type(exc).__name__}: {exc}")
         self.latency[(till.channel, step)].append((time.perf_counter() - started) * 1000)
         if status >= 300:
-            return self._fail(till, step, f"HTTP {status}: {text[:300].decode(errors='replace')}")
-        answer = json.loads(text)
+            return self.fail(till, step, f"HTTP {status}: {text[:300].decode(errors='replace')}")
+        try:
+            answer = json.loads(text)
+        except ValueError:
+            return self.fail(till, step, f"HTTP {status}, not JSON: {text[:200]!r}")
         problem = check(answer) if check is not None else None
         if problem:
-            return self._fail(till, step, problem)
+            return self.fail(till, step, problem)
         return answer
 
-    def _fail(self, till: setup.Till, step: str, what: str) -> None:
+    def fail(self, till: setup.Till, step: str, what: str) -> None:
         self.errors[till.channel] += 1
         if len(self.samples) < 10:
             self.samples.append(f"{till.channel} {step} (terminal {till.terminal_id}): {what}")
@@ -115,7 +118,10 @@ async def till_loop(load: Load, till: setup.Till, until: float, seed: int) -> No
     sale = tills.PROTOCOLS[till.channel]
     while time.monotonic() < until:
         till.number += 1
-        await sale(load, till, rng, till.number)
+        try:
+            await sale(load, till, rng, till.number)
+        except (KeyError, TypeError, ValueError) as exc:  # an answer not in its shape
+            load.fail(till, "answer", f"{type(exc).__name__}: {exc}")
         if load.args.pace:  # the cashier's time between sales, exponential around --pace
             await asyncio.sleep(min(rng.expovariate(1 / load.args.pace), until - time.monotonic()))
 
