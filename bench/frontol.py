@@ -7,8 +7,9 @@ check and the translation (issue 10: within 20 %).
    program, N customers), plus the merchant's Frontol organization and access key.
 2. The service in its own process (``python -m cloud.main serve``, logging at WARNING).
 3. ``--requests`` prepared requests per scenario, the same receipts (the 10 lines of
-   ``bench/receipt.json`` without categories, as Frontol sends none) for random customers,
-   each with its own receipt id: (n) ``POST /api/v1/checkout/calculate`` with the
+   ``bench/receipt.json`` without categories, as Frontol sends none, each line with what
+   the till charges for it and a floor of 0, and the receipt's local time, both ways) for
+   random customers, each with its own receipt id: (n) ``POST /api/v1/checkout/calculate`` with the
    terminal's token, (f) ``POST /frontol/v1/<org>/document`` ``action: calculate`` signed
    ``FrontolAuth md5(key + body)``. wrk sends them in turn (``bench/signed.lua``), rounds
    interleaved n, f, n, f, ...; the ratio f/n is taken within each round, then the median.
@@ -76,11 +77,22 @@ def prepare(workdir: Path, token: str, key: str, customers: int, count: int) -> 
          "totalAmount": round(line["price"] * line["quantity"], 2)}
         for line in lines
     ]  # fmt: skip
+    # The same constraints both ways: what the till charges for each line and its floor
+    # (native ``amount`` and ``minimum_price``, Frontol ``totalAmount`` and ``minimumPrice``).
+    lines = [{**line, "amount": position["totalAmount"], "minimum_price": 0}
+             for line, position in zip(lines, positions, strict=True)]  # fmt: skip
     native, frontol = [], []
     rng = random.Random(7)
     for n in range(count):
         customer = phone(rng.randint(1, customers))
-        body = {"receipt": {"id": f"n-{n}", "customer": {"phone": customer}, "lines": lines}}
+        body = {
+            "receipt": {
+                "id": f"n-{n}",
+                "customer": {"phone": customer},
+                "lines": lines,
+                "created_at": "2026-11-27T12:00:00+03:00",
+            }
+        }  # Frontol's dateTime
         native.append(f"Bearer {token}\t{json.dumps(body, ensure_ascii=False)}")
         document = {
             "action": "calculate", "type": "receipt", "businessUnit": "store-1",

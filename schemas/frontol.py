@@ -22,10 +22,13 @@ from pydantic import (
     ConfigDict,
     Field,
     GetPydanticSchema,
+    PlainValidator,
     WithJsonSchema,
 )
+from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import core_schema
 
+from schemas import checkout as wire
 from schemas.money import MAX_AMOUNT, MAX_QUANTITY
 from schemas.money import Money as Roubles
 
@@ -53,9 +56,20 @@ def _exact(places: int, low: Decimal, high: Decimal, positive: bool = False) -> 
             raise ValueError(f"число {sign} {low} и не больше {high}")
         return number.quantize(step)
 
-    # From JSON text pydantic-core alone reads it (no Python call per field: a receipt
-    # has ten lines of five figures). The float step is exact: a body with a number a
-    # float could change goes the Python way (``webhooks.frontol.body``).
+    def from_float(value: float) -> Decimal:
+        # The float is exact here: a body with a number a float could change goes the
+        # Python way (``cloud.web_json.needs_exact_read``), so its shortest text is the
+        # number as written. One Python call a figure costs less than pydantic-core's
+        # decimal checks (each a call back into ``decimal``): bench/frontol.py.
+        number = Decimal(repr(value))
+        if (
+            number.quantize(step) != number
+            or not low <= number <= high
+            or (positive and not number)
+        ):
+            raise ValueError(message)
+        return number
+
     decimal = core_schema.decimal_schema(
         decimal_places=places, allow_inf_nan=False, ge=low, le=high,
         gt=Decimal(0) if positive else None,
@@ -63,7 +77,10 @@ def _exact(places: int, low: Decimal, high: Decimal, positive: bool = False) -> 
     from_text = core_schema.union_schema(
         [
             core_schema.chain_schema(
-                [core_schema.float_schema(strict=True, allow_inf_nan=False), decimal]
+                [
+                    core_schema.float_schema(strict=True, allow_inf_nan=False),
+                    core_schema.no_info_plain_validator_function(from_float),
+                ]
             ),
             core_schema.chain_schema(
                 [core_schema.str_schema(pattern=_NUMBER.pattern, strip_whitespace=True), decimal]
@@ -157,18 +174,50 @@ Coupons = (
 )
 
 
-class Position(FrontolModel):
-    index: Annotated[int, Field(ge=1, le=100_000)]
-    id: Id
-    text: Annotated[str, Field(max_length=1000)] = ""
+# ``index`` (an integer, as Frontol numbers its lines) read by pydantic-core and kept as
+# the canonical line's text id.
+_LINE_INDEX = core_schema.chain_schema(
+    [core_schema.int_schema(ge=1, le=100_000), core_schema.str_schema(coerce_numbers_to_str=True)]
+)
+LineIndex = Annotated[
+    str,
+    GetPydanticSchema(lambda _type, _handler: _LINE_INDEX),
+    WithJsonSchema({"type": "integer", "minimum": 1, "maximum": 100_000}),
+]
+
+
+def _ignored(value: Any) -> None:
+    return None
+
+
+class Position(wire.ReceiptLine):
+    """A Frontol line read straight into the canonical receipt line (no second model to
+    build per line on every calculate): ``index`` is the line's ``id`` (its text; the
+    answers give it back as the number), the product code ``id`` its ``sku``, ``text``
+    its ``name``, ``totalAmount`` its ``amount``, ``minimumPrice`` its ``minimum_price``.
+    A ``category`` the till might send is ignored: Frontol lines get theirs from the
+    merchant's catalogue."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=False)
+
+    id: Annotated[LineIndex, Field(validation_alias="index")]
+    sku: Annotated[Id, Field(validation_alias="id")]
+    name: Annotated[str, Field(max_length=1000, validation_alias="text")] = ""
+    category: Annotated[
+        SkipJsonSchema[None], PlainValidator(_ignored)
+    ] = None  # fmt: skip
     price: Money
-    minimumPrice: Money | None = None
+    minimum_price: Annotated[Money | None, Field(validation_alias="minimumPrice")] = None
     quantity: Quantity
-    totalAmount: Money | None = None
+    amount: Annotated[Money | None, Field(validation_alias="totalAmount")] = None
     discardedAmount: Money | None = None
     referenceIndex: Annotated[int, Field(ge=1, le=100_000)] | None = None
     coupons: Coupons = None
     """Line-level coupons (read as the receipt's: a coupon rule names its own goods)."""
+
+    @property
+    def index(self) -> int:
+        return int(self.id)
 
 
 class Payment(FrontolModel):

@@ -3,7 +3,8 @@
 - ``uid`` may come braced and upper-case (a Windows GUID): ``{3F1C…}`` and ``3f1c…`` are
   one receipt.
 - A line's id is its ``index`` (what the answers and refunds refer back to); the
-  product code ``id`` goes to ``sku``, where the merchant's catalogue finds its category.
+  product code ``id`` goes to ``sku``, where the merchant's catalogue finds its category
+  (``fr.Position`` reads them so: a position is a canonical line).
 - ``totalAmount`` is what the till charges for the line; ``minimumPrice`` the unit floor.
 - The bonus payment of a ``confirm`` is the payment of ``type: "bonus"``, or a
   ``nonFiscal`` one with no type (sources disagree); no ``payments`` at all means "what
@@ -21,6 +22,9 @@ from cloud.services import checkout
 from schemas import checkout as wire
 from schemas import frontol as fr
 from schemas.money import to_kopecks, to_roubles
+
+NAME_LENGTH = 256
+"""What a canonical line's name holds (Frontol's ``text`` may be longer)."""
 
 
 def normalise_uid(uid: str) -> str:
@@ -50,33 +54,30 @@ def _no_lines() -> BadRequest:
 
 def coupons(body: fr.DocumentRequest) -> list[str]:
     """The receipt's coupons and its lines', each once, at most ten."""
-    named = [*(body.coupons or []), *(c for p in body.positions for c in p.coupons or [])]
+    named = list(body.coupons or ())
+    for p in body.positions:
+        if p.coupons:
+            named.extend(p.coupons)
+    if not named:
+        return named
     return list(dict.fromkeys(code.strip() for code in named if code.strip()))[:10]
 
 
 def receipt(body: fr.DocumentRequest) -> wire.Receipt:
     if not body.positions:
         raise _no_lines()
-    # Each figure is already bounded as the wire's own types bound it (``schemas.frontol``
-    # reads money and quantities exactly): the lines are built, not validated twice;
-    # the receipt still checks its lines together (ids unique, count).
+    # The positions are canonical lines already (``fr.Position``); only a name longer
+    # than the canonical line keeps is cut. The receipt still checks its lines together
+    # (ids unique, count).
+    lines: list[wire.ReceiptLine] = [
+        p if len(p.name) <= NAME_LENGTH else p.model_copy(update={"name": p.name[:NAME_LENGTH]})
+        for p in body.positions
+    ]
     return wire.Receipt(
         id=normalise_uid(body.uid),
         customer=customer_ref(body.client),
         coupons=coupons(body),
-        lines=[
-            wire.ReceiptLine.model_construct(
-                id=str(p.index),
-                name=p.text[:256],
-                sku=p.id,
-                category=None,  # every field given: pydantic then copies no default
-                price=p.price,
-                quantity=p.quantity,
-                amount=p.totalAmount,
-                minimum_price=p.minimumPrice,
-            )
-            for p in body.positions
-        ],
+        lines=lines,
         created_at=body.dateTime,
     )
 
