@@ -131,9 +131,52 @@ def start_cluster(options: str) -> tuple[Any, str]:
     if bindir is None:
         raise SystemExit("no PostgreSQL server binaries (install the test extras: pgserver)")
     durable = "-c fsync=on -c synchronous_commit=on -c full_page_writes=on"
-    cluster = PostgresCluster.start(bindir, f"{durable} -c shared_buffers=256MB {options}")
+    # pg_stat_statements: --count-statements reads what one sale costs the database.
+    extras = "-c shared_buffers=256MB -c shared_preload_libraries=pg_stat_statements"
+    cluster = PostgresCluster.start(bindir, f"{durable} {extras} {options}")
     cluster.create_database("bench_checkout")
     return cluster, cluster.url("bench_checkout")
+
+
+def count_statements(
+    database_url: str, service: Server, token: str, lines: list[dict[str, Any]], sales: int
+) -> None:
+    """Make ``sales`` sales one after another and print each statement's calls per sale
+    (``pg_stat_statements``, BEGIN and COMMIT included): the database round trips of one
+    calculate + confirm."""
+    import asyncpg
+
+    dsn = database_url.replace("postgresql+asyncpg://", "postgresql://")
+
+    async def stats(reset: bool) -> list[Any]:
+        db = await asyncpg.connect(dsn)
+        try:
+            await db.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+            if reset:
+                await db.execute("SELECT pg_stat_statements_reset()")
+                return []
+            return list(await db.fetch(
+                "SELECT calls, rows, total_exec_time, query FROM pg_stat_statements "
+                "WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+                "AND query NOT LIKE '%pg_stat_statements%' ORDER BY calls DESC"
+            ))  # fmt: skip
+        finally:
+            await db.close()
+
+    asyncio.run(stats(reset=True))
+    for n in range(sales):
+        receipt = {"id": f"count-{n}", "customer": {"phone": phone(n + 1)}, "lines": lines}
+        post(service.url + CALCULATE, token, {"receipt": receipt})
+        post(service.url + "/api/v1/checkout/confirm", token, {"receipt": receipt})
+    rows = asyncio.run(stats(reset=False))
+    print(f"\nStatements per sale (calculate + confirm), {sales} sales, pg_stat_statements:")
+    for row in rows:
+        if row["calls"] >= sales / 2:
+            query = " ".join(row["query"].split())[:110]
+            print(f"  {row['calls'] / sales:5.2f}  {row['total_exec_time'] / row['calls']:6.3f} ms"
+                  f"  {query}")  # fmt: skip
+    total = sum(row["calls"] for row in rows) / sales
+    print(f"  total: {total:.1f} statements per sale (background tasks included)")
 
 
 def free_port() -> int:
@@ -366,7 +409,7 @@ def report(runs: list[list[Run]], args: argparse.Namespace) -> tuple[dict[str, A
     }
     summary: dict[str, Any] = {"scenarios": {}}
     print(f"\nMedians of {len(runs)} rounds, {args.duration} s each, -c{args.connections}:\n")
-    header = f"| {'scenario':<47} | {'rate':>9} | {'p50 ms':>7} | {'p99 ms':>7} | {'x bare':>7} |"
+    header = f"| {'scenario':<58} | {'rate':>9} | {'p50 ms':>7} | {'p99 ms':>7} | {'x bare':>7} |"
     print(header)
     print("|" + "|".join("-" * (len(cell) + 0) for cell in header.split("|")[1:-1]) + "|")
     for key, title in SCENARIOS.items():
@@ -375,7 +418,7 @@ def report(runs: list[list[Run]], args: argparse.Namespace) -> tuple[dict[str, A
         p99 = statistics.median(r.p99_ms for r in by[key])
         unit = "sales/s" if key.startswith("c") else "req/s"
         print(
-            f"| ({key}) {title:<43} | {rate:>9.0f} | {p50:>7.2f} | {p99:>7.2f} "
+            f"| ({key:>2}) {title:<52} | {rate:>9.0f} | {p50:>7.2f} | {p99:>7.2f} "
             f"| {ratio[key]:>7.3f} |"
         )
         summary["scenarios"][key] = {
@@ -466,6 +509,11 @@ def main() -> int:
         help="more -c name=value for --postgres (default: the server's defaults, durable)",
     )  # fmt: skip
     parser.add_argument(
+        "--count-statements", type=int, metavar="SALES",
+        help="with --postgres: make SALES sales one by one and print the statements each "
+        "costs (pg_stat_statements), then measure as usual",
+    )  # fmt: skip
+    parser.add_argument(
         "--workers", type=int, default=1,
         help="also run N bare processes and the service with N workers (PostgreSQL)",
     )  # fmt: skip
@@ -535,6 +583,8 @@ def main() -> int:
 
         lines = json.loads((BENCH / "receipt.json").read_text())
         smoke_test(service, token, lines, args.customers)
+        if args.count_statements:
+            count_statements(database_url, service, token, lines, args.count_statements)
         lines_json = json.dumps(lines, ensure_ascii=False, separators=(",", ":"))
         stamp = datetime.now(UTC).strftime("%H%M%S")
 

@@ -61,17 +61,17 @@ async def confirm(
     version."""
     rid = request.receipt.id
     digest = receipt_digest(request.receipt, request.redeemed, request.gift_certificates)
-    stored = await stored_with_digest(deps.db, terminal.merchant_id, source, "sale", rid)
-    if stored is None:
-        try:
-            return await _confirm(deps, terminal, request, source, digest)
-        except Exception as exc:
-            # Another request confirmed the same receipt between our check and our insert.
-            if not (isinstance(exc, AlreadyStored) or is_unique_violation(exc)):
-                raise
-            stored = await stored_with_digest(deps.db, terminal.merchant_id, source, "sale", rid)
-            if stored is None:
-                raise
+    # The first look for a stored answer is inside the transaction (one round trip
+    # fewer per new sale than a look before it): a retry rolls back and replays.
+    try:
+        return await _confirm(deps, terminal, request, source, digest)
+    except Exception as exc:
+        # A retry, or another request confirmed the same receipt before our insert.
+        if not (isinstance(exc, AlreadyStored) or is_unique_violation(exc)):
+            raise
+        stored = await stored_with_digest(deps.db, terminal.merchant_id, source, "sale", rid)
+        if stored is None:
+            raise
     # A replay reads no snapshot, so a remembered credential proves itself here.
     await snapshots.verify_credential(deps.db, terminal)
     return wire.ConfirmResult.model_validate_json(replay(stored, digest, "sale", rid))
@@ -83,14 +83,15 @@ async def _confirm(
     receipt = request.receipt
     now = deps.clock()
     epoch = to_epoch(now)
-    bought_at = purchase_time(receipt.created_at, now, terminal.timezone)
-    redeemed = to_kopecks(request.redeemed)
-    if redeemed and receipt.customer is None:
-        raise BadRequest("customer_required", "Для оплаты бонусами укажите клиента")
-    lines = engine_lines(receipt)
     async with deps.db.transaction() as tx:
         if await stored_response(tx, terminal.merchant_id, source, "sale", receipt.id):
             raise AlreadyStored()
+        # After the stored answer: a retry is answered as before, whatever it carries.
+        bought_at = purchase_time(receipt.created_at, now, terminal.timezone)
+        redeemed = to_kopecks(request.redeemed)
+        if redeemed and receipt.customer is None:
+            raise BadRequest("customer_required", "Для оплаты бонусами укажите клиента")
+        lines = engine_lines(receipt)
         quoted = await active_hold(tx, terminal.merchant_id, source, receipt.id, epoch)
         quoted_by = None
         sold_during: snapshots.Sold = snapshots.LIVE
