@@ -5,13 +5,19 @@ It runs in its own process, like the real service, so both pay the same HTTP sta
 the same event loop; the ratio service/bare is then what our code costs on top of
 aiohttp, and it moves far less from machine to machine than raw requests per second.
 
-    python bench/bare_server.py --port 8081
+    python bench/bare_server.py --port 8081 [--processes 2]
+
+``--processes N`` runs N such processes on the port with ``SO_REUSEPORT``, as
+``loyalty serve --workers N`` does: the baseline of what a second process gains here.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
+import subprocess
+import sys
 
 from aiohttp import web
 
@@ -30,15 +36,37 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--processes", type=int, default=1)
+    parser.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.processes > 1:
+        supervise(args)
+        return
     app = web.Application()
     app.router.add_get("/health", health)
     # Any POST path: wrk posts the very script it posts to the service, path included.
     app.router.add_post("/{tail:.*}", calculate)
     # No access log: the service runs with logging at WARNING, so neither side logs.
     web.run_app(
-        app, host=args.host, port=args.port, access_log=None, print=None, loop=_event_loop()
-    )
+        app, host=args.host, port=args.port, access_log=None, print=None, loop=_event_loop(),
+        reuse_port=args.reuse_port or None,
+    )  # fmt: skip
+
+
+def supervise(args: argparse.Namespace) -> None:
+    """N processes of this script on one port; SIGTERM stops them all."""
+    command = [sys.executable, __file__, "--host", args.host, "--port", str(args.port),
+               "--reuse-port"]  # fmt: skip
+    children = [subprocess.Popen(command) for _ in range(args.processes)]
+
+    def stop(signum: int, frame: object) -> None:
+        for child in children:
+            child.terminate()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    for child in children:
+        child.wait()
 
 
 def _event_loop() -> asyncio.AbstractEventLoop:

@@ -1,11 +1,13 @@
 """Checkout benchmark: the service's calculate and complete sales against bare aiohttp.
 
     python bench/checkout.py [--duration 10] [--customers 10000] [--connections 32]
+        [--database-url postgresql://… | --postgres] [--workers N]
 
-1. A fresh SQLite database in a temp dir, migrated to head; a merchant with one store,
-   terminal, token and the BreezeVape program; N customers registered through
-   ``register_customer`` (channel "import"), so phones are encrypted and blind-indexed
-   exactly as in production. Phones are ``+7900`` and a 7-digit number 1..N, which
+1. A fresh SQLite database in a temp dir (``--database-url``: that PostgreSQL database;
+   ``--postgres``: a throw-away cluster, as the tests start one), migrated to head; a
+   merchant with one store, terminal, token and the BreezeVape program; N customers
+   registered through ``register_customer`` (channel "import"), so phones are encrypted
+   and blind-indexed exactly as in production. Phones are ``+7900`` and a 7-digit number 1..N, which
    lets the wrk scripts pick a random registered customer without a phone list.
 2. Two servers, each its own OS process: ``bench/bare_server.py`` (parse JSON, answer
    JSON) and the real service (``python -m cloud.main serve``, logging at WARNING).
@@ -13,6 +15,9 @@
    (a) bare, (b) POST /api/v1/checkout/calculate, (c) sales = calculate + confirm.
    Interleaving spreads machine noise and database growth over all scenarios; the
    medians of ``--runs`` rounds are reported, ratios taken within the same round.
+   ``--workers N`` (PostgreSQL) adds a bare server of N processes and the service with
+   N workers (aN, bN, cN in the same rounds): what N processes gain over one, for bare
+   aiohttp and for the service.
 4. A table with req/s (sales/s for c), p50, p99 and the ratio to bare, checked against
    the targets. A run with any non-2xx answer or socket error is invalid: the exit code
    is 2 then, 1 when a target is missed, 0 otherwise.
@@ -63,7 +68,11 @@ CALCULATE = "/api/v1/checkout/calculate"
 # move +-20 % between runs on the same machine; ratios do not).
 TARGET_CALCULATE_RATIO = 0.20
 TARGET_SALES_RATIO = 0.04
+TARGET_SALES_RATIO_POSTGRES = 0.06
 TARGET_CALCULATE_P99_MS = 25.0
+TARGET_P99_TO_BARE = 4.0
+TARGET_GAIN_SHARE = 0.90
+"""N workers gain at least this share of what N bare processes gain over one."""
 
 
 def phone(n: int) -> str:
@@ -103,6 +112,73 @@ async def seed(database_url: str, customers: int, document: str, name: str = "be
     return token
 
 
+def asyncpg_url(url: str) -> str:
+    """``postgresql://…`` as the service's driver spells it."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url.removeprefix(prefix)
+    return url
+
+
+def start_cluster(options: str) -> tuple[Any, str]:
+    """A throw-away cluster (tests/postgres_cluster.py) with the server's durable
+    defaults restored: the tests turn fsync and synchronous_commit off, production keeps
+    them on (``--pg-options`` changes them for a comparison)."""
+    sys.path.insert(0, str(ROOT))
+    from tests.postgres_cluster import PostgresCluster, find_bindir
+
+    bindir = find_bindir()
+    if bindir is None:
+        raise SystemExit("no PostgreSQL server binaries (install the test extras: pgserver)")
+    durable = "-c fsync=on -c synchronous_commit=on -c full_page_writes=on"
+    # pg_stat_statements: --count-statements reads what one sale costs the database.
+    extras = "-c shared_buffers=256MB -c shared_preload_libraries=pg_stat_statements"
+    cluster = PostgresCluster.start(bindir, f"{durable} {extras} {options}")
+    cluster.create_database("bench_checkout")
+    return cluster, cluster.url("bench_checkout")
+
+
+def count_statements(
+    database_url: str, service: Server, token: str, lines: list[dict[str, Any]], sales: int
+) -> None:
+    """Make ``sales`` sales one after another and print each statement's calls per sale
+    (``pg_stat_statements``, BEGIN and COMMIT included): the database round trips of one
+    calculate + confirm."""
+    import asyncpg
+
+    dsn = database_url.replace("postgresql+asyncpg://", "postgresql://")
+
+    async def stats(reset: bool) -> list[Any]:
+        db = await asyncpg.connect(dsn)
+        try:
+            await db.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+            if reset:
+                await db.execute("SELECT pg_stat_statements_reset()")
+                return []
+            return list(await db.fetch(
+                "SELECT calls, rows, total_exec_time, query FROM pg_stat_statements "
+                "WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+                "AND query NOT LIKE '%pg_stat_statements%' ORDER BY calls DESC"
+            ))  # fmt: skip
+        finally:
+            await db.close()
+
+    asyncio.run(stats(reset=True))
+    for n in range(sales):
+        receipt = {"id": f"count-{n}", "customer": {"phone": phone(n + 1)}, "lines": lines}
+        post(service.url + CALCULATE, token, {"receipt": receipt})
+        post(service.url + "/api/v1/checkout/confirm", token, {"receipt": receipt})
+    rows = asyncio.run(stats(reset=False))
+    print(f"\nStatements per sale (calculate + confirm), {sales} sales, pg_stat_statements:")
+    for row in rows:
+        if row["calls"] >= sales / 2:
+            query = " ".join(row["query"].split())[:110]
+            print(f"  {row['calls'] / sales:5.2f}  {row['total_exec_time'] / row['calls']:6.3f} ms"
+                  f"  {query}")  # fmt: skip
+    total = sum(row["calls"] for row in rows) / sales
+    print(f"  total: {total:.1f} statements per sale (background tasks included)")
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -115,6 +191,7 @@ class Server:
     port: int
     process: subprocess.Popen[bytes]
     log: Path
+    processes: int = 1
 
     @property
     def url(self) -> str:
@@ -127,20 +204,22 @@ class Server:
         if self.process.poll() is None:
             self.process.terminate()
             try:
-                self.process.wait(timeout=10)
+                self.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
 
 
-def start_server(name: str, argv: list[str], env: dict[str, str], workdir: Path) -> Server:
+def start_server(
+    name: str, argv: list[str], env: dict[str, str], workdir: Path, processes: int = 1
+) -> Server:
     port = free_port()
     log = workdir / f"{name}.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
             [*argv, "--port", str(port)], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
         )
-    return Server(name, port, process, log)
+    return Server(name, port, process, log, processes)
 
 
 def wait_ready(server: Server, timeout: float = 60.0) -> None:
@@ -246,9 +325,10 @@ def profile(
         return
     raw = workdir / f"profile-{name}.txt"
     # --nonblocking: the sampler does not stop the service to read its stack.
+    # --subprocesses: with N workers the parent only waits; the workers do the work.
     sampler = subprocess.Popen(
         [py_spy, "record", "--nonblocking", "-r", "250", "-f", "raw", "-o", str(raw),
-         "--pid", str(service.process.pid)],
+         "--pid", str(service.process.pid), *(["--subprocesses"] if service.processes > 1 else [])],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     time.sleep(1.0)  # py-spy attaches before the load starts
@@ -319,22 +399,26 @@ def report(runs: list[list[Run]], args: argparse.Namespace) -> tuple[dict[str, A
         print(f"  round {number}: {cells}")
 
     by = {key: [next(r for r in rnd if r.scenario == key) for rnd in runs] for key in SCENARIOS}
+    # Each against the bare server of as many processes, in the same round.
+    base = {key: "aN" if key.endswith("N") else "a" for key in SCENARIOS}
     ratio = {
-        key: statistics.median(r.rate / bare.rate for r, bare in zip(by[key], by["a"], strict=True))
+        key: statistics.median(
+            r.rate / bare.rate for r, bare in zip(by[key], by[base[key]], strict=True)
+        )
         for key in SCENARIOS
     }
     summary: dict[str, Any] = {"scenarios": {}}
     print(f"\nMedians of {len(runs)} rounds, {args.duration} s each, -c{args.connections}:\n")
-    header = f"| {'scenario':<45} | {'rate':>9} | {'p50 ms':>7} | {'p99 ms':>7} | {'x bare':>7} |"
+    header = f"| {'scenario':<58} | {'rate':>9} | {'p50 ms':>7} | {'p99 ms':>7} | {'x bare':>7} |"
     print(header)
     print("|" + "|".join("-" * (len(cell) + 0) for cell in header.split("|")[1:-1]) + "|")
     for key, title in SCENARIOS.items():
         rate = statistics.median(r.rate for r in by[key])
         p50 = statistics.median(r.p50_ms for r in by[key])
         p99 = statistics.median(r.p99_ms for r in by[key])
-        unit = "sales/s" if key == "c" else "req/s"
+        unit = "sales/s" if key.startswith("c") else "req/s"
         print(
-            f"| ({key}) {title:<41} | {rate:>9.0f} | {p50:>7.2f} | {p99:>7.2f} "
+            f"| ({key:>2}) {title:<52} | {rate:>9.0f} | {p50:>7.2f} | {p99:>7.2f} "
             f"| {ratio[key]:>7.3f} |"
         )
         summary["scenarios"][key] = {
@@ -353,14 +437,36 @@ def report(runs: list[list[Run]], args: argparse.Namespace) -> tuple[dict[str, A
         print(f"(d) vs (b), same rounds: {100 * slower:.1f} % slower (median of rounds)")
 
     calc_p99 = summary["scenarios"]["b"]["p99_ms"]
+    p99_to_bare = statistics.median(
+        b.p99_ms / a.p99_ms for b, a in zip(by["b"], by["a"], strict=True)
+    )
+    sales_target = TARGET_SALES_RATIO_POSTGRES if args.postgresql else TARGET_SALES_RATIO
     checks = [
         ("(b)/(a) calculate", ratio["b"], f">= {TARGET_CALCULATE_RATIO}",
          ratio["b"] >= TARGET_CALCULATE_RATIO),
-        ("(c)/(a) sales", ratio["c"], f">= {TARGET_SALES_RATIO}",
-         ratio["c"] >= TARGET_SALES_RATIO),
+        ("(c)/(a) sales", ratio["c"], f">= {sales_target}", ratio["c"] >= sales_target),
         ("p99 of calculate, ms", calc_p99, f"< {TARGET_CALCULATE_P99_MS}",
          calc_p99 < TARGET_CALCULATE_P99_MS),
+        ("p99 (b) / p99 (a)", p99_to_bare, f"<= {TARGET_P99_TO_BARE}",
+         p99_to_bare <= TARGET_P99_TO_BARE),
     ]  # fmt: skip
+    if "aN" in by:
+        # Gain of N processes over one, within each round: xN / x1 - 1.
+        gain = {
+            key: statistics.median(
+                n.rate / one.rate - 1 for n, one in zip(by[key + "N"], by[key], strict=True)
+            )
+            for key in ("a", "b", "c")
+        }
+        summary["gain"] = {key: round(value, 4) for key, value in gain.items()}
+        print(
+            f"\n{args.workers} processes over one (median of rounds): bare {1 + gain['a']:.3f}x, "
+            f"calculate {1 + gain['b']:.3f}x, sales {1 + gain['c']:.3f}x"
+        )
+        for key, name in (("b", "calculate"), ("c", "sales")):
+            share = gain[key] / gain["a"] if gain["a"] > 0 else float("nan")
+            checks.append((f"{name} gain / bare gain", share, f">= {TARGET_GAIN_SHARE}",
+                           share >= TARGET_GAIN_SHARE))  # fmt: skip
     print("\nTargets:")
     for name, value, target, met in checks:
         print(f"  {name:<22} {value:8.3f}  target {target:<6}  {'met' if met else 'MISSED'}")
@@ -390,17 +496,47 @@ def main() -> int:
         "--profile", action="store_true",
         help="after the measured rounds, run (b) and (c) once more under py-spy",
     )  # fmt: skip
+    parser.add_argument(
+        "--database-url",
+        help="a PostgreSQL database to run on (postgresql://…; a merchant is added to it)",
+    )
+    parser.add_argument(
+        "--postgres", action="store_true",
+        help="run on a throw-away PostgreSQL cluster (the tests' server binaries)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--pg-options", default="",
+        help="more -c name=value for --postgres (default: the server's defaults, durable)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--count-statements", type=int, metavar="SALES",
+        help="with --postgres: make SALES sales one by one and print the statements each "
+        "costs (pg_stat_statements), then measure as usual",
+    )  # fmt: skip
+    parser.add_argument(
+        "--workers", type=int, default=1,
+        help="also run N bare processes and the service with N workers (PostgreSQL)",
+    )  # fmt: skip
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (apt-get install -y wrk)")
     if not 1 <= args.customers <= 9_999_999:
         raise SystemExit("--customers must be 1..9 999 999 (phones are +7900 and 7 digits)")
+    args.postgresql = bool(args.database_url or args.postgres)
+    if args.workers > 1 and not args.postgresql:
+        raise SystemExit("--workers N needs PostgreSQL (--database-url or --postgres)")
 
     machine = describe_machine()
     print("  ".join(f"{key}: {value}" for key, value in machine.items()))
+    print(f"load average at the start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     workdir = Path(tempfile.mkdtemp(prefix="loyalty-bench-"))
     database_url = f"sqlite+aiosqlite:///{workdir / 'bench.sqlite3'}"
     servers: list[Server] = []
+    cluster = None
+    if args.database_url:
+        database_url = asyncpg_url(args.database_url)
+    elif args.postgres:
+        cluster, database_url = start_cluster(args.pg_options)
     try:
         started = time.monotonic()
         migrate.upgrade(database_url)
@@ -425,16 +561,30 @@ def main() -> int:
             # Logging at INFO writes a line per request and would dominate the profile.
             "LOYALTY_LOG_LEVEL": "WARNING",
         }
-        bare = start_server("bare", [sys.executable, str(BENCH / "bare_server.py")], env, workdir)
-        servers.append(bare)
-        service = start_server("service", [sys.executable, "-m", "cloud.main", "serve"], env,
-                               workdir)  # fmt: skip
-        servers.append(service)
-        wait_ready(bare)
-        wait_ready(service)
+        bare_argv = [sys.executable, str(BENCH / "bare_server.py")]
+        service_argv = [sys.executable, "-m", "cloud.main", "serve"]
+        bare = start_server("bare", bare_argv, env, workdir)
+        service = start_server("service", [*service_argv, "--workers", "1"], env, workdir)
+        servers += [bare, service]
+        many: dict[str, Server] = {}
+        if args.workers > 1:
+            n = str(args.workers)
+            many["aN"] = start_server(
+                f"bare{n}", [*bare_argv, "--processes", n], env, workdir, args.workers
+            )
+            many["bN"] = many["cN"] = start_server(
+                f"service{n}", [*service_argv, "--workers", n], env, workdir, args.workers
+            )
+            servers += [many["aN"], many["bN"]]
+            for key, title in list(SCENARIOS.items()):
+                SCENARIOS[key + "N"] = f"{title}, {n} processes"
+        for server in servers:
+            wait_ready(server)
 
         lines = json.loads((BENCH / "receipt.json").read_text())
         smoke_test(service, token, lines, args.customers)
+        if args.count_statements:
+            count_statements(database_url, service, token, lines, args.count_statements)
         lines_json = json.dumps(lines, ensure_ascii=False, separators=(",", ":"))
         stamp = datetime.now(UTC).strftime("%H%M%S")
 
@@ -444,7 +594,9 @@ def main() -> int:
 
         # Warm-up, not counted: first requests fill the token and program caches and
         # the page cache; without it round 1 reads lower than the others.
-        for name, url in (("a", bare.url + CALCULATE), ("b", service.url + CALCULATE)):
+        warm_up = [("a", bare.url + CALCULATE), ("b", service.url + CALCULATE)]
+        warm_up += [(key, server.url + CALCULATE) for key, server in many.items() if key != "cN"]
+        for name, url in warm_up:
             warm = wrk(name, "calculate.lua", url, args, script_args(f"warm{name}"), duration=2)
             if warm.non2xx or warm.socket_errors:
                 raise SystemExit(f"warm-up of ({name}) failed: {warm.sample}")
@@ -457,6 +609,14 @@ def main() -> int:
                     script_args(f"b{number}")),
                 wrk("c", "sale.lua", service.url + "/", args, script_args(f"c{number}")),
             ]  # fmt: skip
+            if many:
+                round_runs += [
+                    wrk("aN", "calculate.lua", many["aN"].url + CALCULATE, args,
+                        script_args(f"A{number}")),
+                    wrk("bN", "calculate.lua", many["bN"].url + CALCULATE, args,
+                        script_args(f"B{number}")),
+                    wrk("cN", "sale.lua", many["cN"].url + "/", args, script_args(f"C{number}")),
+                ]  # fmt: skip
             if compare_token is not None:
                 round_runs.append(
                     wrk("d", "calculate.lua", service.url + CALCULATE, args,
@@ -478,11 +638,14 @@ def main() -> int:
     finally:
         for server in servers:
             server.stop()
+        if cluster is not None:
+            cluster.stop()
         if args.keep:
             print(f"Kept {workdir}")
         else:
             shutil.rmtree(workdir, ignore_errors=True)
 
+    print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     summary, targets_met = report(runs, args)
     invalid = [r for rnd in runs for r in rnd if r.non2xx or r.socket_errors]
     for run in invalid:
@@ -495,7 +658,9 @@ def main() -> int:
     if args.json:
         summary["machine"] = machine
         summary["settings"] = {"duration": args.duration, "customers": args.customers,
-                               "connections": args.connections, "runs": args.runs}  # fmt: skip
+                               "connections": args.connections, "runs": args.runs,
+                               "database": "postgresql" if args.postgresql else "sqlite",
+                               "workers": args.workers}  # fmt: skip
         summary["valid"] = not invalid
         args.json.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
     if invalid:

@@ -20,7 +20,7 @@ from typing import Any
 
 from aiohttp import web
 
-from cloud import admin_cli, customers_cli, envfile
+from cloud import admin_cli, customers_cli, envfile, serving
 from cloud.api.app import create_app
 from cloud.api.keys import DEPS, SETTINGS
 from cloud.cabinet import cli as cabinet_cli
@@ -199,11 +199,22 @@ def check_port(settings: Settings) -> None:
             ) from exc
 
 
-def serve(settings: Settings) -> None:
+def service_app(settings: Settings) -> web.Application:
+    """What ``loyalty serve`` runs in each process: the service, its adapters and the
+    background tasks the settings leave on."""
+    app = build_app(settings)
+    if settings.outbox_worker:
+        app.cleanup_ctx.append(outbox_worker_ctx)
+    return app
+
+
+def serve(settings: Settings) -> int:
+    serving.check_workers(settings)
     check_port(settings)
     loaded = asyncio.run(_prepare(settings))
     base = settings.public_url or f"http://{settings.host}:{settings.port}"
-    print(f"Loyalty cloud is listening on {base}  (database: {settings.database_url})")
+    workers = f", {settings.workers} workers" if settings.workers > 1 else ""
+    print(f"Loyalty cloud is listening on {base}  (database: {settings.database_url}{workers})")
     print(f"OpenAPI document: {base}/api/v1/openapi.json")
     if loaded is not None:
         print(f"Demo terminal token: {loaded.tokens[0]}")
@@ -211,33 +222,10 @@ def serve(settings: Settings) -> None:
         print("Try a calculation:")
         print(_curl(base, loaded.tokens[0]))
     sys.stdout.flush()
-    app = build_app(settings)
-    if settings.outbox_worker:
-        app.cleanup_ctx.append(outbox_worker_ctx)
-    web.run_app(
-        app,
-        host=settings.host,
-        port=settings.port,
-        print=None,
-        # The structlog request line (cloud.api.middleware) is the access log: aiohttp's
-        # own would write the query string, and ``?phone=`` carries a customer's phone.
-        access_log=None,
-        loop=_event_loop(),
-        # Read deadlines: aiohttp's keep-alive timer also closes a connection whose
-        # headers never complete; the body has its own (cloud.web_json.read_body); after
-        # an answer, an unread body is drained for at most lingering_time.
-        keepalive_timeout=30,
-        lingering_time=2,
-    )
-
-
-def _event_loop() -> asyncio.AbstractEventLoop:
-    """uvloop where it is installed (Linux, macOS): a cheaper loop for the same code."""
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.new_event_loop()
-    return uvloop.new_event_loop()
+    if settings.workers > 1:
+        return serving.supervise(settings)
+    serving.run_one(settings, service_app)
+    return 0
 
 
 DEMO_LOCK = 0x6C6F79616C7479 + 1
@@ -347,6 +335,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     serve_cmd = commands.add_parser("serve", help="migrate, load the demo, run the service")
     serve_cmd.add_argument("--host")
     serve_cmd.add_argument("--port", type=int)
+    serve_cmd.add_argument(
+        "--workers", type=int, help="processes on one port (PostgreSQL only; LOYALTY_WORKERS)"
+    )
     commands.add_parser("migrate", help="apply database migrations")
     demo_cmd = commands.add_parser("demo", help="load or refresh the demo merchant")
     demo_cmd.add_argument(
@@ -412,6 +403,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         overrides["host"] = args.host
     if getattr(args, "port", None):
         overrides["port"] = args.port
+    if getattr(args, "workers", None) is not None:
+        overrides["workers"] = args.workers
     try:
         settings = Settings(**overrides)
     except ValueError as exc:
@@ -420,9 +413,11 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     if args.command == "serve":
         try:
-            serve(settings)
-        except (RefusedToStart, PortInUse) as exc:
+            status = serve(settings)
+        except (RefusedToStart, PortInUse, serving.WorkersRefused) as exc:
             parser.exit(2, f"loyalty: {exc}\n")
+        if status:
+            sys.exit(status)
     elif args.command == "migrate":
         migrate.upgrade(settings.database_url)
         print("Database is at the latest migration")

@@ -147,7 +147,19 @@ class Settings(BaseSettings):
     log_format: Literal["console", "json"] | None = None
     log_level: str = "INFO"
     load_demo: bool = True
-    pg_pool_size: int = Field(10, ge=1, le=200)
+    pg_pool_size: int = Field(
+        10, ge=1, le=200,
+        description="PostgreSQL connections per process: `serve --workers N` opens N pools",
+    )  # fmt: skip
+    workers: int = Field(
+        1, ge=1, le=64,
+        description="`loyalty serve` worker processes on one port (SO_REUSEPORT); more than "
+        "one needs PostgreSQL",
+    )  # fmt: skip
+    shutdown_timeout_seconds: float = Field(
+        10.0, ge=0, le=600,
+        description="on SIGTERM, how long in-flight requests may take to finish",
+    )  # fmt: skip
     scheduler_in_serve: bool = Field(
         True,
         description="run the job scheduler inside `loyalty serve` (turn off where a separate "
