@@ -66,7 +66,7 @@ ERRORS: tuple[ApiError, ...] = (
     ApiError("method_not_allowed", 405, "Метод не поддерживается", ("route",)),
     ApiError("internal_error", 500, "Внутренняя ошибка сервиса, повторите позже", ("all",)),
     ApiError("database_unavailable", 503, "Сервис не готов: база данных не отвечает",
-             ("ready",)),
+             ("all",)),
     # ---- credentials ----
     ApiError("missing_token", 401,
              "Нужен заголовок Authorization: Bearer <токен> (или Basic с токеном)", ("auth",)),

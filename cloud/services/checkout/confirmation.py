@@ -83,7 +83,12 @@ async def _confirm(
     receipt = request.receipt
     now = deps.clock()
     epoch = to_epoch(now)
-    bought_at = purchase_time(receipt.created_at, now, terminal.timezone)
+    # The receipt keeps the till's time as given (it is the fiscal receipt's); the ledger
+    # counts from no later than our clock: a till running ahead must not delay the
+    # bonuses' activation, stretch their life or set a last purchase in the future. A
+    # till behind is a late sale (below): its time is when the sale was made.
+    stated = purchase_time(receipt.created_at, now, terminal.timezone)
+    bought_at = min(stated, now)
     redeemed = to_kopecks(request.redeemed)
     if redeemed and receipt.customer is None:
         raise BadRequest("customer_required", "Для оплаты бонусами укажите клиента")
@@ -166,8 +171,8 @@ async def _confirm(
                 "amount": settled.amount_after_discount,
                 "discount": sum(_line_discount(line) for line in lines),
                 "redeemed": settled.redeem, "accrued": settled.accrual,
-                "day": bought_at.astimezone(terminal.timezone).date().isoformat(),
-                "now": to_epoch(bought_at), "digest": digest, **cashier_columns(request.cashier),
+                "day": stated.astimezone(terminal.timezone).date().isoformat(),
+                "now": to_epoch(stated), "digest": digest, **cashier_columns(request.cashier),
             },
         )  # fmt: skip
         await tx.execute_many(
