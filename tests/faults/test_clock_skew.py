@@ -12,8 +12,7 @@ from cloud.clock import to_epoch
 from cloud.services import checkout
 from cloud.services.deps import Deps
 from tests.conftest import Tenant
-from tests.ledger.helpers import create_customer, terminal
-from tests.ledger.helpers import confirm_request as request_for
+from tests.ledger.helpers import confirm_request, create_customer, terminal
 
 DAY = 86_400
 
@@ -31,7 +30,7 @@ async def test_a_till_ahead_or_behind_keeps_its_time_and_the_ledger_keeps_ours(
     now = deps.clock()
     stamps = {"now": None, "ahead": now + timedelta(days=2), "behind": now - timedelta(days=3)}
     for name, stamp in stamps.items():
-        request = request_for(name, member, [("1", 100_000, 1)])
+        request = confirm_request(name, member, [("1", 100_000, 1)])
         request.receipt.created_at = stamp
         await checkout.confirm(deps, till, request)
     rows = await deps.db.fetch_all(

@@ -5,6 +5,7 @@ last commits since the WAL was last synced, never consistency: docs/faults.md.)"
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import signal
@@ -24,6 +25,20 @@ from tests.ledger.helpers import assert_ledger_consistent, create_customer, ledg
 ROOT = Path(__file__).resolve().parents[2]
 ACKNOWLEDGED = 260
 """More than the commits between two WAL checkpoints (200): one runs before the kill."""
+
+
+def _confirm_then_kill(url: str, *args: str) -> list[str]:
+    """Run the writer, SIGKILL it after ``ACKNOWLEDGED`` answers; every id it printed."""
+    writer = subprocess.Popen(
+        [sys.executable, "-m", "tests.faults.sqlite_writer", url, *args],
+        cwd=ROOT, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert writer.stdout is not None
+    with writer.stdout:
+        acknowledged = [writer.stdout.readline().strip() for _ in range(ACKNOWLEDGED)]
+        os.kill(writer.pid, signal.SIGKILL)
+        writer.wait()
+        return acknowledged + writer.stdout.read().split()  # printed before the kill
 
 
 async def test_kill_9_while_confirming_keeps_every_acknowledged_sale(
@@ -46,16 +61,8 @@ async def test_kill_9_while_confirming_keeps_every_acknowledged_sale(
     member = await create_customer(deps, tenant.merchant_id)
     await db.close()
 
-    writer = subprocess.Popen(
-        [sys.executable, "-m", "tests.faults.sqlite_writer", url, str(tenant.merchant_id),
-         str(tenant.store_id), str(tenant.terminal_id), member.phone],
-        cwd=ROOT, stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    assert writer.stdout is not None
-    acknowledged = [writer.stdout.readline().strip() for _ in range(ACKNOWLEDGED)]
-    os.kill(writer.pid, signal.SIGKILL)
-    writer.wait()
-    acknowledged += writer.stdout.read().split()  # printed before the kill, unread yet
+    args = [str(tenant.merchant_id), str(tenant.store_id), str(tenant.terminal_id)]
+    acknowledged = await asyncio.to_thread(_confirm_then_kill, url, *args, member.phone)
     assert acknowledged[-1] == f"k{len(acknowledged) - 1}", acknowledged[-3:]
 
     with sqlite3.connect(path) as raw:
