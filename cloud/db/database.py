@@ -329,7 +329,8 @@ class PostgresDatabase(_PostgresExecutor):
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[_PostgresTransaction]:
         # A connection lost inside the block surfaces here too (through the yield): the
-        # server rolled the transaction back, nothing of it is written.
+        # server rolled the transaction back, or, lost during COMMIT, committed it whole;
+        # either way the caller's repeat finds all of it or none (idempotent writes).
         connection: asyncpg.Connection | None = None
         try:
             async with self._pool.acquire() as connection, connection.transaction():

@@ -1,8 +1,8 @@
-"""A till's clock hours or days off the cloud's. The receipt keeps the till's time as
-given (it is the fiscal receipt's); the ledger's time is the cloud's: a till ahead of us
-is taken to have sold now (its bonuses activate and lapse as if sold now, the customer's
-last purchase is not set in the future); a till behind is a late sale, whose bonuses
-count from when it says it sold (a store bridge replaying yesterday's receipts)."""
+"""A till's clock days off the cloud's. The receipt keeps the till's time as given (it
+is the fiscal receipt's). A till more than a day ahead of us is taken to have sold now
+(its bonuses activate and lapse as if sold now, the customer's last purchase is not set
+in the future); a till behind is a late sale, whose bonuses count from when it says it
+sold (a store bridge replaying yesterday's receipts)."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from cloud import engine
 from cloud.clock import to_epoch
@@ -48,6 +48,11 @@ LATE_SALE_SECONDS = 120
 younger one by the live version (a till's clock a minute off changes nothing)."""
 
 
+AHEAD_TOLERANCE = timedelta(days=1)
+"""A till's time up to this far ahead of ours is believed (a clock minutes fast, a till
+set to a neighbouring zone); further ahead the sale is taken as made now."""
+
+
 async def confirm(
     deps: Deps, terminal: TerminalContext, request: wire.ConfirmRequest, source: str = "api"
 ) -> wire.ConfirmResult:
@@ -83,12 +88,12 @@ async def _confirm(
     receipt = request.receipt
     now = deps.clock()
     epoch = to_epoch(now)
-    # The receipt keeps the till's time as given (it is the fiscal receipt's); the ledger
-    # counts from no later than our clock: a till running ahead must not delay the
-    # bonuses' activation, stretch their life or set a last purchase in the future. A
-    # till behind is a late sale (below): its time is when the sale was made.
+    # The receipt keeps the till's time as given (it is the fiscal receipt's). A till
+    # more than a day ahead of our clock cannot be telling the sale's time: the ledger
+    # counts from now, so its bonuses neither activate late nor live longer and the last
+    # purchase is not set in the future. A till behind is a late sale (below).
     stated = purchase_time(receipt.created_at, now, terminal.timezone)
-    bought_at = min(stated, now)
+    bought_at = now if stated > now + AHEAD_TOLERANCE else stated
     redeemed = to_kopecks(request.redeemed)
     if redeemed and receipt.customer is None:
         raise BadRequest("customer_required", "Для оплаты бонусами укажите клиента")
