@@ -54,3 +54,13 @@ class Unavailable(DomainError):
     """A service we depend on (Telegram, a gateway) did not answer: try again later."""
 
     status = 503
+
+
+class DatabaseUnavailable(Unavailable):
+    """The database cannot be reached (restarting, refusing connections, a connection cut
+    mid-statement). Raised by the database layer for every such failure, so every door
+    answers it in its own shape as a retryable 503, never a 500: whatever the transaction
+    had written was rolled back with it, and the till's repeat of the call is safe."""
+
+    def __init__(self) -> None:
+        super().__init__("database_unavailable", "Сервис не готов: база данных не отвечает")

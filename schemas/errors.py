@@ -67,7 +67,7 @@ ERRORS: tuple[ApiError, ...] = (
     ApiError("method_not_allowed", 405, "Метод не поддерживается", ("route",)),
     ApiError("internal_error", 500, "Внутренняя ошибка сервиса, повторите позже", ("all",)),
     ApiError("database_unavailable", 503, "Сервис не готов: база данных не отвечает",
-             ("ready",)),
+             ("all",)),
     ApiError("metrics_unauthorized", 401,
              "Нужен заголовок Authorization: Bearer <токен метрик>", ("metrics",)),
     # ---- credentials ----

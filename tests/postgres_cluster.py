@@ -60,6 +60,7 @@ class PostgresCluster:
     root: Path
     port: int
     user: str | None
+    options: str = ""
 
     @property
     def datadir(self) -> Path:
@@ -85,16 +86,26 @@ class PostgresCluster:
             "initdb", "-D", str(cluster.datadir), "-U", "postgres", "-A", "trust",
             "-E", "UTF8", "--no-sync",
         )  # fmt: skip
-        options = (
+        cluster.options = (
             f"-p {cluster.port} -k {root} -c listen_addresses=127.0.0.1 "
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
             f"-c max_connections=200 {settings}"
         )
-        cluster._run(
-            "pg_ctl", "-D", str(cluster.datadir), "-o", options, "-w", "-l",
-            str(root / "server.log"), "start",
-        )  # fmt: skip
+        cluster.start_server()
         return cluster
+
+    def start_server(self) -> None:
+        """Start the server (again, after ``stop_server``), on the same port and data."""
+        self._run(
+            "pg_ctl", "-D", str(self.datadir), "-o", self.options, "-w", "-l",
+            str(self.root / "server.log"), "start",
+        )  # fmt: skip
+
+    def stop_server(self, mode: str = "fast") -> None:
+        """Stop the server and keep its data (the fault tests restart it mid-traffic):
+        ``fast`` ends every session, ``immediate`` is a crash (recovery at the next
+        start)."""
+        self._run("pg_ctl", "-D", str(self.datadir), "-m", mode, "-w", "stop")
 
     def stop(self) -> None:
         try:

@@ -25,6 +25,8 @@ from typing import Any, Protocol
 
 import asyncpg
 
+from cloud.errors import DatabaseUnavailable
+
 Params = Mapping[str, Any]
 Row = Mapping[str, Any]
 
@@ -259,10 +261,65 @@ async def _keep_session(connection: asyncpg.Connection) -> None:
     LISTEN, no session advisory locks, no cursors."""
 
 
+_LOST = (
+    OSError,  # refused, reset, unreachable
+    asyncio.TimeoutError,  # connecting took longer than the pool's timeout
+    asyncpg.PostgresConnectionError,  # 08xxx: the connection failed or is gone
+    asyncpg.AdminShutdownError,  # 57P01: the server is shutting down
+    asyncpg.CrashShutdownError,  # 57P02
+    asyncpg.CannotConnectNowError,  # 57P03: the server is starting up
+    asyncpg.TooManyConnectionsError,
+)
+
+
+def _lost(error: BaseException) -> bool:
+    """The server is out of reach (as opposed to a statement it refused)."""
+    if isinstance(error, asyncpg.InterfaceError):
+        return "closed" in str(error)  # asyncpg's "connection is closed"
+    return isinstance(error, _LOST)
+
+
 class PostgresDatabase(_PostgresExecutor):
+    """A pool of connections. Every failure to reach the server leaves as
+    ``DatabaseUnavailable`` (a retryable 503 at every door): the one place where a
+    restart of PostgreSQL is told apart from a bug. The pool replaces a dead connection
+    on its next acquire, so the service recovers by itself once the server is back."""
+
     def __init__(self, pool: asyncpg.Pool) -> None:
         super().__init__(pool)
         self._pool = pool
+
+    async def fetch_one(self, sql: str, params: Params | None = None) -> Row | None:
+        try:
+            return await super().fetch_one(sql, params)
+        except Exception as exc:
+            if _lost(exc):
+                raise DatabaseUnavailable() from exc
+            raise
+
+    async def fetch_all(self, sql: str, params: Params | None = None) -> Sequence[Row]:
+        try:
+            return await super().fetch_all(sql, params)
+        except Exception as exc:
+            if _lost(exc):
+                raise DatabaseUnavailable() from exc
+            raise
+
+    async def fetch_value(self, sql: str, params: Params | None = None) -> Any:
+        try:
+            return await super().fetch_value(sql, params)
+        except Exception as exc:
+            if _lost(exc):
+                raise DatabaseUnavailable() from exc
+            raise
+
+    async def execute(self, sql: str, params: Params | None = None) -> None:
+        try:
+            await super().execute(sql, params)
+        except Exception as exc:
+            if _lost(exc):
+                raise DatabaseUnavailable() from exc
+            raise
 
     @classmethod
     async def connect(cls, dsn: str, pool_size: int = 10) -> PostgresDatabase:
@@ -271,8 +328,19 @@ class PostgresDatabase(_PostgresExecutor):
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[_PostgresTransaction]:
-        async with self._pool.acquire() as connection, connection.transaction():
-            yield _PostgresTransaction(connection)
+        # A connection lost inside the block surfaces here too (through the yield): the
+        # server rolled the transaction back, or, lost during COMMIT, committed it whole;
+        # either way the caller's repeat finds all of it or none (idempotent writes).
+        connection: asyncpg.Connection | None = None
+        try:
+            async with self._pool.acquire() as connection, connection.transaction():
+                yield _PostgresTransaction(connection)
+        except Exception as exc:
+            # An OSError of other code in the block (an HTTP call) is not ours to name.
+            ours = not isinstance(exc, OSError) or connection is None or connection.is_closed()
+            if ours and _lost(exc):
+                raise DatabaseUnavailable() from exc
+            raise
 
     async def close(self) -> None:
         await self._pool.close()

@@ -9,8 +9,8 @@ The reference only says an error comes with a status other than 200/201/204 and 
 registration with a code). So: 28001 for that one case, 999 for everything else; the
 HTTP status carries the kind (400 malformed, 401 token, 402 suspended, 404 not found,
 409 conflict, 412 registration needs a code, 422 refused by the program, 429 too many
-codes). An unexpected failure is logged and answered 500 without a stack trace
-(``cloud.adapter_errors``).
+codes, 503 try again: the database is restarting). An unexpected failure is logged
+and answered 500 without a stack trace (``cloud.adapter_errors``).
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ TITLES = {
     413: "Слишком большой запрос",
     422: "Операция отклонена программой лояльности",
     429: "Слишком много запросов",
+    503: "Сервис временно недоступен",
 }
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from cloud import engine
 from cloud.clock import to_epoch
@@ -69,6 +69,10 @@ _INSERT_LINES_UNNEST = (
     + f") AS line({', '.join(_LINE_ARRAYS)}) ORDER BY pos"
 )
 
+AHEAD_TOLERANCE = timedelta(days=1)
+"""A till's time up to this far ahead of ours is believed (a clock minutes fast, a till
+set to a neighbouring zone); further ahead the sale is taken as made now."""
+
 
 async def confirm(
     deps: Deps, terminal: TerminalContext, request: wire.ConfirmRequest, source: str = "api"
@@ -109,7 +113,12 @@ async def _confirm(
         if await stored_response(tx, terminal.merchant_id, source, "sale", receipt.id):
             raise AlreadyStored()
         # After the stored answer: a retry is answered as before, whatever it carries.
-        bought_at = purchase_time(receipt.created_at, now, terminal.timezone)
+        # The receipt keeps the till's time as given (it is the fiscal receipt's). A till
+        # more than a day ahead of our clock cannot be telling the sale's time: the ledger
+        # counts from now, so its bonuses neither activate late nor live longer and the
+        # last purchase is not set in the future. A till behind is a late sale (below).
+        stated = purchase_time(receipt.created_at, now, terminal.timezone)
+        bought_at = now if stated > now + AHEAD_TOLERANCE else stated
         redeemed = to_kopecks(request.redeemed)
         if redeemed and receipt.customer is None:
             raise BadRequest("customer_required", "Для оплаты бонусами укажите клиента")
@@ -189,8 +198,8 @@ async def _confirm(
                 "amount": settled.amount_after_discount,
                 "discount": sum(_line_discount(line) for line in lines),
                 "redeemed": settled.redeem, "accrued": settled.accrual,
-                "day": bought_at.astimezone(terminal.timezone).date().isoformat(),
-                "now": to_epoch(bought_at), "digest": digest, **cashier_columns(request.cashier),
+                "day": stated.astimezone(terminal.timezone).date().isoformat(),
+                "now": to_epoch(stated), "digest": digest, **cashier_columns(request.cashier),
             },
         )  # fmt: skip
         line_rows = [
