@@ -49,7 +49,8 @@ PASSWORD = "bench password 1"
 
 def _series(dialect: str, n: int) -> str:
     if dialect == "postgresql":
-        return f"SELECT i FROM generate_series(1, {n}) AS s(i)"
+        # bigint: the seed multiplies i by a prime, past 2^31 at 1 M.
+        return f"SELECT CAST(i AS BIGINT) AS i FROM generate_series(1, {n}) AS g(i)"
     return f"WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < {n}) " \
         "SELECT i FROM s"  # fmt: skip
 

@@ -1384,3 +1384,41 @@ class MerchantPlan(Base):
     included_receipts: Mapped[int] = mapped_column(BigInteger)
     message_budget: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class AnalyticsMonth(Base):
+    """A merchant's closed month as the reports count it (``cloud.services.analytics.
+    rollup``), written by the ``analytics`` job; amounts in kopecks, gaps in seconds."""
+
+    __tablename__ = "analytics_months"
+    merchant_id: Mapped[int] = mapped_column(
+        ForeignKey("merchants.id", ondelete="CASCADE"), primary_key=True
+    )
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    sales: Mapped[int] = mapped_column(BigInteger)
+    buyers: Mapped[int] = mapped_column(BigInteger)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    refunds: Mapped[int] = mapped_column(BigInteger)
+    discount: Mapped[int] = mapped_column(BigInteger)
+    redeemed: Mapped[int] = mapped_column(BigInteger)
+    accrued: Mapped[int] = mapped_column(BigInteger)
+    repeats: Mapped[int] = mapped_column(BigInteger)
+    seconds: Mapped[int] = mapped_column(BigInteger)
+    lost: Mapped[int] = mapped_column(BigInteger)
+    active: Mapped[int] = mapped_column(BigInteger)
+
+
+class AnalyticsState(Base):
+    """How far the ``analytics`` job got for a merchant: its months from ``since`` (the
+    first with a receipt) to the day ``through`` counted every receipt up to
+    ``receipt_id``, in the month bounds of ``timezone``."""
+
+    __tablename__ = "analytics_state"
+    merchant_id: Mapped[int] = mapped_column(
+        ForeignKey("merchants.id", ondelete="CASCADE"), primary_key=True
+    )
+    receipt_id: Mapped[int] = mapped_column(BigInteger)
+    since: Mapped[str] = mapped_column(String(7))
+    through: Mapped[str] = mapped_column(String(10))
+    timezone: Mapped[str] = mapped_column(String(64))
+    rolled_at: Mapped[int] = mapped_column(BigInteger)
