@@ -364,7 +364,18 @@ class Receipt(Base):
     cashier_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
     __table_args__ = (
         UniqueConstraint("merchant_id", "source", "kind", "external_id"),
-        Index("ix_receipts_customer", "merchant_id", "customer_id"),
+        # A customer's receipts in time order, covering a sale's previous one and the
+        # sales after a message (migration 0042).
+        Index(
+            "ix_receipts_customer",
+            "merchant_id",
+            "customer_id",
+            "created_at",
+            "kind",
+            "amount",
+            "id",
+            "local_date",
+        ),
         # A merchant's receipts of a period in time order (the what-if replay, 0037).
         Index("ix_receipts_merchant_created", "merchant_id", "created_at"),
         # The reports' receipts of a period of local days, covering what they sum

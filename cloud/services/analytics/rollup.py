@@ -85,21 +85,20 @@ async def compute(
         days,
     ):
         out[str(r["month"])].update(repeats=int(r["repeats"]), seconds=int(r["seconds"] or 0))
-    # The lost moments (a sale with no next sale within the gap), then their months.
+    # The lost moments: a sale with no next one (by time, then id) within the gap,
+    # found through the customer's receipts; then the months they fall in.
     lo, hi = span.epoch(start), span.epoch(stop)
-    lost_from = datetime.fromtimestamp(lo - gap - DAY, span.tz).date().isoformat()
     for r in await db.fetch_all(
-        f"WITH {span.months_sql()}, s AS (SELECT r.created_at, LEAD(r.created_at) "
-        "OVER (PARTITION BY r.customer_id ORDER BY r.created_at, r.id) AS next_at "
-        f"FROM receipts r WHERE {_SALE} AND r.local_date >= :l0 AND r.local_date < :d1), "
-        "lost AS (SELECT s.created_at + :gap AS at FROM s WHERE s.created_at + :gap >= :lo "
-        "AND s.created_at + :gap < :hi AND s.created_at + :gap <= :now "
-        "AND (s.next_at IS NULL OR s.next_at > s.created_at + :gap)) "
+        f"WITH {span.months_sql()}, lost AS (SELECT r.created_at + :gap AS at FROM receipts r "
+        f"WHERE {_SALE} AND r.created_at >= :lo - :gap AND r.created_at < :hi - :gap "
+        "AND r.created_at <= :now - :gap AND NOT EXISTS (SELECT 1 FROM receipts n "
+        "WHERE n.merchant_id = :m AND n.customer_id = r.customer_id AND n.kind = 'sale' "
+        "AND (n.created_at > r.created_at OR (n.created_at = r.created_at AND n.id > r.id)) "
+        "AND n.created_at <= r.created_at + :gap)) "
         "SELECT m.label, COUNT(*) AS lost FROM lost JOIN months m "
         "ON lost.at >= m.lo AND lost.at < m.hi GROUP BY m.label",
-        {**days, "gap": gap, "l0": lost_from, "lo": lo, "hi": hi,
-         "now": int(span.now.timestamp())},
-    ):  # fmt: skip
+        {"m": merchant_id, "gap": gap, "lo": lo, "hi": hi, "now": int(span.now.timestamp())},
+    ):
         out[str(r["label"])]["lost"] = int(r["lost"])
     whole = [m for m in span.months if start <= m.first_day < stop]
     if whole:
