@@ -1431,5 +1431,25 @@ class AnalyticsState(Base):
     receipt_id: Mapped[int] = mapped_column(BigInteger)
     since: Mapped[str] = mapped_column(String(7))
     through: Mapped[str] = mapped_column(String(10))
+    recent_from: Mapped[str] = mapped_column(String(10))
+    """The first day of the cabinet's default period (the last 12 months) when the job
+    ran: ``analytics_customers.recent_*`` count from it."""
     timezone: Mapped[str] = mapped_column(String(64))
     rolled_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class AnalyticsCustomer(Base):
+    """A customer's sales up to ``analytics_state.through`` (all, and those from its
+    ``recent_from``), written by the ``analytics`` job; amounts in kopecks."""
+
+    __tablename__ = "analytics_customers"
+    merchant_id: Mapped[int] = mapped_column(
+        ForeignKey("merchants.id", ondelete="CASCADE"), primary_key=True
+    )
+    customer_id: Mapped[int] = mapped_column(Id, primary_key=True)
+    sales: Mapped[int] = mapped_column(BigInteger)
+    revenue: Mapped[int] = mapped_column(BigInteger)
+    first_at: Mapped[int] = mapped_column(BigInteger)
+    last_at: Mapped[int] = mapped_column(BigInteger)
+    recent_sales: Mapped[int] = mapped_column(BigInteger)
+    recent_revenue: Mapped[int] = mapped_column(BigInteger)

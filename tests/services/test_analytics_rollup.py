@@ -1,7 +1,7 @@
-"""The ``analytics`` job's months (``cloud.services.analytics.rollup``) against the same
-figures counted straight from the receipts: for random receipts, a job run on a random
-day, then a receipt replayed late into an old month (hypothesis); and over the hand-made
-data set of ``analytics_data``."""
+"""The ``analytics`` job's months and customers' sums (``analytics.rollup``, ``summary``)
+against the same figures counted straight from the receipts: for random receipts, a job
+run on a random day, then a receipt replayed late into an old month (hypothesis); and
+over the hand-made data set of ``analytics_data``."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from tests.services.analytics_data import MSK, NOW, Seeder, seed
 
 _names = itertools.count()
 FIRST = date(2026, 1, 1)
-MONTHLY = ("receipts", "discount", "intervals", "lost")
+ROLLED = ("receipts", "discount", "intervals", "lost", "purchases", "channels")
 
 receipt = st.tuples(
     st.integers(0, 3),  # customer
@@ -33,7 +33,7 @@ receipt = st.tuples(
 
 
 async def _reports(deps: Deps, merchant: int, span: analytics.Period) -> list[Any]:
-    return [(await analytics.build(deps, merchant, key, span)).rows for key in MONTHLY]
+    return [(await analytics.build(deps, merchant, key, span)).rows for key in ROLLED]
 
 
 async def _add(db: Any, merchant: int, customers: list[int], rows: list[Any]) -> None:
@@ -60,12 +60,12 @@ async def _add(db: Any, merchant: int, customers: list[int], rows: list[Any]) ->
     run_day=st.integers(20, 160),
     late=receipt,
 )
-async def test_the_jobs_months_equal_the_receipts_counted_now(
+async def test_the_jobs_sums_give_the_figures_of_the_receipts(
     deps: Deps, clock: ManualClock, rows: list[Any], run_day: int, late: Any
 ) -> None:
-    """Whatever the receipts and the day the job runs, the monthly reports read from its
-    months plus the days after equal the figures counted from the receipts alone; and
-    still after a receipt with a lower date than the job saw arrives late."""
+    """Whatever the receipts and the day the job runs, the reports that read its months
+    and customers' sums plus the days after show what the receipts alone give; and still
+    after a receipt dated earlier than the job counted arrives late."""
     now = datetime.combine(FIRST + timedelta(days=run_day), datetime.min.time(), MSK)
     clock.now = now.astimezone(UTC) + timedelta(hours=4)  # the job's hour, 04:00
     merchant = await merchants.create_merchant(deps.db, f"Свёртка {next(_names)}", clock(),
@@ -75,14 +75,16 @@ async def test_the_jobs_months_equal_the_receipts_counted_now(
         s.n = next(_names) * 1000
         customers = [await s.customer(int(now.timestamp()) - 400 * 86_400) for _ in range(4)]
         await _add(tx, merchant, customers, rows)
+    span = analytics.period(clock() + timedelta(hours=8), MSK)  # the default: 12 months
+    expected = await _reports(deps, merchant, span)
     await rollup.run_analytics(deps, None, merchant)
-    clock.now = datetime(2026, 7, 1, 9, tzinfo=UTC)  # reports later, the job not run again
-    span = analytics.period(clock(), MSK, "2025-12", "2026-06")
-    expected = await rollup.compute(deps, merchant, span)
-    assert await rollup.monthly(deps, merchant, span) == expected
+    assert await _reports(deps, merchant, span) == expected
+    assert await rollup.monthly(deps, merchant, span) == await rollup.compute(deps, merchant, span)
     async with deps.db.transaction() as tx:
         await _add(tx, merchant, customers, [late])
-    assert await rollup.monthly(deps, merchant, span) == await rollup.compute(deps, merchant, span)
+    read = await _reports(deps, merchant, span)
+    await deps.db.execute("DELETE FROM analytics_state WHERE merchant_id = :m", {"m": merchant})
+    assert read == await _reports(deps, merchant, span)
 
 
 async def test_reports_over_the_hand_made_set_are_the_same_after_the_job(

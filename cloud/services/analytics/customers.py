@@ -15,6 +15,7 @@ from cloud.services.analytics import (
     percent,
     rollup,
     roubles,
+    summary,
 )
 from cloud.services.analytics.rollup import LOST_DAYS
 from cloud.services.deps import Deps
@@ -48,11 +49,14 @@ async def growth(deps: Deps, merchant_id: int, span: Period) -> Report:
 
 
 async def purchases(deps: Deps, merchant_id: int, span: Period) -> Report:
+    per = await summary.per_customer_in_period(deps, merchant_id, span) or (
+        "per AS (SELECT r.customer_id, COUNT(*) AS n, SUM(r.amount) AS revenue "
+        f"FROM receipts r WHERE {_SALE} AND r.local_date >= :d0 AND r.local_date < :d1 "
+        "GROUP BY r.customer_id)"
+    )
     rows = await deps.db.fetch_all(
-        "SELECT CASE WHEN n = 1 THEN '1' WHEN n = 2 THEN '2' ELSE '3+' END AS bucket, "
-        "COUNT(*) AS customers, SUM(revenue) AS revenue FROM (SELECT r.customer_id, "
-        "COUNT(*) AS n, SUM(r.amount) AS revenue FROM receipts r WHERE " + _SALE + " "
-        "AND r.local_date >= :d0 AND r.local_date < :d1 GROUP BY r.customer_id) per "
+        f"WITH {per} SELECT CASE WHEN n = 1 THEN '1' WHEN n = 2 THEN '2' ELSE '3+' END "
+        "AS bucket, COUNT(*) AS customers, SUM(revenue) AS revenue FROM per "
         "GROUP BY CASE WHEN n = 1 THEN '1' WHEN n = 2 THEN '2' ELSE '3+' END",
         {"m": merchant_id, "d0": span.first.isoformat(), "d1": span.end_day},
     )
@@ -172,13 +176,16 @@ async def channels(deps: Deps, merchant_id: int, span: Period) -> Report:
     """The customers who registered in the period, by the channel they came from (the
     acquisition channel, else the registration channel), with all their purchases up to
     the period's end."""
-    rows = await deps.db.fetch_all(
-        "WITH c AS (SELECT id, COALESCE(acquisition_channel, registration_channel) AS channel "
-        "FROM customers WHERE merchant_id = :m AND created_at >= :lo AND created_at < :hi), "
+    p = await summary.all_purchases(deps, merchant_id, span) or (
         "p AS (SELECT r.customer_id, COUNT(*) AS n, SUM(r.amount) AS revenue, "
         "MAX(r.created_at) - MIN(r.created_at) AS span FROM receipts r "
         f"JOIN c ON c.id = r.customer_id WHERE {_SALE} AND r.local_date < :d1 "
-        "GROUP BY r.customer_id) "
+        "GROUP BY r.customer_id)"
+    )
+    rows = await deps.db.fetch_all(
+        "WITH c AS (SELECT id, COALESCE(acquisition_channel, registration_channel) AS channel "
+        "FROM customers WHERE merchant_id = :m AND created_at >= :lo AND created_at < :hi), "
+        f"{p} "
         "SELECT c.channel, COUNT(*) AS customers, COUNT(p.customer_id) AS buyers, "
         "COALESCE(SUM(p.n), 0) AS purchases, "
         "COALESCE(SUM(CASE WHEN p.n >= 2 THEN 1 ELSE 0 END), 0) AS repeaters, "

@@ -18,8 +18,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from cloud.clock import to_epoch
-from cloud.services import jobs
-from cloud.services.analytics import DAY, Period, _next_month
+from cloud.services import analytics, jobs
+from cloud.services.analytics import DAY, Period, _next_month, summary
 from cloud.services.deps import Deps
 from cloud.services.merchants import zone
 
@@ -156,6 +156,23 @@ async def _stored(
     return out, valid_to + timedelta(days=1)
 
 
+async def valid_through(deps: Deps, merchant_id: int, span: Period) -> tuple[date, Any] | None:
+    """The last day whose figures the job counted that no receipt it did not see has
+    changed since, and the job's state; None when it has counted nothing for the zone."""
+    state = await deps.db.fetch_one(
+        "SELECT receipt_id, since, through, recent_from, timezone FROM analytics_state "
+        "WHERE merchant_id = :m",
+        {"m": merchant_id},
+    )
+    if state is None or str(state["timezone"]) != span.tz.key:
+        return None
+    valid_to = date.fromisoformat(str(state["through"]))
+    late = await _first_month(deps, merchant_id, int(state["receipt_id"]), None, span.tz)
+    if late is not None:
+        valid_to = min(valid_to, late - timedelta(days=1))
+    return valid_to, state
+
+
 async def _first_month(
     deps: Deps, merchant_id: int, above: int, upto: int | None, tz: Any
 ) -> date | None:
@@ -261,12 +278,15 @@ async def _close(
                 f"VALUES (:m, :month, {', '.join(':' + f for f in FIELDS)})",
                 [{"m": merchant, "month": label, **row} for label, row in figures.items()],
             )
+            recent = analytics.period(now, tz).first
+            await summary.rebuild(tx, merchant, last, recent)
             await tx.execute("DELETE FROM analytics_state WHERE merchant_id = :m", {"m": merchant})
             await tx.execute(
                 "INSERT INTO analytics_state (merchant_id, receipt_id, since, through, "
-                "timezone, rolled_at) VALUES (:m, :w, :since, :t, :tz, :now)",
+                "recent_from, timezone, rolled_at) VALUES (:m, :w, :since, :t, :r, :tz, :now)",
                 {"m": merchant, "w": seen, "since": min(since, first).strftime("%Y-%m"),
-                 "t": last.isoformat(), "tz": timezone, "now": to_epoch(now)},
+                 "t": last.isoformat(), "r": recent.isoformat(), "tz": timezone,
+                 "now": to_epoch(now)},
             )  # fmt: skip
             result = {"from": first.isoformat(), "through": last.isoformat()}
         if run_date is not None:

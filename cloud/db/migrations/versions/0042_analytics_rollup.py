@@ -8,6 +8,8 @@ A year's report read every receipt of the year, and the repeat purchases all of 
 (1-4 s each over 1 M receipts on PostgreSQL). The ``analytics`` job now keeps each
 month's figures up to yesterday in ``analytics_months``; ``analytics_state`` says how far
 it got (``cloud.services.analytics.rollup``); a report counts only the days after.
+``analytics_customers`` holds each customer's sales up to the same day (all of them, and
+those of the default period) for the reports by customer (``analytics.summary``).
 
 ``ix_receipts_customer`` (merchant, customer) grows into (merchant, customer, time, kind,
 amount, id, local date): a repeat purchase's previous sale, a sale's next one (the lost),
@@ -29,6 +31,9 @@ depends_on: str | Sequence[str] | None = None
 _ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 _FIELDS = ("sales", "buyers", "amount", "refunds", "discount", "redeemed", "accrued",
            "repeats", "seconds", "lost", "active")  # fmt: skip
+
+
+_CUSTOMER_FIELDS = ("sales", "revenue", "first_at", "last_at", "recent_sales", "recent_revenue")
 
 
 def _merchant(table: str) -> sa.ForeignKeyConstraint:
@@ -53,10 +58,19 @@ def upgrade() -> None:
         sa.Column("receipt_id", sa.BigInteger(), nullable=False),
         sa.Column("since", sa.String(length=7), nullable=False),
         sa.Column("through", sa.String(length=10), nullable=False),
+        sa.Column("recent_from", sa.String(length=10), nullable=False),
         sa.Column("timezone", sa.String(length=64), nullable=False),
         sa.Column("rolled_at", sa.BigInteger(), nullable=False),
         _merchant("analytics_state"),
         sa.PrimaryKeyConstraint("merchant_id", name=op.f("pk_analytics_state")),
+    )
+    op.create_table(
+        "analytics_customers",
+        sa.Column("merchant_id", _ID, nullable=False),
+        sa.Column("customer_id", _ID, nullable=False),
+        *(sa.Column(name, sa.BigInteger(), nullable=False) for name in _CUSTOMER_FIELDS),
+        _merchant("analytics_customers"),
+        sa.PrimaryKeyConstraint("merchant_id", "customer_id", name=op.f("pk_analytics_customers")),
     )
     upgrade_index(_CUSTOMER_NEW)
 
@@ -74,5 +88,6 @@ def upgrade_index(columns: list[str]) -> None:
 
 def downgrade() -> None:
     upgrade_index(_CUSTOMER_OLD)
+    op.drop_table("analytics_customers")
     op.drop_table("analytics_state")
     op.drop_table("analytics_months")
