@@ -284,11 +284,11 @@ async def _close(
             await tx.execute(
                 "INSERT INTO analytics_state (merchant_id, receipt_id, since, through, "
                 "recent_from, timezone, rolled_at) VALUES (:m, :w, :since, :t, :r, :tz, :now)",
-                {"m": merchant, "w": seen, "since": min(since, first).strftime("%Y-%m"),
+                {"m": merchant, "w": seen, "since": min(since, span.first).strftime("%Y-%m"),
                  "t": last.isoformat(), "r": recent.isoformat(), "tz": timezone,
                  "now": to_epoch(now)},
             )  # fmt: skip
-            result = {"from": first.isoformat(), "through": last.isoformat()}
+            result = {"from": span.first.isoformat(), "through": last.isoformat()}
         if run_date is not None:
             await jobs.record_run(tx, merchant, JOB, run_date, started, to_epoch(now), result)
     return result or None
