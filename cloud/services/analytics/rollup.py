@@ -4,8 +4,8 @@ by the nightly ``analytics`` job, so a report over a year reads twelve rows and 
 only today's receipts (the days the job has not counted) itself.
 
 Exact by construction: the job stores what ``compute`` returns for its days, and a
-report adds what the same ``compute`` returns for the days after. A stored month is used only while
-no receipt the job did not see could change it: the job notes the highest receipt id it
+report adds what the same ``compute`` returns for the days after. A stored month is used
+only while no receipt the job did not see could change it: the job notes the highest receipt id it
 saw (``analytics_state.receipt_id``, read while no insert is in flight, so every lower id
 is committed), and a receipt above it dated in or before a month (a till's offline sale
 replayed late) sends that month and every later one back to the receipts — a sale moves
@@ -14,6 +14,7 @@ never deleted and a refund's amounts are set in the transaction that inserts it.
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -49,10 +50,20 @@ async def compute(
     db, gap = deps.db, LOST_DAYS * DAY
     start, stop = start or span.first, stop or _next_month(span.last)
     out = {m.label: dict(ZERO) for m in span.months}
-    days = {"m": merchant_id, "d0": start.isoformat(), "d1": stop.isoformat(),
-            "cut": start.strftime("%Y-%m"), "c0": _month_start(start).isoformat()}  # fmt: skip
+    lo, hi = span.epoch(start), span.epoch(stop)
+    bounds: dict[str, str | int] = {
+        "d0": start.isoformat(), "d1": stop.isoformat(), "cut": start.strftime("%Y-%m"),
+        "c0": _month_start(start).isoformat(), "lo": lo, "hi": hi, "gap": gap,
+        "now": int(span.now.timestamp()),
+    }  # fmt: skip
+
+    async def fetch(sql: str) -> Any:
+        # The bounds written in: a report asks for today, the job for years; a generic
+        # plan (PostgreSQL's after five runs of a prepared statement) would serve both.
+        return await db.fetch_all(_with_values(sql, bounds), {"m": merchant_id})
+
     # Per customer and month first, then per month: COUNT(DISTINCT) would sort.
-    for r in await db.fetch_all(
+    for r in await fetch(
         "SELECT month, SUM(sales) AS sales, SUM(CASE WHEN sales > 0 AND NOT (month = :cut "
         "AND EXISTS (SELECT 1 FROM receipts e WHERE e.merchant_id = :m "
         "AND e.customer_id = per.customer_id AND e.kind = 'sale' AND e.local_date >= :c0 "
@@ -68,27 +79,24 @@ async def compute(
         "SUM(CASE WHEN r.kind = 'sale' THEN r.accrued ELSE 0 END) AS accrued "
         "FROM receipts r WHERE r.merchant_id = :m AND r.customer_id IS NOT NULL "
         "AND r.local_date >= :d0 AND r.local_date < :d1 "
-        "GROUP BY SUBSTR(r.local_date, 1, 7), r.customer_id) per GROUP BY month",
-        days,
+        "GROUP BY SUBSTR(r.local_date, 1, 7), r.customer_id) per GROUP BY month"
     ):
         out[str(r["month"])].update({k: int(r[k] or 0) for k in FIELDS[:7]})
     # A repeat purchase's gap: from the customer's sale just before it (by time, then
     # id), found through the customer's receipts rather than a window over all history.
-    for r in await db.fetch_all(
+    for r in await fetch(
         "SELECT SUBSTR(s.local_date, 1, 7) AS month, COUNT(*) AS repeats, "
         "SUM(s.created_at - s.prev_at) AS seconds FROM (SELECT r.local_date, r.created_at, "
         "(SELECT MAX(p.created_at) FROM receipts p WHERE p.merchant_id = :m "
         "AND p.customer_id = r.customer_id AND p.kind = 'sale' AND (p.created_at < r.created_at "
         "OR (p.created_at = r.created_at AND p.id < r.id))) AS prev_at FROM receipts r "
         f"WHERE {_SALE} AND r.local_date >= :d0 AND r.local_date < :d1) s "
-        "WHERE s.prev_at IS NOT NULL GROUP BY SUBSTR(s.local_date, 1, 7)",
-        days,
+        "WHERE s.prev_at IS NOT NULL GROUP BY SUBSTR(s.local_date, 1, 7)"
     ):
         out[str(r["month"])].update(repeats=int(r["repeats"]), seconds=int(r["seconds"] or 0))
     # The lost moments: a sale with no next one (by time, then id) within the gap,
     # found through the customer's receipts; then the months they fall in.
-    lo, hi = span.epoch(start), span.epoch(stop)
-    for r in await db.fetch_all(
+    for r in await fetch(
         f"WITH {span.months_sql()}, lost AS (SELECT r.created_at + :gap AS at FROM receipts r "
         f"WHERE {_SALE} AND r.created_at >= :lo - :gap AND r.created_at < :hi - :gap "
         "AND r.created_at <= :now - :gap AND NOT EXISTS (SELECT 1 FROM receipts n "
@@ -96,23 +104,32 @@ async def compute(
         "AND (n.created_at > r.created_at OR (n.created_at = r.created_at AND n.id > r.id)) "
         "AND n.created_at <= r.created_at + :gap)) "
         "SELECT m.label, COUNT(*) AS lost FROM lost JOIN months m "
-        "ON lost.at >= m.lo AND lost.at < m.hi GROUP BY m.label",
-        {"m": merchant_id, "gap": gap, "lo": lo, "hi": hi, "now": int(span.now.timestamp())},
+        "ON lost.at >= m.lo AND lost.at < m.hi GROUP BY m.label"
     ):
         out[str(r["label"])]["lost"] = int(r["lost"])
     whole = [m for m in span.months if start <= m.first_day < stop]
     if whole:
         ahead = Period(whole[0].first_day, whole[-1].first_day, span.tz, span.now)
-        for r in await db.fetch_all(
+        for r in await fetch(
             f"WITH {ahead.months_sql(LOST_DAYS)} SELECT m.label, "
             "(SELECT COUNT(DISTINCT a.customer_id) FROM receipts a "
             "WHERE a.merchant_id = :m AND a.kind = 'sale' AND a.customer_id IS NOT NULL "
             "AND a.local_date >= m.b0 AND a.local_date < m.d0 "
-            "AND a.created_at >= m.lo - :gap AND a.created_at < m.lo) AS active FROM months m",
-            {"m": merchant_id, "gap": gap},
+            "AND a.created_at >= m.lo - :gap AND a.created_at < m.lo) AS active FROM months m"
         ):
             out[str(r["label"])]["active"] = int(r["active"])
     return out
+
+
+def _with_values(sql: str, values: dict[str, str | int]) -> str:
+    """``sql`` with ``:name`` of ``values`` written in: ours (dates and integers), never
+    a user's text."""
+
+    def value(match: re.Match[str]) -> str:
+        found = values[match.group(1)]
+        return str(int(found)) if isinstance(found, int) else f"'{found}'"
+
+    return re.sub(r":(" + "|".join(values) + r")\b", value, sql)
 
 
 async def monthly(deps: Deps, merchant_id: int, span: Period) -> dict[str, dict[str, int]]:
