@@ -44,7 +44,8 @@ async def _through(deps: Deps, merchant_id: int, span: Period) -> tuple[str, Any
 
 async def per_customer_in_period(deps: Deps, merchant_id: int, span: Period) -> str | None:
     """A ``WITH`` table ``per(customer_id, n, revenue)`` of the period's buyers from the
-    job's sums, or None when they do not fit the period; parameters :m, :t, :d1."""
+    job's sums, or None when they do not fit the period; parameter :m. The days are
+    written in (ours, never a user's text): a generic plan would read every receipt."""
     found = await _through(deps, merchant_id, span)
     if found is None or str(found[1]["recent_from"]) != span.first.isoformat():
         return None
@@ -53,14 +54,14 @@ async def per_customer_in_period(deps: Deps, merchant_id: int, span: Period) -> 
         "SELECT customer_id, recent_sales AS n, recent_revenue AS revenue "
         "FROM analytics_customers WHERE merchant_id = :m AND recent_sales > 0 UNION ALL "
         "SELECT r.customer_id, COUNT(*), SUM(r.amount) FROM receipts r "
-        f"WHERE {_SALE} AND r.local_date > '{found[0]}' AND r.local_date < :d1 "
+        f"WHERE {_SALE} AND r.local_date > '{found[0]}' AND r.local_date < '{span.end_day}' "
         "GROUP BY r.customer_id) u GROUP BY customer_id)"
     )
 
 
 async def all_purchases(deps: Deps, merchant_id: int, span: Period) -> str | None:
     """A ``WITH`` table ``p(customer_id, n, revenue, span)`` of every customer's sales up
-    to the period's end from the job's sums, or None; parameters :m, :d1."""
+    to the period's end from the job's sums, or None; parameter :m, days written in."""
     found = await _through(deps, merchant_id, span)
     if found is None:
         return None
@@ -70,6 +71,7 @@ async def all_purchases(deps: Deps, merchant_id: int, span: Period) -> str | Non
         "revenue, first_at, last_at FROM analytics_customers WHERE merchant_id = :m "
         "UNION ALL SELECT r.customer_id, COUNT(*), SUM(r.amount), MIN(r.created_at), "
         f"MAX(r.created_at) FROM receipts r WHERE {_SALE} AND r.local_date > '{found[0]}' "
-        "AND r.local_date < :d1 GROUP BY r.customer_id) u JOIN c ON c.id = u.customer_id "
+        f"AND r.local_date < '{span.end_day}' GROUP BY r.customer_id) u "
+        "JOIN c ON c.id = u.customer_id "
         "GROUP BY u.customer_id)"
     )
