@@ -364,7 +364,18 @@ class Receipt(Base):
     cashier_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
     __table_args__ = (
         UniqueConstraint("merchant_id", "source", "kind", "external_id"),
-        Index("ix_receipts_customer", "merchant_id", "customer_id"),
+        # A customer's receipts in time order, covering a sale's previous one and the
+        # sales after a message (migration 0042).
+        Index(
+            "ix_receipts_customer",
+            "merchant_id",
+            "customer_id",
+            "created_at",
+            "kind",
+            "amount",
+            "id",
+            "local_date",
+        ),
         # A merchant's receipts of a period in time order (the what-if replay, 0037).
         Index("ix_receipts_merchant_created", "merchant_id", "created_at"),
         # The reports' receipts of a period of local days, covering what they sum
@@ -1384,3 +1395,61 @@ class MerchantPlan(Base):
     included_receipts: Mapped[int] = mapped_column(BigInteger)
     message_budget: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class AnalyticsMonth(Base):
+    """A merchant's closed month as the reports count it (``cloud.services.analytics.
+    rollup``), written by the ``analytics`` job; amounts in kopecks, gaps in seconds."""
+
+    __tablename__ = "analytics_months"
+    merchant_id: Mapped[int] = mapped_column(
+        ForeignKey("merchants.id", ondelete="CASCADE"), primary_key=True
+    )
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    sales: Mapped[int] = mapped_column(BigInteger)
+    buyers: Mapped[int] = mapped_column(BigInteger)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    refunds: Mapped[int] = mapped_column(BigInteger)
+    discount: Mapped[int] = mapped_column(BigInteger)
+    redeemed: Mapped[int] = mapped_column(BigInteger)
+    accrued: Mapped[int] = mapped_column(BigInteger)
+    repeats: Mapped[int] = mapped_column(BigInteger)
+    seconds: Mapped[int] = mapped_column(BigInteger)
+    lost: Mapped[int] = mapped_column(BigInteger)
+    active: Mapped[int] = mapped_column(BigInteger)
+
+
+class AnalyticsState(Base):
+    """How far the ``analytics`` job got for a merchant: its months from ``since`` (the
+    first with a receipt) to the day ``through`` counted every receipt up to
+    ``receipt_id``, in the month bounds of ``timezone``."""
+
+    __tablename__ = "analytics_state"
+    merchant_id: Mapped[int] = mapped_column(
+        ForeignKey("merchants.id", ondelete="CASCADE"), primary_key=True
+    )
+    receipt_id: Mapped[int] = mapped_column(BigInteger)
+    since: Mapped[str] = mapped_column(String(7))
+    through: Mapped[str] = mapped_column(String(10))
+    recent_from: Mapped[str] = mapped_column(String(10))
+    """The first day of the cabinet's default period (the last 12 months) when the job
+    ran: ``analytics_customers.recent_*`` count from it."""
+    timezone: Mapped[str] = mapped_column(String(64))
+    rolled_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class AnalyticsCustomer(Base):
+    """A customer's sales up to ``analytics_state.through`` (all, and those from its
+    ``recent_from``), written by the ``analytics`` job; amounts in kopecks."""
+
+    __tablename__ = "analytics_customers"
+    merchant_id: Mapped[int] = mapped_column(
+        ForeignKey("merchants.id", ondelete="CASCADE"), primary_key=True
+    )
+    customer_id: Mapped[int] = mapped_column(Id, primary_key=True)
+    sales: Mapped[int] = mapped_column(BigInteger)
+    revenue: Mapped[int] = mapped_column(BigInteger)
+    first_at: Mapped[int] = mapped_column(BigInteger)
+    last_at: Mapped[int] = mapped_column(BigInteger)
+    recent_sales: Mapped[int] = mapped_column(BigInteger)
+    recent_revenue: Mapped[int] = mapped_column(BigInteger)

@@ -23,6 +23,7 @@ import structlog
 from cloud.fiscal.job import run_fiscal_claims
 from cloud.observability.metrics import timed_job
 from cloud.services import feedback, gift_certificate_jobs, jobs, lifecycle, notices, tier_notices
+from cloud.services.analytics import rollup
 from cloud.services.deps import Deps
 from cloud.services.merchants import zone
 
@@ -57,6 +58,8 @@ SCHEDULE: tuple[Scheduled, ...] = (
     Scheduled("tier_notices", tier_notices.run_tier_notices, time(11, 30), per_date=False),
     # In the evening, after most of the day's purchases; "now" decides which are due.
     Scheduled("feedback_requests", feedback.run_feedback_requests, time(18, 0), False),
+    # At night, when the tills are quiet: the watermark read waits for inserts in flight.
+    Scheduled(rollup.JOB, rollup.run_analytics, time(3, 30), per_date=False),
 )
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from cloud.services.analytics import (
-    DAY,
     Chart,
     Column,
     Period,
@@ -14,12 +13,12 @@ from cloud.services.analytics import (
     avg_roubles,
     days,
     percent,
+    rollup,
     roubles,
+    summary,
 )
+from cloud.services.analytics.rollup import LOST_DAYS
 from cloud.services.deps import Deps
-
-LOST_DAYS = 90
-"""A customer is lost once this many days pass without a purchase."""
 
 # A sale of a known customer: what every report here counts as a purchase.
 _SALE = "r.merchant_id = :m AND r.kind = 'sale' AND r.customer_id IS NOT NULL"
@@ -50,11 +49,14 @@ async def growth(deps: Deps, merchant_id: int, span: Period) -> Report:
 
 
 async def purchases(deps: Deps, merchant_id: int, span: Period) -> Report:
+    per = await summary.per_customer_in_period(deps, merchant_id, span) or (
+        "per AS (SELECT r.customer_id, COUNT(*) AS n, SUM(r.amount) AS revenue "
+        f"FROM receipts r WHERE {_SALE} AND r.local_date >= :d0 AND r.local_date < :d1 "
+        "GROUP BY r.customer_id)"
+    )
     rows = await deps.db.fetch_all(
-        "SELECT CASE WHEN n = 1 THEN '1' WHEN n = 2 THEN '2' ELSE '3+' END AS bucket, "
-        "COUNT(*) AS customers, SUM(revenue) AS revenue FROM (SELECT r.customer_id, "
-        "COUNT(*) AS n, SUM(r.amount) AS revenue FROM receipts r WHERE " + _SALE + " "
-        "AND r.local_date >= :d0 AND r.local_date < :d1 GROUP BY r.customer_id) per "
+        f"WITH {per} SELECT CASE WHEN n = 1 THEN '1' WHEN n = 2 THEN '2' ELSE '3+' END "
+        "AS bucket, COUNT(*) AS customers, SUM(revenue) AS revenue FROM per "
         "GROUP BY CASE WHEN n = 1 THEN '1' WHEN n = 2 THEN '2' ELSE '3+' END",
         {"m": merchant_id, "d0": span.first.isoformat(), "d1": span.end_day},
     )
@@ -83,39 +85,11 @@ async def lost(deps: Deps, merchant_id: int, span: Period) -> Report:
     """Lost in a month: the customers whose ``LOST_DAYS`` without a purchase ran out in
     that month (a sale with no next sale within them). Churn: the lost over those who
     had bought in the ``LOST_DAYS`` before the month began."""
-    gap = LOST_DAYS * DAY
-    first = span.months[0]
-    params = {
-        "m": merchant_id, "gap": gap, "now": int(span.now.timestamp()),
-        "d0": _day(span, first.lo - gap - DAY), "d1": span.end_day,
-    }  # fmt: skip
-    # The lost moments first (few), then the months they fall in: a join of every sale
-    # with every month would compare them all.
-    found = await deps.db.fetch_all(
-        f"WITH {span.months_sql()}, s AS (SELECT r.created_at, LEAD(r.created_at) "
-        "OVER (PARTITION BY r.customer_id ORDER BY r.created_at, r.id) AS next_at "
-        f"FROM receipts r WHERE {_SALE} AND r.local_date >= :d0 AND r.local_date < :d1), "
-        "lost AS (SELECT s.created_at + :gap AS at FROM s WHERE s.created_at + :gap >= :lo "
-        "AND s.created_at + :gap < :hi AND s.created_at + :gap <= :now "
-        "AND (s.next_at IS NULL OR s.next_at > s.created_at + :gap)) "
-        "SELECT m.label, COUNT(*) AS lost FROM lost JOIN months m "
-        "ON lost.at >= m.lo AND lost.at < m.hi GROUP BY m.label",
-        {**params, "lo": span.start, "hi": span.end},
-    )
-    counts = {str(r["label"]): int(r["lost"]) for r in found}
-    rows = await deps.db.fetch_all(
-        f"WITH {span.months_sql(LOST_DAYS)} SELECT m.label, "
-        "(SELECT COUNT(DISTINCT a.customer_id) FROM receipts a "
-        "WHERE a.merchant_id = :m AND a.kind = 'sale' AND a.customer_id IS NOT NULL "
-        "AND a.local_date >= m.b0 AND a.local_date < m.d0 AND a.created_at >= m.lo - :gap "
-        "AND a.created_at < m.lo) AS active FROM months m ORDER BY m.label",
-        {"m": merchant_id, "gap": gap},
-    )
+    months = await rollup.monthly(deps, merchant_id, span)
     out = [
-        {"month": r["label"], "lost": counts.get(str(r["label"]), 0),
-         "active": int(r["active"]),
-         "churn": percent(counts.get(str(r["label"]), 0), int(r["active"]))}
-        for r in rows
+        {"month": m.label, "lost": months[m.label]["lost"], "active": months[m.label]["active"],
+         "churn": percent(months[m.label]["lost"], months[m.label]["active"])}
+        for m in span.months
     ]  # fmt: skip
     return Report(
         "lost", "Потерянные клиенты и отток по месяцам",
@@ -128,29 +102,13 @@ async def lost(deps: Deps, merchant_id: int, span: Period) -> Report:
     )  # fmt: skip
 
 
-def _day(span: Period, epoch: int) -> str:
-    from datetime import datetime
-
-    return datetime.fromtimestamp(epoch, span.tz).date().isoformat()
-
-
 async def intervals(deps: Deps, merchant_id: int, span: Period) -> Report:
     """Days from a customer's previous purchase (whenever it was) to each purchase of the
     month, averaged over the month's repeat purchases."""
-    rows = await deps.db.fetch_all(
-        "WITH s AS (SELECT r.local_date, r.created_at, LAG(r.created_at) OVER "
-        "(PARTITION BY r.customer_id ORDER BY r.created_at, r.id) AS prev_at FROM receipts r "
-        f"WHERE {_SALE} AND r.local_date < :d1) "
-        "SELECT SUBSTR(s.local_date, 1, 7) AS month, COUNT(*) AS repeats, "
-        "SUM(s.created_at - s.prev_at) AS seconds FROM s WHERE s.prev_at IS NOT NULL "
-        "AND s.local_date >= :d0 GROUP BY SUBSTR(s.local_date, 1, 7)",
-        {"m": merchant_id, "d0": span.first.isoformat(), "d1": span.end_day},
-    )
-    found = {str(r["month"]): r for r in rows}
+    months = await rollup.monthly(deps, merchant_id, span)
     out, repeats, seconds = [], 0, 0
     for month in span.months:
-        row: Any = found.get(month.label)
-        n, s = (int(row["repeats"]), int(row["seconds"])) if row else (0, 0)
+        n, s = months[month.label]["repeats"], months[month.label]["seconds"]
         repeats, seconds = repeats + n, seconds + s
         out.append({"month": month.label, "repeats": n, "days": days(s, n)})
     return Report(
@@ -218,13 +176,16 @@ async def channels(deps: Deps, merchant_id: int, span: Period) -> Report:
     """The customers who registered in the period, by the channel they came from (the
     acquisition channel, else the registration channel), with all their purchases up to
     the period's end."""
-    rows = await deps.db.fetch_all(
-        "WITH c AS (SELECT id, COALESCE(acquisition_channel, registration_channel) AS channel "
-        "FROM customers WHERE merchant_id = :m AND created_at >= :lo AND created_at < :hi), "
+    p = await summary.all_purchases(deps, merchant_id, span) or (
         "p AS (SELECT r.customer_id, COUNT(*) AS n, SUM(r.amount) AS revenue, "
         "MAX(r.created_at) - MIN(r.created_at) AS span FROM receipts r "
         f"JOIN c ON c.id = r.customer_id WHERE {_SALE} AND r.local_date < :d1 "
-        "GROUP BY r.customer_id) "
+        "GROUP BY r.customer_id)"
+    )
+    rows = await deps.db.fetch_all(
+        "WITH c AS (SELECT id, COALESCE(acquisition_channel, registration_channel) AS channel "
+        "FROM customers WHERE merchant_id = :m AND created_at >= :lo AND created_at < :hi), "
+        f"{p} "
         "SELECT c.channel, COUNT(*) AS customers, COUNT(p.customer_id) AS buyers, "
         "COALESCE(SUM(p.n), 0) AS purchases, "
         "COALESCE(SUM(CASE WHEN p.n >= 2 THEN 1 ELSE 0 END), 0) AS repeaters, "

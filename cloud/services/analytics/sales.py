@@ -14,6 +14,7 @@ from cloud.services.analytics import (
     _next_month,
     avg_roubles,
     percent,
+    rollup,
     roubles,
 )
 from cloud.services.deps import Deps
@@ -24,20 +25,8 @@ LIABILITY_MONTHS = 12
 async def _by_month(deps: Deps, merchant_id: int, span: Period) -> dict[str, Any]:
     """Per month of the merchant's calendar: the sales of known customers (count,
     buyers, amount paid, discount, bonuses spent and accrued) and the refunds' amount."""
-    rows = await deps.db.fetch_all(
-        "SELECT SUBSTR(r.local_date, 1, 7) AS month, "
-        "SUM(CASE WHEN r.kind = 'sale' THEN 1 ELSE 0 END) AS sales, "
-        "COUNT(DISTINCT CASE WHEN r.kind = 'sale' THEN r.customer_id END) AS buyers, "
-        "SUM(CASE WHEN r.kind = 'sale' THEN r.amount ELSE 0 END) AS amount, "
-        "SUM(CASE WHEN r.kind = 'refund' THEN r.amount ELSE 0 END) AS refunds, "
-        "SUM(CASE WHEN r.kind = 'sale' THEN r.discount ELSE 0 END) AS discount, "
-        "SUM(CASE WHEN r.kind = 'sale' THEN r.redeemed ELSE 0 END) AS redeemed, "
-        "SUM(CASE WHEN r.kind = 'sale' THEN r.accrued ELSE 0 END) AS accrued "
-        "FROM receipts r WHERE r.merchant_id = :m AND r.customer_id IS NOT NULL "
-        "AND r.local_date >= :d0 AND r.local_date < :d1 GROUP BY SUBSTR(r.local_date, 1, 7)",
-        {"m": merchant_id, "d0": span.first.isoformat(), "d1": span.end_day},
-    )
-    return {str(r["month"]): {k: int(r[k] or 0) for k in r.keys() if k != "month"} for r in rows}
+    months = await rollup.monthly(deps, merchant_id, span)
+    return {label: {k: row[k] for k in _ZERO} for label, row in months.items()}
 
 
 _ZERO = {"sales": 0, "buyers": 0, "amount": 0, "refunds": 0, "discount": 0, "redeemed": 0,
