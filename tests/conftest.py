@@ -3,6 +3,7 @@ and on PostgreSQL (a temporary cluster), plus the application and its test clien
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import shutil
@@ -71,17 +72,29 @@ async def database_url(
     cluster: PostgresCluster = request.getfixturevalue("postgres_cluster")
     template_name: str = request.getfixturevalue("postgres_template")
     name = f"test_{os.getpid()}_{next(_counter)}"
+    async with database_from_template(cluster, template_name, name) as url:
+        yield url
+
+
+@contextlib.asynccontextmanager
+async def database_from_template(
+    cluster: PostgresCluster, template: str, name: str
+) -> AsyncIterator[str]:
+    """A PostgreSQL database ``name`` copied from ``template`` (at the migrations' head),
+    dropped afterwards even while connections to it remain."""
     admin = await asyncpg.connect(cluster.dsn("postgres"))
     try:
-        await admin.execute(f"CREATE DATABASE {name} TEMPLATE {template_name}")
+        await admin.execute(f"CREATE DATABASE {name} TEMPLATE {template}")
     finally:
         await admin.close()
-    yield cluster.url(name)
-    admin = await asyncpg.connect(cluster.dsn("postgres"))
     try:
-        await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        yield cluster.url(name)
     finally:
-        await admin.close()
+        admin = await asyncpg.connect(cluster.dsn("postgres"))
+        try:
+            await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        finally:
+            await admin.close()
 
 
 # ---- service and API fixtures -----------------------------------------------------------

@@ -20,6 +20,7 @@ from cloud.main import main
 from cloud.serving import WORKER_HEADER, worker_settings
 from cloud.settings import Settings
 from tests.cli.test_serve import _free_port
+from tests.conftest import database_from_template
 from tests.postgres_cluster import PostgresCluster
 
 LINES = [{"id": "1", "name": "Жидкость 30 мл", "price": 450.00, "quantity": 2}]
@@ -76,17 +77,8 @@ async def postgres_url(
 ) -> AsyncIterator[str]:
     """A PostgreSQL database at the migrations' head (the service migrates nothing)."""
     name = f"workers_{os.getpid()}"
-    admin = await asyncpg.connect(postgres_cluster.dsn("postgres"))
-    try:
-        await admin.execute(f"CREATE DATABASE {name} TEMPLATE {postgres_template}")
-    finally:
-        await admin.close()
-    yield postgres_cluster.url(name)
-    admin = await asyncpg.connect(postgres_cluster.dsn("postgres"))
-    try:
-        await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    finally:
-        await admin.close()
+    async with database_from_template(postgres_cluster, postgres_template, name) as url:
+        yield url
 
 
 def test_sqlite_refuses_workers(

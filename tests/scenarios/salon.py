@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -16,14 +18,16 @@ import httpx
 import respx
 from aiohttp.test_utils import TestClient
 
+from cloud.api.app import create_app
 from cloud.clock import ManualClock
+from cloud.engine.lifecycle import local_midnight
 from cloud.main import JOBS
 from cloud.messages.outbox import drain
 from cloud.messages.providers import SmsRuProvider, sms_parts
 from cloud.services import scheduler
 from cloud.services.deps import Deps
 from cloud.services.merchants import zone
-from tests.conftest import Tenant
+from tests.conftest import Tenant, make_tenant, merchant_client
 
 MSK = zone("Europe/Moscow")
 SMSRU = "https://sms.ru"
@@ -194,3 +198,25 @@ def smsru(router: respx.MockRouter, salon_clock: ManualClock) -> tuple[FakeSmsRu
     router.post(f"{SMSRU}/sms/send").mock(side_effect=fake.handle)
     provider = SmsRuProvider(api_id="salon-key", client=httpx.AsyncClient(), url=SMSRU)
     return fake, provider
+
+
+@asynccontextmanager
+async def opened_salon(
+    aiohttp_client: Any, deps: Deps, clock: ManualClock, program: str
+) -> AsyncIterator[Salon]:
+    """The salon at 9:00 on its first day: the merchant with ``program`` live, its till,
+    its office (merchant API) and a customer's browser, SMS through the fake SMS.ru."""
+    clock.now = local_midnight(date(2026, 3, 2), MSK) + timedelta(hours=9)
+    with respx.mock(assert_all_called=False) as router:
+        router.route(host="127.0.0.1").pass_through()
+        fake, provider = smsru(router, clock)
+        deps.sms = provider
+        tenant = await make_tenant(deps, "Лаванда", program)
+        app = create_app(deps.settings, deps=deps)
+        till = await aiohttp_client(app, headers={"Authorization": f"Bearer {tenant.token}"})
+        office = await merchant_client(aiohttp_client, deps, tenant, "Администратор")
+        browser = await aiohttp_client(create_app(deps.settings, deps=deps))
+        try:
+            yield Salon(deps, clock, tenant, till, office, browser, fake)
+        finally:
+            await provider.client.aclose()

@@ -20,17 +20,15 @@ from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
 import pytest
-import respx
 
-from cloud.api.app import create_app
 from cloud.clock import ManualClock, to_epoch
 from cloud.engine.lifecycle import local_midnight
 from cloud.messages.callbacks import opt_out_path
 from cloud.services.deps import Deps
 from cloud.settings import Settings
-from tests.conftest import FIXTURES, make_tenant, merchant_client
+from tests.conftest import FIXTURES
 from tests.ledger.helpers import assert_ledger_consistent, ledger_state
-from tests.scenarios.salon import MSK, Salon, smsru
+from tests.scenarios.salon import MSK, Salon, opened_salon
 from tests.telegram.conftest import FakeTelegram, connect, contact, post
 
 # The fake Bot API server, as a fixture of this module too.
@@ -74,18 +72,8 @@ def settings(database_url: str) -> Settings:
 
 @pytest.fixture
 async def salon(aiohttp_client: Any, deps: Deps, clock: ManualClock, telegram: FakeTelegram) -> Any:
-    clock.now = local_midnight(date(2026, 3, 2), MSK) + timedelta(hours=9)
-    with respx.mock(assert_all_called=False) as router:
-        router.route(host="127.0.0.1").pass_through()
-        fake, provider = smsru(router, clock)
-        deps.sms = provider
-        tenant = await make_tenant(deps, "Лаванда", program())
-        app = create_app(deps.settings, deps=deps)
-        till = await aiohttp_client(app, headers={"Authorization": f"Bearer {tenant.token}"})
-        office = await merchant_client(aiohttp_client, deps, tenant, "Администратор")
-        browser = await aiohttp_client(create_app(deps.settings, deps=deps))
-        yield Salon(deps, clock, tenant, till, office, browser, fake)
-        await provider.client.aclose()  # type: ignore[union-attr]
+    async with opened_salon(aiohttp_client, deps, clock, program()) as opened:
+        yield opened
 
 
 async def _id(salon: Salon, phone: str) -> dict[str, Any]:

@@ -300,8 +300,8 @@ async def _confirm(
             coupons=list(coupons.outcomes),
         )
         await tx.execute(
-            "UPDATE receipts SET response = :body WHERE id = :id",
-            {"body": result.model_dump_json(), "id": receipt_id},
+            "UPDATE receipts SET response = :body WHERE merchant_id = :m AND id = :id",
+            {"body": result.model_dump_json(), "m": terminal.merchant_id, "id": receipt_id},
         )
     return result
 
