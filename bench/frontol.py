@@ -109,6 +109,26 @@ def prepare(workdir: Path, token: str, key: str, customers: int, count: int) -> 
     return native_file, frontol_file
 
 
+def serve_seeded(workdir: Path, customers: int, requests: int) -> tuple[Server, str, Path, Path]:
+    """A seeded SQLite database in ``workdir`` with the merchant's Frontol organization,
+    the prepared native and Frontol requests, and the service serving it, ready; returns
+    the server, the organization and the two request files."""
+    database_url = f"sqlite+aiosqlite:///{workdir / 'bench.sqlite3'}"
+    migrate.upgrade(database_url)
+    token = asyncio.run(seed(database_url, customers, PROGRAM.read_text()))
+    organization, key = asyncio.run(connect_frontol(database_url))
+    native_file, frontol_file = prepare(workdir, token, key, customers, requests)
+    env = {**os.environ, "LOYALTY_DATABASE_URL": database_url,
+           "LOYALTY_LOAD_DEMO": "false", "LOYALTY_LOG_LEVEL": "WARNING"}  # fmt: skip
+    server = start_server("service", [sys.executable, "-m", "cloud.main", "serve"], env, workdir)
+    try:
+        wait_ready(server)
+    except BaseException:
+        server.stop()
+        raise
+    return server, organization, native_file, frontol_file
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=int, default=10)
@@ -121,18 +141,11 @@ def main() -> int:
         raise SystemExit("wrk is not installed (apt-get install -y wrk)")
     print("  ".join(f"{k}: {v}" for k, v in describe_machine().items()))
     workdir = Path(tempfile.mkdtemp(prefix="loyalty-bench-frontol-"))
-    database_url = f"sqlite+aiosqlite:///{workdir / 'bench.sqlite3'}"
     server: Server | None = None
     try:
-        migrate.upgrade(database_url)
-        token = asyncio.run(seed(database_url, args.customers, PROGRAM.read_text()))
-        organization, key = asyncio.run(connect_frontol(database_url))
-        native_file, frontol_file = prepare(workdir, token, key, args.customers, args.requests)
-        env = {**os.environ, "LOYALTY_DATABASE_URL": database_url,
-               "LOYALTY_LOAD_DEMO": "false", "LOYALTY_LOG_LEVEL": "WARNING"}  # fmt: skip
-        server = start_server("service", [sys.executable, "-m", "cloud.main", "serve"], env,
-                              workdir)  # fmt: skip
-        wait_ready(server)
+        server, organization, native_file, frontol_file = serve_seeded(
+            workdir, args.customers, args.requests
+        )
         urls = {"n": server.url + CALCULATE,
                 "f": f"{server.url}/frontol/v1/{organization}/document"}  # fmt: skip
         files = {"n": str(native_file), "f": str(frontol_file)}

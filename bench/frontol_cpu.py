@@ -21,10 +21,8 @@ import tempfile
 from pathlib import Path
 
 import aiohttp
-from checkout import CALCULATE, PROGRAM, seed, start_server, wait_ready  # type: ignore[import-not-found]
-from frontol import connect_frontol, prepare  # type: ignore[import-not-found]
-
-from cloud.db import migrate
+from checkout import CALCULATE  # type: ignore[import-not-found]
+from frontol import serve_seeded  # type: ignore[import-not-found]
 
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -74,18 +72,9 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=4)
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="loyalty-bench-frontol-cpu-"))
-    database_url = f"sqlite+aiosqlite:///{workdir / 'bench.sqlite3'}"
     server = None
     try:
-        migrate.upgrade(database_url)
-        token = asyncio.run(seed(database_url, args.customers, PROGRAM.read_text()))
-        organization, key = asyncio.run(connect_frontol(database_url))
-        native, frontol = prepare(workdir, token, key, args.customers, args.requests)
-        env = {**os.environ, "LOYALTY_DATABASE_URL": database_url,
-               "LOYALTY_LOAD_DEMO": "false", "LOYALTY_LOG_LEVEL": "WARNING"}  # fmt: skip
-        server = start_server("service", [sys.executable, "-m", "cloud.main", "serve"], env,
-                              workdir)  # fmt: skip
-        wait_ready(server)
+        server, organization, native, frontol = serve_seeded(workdir, args.customers, args.requests)
         files = {"n": native, "f": frontol}
         urls = {"n": CALCULATE, "f": f"/frontol/v1/{organization}/document"}
         results = asyncio.run(
