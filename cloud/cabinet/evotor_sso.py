@@ -82,19 +82,14 @@ async def linked_account(deps: Deps, user_id: str, token: str) -> Linked | None:
     """The account whose stored Evotor cloud token is ``token``, of an active merchant."""
     if not _USER_ID.match(user_id) or not 0 < len(token) <= _TOKEN_MAX:
         return None
-    row = await deps.db.fetch_one(
-        "SELECT a.merchant_id, m.name FROM evotor_accounts a "
-        "JOIN merchants m ON m.id = a.merchant_id "
-        "WHERE a.evotor_user_id = :u AND m.status = 'active'",
-        {"u": user_id},
-    )
-    if row is None:
+    found = await evotor_accounts.active_merchant_of_user(deps, user_id)
+    if found is None:
         return None
-    merchant_id = int(row["merchant_id"])
+    merchant_id, name = found
     stored = await evotor_accounts.cloud_token(deps, merchant_id)
     if stored is None or not hmac.compare_digest(stored.encode(), token.encode()):
         return None
-    return Linked(merchant_id, str(row["name"]), user_id)
+    return Linked(merchant_id, name, user_id)
 
 
 def staff_login(user_id: str) -> str:

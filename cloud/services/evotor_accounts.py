@@ -280,6 +280,17 @@ async def cloud_token(deps: Deps, merchant_id: int) -> str | None:
     return None if blob is None else deps.cipher.decrypt(merchant_id, bytes(blob))
 
 
+async def active_merchant_of_user(deps: Deps, user_id: str) -> tuple[int, str] | None:
+    """The merchant (id and name) of the Evotor user's account, while it is active."""
+    row = await deps.db.fetch_one(
+        "SELECT a.merchant_id, m.name FROM evotor_accounts a "
+        "JOIN merchants m ON m.id = a.merchant_id "
+        "WHERE a.evotor_user_id = :u AND m.status = 'active'",
+        {"u": user_id},
+    )
+    return None if row is None else (int(row["merchant_id"]), str(row["name"]))
+
+
 async def merchant_of_user(deps: Deps, user_id: str) -> int | None:
     value = await deps.db.fetch_value(
         "SELECT merchant_id FROM evotor_accounts WHERE evotor_user_id = :u", {"u": user_id}
